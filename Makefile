@@ -1,0 +1,34 @@
+# The verbs people use. `make run` and `make test` do their own set-up on a fresh machine.
+SHELL := /bin/bash
+CARGO ?= cargo
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export REDIS_URL ?= redis://127.0.0.1:6379
+
+.PHONY: run test lint fmt check-services test-rust build bench bench-smoke clean
+
+## Start the server on 127.0.0.1:8000 with the embedded default (SQLite under ./data, in-process events).
+run:
+	$(CARGO) run --release --bin chat-server -- serve
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## The whole suite: formatting, lints, then every test against real Postgres and Redis.
+test: lint check-services test-rust
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Postgres and Redis are required by the suite: fail loudly, never skip.
+check-services:
+	@scripts/check-services.sh
+
+test-rust:
+	$(CARGO) test --workspace --no-fail-fast
+
+clean:
+	$(CARGO) clean

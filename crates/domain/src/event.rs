@@ -1,0 +1,173 @@
+//! Live events: what happened, for whoever watches a thread, the agents' queue or a user.
+//!
+//! An [`Event`] serialises to the JSON frame sockets receive (see `docs/PROTOCOL.md`), and is what
+//! the event bus carries between server instances.
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::Message;
+use crate::thread::ThreadStatus;
+use crate::{ThreadId, Timestamp, UserId};
+
+/// Something that happened, for live views.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    /// A message was stored in a thread.
+    #[serde(rename = "message.created")]
+    MessageCreated {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The message's sequence number in the thread.
+        seq: i64,
+        /// The stored message.
+        message: Message,
+    },
+    /// Someone is typing in a thread.
+    #[serde(rename = "typing")]
+    Typing {
+        /// The thread.
+        thread_id: ThreadId,
+        /// Who types.
+        user_id: UserId,
+    },
+    /// Someone read the other side's messages up to a sequence number.
+    #[serde(rename = "read")]
+    Read {
+        /// The thread.
+        thread_id: ThreadId,
+        /// Who read.
+        reader_id: UserId,
+        /// Everything up to and including this sequence number is read.
+        up_to_seq: i64,
+    },
+    /// An agent claimed a thread.
+    #[serde(rename = "claimed")]
+    Claimed {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The new holder.
+        agent_id: UserId,
+        /// When the lease ends unless renewed.
+        until: Timestamp,
+    },
+    /// The holder let a thread go.
+    #[serde(rename = "released")]
+    Released {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The former holder.
+        agent_id: UserId,
+    },
+    /// A lease ran out; the thread is free.
+    #[serde(rename = "expired")]
+    Expired {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The former holder.
+        agent_id: UserId,
+    },
+    /// An admin took a claim over from another agent.
+    #[serde(rename = "taken_over")]
+    TakenOver {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The former holder, if the thread was held.
+        from: Option<UserId>,
+        /// The new holder.
+        to: UserId,
+        /// When the new lease ends.
+        until: Timestamp,
+    },
+    /// A thread's status changed (open, pending, resolved).
+    #[serde(rename = "thread.status")]
+    StatusChanged {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The new status.
+        status: ThreadStatus,
+    },
+}
+
+/// Who an event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Everyone in one thread's conversation.
+    Thread(ThreadId),
+    /// Every agent watching the queue.
+    Queue,
+    /// One user, wherever they are connected.
+    User(UserId),
+}
+
+impl Topic {
+    /// A stable text name, e.g. `thread:7`, `queue`, `user:3` (used as a bus channel suffix).
+    pub fn key(&self) -> String {
+        match self {
+            Topic::Thread(id) => format!("thread:{id}"),
+            Topic::Queue => "queue".to_owned(),
+            Topic::User(id) => format!("user:{id}"),
+        }
+    }
+}
+
+impl Event {
+    /// The thread the event is about.
+    pub fn thread_id(&self) -> ThreadId {
+        match self {
+            Event::MessageCreated { thread_id, .. }
+            | Event::Typing { thread_id, .. }
+            | Event::Read { thread_id, .. }
+            | Event::Claimed { thread_id, .. }
+            | Event::Released { thread_id, .. }
+            | Event::Expired { thread_id, .. }
+            | Event::TakenOver { thread_id, .. }
+            | Event::StatusChanged { thread_id, .. } => *thread_id,
+        }
+    }
+
+    /// The topics the event is published on.
+    pub fn topics(&self) -> Vec<Topic> {
+        let thread = Topic::Thread(self.thread_id());
+        match self {
+            Event::Typing { .. } | Event::Read { .. } => vec![thread],
+            Event::TakenOver {
+                from: Some(from), ..
+            } => {
+                vec![thread, Topic::Queue, Topic::User(*from)]
+            }
+            _ => vec![thread, Topic::Queue],
+        }
+    }
+}
+
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// An event on one of the subscribed topics.
+    Event(std::sync::Arc<Event>),
+    /// Events may have been lost (a slow reader, a broker restart): resynchronise from the store.
+    Gap,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_as_typed_frames() {
+        let e = Event::Claimed {
+            thread_id: ThreadId(4),
+            agent_id: UserId(2),
+            until: Timestamp(0),
+        };
+        let json = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(json["type"], "claimed");
+        assert_eq!(json["thread_id"], 4);
+        let back: Event = serde_json::from_value(json).unwrap_or(Event::Typing {
+            thread_id: ThreadId(0),
+            user_id: UserId(0),
+        });
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,29 @@
+//! The support chat's domain: users and roles, threads and messages, the claim (one agent per
+//! conversation, as a lease) and the urgency rules, written against ports (stores, event bus, clock,
+//! password hasher) that adapters implement.
+//!
+//! This crate depends on no database, web or Redis crate, so other services can embed it. The
+//! `memory` feature adds in-memory adapters for embedding and tests.
+
+pub mod auth;
+pub mod canned;
+pub mod claim;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod message;
+pub mod ports;
+pub mod search;
+pub mod service;
+pub mod thread;
+pub mod time;
+pub mod urgency;
+pub mod user;
+
+#[cfg(feature = "memory")]
+pub mod memory;
+
+pub use error::{DomainError, DomainResult};
+pub use ids::{CannedReplyId, MessageId, ThreadId, UserId};
+pub use service::{Chat, ChatConfig};
+pub use time::{Clock, SystemClock, Timestamp};

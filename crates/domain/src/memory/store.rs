@@ -1,0 +1,574 @@
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::auth::NewSession;
+use crate::canned::{CannedReply, NewCannedReply};
+use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
+use crate::message::{Appended, Message, NewMessage};
+use crate::ports::{CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore};
+use crate::search::{SearchHit, SearchQuery, SearchScope};
+use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use crate::urgency::Urgency;
+use crate::user::{NewUser, Role, User, Username};
+use crate::{CannedReplyId, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId};
+
+/// Everything in memory, behind one lock: the reference implementation of the store ports.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: Vec<User>,
+    sessions: HashMap<String, NewSession>,
+    threads: Vec<(Thread, i64)>,
+    messages: Vec<Message>,
+    canned: Vec<CannedReply>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn next_id(len: usize) -> i64 {
+    i64::try_from(len).unwrap_or(i64::MAX - 1) + 1
+}
+
+impl State {
+    fn thread_mut(&mut self, id: ThreadId) -> DomainResult<&mut (Thread, i64)> {
+        self.threads
+            .iter_mut()
+            .find(|(t, _)| t.id == id)
+            .ok_or(DomainError::NotFound("thread"))
+    }
+}
+
+impl UserStore for MemoryStore {
+    fn insert_user(&self, user: NewUser) -> DomainResult<User> {
+        let mut s = self.lock();
+        if s.users.iter().any(|u| u.username == user.username) {
+            return Err(DomainError::Conflict(format!(
+                "username {} is taken",
+                user.username.as_str()
+            )));
+        }
+        let stored = User {
+            id: UserId(next_id(s.users.len())),
+            username: user.username,
+            password_hash: user.password_hash,
+            role: user.role,
+            created_at: user.created_at,
+            deleted_at: None,
+        };
+        s.users.push(stored.clone());
+        Ok(stored)
+    }
+
+    fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>> {
+        Ok(self.lock().users.iter().find(|u| u.id == id).cloned())
+    }
+
+    fn user_by_username(&self, username: &str) -> DomainResult<Option<User>> {
+        let Ok(name) = Username::parse(username) else {
+            return Ok(None);
+        };
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .find(|u| u.username == name)
+            .cloned())
+    }
+
+    fn soft_delete_user(&self, id: UserId, at: Timestamp) -> DomainResult<bool> {
+        let mut s = self.lock();
+        match s
+            .users
+            .iter_mut()
+            .find(|u| u.id == id && u.deleted_at.is_none())
+        {
+            Some(u) => {
+                u.deleted_at = Some(at);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn count_active_with_role(&self, role: Role) -> DomainResult<u64> {
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .filter(|u| u.role == role && u.deleted_at.is_none())
+            .count() as u64)
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn insert_session(&self, session: NewSession) -> DomainResult<()> {
+        self.lock()
+            .sessions
+            .insert(session.token_hash.clone(), session);
+        Ok(())
+    }
+
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<User>> {
+        let s = self.lock();
+        let Some(session) = s.sessions.get(token_hash).filter(|x| x.expires_at > now) else {
+            return Ok(None);
+        };
+        Ok(s.users
+            .iter()
+            .find(|u| u.id == session.user_id && u.deleted_at.is_none())
+            .cloned())
+    }
+
+    fn delete_session(&self, token_hash: &str) -> DomainResult<()> {
+        self.lock().sessions.remove(token_hash);
+        Ok(())
+    }
+
+    fn delete_user_sessions(&self, user: UserId) -> DomainResult<()> {
+        self.lock().sessions.retain(|_, s| s.user_id != user);
+        Ok(())
+    }
+}
+
+impl ThreadStore for MemoryStore {
+    fn open_thread(
+        &self,
+        client: UserId,
+        thread_type: ThreadType,
+        now: Timestamp,
+    ) -> DomainResult<Thread> {
+        let mut s = self.lock();
+        if let Some((t, _)) = s.threads.iter().find(|(t, _)| {
+            t.client_id == client
+                && t.thread_type == thread_type
+                && t.status != ThreadStatus::Resolved
+        }) {
+            return Ok(t.clone());
+        }
+        let thread = Thread {
+            id: ThreadId(next_id(s.threads.len())),
+            client_id: client,
+            thread_type,
+            status: ThreadStatus::Open,
+            claim: None,
+            agent_id: None,
+            created_at: now,
+            last_activity_at: now,
+            last_seq: 0,
+            waiting_since: None,
+            urgency: Urgency::default(),
+        };
+        s.threads.push((thread.clone(), i64::MIN));
+        Ok(thread)
+    }
+
+    fn thread_by_id(&self, id: ThreadId) -> DomainResult<Option<Thread>> {
+        Ok(self
+            .lock()
+            .threads
+            .iter()
+            .find(|(t, _)| t.id == id)
+            .map(|(t, _)| t.clone()))
+    }
+
+    fn threads_of_client(&self, client: UserId) -> DomainResult<Vec<Thread>> {
+        let mut list: Vec<Thread> = self
+            .lock()
+            .threads
+            .iter()
+            .filter(|(t, _)| t.client_id == client)
+            .map(|(t, _)| t.clone())
+            .collect();
+        list.sort_by_key(|t| {
+            (
+                std::cmp::Reverse(t.last_activity_at),
+                std::cmp::Reverse(t.id),
+            )
+        });
+        Ok(list)
+    }
+
+    fn try_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<ClaimAttempt> {
+        let mut s = self.lock();
+        let (t, _) = s.thread_mut(thread)?;
+        if t.status == ThreadStatus::Resolved {
+            return Err(DomainError::Conflict("the thread is resolved".to_owned()));
+        }
+        if let Some(claim) = t.live_claim(now) {
+            if claim.agent_id != agent {
+                return Ok(ClaimAttempt::Held(*claim));
+            }
+        }
+        let claim = Claim {
+            agent_id: agent,
+            until,
+        };
+        t.claim = Some(claim);
+        t.agent_id = Some(agent);
+        Ok(ClaimAttempt::Won(claim))
+    }
+
+    fn renew_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<bool> {
+        let mut s = self.lock();
+        let (t, _) = s.thread_mut(thread)?;
+        if t.is_held_by(agent, now) {
+            t.claim = Some(Claim {
+                agent_id: agent,
+                until,
+            });
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn release_claim(&self, thread: ThreadId, agent: UserId) -> DomainResult<bool> {
+        let mut s = self.lock();
+        let (t, _) = s.thread_mut(thread)?;
+        if t.claim.is_some_and(|c| c.agent_id == agent) {
+            t.claim = None;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn force_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<Option<Claim>> {
+        let mut s = self.lock();
+        let (t, _) = s.thread_mut(thread)?;
+        if t.status == ThreadStatus::Resolved {
+            return Err(DomainError::Conflict("the thread is resolved".to_owned()));
+        }
+        let previous = t.live_claim(now).copied();
+        t.claim = Some(Claim {
+            agent_id: agent,
+            until,
+        });
+        t.agent_id = Some(agent);
+        Ok(previous)
+    }
+
+    fn expire_claims(&self, now: Timestamp) -> DomainResult<Vec<ExpiredClaim>> {
+        let mut s = self.lock();
+        let mut expired = Vec::new();
+        for (t, _) in &mut s.threads {
+            if let Some(claim) = t.claim.filter(|c| !c.is_live(now)) {
+                t.claim = None;
+                expired.push(ExpiredClaim {
+                    thread_id: t.id,
+                    agent_id: claim.agent_id,
+                });
+            }
+        }
+        Ok(expired)
+    }
+
+    fn set_status(
+        &self,
+        thread: ThreadId,
+        status: ThreadStatus,
+        now: Timestamp,
+    ) -> DomainResult<Thread> {
+        let mut s = self.lock();
+        let (t, rank) = s.thread_mut(thread)?;
+        t.status = status;
+        t.last_activity_at = now;
+        if status == ThreadStatus::Resolved {
+            t.claim = None;
+            t.waiting_since = None;
+            t.urgency = Urgency::default();
+            *rank = i64::MIN;
+        }
+        Ok(t.clone())
+    }
+
+    fn queue(&self, now: Timestamp, limit: u32, offset: u32) -> DomainResult<Vec<Thread>> {
+        let s = self.lock();
+        let mut waiting: Vec<&(Thread, i64)> = s
+            .threads
+            .iter()
+            .filter(|(t, _)| {
+                t.status != ThreadStatus::Resolved
+                    && t.waiting_since.is_some()
+                    && t.live_claim(now).is_none()
+            })
+            .collect();
+        waiting.sort_by_key(|(t, rank)| (std::cmp::Reverse(*rank), t.waiting_since, t.id));
+        Ok(waiting
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|(t, _)| t.clone())
+            .collect())
+    }
+
+    fn waiting_threads(&self) -> DomainResult<Vec<Thread>> {
+        Ok(self
+            .lock()
+            .threads
+            .iter()
+            .filter(|(t, _)| t.waiting_since.is_some())
+            .map(|(t, _)| t.clone())
+            .collect())
+    }
+
+    fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()> {
+        let mut s = self.lock();
+        let (t, rank) = s.thread_mut(thread)?;
+        t.urgency = urgency.clone();
+        *rank = rank_key;
+        Ok(())
+    }
+}
+
+impl MessageStore for MemoryStore {
+    fn append_message(
+        &self,
+        new: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+    ) -> DomainResult<Appended> {
+        let mut s = self.lock();
+        if let Some(cmid) = &new.client_message_id {
+            if let Some(existing) = s.messages.iter().find(|m| {
+                m.sender_id == new.sender_id
+                    && m.client_message_id.as_deref() == Some(cmid.as_str())
+            }) {
+                let message = existing.clone();
+                let thread = s
+                    .threads
+                    .iter()
+                    .find(|(t, _)| t.id == message.thread_id)
+                    .map(|(t, _)| t.clone())
+                    .ok_or(DomainError::NotFound("thread"))?;
+                return Ok(Appended {
+                    message,
+                    thread,
+                    created: false,
+                });
+            }
+        }
+        let mut thread = s.thread_mut(new.thread_id)?.0.clone();
+        thread.last_seq += 1;
+        thread.last_activity_at = new.created_at;
+        let p = patch(&thread)?;
+        if p.status != ThreadStatus::Resolved && thread.status == ThreadStatus::Resolved {
+            let clash = s.threads.iter().any(|(t, _)| {
+                t.id != thread.id
+                    && t.client_id == thread.client_id
+                    && t.thread_type == thread.thread_type
+                    && t.status != ThreadStatus::Resolved
+            });
+            if clash {
+                return Err(DomainError::Conflict(
+                    "the client has another open thread of this type".to_owned(),
+                ));
+            }
+        }
+        let message = Message {
+            id: MessageId(next_id(s.messages.len())),
+            thread_id: thread.id,
+            seq: thread.last_seq,
+            sender_id: new.sender_id,
+            sender_role: new.sender_role,
+            body: new.body.as_str().to_owned(),
+            created_at: new.created_at,
+            is_read: false,
+            client_message_id: new.client_message_id.map(|c| c.as_str().to_owned()),
+        };
+        if p.mark_client_messages_read {
+            for m in s
+                .messages
+                .iter_mut()
+                .filter(|m| m.thread_id == thread.id && m.sender_role == Role::Client)
+            {
+                m.is_read = true;
+            }
+        }
+        thread.status = p.status;
+        thread.claim = p.claim;
+        thread.agent_id = p.agent_id;
+        thread.waiting_since = p.waiting_since;
+        thread.urgency = p.urgency;
+        let entry = s.thread_mut(thread.id)?;
+        *entry = (thread.clone(), p.rank_key);
+        s.messages.push(message.clone());
+        Ok(Appended {
+            message,
+            thread,
+            created: true,
+        })
+    }
+
+    fn messages_after(
+        &self,
+        thread: ThreadId,
+        after_seq: i64,
+        limit: u32,
+    ) -> DomainResult<Vec<Message>> {
+        let s = self.lock();
+        let mut list: Vec<Message> = s
+            .messages
+            .iter()
+            .filter(|m| m.thread_id == thread && m.seq > after_seq)
+            .cloned()
+            .collect();
+        list.sort_by_key(|m| m.seq);
+        list.truncate(limit as usize);
+        Ok(list)
+    }
+
+    fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64> {
+        let mut s = self.lock();
+        let mut changed = 0;
+        for m in s.messages.iter_mut().filter(|m| {
+            m.thread_id == thread && m.sender_id != reader && m.seq <= up_to_seq && !m.is_read
+        }) {
+            m.is_read = true;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    fn conversation_between(&self, agent: UserId, client: UserId) -> DomainResult<Vec<Message>> {
+        let s = self.lock();
+        let threads: Vec<ThreadId> = s
+            .threads
+            .iter()
+            .filter(|(t, _)| t.client_id == client)
+            .filter(|(t, _)| {
+                s.messages
+                    .iter()
+                    .any(|m| m.thread_id == t.id && m.sender_id == agent)
+            })
+            .map(|(t, _)| t.id)
+            .collect();
+        let mut list: Vec<Message> = s
+            .messages
+            .iter()
+            .filter(|m| threads.contains(&m.thread_id))
+            .cloned()
+            .collect();
+        list.sort_by_key(|m| (m.created_at, m.id));
+        Ok(list)
+    }
+
+    fn count_sent_by(&self, user: UserId) -> DomainResult<u64> {
+        Ok(self
+            .lock()
+            .messages
+            .iter()
+            .filter(|m| m.sender_id == user)
+            .count() as u64)
+    }
+
+    fn search(&self, query: &SearchQuery) -> DomainResult<Vec<SearchHit>> {
+        let terms = query.terms();
+        let s = self.lock();
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for m in &s.messages {
+            let Some((thread, _)) = s.threads.iter().find(|(t, _)| t.id == m.thread_id) else {
+                continue;
+            };
+            if let SearchScope::ClientThreads(client) = query.scope {
+                if thread.client_id != client {
+                    continue;
+                }
+            }
+            let words: Vec<String> = m
+                .body
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            if !terms.iter().all(|t| words.contains(t)) {
+                continue;
+            }
+            let count = words.iter().filter(|w| terms.contains(w)).count();
+            let client_username = s
+                .users
+                .iter()
+                .find(|u| u.id == thread.client_id)
+                .map(|u| u.username.as_str().to_owned())
+                .unwrap_or_default();
+            hits.push(SearchHit {
+                message: m.clone(),
+                client_username,
+                rank: count as f64 / words.len().max(1) as f64,
+            });
+        }
+        hits.sort_by(|a, b| {
+            b.rank
+                .total_cmp(&a.rank)
+                .then(b.message.created_at.cmp(&a.message.created_at))
+        });
+        hits.truncate(query.limit as usize);
+        Ok(hits)
+    }
+}
+
+impl CannedReplyStore for MemoryStore {
+    fn insert_canned(&self, reply: NewCannedReply) -> DomainResult<CannedReply> {
+        let mut s = self.lock();
+        let stored = CannedReply {
+            id: CannedReplyId(s.canned.iter().map(|c| c.id.0).max().unwrap_or(0) + 1),
+            title: reply.title,
+            body: reply.body,
+            created_by: reply.created_by,
+            created_at: reply.created_at,
+        };
+        s.canned.push(stored.clone());
+        Ok(stored)
+    }
+
+    fn list_canned(&self) -> DomainResult<Vec<CannedReply>> {
+        let mut list = self.lock().canned.clone();
+        list.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
+        Ok(list)
+    }
+
+    fn canned_by_id(&self, id: CannedReplyId) -> DomainResult<Option<CannedReply>> {
+        Ok(self.lock().canned.iter().find(|c| c.id == id).cloned())
+    }
+
+    fn delete_canned(&self, id: CannedReplyId) -> DomainResult<bool> {
+        let mut s = self.lock();
+        let before = s.canned.len();
+        s.canned.retain(|c| c.id != id);
+        Ok(s.canned.len() != before)
+    }
+}
+
+impl Store for MemoryStore {
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
+}

@@ -1,0 +1,117 @@
+//! Messages: what clients and agents write into a thread.
+
+use serde::{Deserialize, Serialize};
+
+use crate::user::Role;
+use crate::{DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId};
+
+/// A message body: not blank, at most 4,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// Longest accepted body, in characters.
+    pub const MAX_CHARS: usize = 4000;
+
+    /// Validates a body. Surrounding whitespace is kept; a body of only whitespace is refused.
+    pub fn parse(text: &str) -> DomainResult<Self> {
+        if text.trim().is_empty() {
+            return Err(DomainError::invalid("message_body", "must not be empty"));
+        }
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(DomainError::invalid(
+                "message_body",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        Ok(MessageBody(text.to_owned()))
+    }
+
+    /// The body text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A client-chosen id that makes retried sends idempotent: 1 to 64 characters of letters,
+/// digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientMessageId(String);
+
+impl ClientMessageId {
+    /// Validates a client message id.
+    pub fn parse(text: &str) -> DomainResult<Self> {
+        let ok = !text.is_empty()
+            && text.len() <= 64
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(ClientMessageId(text.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                "client_id",
+                "must be 1 to 64 characters of letters, digits, - and _",
+            ))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Its identifier.
+    pub id: MessageId,
+    /// The thread it belongs to.
+    pub thread_id: ThreadId,
+    /// Its place in the thread: 1, 2, 3, ... with no gaps.
+    pub seq: i64,
+    /// Who wrote it.
+    pub sender_id: UserId,
+    /// The writer's role when it was written.
+    pub sender_role: Role,
+    /// What was written.
+    pub body: String,
+    /// When it was stored.
+    pub created_at: Timestamp,
+    /// Whether the other side has read it.
+    pub is_read: bool,
+    /// The sender's idempotency id, if it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+}
+
+/// A message about to be stored; the store assigns its id and sequence number.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// The thread it goes into.
+    pub thread_id: ThreadId,
+    /// Who writes it.
+    pub sender_id: UserId,
+    /// The writer's role.
+    pub sender_role: Role,
+    /// What is written.
+    pub body: MessageBody,
+    /// When.
+    pub created_at: Timestamp,
+    /// The sender's idempotency id: unique per sender.
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// What a store answers to an append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    /// The stored message (the earlier one, if this was a retry).
+    pub message: Message,
+    /// The thread after the append.
+    pub thread: crate::thread::Thread,
+    /// False when the client message id had been used before: nothing new was stored.
+    pub created: bool,
+}

@@ -1,0 +1,189 @@
+//! The ports: what the domain needs from the outside world. Each method's doc is its contract;
+//! the contract suite (`chat-contract`) checks every adapter against it.
+//!
+//! Store ports are synchronous (callers run them off the async workers); the event bus publishes
+//! synchronously and delivers through an async stream.
+
+use std::pin::Pin;
+
+use futures_core::Stream;
+
+use crate::auth::NewSession;
+use crate::canned::{CannedReply, NewCannedReply};
+use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
+use crate::event::{Delivery, Event, Topic};
+use crate::message::{Appended, Message, NewMessage};
+use crate::search::{SearchHit, SearchQuery};
+use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use crate::urgency::Urgency;
+use crate::user::{NewUser, Password, PasswordHash, Role, User};
+use crate::{CannedReplyId, DomainResult, ThreadId, Timestamp, UserId};
+
+/// Users.
+pub trait UserStore: Send + Sync {
+    /// Stores a new user. MUST fail with [`crate::DomainError::Conflict`] if the username is taken by
+    /// any user, deleted ones included, and then store nothing.
+    fn insert_user(&self, user: NewUser) -> DomainResult<User>;
+    /// The user with this id, deleted or not.
+    fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>>;
+    /// The user with this username (exact match), deleted or not.
+    fn user_by_username(&self, username: &str) -> DomainResult<Option<User>>;
+    /// Marks a user deleted at `at`, keeping all its data. Returns false if there is no such
+    /// user or it was already deleted (and then changes nothing).
+    fn soft_delete_user(&self, id: UserId, at: Timestamp) -> DomainResult<bool>;
+    /// How many users, deleted ones excluded, have this role.
+    fn count_active_with_role(&self, role: Role) -> DomainResult<u64>;
+}
+
+/// Log-in sessions, keyed by the hash of their bearer token.
+pub trait SessionStore: Send + Sync {
+    /// Stores a session.
+    fn insert_session(&self, session: NewSession) -> DomainResult<()>;
+    /// The user of the session with this token hash, if it exists, has not expired at `now`
+    /// and its user is not deleted.
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<User>>;
+    /// Ends the session with this token hash (no error if there is none).
+    fn delete_session(&self, token_hash: &str) -> DomainResult<()>;
+    /// Ends every session of a user.
+    fn delete_user_sessions(&self, user: UserId) -> DomainResult<()>;
+}
+
+/// Threads, claims and the queue.
+pub trait ThreadStore: Send + Sync {
+    /// The client's one thread of this type that is not resolved, created (status open) if it
+    /// has none. MUST be atomic: concurrent calls for one (client, type) return the same thread.
+    fn open_thread(
+        &self,
+        client: UserId,
+        thread_type: ThreadType,
+        now: Timestamp,
+    ) -> DomainResult<Thread>;
+    /// The thread with this id.
+    fn thread_by_id(&self, id: ThreadId) -> DomainResult<Option<Thread>>;
+    /// All threads of a client, newest activity first.
+    fn threads_of_client(&self, client: UserId) -> DomainResult<Vec<Thread>>;
+    /// Takes the claim for `agent` until `until`, in one atomic conditional step: it MUST succeed
+    /// if the thread is unclaimed, its lease ended at or before `now`, or `agent` already holds it
+    /// (a renewal), and MUST otherwise answer [`ClaimAttempt::Held`] with the live claim, changing
+    /// nothing. Of any number of concurrent attempts on a free thread exactly one wins. Records
+    /// `agent` as the thread's last agent. Fails with NotFound if there is no such thread, and with
+    /// Conflict if it is resolved.
+    fn try_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<ClaimAttempt>;
+    /// Moves the end of `agent`'s live claim to `until`. Returns false (changing nothing) if
+    /// `agent` does not hold a live claim at `now`.
+    fn renew_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<bool>;
+    /// Ends `agent`'s claim. Returns false (changing nothing) if `agent` does not hold it.
+    fn release_claim(&self, thread: ThreadId, agent: UserId) -> DomainResult<bool>;
+    /// Gives the claim to `agent` whoever holds it; returns the claim it replaced, if one was
+    /// live at `now`.
+    fn force_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<Option<Claim>>;
+    /// Clears every claim whose lease ended at or before `now` and returns them; each expired
+    /// claim is returned by exactly one call, even with concurrent callers.
+    fn expire_claims(&self, now: Timestamp) -> DomainResult<Vec<ExpiredClaim>>;
+    /// Sets a thread's status (and, when resolving, clears its claim and waiting time).
+    fn set_status(
+        &self,
+        thread: ThreadId,
+        status: ThreadStatus,
+        now: Timestamp,
+    ) -> DomainResult<Thread>;
+    /// The agents' queue at `now`: threads not resolved, with a client waiting, and not under a
+    /// live claim; by `rank_key` descending, then waiting longest first, then id.
+    fn queue(&self, now: Timestamp, limit: u32, offset: u32) -> DomainResult<Vec<Thread>>;
+    /// Threads with a client waiting (for re-scoring when the urgency rules change).
+    fn waiting_threads(&self) -> DomainResult<Vec<Thread>>;
+    /// Overwrites a thread's urgency and rank key.
+    fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()>;
+}
+
+/// Messages.
+pub trait MessageStore: Send + Sync {
+    /// Appends a message to its thread in one transaction: takes the next sequence number
+    /// (1, 2, ... per thread, no gaps, no repeats under concurrency), stores the message, then
+    /// calls `patch` with the thread as locked for this append (its `last_seq` already the new
+    /// one) and writes the patch back. If `patch` fails, nothing is stored and its error is
+    /// returned. If the sender already stored a message with the same client message id, MUST
+    /// store nothing and return that message with `created: false` (enforced by a unique
+    /// constraint, not a check-then-insert). NotFound if the thread does not exist.
+    fn append_message(
+        &self,
+        message: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+    ) -> DomainResult<Appended>;
+    /// Messages of a thread with `seq > after_seq`, in sequence order, at most `limit`.
+    fn messages_after(
+        &self,
+        thread: ThreadId,
+        after_seq: i64,
+        limit: u32,
+    ) -> DomainResult<Vec<Message>>;
+    /// Marks read the messages of a thread up to `up_to_seq` that were not sent by `reader`;
+    /// returns how many changed.
+    fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64>;
+    /// Every message, in time order, of the client's threads in which the agent wrote.
+    fn conversation_between(&self, agent: UserId, client: UserId) -> DomainResult<Vec<Message>>;
+    /// How many messages a user has sent.
+    fn count_sent_by(&self, user: UserId) -> DomainResult<u64>;
+    /// Messages matching every term of the query, within its scope, best first.
+    fn search(&self, query: &SearchQuery) -> DomainResult<Vec<SearchHit>>;
+}
+
+/// Canned replies.
+pub trait CannedReplyStore: Send + Sync {
+    /// Stores a canned reply.
+    fn insert_canned(&self, reply: NewCannedReply) -> DomainResult<CannedReply>;
+    /// Every canned reply, by title.
+    fn list_canned(&self) -> DomainResult<Vec<CannedReply>>;
+    /// One canned reply.
+    fn canned_by_id(&self, id: CannedReplyId) -> DomainResult<Option<CannedReply>>;
+    /// Deletes one; false if there was none.
+    fn delete_canned(&self, id: CannedReplyId) -> DomainResult<bool>;
+}
+
+/// Everything the domain stores.
+pub trait Store: UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore {
+    /// A short name for logs, e.g. `postgres` or `sqlite`.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// A stream of deliveries from the bus.
+pub type EventStream = Pin<Box<dyn Stream<Item = Delivery> + Send>>;
+
+/// Live events between server instances. At most once: a subscriber told of a
+/// [`Delivery::Gap`] resynchronises from the store.
+pub trait EventBus: Send + Sync {
+    /// Hands an event to every current subscriber of any of its topics, on every instance.
+    /// Never blocks on slow subscribers.
+    fn publish(&self, event: Event) -> DomainResult<()>;
+    /// Subscribes to topics. Every event published after this returns on one of them is
+    /// delivered (or a gap is reported), in publication order per publisher.
+    fn subscribe(&self, topics: &[Topic]) -> DomainResult<EventStream>;
+    /// A short name for logs, e.g. `in-process` or `redis`.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Password hashing.
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a validated password. Slow by design: call it off the async workers.
+    fn hash(&self, password: &Password) -> DomainResult<PasswordHash>;
+    /// Whether `password` matches `hash`. Slow by design.
+    fn verify(&self, password: &str, hash: &PasswordHash) -> bool;
+}

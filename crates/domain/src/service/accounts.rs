@@ -1,0 +1,141 @@
+//! Sign-up, log-in, sessions and deletion.
+
+use super::{require_admin, Chat};
+use crate::auth::{NewSession, SessionToken};
+use crate::user::{NewUser, Password, Role, User, Username};
+use crate::{DomainError, DomainResult, UserId};
+
+/// A successful log-in.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    /// Who logged in.
+    pub user: User,
+    /// The bearer token to present from now on.
+    pub token: SessionToken,
+    /// When the token stops being accepted.
+    pub expires_at: crate::Timestamp,
+}
+
+impl Chat {
+    /// Creates a user. Anyone may sign up as a client; creating an agent or an admin takes an
+    /// admin `actor`.
+    pub fn sign_up(
+        &self,
+        actor: Option<&User>,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> DomainResult<User> {
+        let username = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        if role != Role::Client {
+            match actor {
+                Some(admin) => require_admin(admin)?,
+                None => return Err(DomainError::Unauthenticated),
+            }
+        }
+        self.create_user(username, &password, role)
+    }
+
+    /// Creates the first admin (for `chat-server create-admin` and start-up config). Fails with
+    /// Conflict if the username is taken.
+    pub fn create_admin(&self, username: &str, password: &str) -> DomainResult<User> {
+        self.create_user(
+            Username::parse(username)?,
+            &Password::parse(password)?,
+            Role::Admin,
+        )
+    }
+
+    /// Whether any active admin exists.
+    pub fn has_admin(&self) -> DomainResult<bool> {
+        Ok(self.store.count_active_with_role(Role::Admin)? > 0)
+    }
+
+    fn create_user(
+        &self,
+        username: Username,
+        password: &Password,
+        role: Role,
+    ) -> DomainResult<User> {
+        let password_hash = self.hasher.hash(password)?;
+        self.store.insert_user(NewUser {
+            username,
+            password_hash,
+            role,
+            created_at: self.now(),
+        })
+    }
+
+    /// Checks a username and password (one bcrypt verification either way). Unknown users,
+    /// deleted users and wrong passwords all answer [`DomainError::Unauthenticated`].
+    pub fn authenticate_password(&self, username: &str, password: &str) -> DomainResult<User> {
+        let user = self
+            .store
+            .user_by_username(username.trim())?
+            .filter(|u| !u.is_deleted());
+        match user {
+            Some(user) if self.hasher.verify(password, &user.password_hash) => Ok(user),
+            Some(_) => Err(DomainError::Unauthenticated),
+            None => {
+                let _ = self.hasher.verify(password, &self.decoy_hash);
+                Err(DomainError::Unauthenticated)
+            }
+        }
+    }
+
+    /// Logs in: checks the password once and opens a session whose token needs no bcrypt.
+    pub fn log_in(&self, username: &str, password: &str) -> DomainResult<LoggedIn> {
+        let user = self.authenticate_password(username, password)?;
+        let token = SessionToken::generate();
+        let now = self.now();
+        let expires_at = now.plus_millis(self.config.session_ttl_ms);
+        self.store.insert_session(NewSession {
+            token_hash: token.hash(),
+            user_id: user.id,
+            created_at: now,
+            expires_at,
+        })?;
+        Ok(LoggedIn {
+            user,
+            token,
+            expires_at,
+        })
+    }
+
+    /// The user behind a bearer token.
+    pub fn authenticate_token(&self, token: &str) -> DomainResult<User> {
+        let token = SessionToken::from_presented(token);
+        self.store
+            .session_user(&token.hash(), self.now())?
+            .ok_or(DomainError::Unauthenticated)
+    }
+
+    /// Ends the session of a bearer token.
+    pub fn log_out(&self, token: &str) -> DomainResult<()> {
+        self.store
+            .delete_session(&SessionToken::from_presented(token).hash())
+    }
+
+    /// Softly deletes a user (nothing is lost) and ends its sessions. A user may delete itself;
+    /// an admin may delete anyone.
+    pub fn delete_user(&self, actor: &User, id: UserId) -> DomainResult<()> {
+        if actor.id != id && actor.role != Role::Admin {
+            return Err(DomainError::forbidden("you may delete only yourself"));
+        }
+        if !self.store.soft_delete_user(id, self.now())? {
+            return Err(DomainError::NotFound("user"));
+        }
+        self.store.delete_user_sessions(id)
+    }
+
+    /// A user the actor may see: itself, or anyone for staff.
+    pub fn user(&self, actor: &User, id: UserId) -> DomainResult<User> {
+        if actor.id != id && !actor.role.is_staff() {
+            return Err(DomainError::forbidden("you may see only yourself"));
+        }
+        self.store
+            .user_by_id(id)?
+            .ok_or(DomainError::NotFound("user"))
+    }
+}

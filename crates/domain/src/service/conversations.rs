@@ -1,0 +1,261 @@
+//! Writing, reading and live signals in threads.
+
+use super::{can_view, require_staff, Chat};
+use crate::event::Event;
+use crate::message::{Appended, ClientMessageId, Message, MessageBody, NewMessage};
+use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use crate::user::{Role, User};
+use crate::{DomainError, DomainResult, ThreadId, UserId};
+
+/// Most messages one read returns.
+pub const MAX_PAGE: u32 = 500;
+
+impl Chat {
+    /// A client writes about a topic: into its open thread of that type, created if missing (as
+    /// the seed's `send-message` does). A resolved thread is never reused: a new one opens.
+    pub fn send_as_client(
+        &self,
+        actor: &User,
+        thread_type: ThreadType,
+        body: &str,
+        client_message_id: Option<&str>,
+    ) -> DomainResult<Appended> {
+        if actor.role != Role::Client {
+            return Err(DomainError::forbidden(
+                "only clients open threads; agents reply in a thread they claimed",
+            ));
+        }
+        let body = MessageBody::parse(body)?;
+        let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
+        let thread = self.store.open_thread(actor.id, thread_type, self.now())?;
+        self.append(actor, thread.id, body, cmid)
+    }
+
+    /// Writes into a thread: its client (a resolved thread reopens), or the agent holding its
+    /// claim (the reply renews the lease). Anyone else is refused.
+    pub fn send_in_thread(
+        &self,
+        actor: &User,
+        thread_id: ThreadId,
+        body: &str,
+        client_message_id: Option<&str>,
+    ) -> DomainResult<Appended> {
+        let body = MessageBody::parse(body)?;
+        let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
+        let thread = self.viewable_thread(actor, thread_id)?;
+        self.append(actor, thread.id, body, cmid)
+    }
+
+    fn append(
+        &self,
+        actor: &User,
+        thread_id: ThreadId,
+        body: MessageBody,
+        client_message_id: Option<ClientMessageId>,
+    ) -> DomainResult<Appended> {
+        let now = self.now();
+        let rules = &self.config.urgency;
+        let lease_end = self.config.claims.lease_end(now);
+        let text = body.as_str().to_owned();
+        let sender = actor.clone();
+        let status_before = std::cell::Cell::new(None);
+        let patch = |thread: &Thread| -> DomainResult<ThreadPatch> {
+            status_before.set(Some(thread.status));
+            match sender.role {
+                Role::Client => {
+                    if thread.client_id != sender.id {
+                        return Err(DomainError::forbidden(
+                            "this thread belongs to another client",
+                        ));
+                    }
+                    let urgency = thread
+                        .urgency
+                        .clone()
+                        .merge(rules.assess(thread.thread_type, &text));
+                    let waiting_since = thread.waiting_since.or(Some(now));
+                    Ok(ThreadPatch {
+                        status: ThreadStatus::Open,
+                        claim: thread.claim,
+                        agent_id: thread.agent_id,
+                        rank_key: rules.rank_key(&urgency, waiting_since),
+                        waiting_since,
+                        urgency,
+                        mark_client_messages_read: false,
+                    })
+                }
+                Role::Agent | Role::Admin => {
+                    match thread.live_claim(now) {
+                        Some(claim) if claim.agent_id == sender.id => {}
+                        Some(claim) => {
+                            return Err(DomainError::Claimed {
+                                thread: thread.id,
+                                holder: claim.agent_id,
+                                until: claim.until,
+                            })
+                        }
+                        None => {
+                            return Err(DomainError::Conflict(
+                                "claim this thread before replying".to_owned(),
+                            ))
+                        }
+                    }
+                    Ok(ThreadPatch {
+                        status: ThreadStatus::Pending,
+                        claim: Some(crate::claim::Claim {
+                            agent_id: sender.id,
+                            until: lease_end,
+                        }),
+                        agent_id: Some(sender.id),
+                        waiting_since: None,
+                        urgency: Default::default(),
+                        rank_key: rules.rank_key(&Default::default(), None),
+                        mark_client_messages_read: true,
+                    })
+                }
+            }
+        };
+        let appended = self.store.append_message(
+            NewMessage {
+                thread_id,
+                sender_id: actor.id,
+                sender_role: actor.role,
+                body,
+                created_at: now,
+                client_message_id,
+            },
+            &patch,
+        )?;
+        if appended.created {
+            self.publish(Event::MessageCreated {
+                thread_id,
+                seq: appended.message.seq,
+                message: appended.message.clone(),
+            });
+            if status_before.get() != Some(appended.thread.status) {
+                self.publish(Event::StatusChanged {
+                    thread_id,
+                    status: appended.thread.status,
+                });
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Messages of a thread the actor may read, after sequence number `after_seq`.
+    pub fn messages(
+        &self,
+        actor: &User,
+        thread_id: ThreadId,
+        after_seq: i64,
+        limit: u32,
+    ) -> DomainResult<Vec<Message>> {
+        self.viewable_thread(actor, thread_id)?;
+        self.store
+            .messages_after(thread_id, after_seq.max(0), limit.clamp(1, MAX_PAGE))
+    }
+
+    /// The threads of a client: the client itself, or staff.
+    pub fn threads_of_client(&self, actor: &User, client: UserId) -> DomainResult<Vec<Thread>> {
+        if actor.id != client {
+            require_staff(actor)?;
+        }
+        self.store.threads_of_client(client)
+    }
+
+    /// The client's own messages in its open thread of a topic (the seed's client
+    /// `message-list`): only the unread ones, as the seed lists them.
+    pub fn unread_sent_by_client(
+        &self,
+        actor: &User,
+        thread_type: ThreadType,
+    ) -> DomainResult<Option<Vec<Message>>> {
+        if actor.role != Role::Client {
+            return Err(DomainError::forbidden(
+                "only clients have sent messages to list",
+            ));
+        }
+        let thread = self
+            .store
+            .threads_of_client(actor.id)?
+            .into_iter()
+            .filter(|t| t.thread_type == thread_type)
+            .min_by_key(|t| {
+                (
+                    t.status == ThreadStatus::Resolved,
+                    std::cmp::Reverse(t.last_activity_at),
+                )
+            });
+        let Some(thread) = thread else {
+            return Ok(None);
+        };
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.store.messages_after(thread.id, after, MAX_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            all.extend(
+                page.into_iter()
+                    .filter(|m| m.sender_id == actor.id && !m.is_read),
+            );
+        }
+        Ok(Some(all))
+    }
+
+    /// Every message between an agent and a client (the seed's `thread-list`): for that agent,
+    /// that client, or an admin.
+    pub fn conversation_between(
+        &self,
+        actor: &User,
+        agent: UserId,
+        client: UserId,
+    ) -> DomainResult<Vec<Message>> {
+        let allowed = actor.id == agent || actor.id == client || actor.role == Role::Admin;
+        if !allowed {
+            return Err(DomainError::forbidden(
+                "only that agent, that client or an admin may list their conversations",
+            ));
+        }
+        let agent_user = self.store.user_by_id(agent)?;
+        let client_user = self.store.user_by_id(client)?;
+        if !agent_user.is_some_and(|u| u.role.is_staff())
+            || !client_user.is_some_and(|u| u.role == Role::Client)
+        {
+            return Err(DomainError::NotFound("agent or client"));
+        }
+        self.store.conversation_between(agent, client)
+    }
+
+    /// Marks the other side's messages read up to `up_to_seq` and tells the thread.
+    pub fn mark_read(
+        &self,
+        actor: &User,
+        thread_id: ThreadId,
+        up_to_seq: i64,
+    ) -> DomainResult<u64> {
+        let thread = self.joinable_thread(actor, thread_id)?;
+        let up_to = up_to_seq.min(thread.last_seq);
+        let changed = self.store.mark_read(thread_id, actor.id, up_to)?;
+        self.publish(Event::Read {
+            thread_id,
+            reader_id: actor.id,
+            up_to_seq: up_to,
+        });
+        Ok(changed)
+    }
+
+    /// Tells the thread that the actor is typing.
+    pub fn typing(&self, actor: &User, thread_id: ThreadId) -> DomainResult<()> {
+        self.joinable_thread(actor, thread_id)?;
+        self.publish(Event::Typing {
+            thread_id,
+            user_id: actor.id,
+        });
+        Ok(())
+    }
+
+    /// Whether the actor may read the thread (without loading it twice for callers that have it).
+    pub fn may_view(&self, actor: &User, thread: &Thread) -> bool {
+        can_view(actor, thread)
+    }
+}

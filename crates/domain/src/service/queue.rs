@@ -1,0 +1,96 @@
+//! The agents' queue: unclaimed conversations with a client waiting, most urgent first.
+
+use serde::Serialize;
+
+use super::{require_staff, Chat};
+use crate::message::Message;
+use crate::thread::Thread;
+use crate::urgency::UrgencyNow;
+use crate::user::{Role, User};
+use crate::DomainResult;
+
+/// One conversation in the queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueEntry {
+    /// The thread.
+    pub thread: Thread,
+    /// Its urgency now, with the reasons.
+    pub urgency: UrgencyNow,
+    /// Its client's username.
+    pub client_username: String,
+    /// The client's oldest unanswered message (among the latest ones).
+    pub first_waiting: Option<Message>,
+}
+
+/// How far back the queue looks for a thread's first waiting message.
+const PREVIEW_WINDOW: i64 = 50;
+
+impl Chat {
+    /// A page of the queue, most urgent first (oldest first within a tie).
+    pub fn queue(&self, actor: &User, limit: u32, offset: u32) -> DomainResult<Vec<QueueEntry>> {
+        require_staff(actor)?;
+        let now = self.now();
+        let threads = self.store.queue(now, limit.clamp(1, 200), offset)?;
+        let mut entries = Vec::with_capacity(threads.len());
+        for thread in threads {
+            let client_username = self
+                .store
+                .user_by_id(thread.client_id)?
+                .map(|u| u.username.as_str().to_owned())
+                .unwrap_or_default();
+            let recent = self.store.messages_after(
+                thread.id,
+                (thread.last_seq - PREVIEW_WINDOW).max(0),
+                PREVIEW_WINDOW as u32,
+            )?;
+            let first_waiting = thread.waiting_since.and_then(|since| {
+                recent
+                    .into_iter()
+                    .find(|m| m.sender_role == Role::Client && m.created_at >= since)
+            });
+            entries.push(QueueEntry {
+                urgency: self
+                    .config
+                    .urgency
+                    .at(&thread.urgency, thread.waiting_since, now),
+                thread,
+                client_username,
+                first_waiting,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Re-scores every waiting thread with the current rules (run at start-up, since the rules
+    /// come from config). Returns how many threads were re-scored.
+    pub fn rescore_waiting_threads(&self) -> DomainResult<usize> {
+        let rules = &self.config.urgency;
+        let threads = self.store.waiting_threads()?;
+        for thread in &threads {
+            let Some(since) = thread.waiting_since else {
+                continue;
+            };
+            let mut bodies = Vec::new();
+            let mut after = (thread.last_seq - PREVIEW_WINDOW).max(0);
+            loop {
+                let page = self.store.messages_after(thread.id, after, 500)?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                bodies.extend(
+                    page.into_iter()
+                        .filter(|m| m.sender_role == Role::Client && m.created_at >= since)
+                        .map(|m| m.body),
+                );
+            }
+            let urgency = rules.assess_all(thread.thread_type, bodies.iter().map(String::as_str));
+            let urgency = if bodies.is_empty() {
+                thread.urgency.clone()
+            } else {
+                urgency
+            };
+            self.store
+                .set_urgency(thread.id, &urgency, rules.rank_key(&urgency, Some(since)))?;
+        }
+        Ok(threads.len())
+    }
+}
