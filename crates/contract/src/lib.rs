@@ -4,9 +4,15 @@
 //! a function that takes a fresh adapter and panics when the adapter breaks the rule. An adapter
 //! crate proves itself with one line per port, in an integration test:
 //!
-//! ```ignore
-//! chat_contract::store_contract_tests!(|| std::sync::Arc::new(MyStore::fresh()));
-//! chat_contract::bus_contract_tests!(|| async { let bus = MyBus::new(); (bus.clone(), bus) });
+//! ```
+//! use chat_domain::memory::{InProcessBus, MemoryStore};
+//!
+//! chat_contract::store_contract_tests!(|| std::sync::Arc::new(MemoryStore::new()));
+//! chat_contract::bus_contract_tests!(|| async {
+//!     let bus = InProcessBus::default();
+//!     (bus.clone(), bus)
+//! });
+//! # fn main() {}
 //! ```
 //!
 //! The store factory is called once per test and must return an isolated, empty store (an
