@@ -354,6 +354,17 @@ fn a_client_writes_into_one_thread_per_type_and_retries_are_idempotent() {
         .unwrap();
     let fresh = d.write(&ann, ThreadType::Payment, "another problem");
     assert_ne!(fresh.id, first.thread.id, "a resolved thread is not reused");
+    // the old thread cannot come back while the new one is open: one per client and type
+    assert!(matches!(
+        d.chat
+            .send_in_thread(&ann, first.thread.id, "about the old one", None),
+        Err(DomainError::Conflict(_))
+    ));
+    assert!(matches!(
+        d.chat
+            .set_status(&d.admin, first.thread.id, ThreadStatus::Open),
+        Err(DomainError::Conflict(_))
+    ));
 }
 
 // ----- claims -----

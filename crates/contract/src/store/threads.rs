@@ -179,8 +179,9 @@ pub fn set_status_on_an_unknown_thread_is_not_found(store: Arc<dyn Store>) {
     }
 }
 
-/// Reopening a resolved thread (an append whose patch sets it open) while the client already
-/// has another unresolved thread of that type fails with Conflict and stores nothing.
+/// Reopening a resolved thread (an append whose patch sets it open, or set_status) while the
+/// client already has another unresolved thread of that type fails with Conflict and changes
+/// nothing.
 pub fn a_client_never_has_two_unresolved_threads_of_one_type(store: Arc<dyn Store>) {
     let ann = client(&store, "ann");
     let old = thread(&store, &ann, ThreadType::Loan);
@@ -197,6 +198,12 @@ pub fn a_client_never_has_two_unresolved_threads_of_one_type(store: Arc<dyn Stor
     match result {
         Err(DomainError::Conflict(_)) => {}
         other => panic!("expected Conflict, got {other:?}"),
+    }
+    for status in [ThreadStatus::Open, ThreadStatus::Pending] {
+        match store.set_status(old.id, status, minutes(4)) {
+            Err(DomainError::Conflict(_)) => {}
+            other => panic!("expected Conflict reopening as {status:?}, got {other:?}"),
+        }
     }
     let stored = reload(&store, old.id);
     assert_eq!(stored.status, ThreadStatus::Resolved);
