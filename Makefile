@@ -32,3 +32,24 @@ test-rust:
 
 clean:
 	$(CARGO) clean
+
+## Benchmarks (crates/bench, docs/BENCHMARKS.md). Results: target/bench/results.{md,json}.
+## make bench [SCENARIO=rest-send|claims|connections|fanout|queue] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
+BENCH_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+SCENARIO ?= all
+BENCH_ARGS ?=
+BENCH_MODE := $(if $(EMBEDDED),--embedded,)
+
+bench:
+	$(CARGO) build --release -p chat-server -p chat-bench
+	$(BENCH_TARGET_DIR)/release/chat-bench --server-bin $(BENCH_TARGET_DIR)/release/chat-server \
+		--scenario $(SCENARIO) $(BENCH_MODE) $(BENCH_ARGS)
+
+## The same harness with tiny sizes, on the embedded default and then on Postgres + Redis (two
+## instances); fails if the harness breaks or a correctness check fails. Uses the debug build.
+bench-smoke:
+	$(CARGO) build -p chat-server -p chat-bench
+	$(BENCH_TARGET_DIR)/debug/chat-bench --smoke --embedded --server-bin $(BENCH_TARGET_DIR)/debug/chat-server \
+		--scenario $(SCENARIO) --out target/bench/smoke-embedded $(BENCH_ARGS)
+	$(BENCH_TARGET_DIR)/debug/chat-bench --smoke --server-bin $(BENCH_TARGET_DIR)/debug/chat-server \
+		--scenario $(SCENARIO) --out target/bench/smoke-postgres $(BENCH_ARGS)

@@ -174,31 +174,38 @@ impl Cluster {
         }
     }
 
-    /// The environment that configures an instance.
+    /// The environment that configures an instance (the server's `CHAT__SECTION__KEY` settings;
+    /// see `config/default.toml`).
     fn server_env(&self, port: u16, bcrypt_cost: u32) -> Vec<(String, String)> {
         let mut env = vec![
-            ("CHAT__HTTP__HOST".into(), "127.0.0.1".into()),
-            ("CHAT__HTTP__PORT".into(), port.to_string()),
+            ("CHAT__SERVER__HOST".into(), "127.0.0.1".into()),
+            ("CHAT__SERVER__PORT".into(), port.to_string()),
             ("CHAT__AUTH__BCRYPT_COST".into(), bcrypt_cost.to_string()),
+            (
+                "CHAT__AUTH__ALLOW_INSECURE_COST".into(),
+                (bcrypt_cost < 10).to_string(),
+            ),
             ("CHAT__ADMIN__USERNAME".into(), self.admin.0.clone()),
             ("CHAT__ADMIN__PASSWORD".into(), self.admin.1.clone()),
+            ("CHAT__LOG__LEVEL".into(), "warn".into()),
             ("RUST_LOG".into(), "warn".into()),
         ];
         match (&self.database, &self.sqlite_dir) {
             (Some(db), _) => {
-                env.push(("CHAT__STORE__KIND".into(), "postgres".into()));
-                env.push(("CHAT__STORE__URL".into(), db.url.clone()));
-                env.push(("CHAT__BUS__KIND".into(), "redis".into()));
-                env.push(("CHAT__BUS__URL".into(), self.spec.redis_url.clone()));
-                env.push(("CHAT__BUS__PREFIX".into(), self.redis_prefix.clone()));
+                env.push(("CHAT__DATABASE__URL".into(), db.url.clone()));
+                env.push(("CHAT__REDIS__URL".into(), self.spec.redis_url.clone()));
+                env.push((
+                    "CHAT__REDIS__CHANNEL_PREFIX".into(),
+                    self.redis_prefix.clone(),
+                ));
             }
             (None, Some(dir)) => {
-                env.push(("CHAT__STORE__KIND".into(), "sqlite".into()));
+                env.push(("CHAT__DATABASE__URL".into(), String::new()));
                 env.push((
-                    "CHAT__STORE__URL".into(),
-                    dir.join("bench.sqlite3").display().to_string(),
+                    "CHAT__DATABASE__SQLITE_PATH".into(),
+                    dir.join("bench.db").display().to_string(),
                 ));
-                env.push(("CHAT__BUS__KIND".into(), "in-process".into()));
+                env.push(("CHAT__REDIS__URL".into(), String::new()));
             }
             (None, None) => {}
         }
@@ -283,6 +290,15 @@ impl Cluster {
             .as_ref()
             .context("this needs the Postgres backend")?;
         psql(&db.url, sql).await
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The instances are killed as their `Child` handles drop (kill_on_drop).
+        if let Some(dir) = &self.sqlite_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
