@@ -347,7 +347,8 @@ fn which(program: &str) -> bool {
 
 fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
+    // Skip backtrace frames: the error is what matters.
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("  ")).collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 

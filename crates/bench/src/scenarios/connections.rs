@@ -118,12 +118,14 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
             *a as f64 / 1024.0
         ));
     }
-    sink.figure(
-        "server memory per socket",
-        grown as f64 / opened.max(1) as f64,
-        "KiB",
-        Some(Target::at_most(32.0)),
-    );
+    if opened > 0 {
+        sink.figure(
+            "server memory per socket",
+            grown as f64 / opened as f64,
+            "KiB",
+            Some(Target::at_most(32.0)),
+        );
+    }
     sink.figure(
         "sockets closed by the server while idle",
         pool.closed() as f64,
