@@ -112,7 +112,8 @@ pub struct SizeOverrides {
     /// fanout: client/agent pairs chatting.
     #[arg(long)]
     pub pairs: Option<usize>,
-    /// fanout: agents sharing those pairs' threads.
+    /// fanout: agents sharing those pairs' threads (keep pairs/agents <= 8: the server allows 8
+    /// sockets per user per instance by default).
     #[arg(long)]
     pub agents: Option<usize>,
     /// fanout: total messages/s.
@@ -212,7 +213,7 @@ impl Params {
             seed_users: 8,
             sockets: 10_000,
             pairs: 500,
-            agents: 50,
+            agents: 125,
             fanout_rate: 1000,
             fanout_duration_s: 30,
             claim_threads: 200,
