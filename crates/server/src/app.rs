@@ -10,9 +10,10 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chat_domain::auth::BcryptHasher;
-use chat_domain::memory::{InProcessBus, MemoryStore};
+use chat_domain::memory::MemoryStore;
 use chat_domain::ports::{EventBus, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
+use chat_embedded::InProcessBus;
 use tracing_actix_web::TracingLogger;
 
 use crate::error;
@@ -53,17 +54,36 @@ impl StoreChoice {
 
 /// Opens the selected store (applying migrations). Blocking: call it off the async workers.
 pub fn open_store(choice: &StoreChoice, settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    let _ = settings.database.pool_size;
-    match choice {
-        StoreChoice::Postgres(_) => {
-            anyhow::bail!("the Postgres store is not part of this build yet")
+    let pool_size = settings.database.pool_size;
+    Ok(match choice {
+        StoreChoice::Postgres(url) => {
+            Arc::new(chat_postgres::connect(url, pool_size).context("opening the Postgres store")?)
         }
+        StoreChoice::Sqlite(path) => Arc::new(
+            chat_embedded::open(path, pool_size)
+                .with_context(|| format!("opening the SQLite store at {}", path.display()))?,
+        ),
+        StoreChoice::Memory => {
+            tracing::warn!("in-memory store: nothing survives a restart");
+            Arc::new(MemoryStore::new())
+        }
+    })
+}
+
+/// Applies the selected store's migrations (the `migrate` subcommand). Returns the versions
+/// applied. Blocking.
+pub fn migrate(choice: &StoreChoice) -> anyhow::Result<Vec<String>> {
+    Ok(match choice {
+        StoreChoice::Postgres(url) => chat_postgres::migrate(url)?,
         StoreChoice::Sqlite(path) => {
-            tracing::warn!(path = %path.display(), "the embedded SQLite store is not part of this build yet: using the in-memory store, nothing is persisted");
-            Ok(Arc::new(MemoryStore::new()))
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            chat_embedded::migrate(path)?
         }
-        StoreChoice::Memory => Ok(Arc::new(MemoryStore::new())),
-    }
+        StoreChoice::Memory => Vec::new(),
+    })
 }
 
 /// Opens the selected event bus: Redis when `redis.url` is set, else in-process.
