@@ -16,6 +16,8 @@ use chat_domain::{Chat, Clock, DomainError, SystemClock};
 use chat_embedded::InProcessBus;
 use tracing_actix_web::TracingLogger;
 
+use crate::telemetry::RedactingRootSpan;
+
 use crate::error;
 use crate::routes;
 use crate::routes::seed::input::BodyLimit;
@@ -219,7 +221,7 @@ fn http_server(
     let settings_data = web::Data::from(Arc::clone(&settings));
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())
             .app_data(settings_data.clone())
             .app_data(BodyLimit(limit))
