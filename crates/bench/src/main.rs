@@ -198,6 +198,20 @@ async fn run(cli: Cli) -> Result<bool> {
         keep_database: cli.keep_database,
     };
     let mut cluster = Cluster::prepare(spec).await?;
+    let load_before = machine::load_average();
+    if let (Some(mode), Backend::Postgres) = (&cli.synchronous_commit, backend) {
+        cluster
+            .psql(&format!(
+                "ALTER DATABASE \"{}\" SET synchronous_commit = '{}'",
+                cluster
+                    .database
+                    .as_ref()
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                mode.replace('\'', "")
+            ))
+            .await?;
+    }
     let setup = match backend {
         Backend::Postgres => format!(
             "postgres + redis, {} instances (fresh database, channel prefix {})",
@@ -297,6 +311,16 @@ async fn run(cli: Cli) -> Result<bool> {
     ctx.idle = None;
     ctx.cluster.stop().await;
     report.elapsed_s = started.elapsed().as_secs_f64();
+    report.notes.push(format!(
+        "load average (1/5/15 min) before: {load_before}; after: {} (other work on the machine \
+         shares the cores)",
+        machine::load_average()
+    ));
+    if let Some(mode) = &cli.synchronous_commit {
+        report.notes.push(format!(
+            "the run's database had synchronous_commit = {mode}"
+        ));
+    }
     report.write(&cli.out)?;
     eprintln!(
         "results: {} and {}",

@@ -84,6 +84,10 @@ pub struct Cli {
     /// bcrypt cost the instances run with while the bulk users sign up and log in.
     #[arg(long, default_value_t = 4)]
     pub setup_bcrypt_cost: u32,
+    /// Sets `synchronous_commit` on the run's database (e.g. `off`, to show what commit flushes
+    /// cost; the default leaves the server's setting).
+    #[arg(long)]
+    pub synchronous_commit: Option<String>,
     #[command(flatten)]
     pub sizes: SizeOverrides,
 }

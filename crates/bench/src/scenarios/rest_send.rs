@@ -99,11 +99,14 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     if ctx.seed_users.is_empty() {
         bail!("no seed-auth users were created");
     }
+    let cpu_before = ctx.cpu_ticks();
     let seed = seed_at_max(ctx, duration).await;
     let what = format!(
         "seed endpoint, username+password ({} senders)",
         ctx.seed_users.len()
     );
+    let cpu = ctx.cpu_percent_since(&cpu_before, seed.elapsed);
+    sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
     sink.figure(
         format!("{what}: throughput"),
         seed.throughput(),
