@@ -54,6 +54,34 @@ pub fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// The machine's CPU counters from /proc/stat: (busy, total) clock ticks over all cores.
+pub fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0, 0);
+    };
+    let values: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = values.iter().take(8).sum();
+    // idle + iowait
+    let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+    (total.saturating_sub(idle), total)
+}
+
+/// How busy all cores were between two [`machine_ticks`] readings, in percent.
+pub fn busy_percent(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let busy = after.0.saturating_sub(before.0) as f64;
+    let total = after.1.saturating_sub(before.1) as f64;
+    if total > 0.0 {
+        100.0 * busy / total
+    } else {
+        0.0
+    }
+}
+
 /// The resident set size (VmRSS) of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -121,6 +149,18 @@ mod tests {
         let pid = std::process::id();
         assert!(rss_kib(pid).unwrap() > 0);
         assert!(cpu_ticks(pid).is_some());
+    }
+
+    #[test]
+    fn the_machine_is_somewhere_between_idle_and_busy() {
+        let before = machine_ticks();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_add(i * i);
+        }
+        assert!(x > 0);
+        let busy = busy_percent(before, machine_ticks());
+        assert!((0.0..=100.0).contains(&busy), "{busy}");
     }
 
     #[test]

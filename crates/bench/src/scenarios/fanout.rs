@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::connections;
 use crate::api::ClaimOutcome;
+use crate::machine::{busy_percent, machine_ticks};
 use crate::pacer::Pacer;
 use crate::population;
 use crate::report::{Sink, Target};
@@ -148,6 +149,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     // Chat: alternate client -> agent and agent -> client, round-robin over the pairs.
     let duration = Duration::from_secs(p.fanout_duration_s);
     let cpu_before = ctx.cpu_ticks();
+    let machine_before = machine_ticks();
     let mut pacer = Pacer::new(p.fanout_rate);
     let mut n: u64 = 0;
     let mut sent: u64 = 0;
@@ -176,6 +178,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     }
     let send_elapsed = pacer.elapsed();
     let cpu = ctx.cpu_percent_since(&cpu_before, send_elapsed);
+    let machine_busy = busy_percent(machine_before, machine_ticks());
 
     // Drain: wait until everything sent reached the other side, or 10 s.
     let drain_start = Instant::now();
@@ -244,6 +247,12 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
         "servers' CPU while sending (sum of instances)",
         cpu,
         "% of a core",
+        None,
+    );
+    sink.figure(
+        "machine CPU busy while sending (all processes)",
+        machine_busy,
+        "%",
         None,
     );
     sink.figure(

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::Outcomes;
 use crate::api::Api;
+use crate::machine::{busy_percent, machine_ticks};
 use crate::pacer::Pacer;
 use crate::population::{self, Client};
 use crate::report::Sink;
@@ -61,10 +62,17 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     let duration = Duration::from_secs(p.duration_s);
 
     let cpu_before = ctx.cpu_ticks();
+    let machine_before = machine_ticks();
     let at_rate = token_at_rate(&ctx.api, &bases, &clients, p.rate, duration).await;
     let what = format!("token send at {}/s", p.rate);
     let cpu = ctx.cpu_percent_since(&cpu_before, at_rate.elapsed);
     sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
+    sink.figure(
+        format!("{what}: machine CPU busy (all processes)"),
+        busy_percent(machine_before, machine_ticks()),
+        "%",
+        None,
+    );
     sink.figure(
         format!("{what}: throughput"),
         at_rate.throughput(),
@@ -82,10 +90,17 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     sink.note(format!("{what}: answers {}", at_rate.outcomes.describe()));
 
     let cpu_before = ctx.cpu_ticks();
+    let machine_before = machine_ticks();
     let at_max = token_at_max(&ctx.api, &bases, &clients, p.max_concurrency, duration).await;
     let what = format!("token send at max ({} senders)", p.max_concurrency);
     let cpu = ctx.cpu_percent_since(&cpu_before, at_max.elapsed);
     sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
+    sink.figure(
+        format!("{what}: machine CPU busy (all processes)"),
+        busy_percent(machine_before, machine_ticks()),
+        "%",
+        None,
+    );
     sink.figure(
         format!("{what}: throughput"),
         at_max.throughput(),
@@ -100,6 +115,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
         bail!("no seed-auth users were created");
     }
     let cpu_before = ctx.cpu_ticks();
+    let machine_before = machine_ticks();
     let seed = seed_at_max(ctx, duration).await;
     let what = format!(
         "seed endpoint, username+password ({} senders)",
@@ -107,6 +123,12 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     );
     let cpu = ctx.cpu_percent_since(&cpu_before, seed.elapsed);
     sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
+    sink.figure(
+        format!("{what}: machine CPU busy (all processes)"),
+        busy_percent(machine_before, machine_ticks()),
+        "%",
+        None,
+    );
     sink.figure(
         format!("{what}: throughput"),
         seed.throughput(),
