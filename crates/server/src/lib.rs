@@ -6,8 +6,11 @@ pub mod auth;
 pub mod error;
 pub mod openapi;
 pub mod routes;
+pub mod security_headers;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
+pub mod throttle;
 pub mod views;
 
 pub use app::Application;

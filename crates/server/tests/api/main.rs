@@ -12,3 +12,4 @@ mod health_and_openapi;
 mod restart;
 mod seed;
 mod threads;
+mod throttle;
