@@ -55,3 +55,57 @@ fn set_default(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
         headers.insert(name, HeaderValue::from_static(value));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, web, App, HttpResponse};
+
+    use super::*;
+
+    async fn page() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body("<!doctype html><title>x</title>")
+    }
+
+    async fn asset() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/javascript")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body("1")
+    }
+
+    #[actix_web::test]
+    async fn pages_get_the_strict_policy_and_assets_keep_their_caching() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(security_headers))
+                .route("/", web::get().to(page))
+                .route("/static/app.js", web::get().to(asset)),
+        )
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        let h = res.headers();
+        assert_eq!(h.get(header::CONTENT_SECURITY_POLICY).unwrap(), PAGE_CSP);
+        assert_eq!(h.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
+        assert_eq!(h.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+        assert_eq!(h.get(header::REFERRER_POLICY).unwrap(), "no-referrer");
+        assert!(h.get(header::CACHE_CONTROL).is_none());
+        assert!(PAGE_CSP.contains("connect-src 'self' ws: wss:"));
+        assert!(PAGE_CSP.contains("script-src 'self';"));
+        assert!(!PAGE_CSP.contains("unsafe-inline"));
+
+        let req = test::TestRequest::get().uri("/static/app.js").to_request();
+        let res = test::call_service(&app, req).await;
+        let h = res.headers();
+        assert_eq!(
+            h.get(header::CONTENT_SECURITY_POLICY).unwrap(),
+            NON_PAGE_CSP
+        );
+        assert_eq!(
+            h.get(header::CACHE_CONTROL).unwrap(),
+            "public, max-age=3600"
+        );
+    }
+}
