@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod agent_workflow;
 mod bad_input;
+mod clients;
 mod health_and_openapi;
 mod readiness;
 mod restart;
