@@ -17,6 +17,8 @@ const MAX_BATCH: usize = 64;
 /// Pause after a failed publish, so a Redis outage is not hammered (events arriving meanwhile
 /// wait in the bounded outbox, or are dropped when it is full).
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);
+/// How soon an owed gap notice is retried when no event comes to carry it.
+const GAP_RETRY: Duration = Duration::from_millis(500);
 
 /// Checks that the pool can reach Redis.
 pub(crate) async fn ping(pool: &Pool) -> DomainResult<()> {
@@ -44,13 +46,29 @@ pub(crate) async fn run(
 ) {
     let gap_notice = serde_json::to_string(&Envelope::gap(origin)).unwrap_or_default();
     let mut batch: Vec<String> = Vec::with_capacity(MAX_BATCH + 1);
-    while let Some(first) = outbox.recv().await {
+    loop {
+        // A gap is owed after a failure: announce it even if nothing else is published soon.
+        let first = if shared.owe_gap.load(Ordering::SeqCst) {
+            match tokio::time::timeout(GAP_RETRY, outbox.recv()).await {
+                Ok(Some(payload)) => Some(payload),
+                Ok(None) => break,
+                Err(_) => None,
+            }
+        } else {
+            match outbox.recv().await {
+                Some(payload) => Some(payload),
+                None => break,
+            }
+        };
         batch.clear();
         let announce_gap = shared.owe_gap.swap(false, Ordering::SeqCst);
         if announce_gap {
             batch.push(gap_notice.clone());
         }
-        batch.push(first);
+        batch.extend(first);
+        if batch.is_empty() {
+            continue;
+        }
         while batch.len() <= MAX_BATCH {
             match outbox.try_recv() {
                 Ok(payload) => batch.push(payload),
