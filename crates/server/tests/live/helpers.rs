@@ -35,7 +35,10 @@ pub fn free_port() -> u16 {
 }
 
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// What a group of instances shares: a fresh Postgres schema and a Redis channel prefix.
@@ -92,7 +95,10 @@ impl Instance {
             .env("CHAT__ADMIN__USERNAME", ADMIN_USER)
             .env("CHAT__ADMIN__PASSWORD", ADMIN_PASSWORD)
             .env("CHAT__WS__AUTH_TIMEOUT_MS", "1500")
-            .env("CHAT__LOG__LEVEL", "info,chat_server=debug,chat_redis=debug")
+            .env(
+                "CHAT__LOG__LEVEL",
+                "info,chat_server=debug,chat_redis=debug",
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().unwrap()))
             .stderr(Stdio::from(log_file));
@@ -229,7 +235,11 @@ impl Instance {
 
     pub async fn claim(&self, agent: &User, thread: i64) {
         let (status, body) = self
-            .post(&format!("/api/v1/threads/{thread}/claim"), json!({}), Some(&agent.token))
+            .post(
+                &format!("/api/v1/threads/{thread}/claim"),
+                json!({}),
+                Some(&agent.token),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "claim failed: {body}");
     }
@@ -261,10 +271,14 @@ impl Instance {
 
     /// Opens a socket with `?token=`; panics if refused.
     pub async fn socket(&self, path_and_query: &str, token: &str) -> Socket {
-        let sep = if path_and_query.contains('?') { '&' } else { '?' };
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         Socket::connect(&self.ws_url(&format!("{path_and_query}{sep}token={token}")))
             .await
-            .unwrap_or_else(|status| panic!("socket refused with {status}"))
+            .unwrap_or_else(|status| panic!("socket refused with {status:?}"))
     }
 
     /// Opens a socket with an `Authorization: Bearer` header; panics if refused.

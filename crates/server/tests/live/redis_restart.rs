@@ -17,14 +17,27 @@ struct PrivateRedis {
 impl PrivateRedis {
     async fn start(port: u16) -> Self {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed");
         let deadline = tokio::time::Instant::now() + PATIENCE;
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "redis-server did not start");
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         PrivateRedis {
@@ -63,11 +76,17 @@ async fn after_a_redis_restart_instances_reconnect_and_nothing_sent_meanwhile_is
     let thread = a.open_thread(&client, "before").await;
     b.claim(&agent, thread).await;
 
-    let mut client_ws = a.socket(&format!("/ws/threads/{thread}"), &client.token).await;
+    let mut client_ws = a
+        .socket(&format!("/ws/threads/{thread}"), &client.token)
+        .await;
     client_ws.next_of("ready").await;
-    let mut agent_ws = b.socket(&format!("/ws/threads/{thread}"), &agent.token).await;
+    let mut agent_ws = b
+        .socket(&format!("/ws/threads/{thread}"), &agent.token)
+        .await;
     agent_ws.next_of("ready").await;
-    agent_ws.send_json(json!({"type": "message.send", "body": "live before"})).await;
+    agent_ws
+        .send_json(json!({"type": "message.send", "body": "live before"}))
+        .await;
     let frames = client_ws.messages_until("live before").await;
     assert_eq!(seqs(&frames), vec![2]);
 
@@ -83,13 +102,17 @@ async fn after_a_redis_restart_instances_reconnect_and_nothing_sent_meanwhile_is
 
     // After the restart: the staying socket gets everything, in order, once (the instances
     // reconnect and resynchronise from the store by themselves).
-    agent_ws.send_json(json!({"type": "message.send", "body": "after"})).await;
+    agent_ws
+        .send_json(json!({"type": "message.send", "body": "after"}))
+        .await;
     agent_ws.next_of("ack").await;
     let frames = client_ws.messages_until("after").await;
     assert_eq!(seqs(&frames), vec![3, 4, 5, 6]);
 
     // Live again across instances, without any resume.
-    agent_ws.send_json(json!({"type": "message.send", "body": "live after"})).await;
+    agent_ws
+        .send_json(json!({"type": "message.send", "body": "live after"}))
+        .await;
     let frames = client_ws.messages_until("live after").await;
     assert_eq!(seqs(&frames), vec![7]);
 

@@ -22,12 +22,14 @@ async fn sockets_without_valid_credentials_or_rights_are_refused_before_the_upgr
         Err(refusal) => refusal,
     };
 
-    let (status, body) = refused(Socket::connect(&a.ws_url(&format!("{path}?token=not-a-token"))).await);
+    let (status, body) =
+        refused(Socket::connect(&a.ws_url(&format!("{path}?token=not-a-token"))).await);
     assert_eq!(status, 401);
     assert!(body.contains("unauthenticated"), "{body}");
 
     // Another client: refused, and a thread that does not exist reads the same.
-    let (status, body) = refused(Socket::connect(&a.ws_url(&format!("{path}?token={}", other.token))).await);
+    let (status, body) =
+        refused(Socket::connect(&a.ws_url(&format!("{path}?token={}", other.token))).await);
     assert_eq!(status, 403);
     let (status_missing, body_missing) = refused(
         Socket::connect(&a.ws_url(&format!("/ws/threads/999999?token={}", other.token))).await,
@@ -39,9 +41,11 @@ async fn sockets_without_valid_credentials_or_rights_are_refused_before_the_upgr
     }
 
     // An agent without the claim, and a client on the queue.
-    let (status, _) = refused(Socket::connect(&a.ws_url(&format!("{path}?token={}", agent.token))).await);
+    let (status, _) =
+        refused(Socket::connect(&a.ws_url(&format!("{path}?token={}", agent.token))).await);
     assert_eq!(status, 403);
-    let (status, _) = refused(Socket::connect(&a.ws_url(&format!("/ws/queue?token={}", owner.token))).await);
+    let (status, _) =
+        refused(Socket::connect(&a.ws_url(&format!("/ws/queue?token={}", owner.token))).await);
     assert_eq!(status, 403);
     let (status, _) = refused(Socket::connect(&a.ws_url("/ws/queue?token=nope")).await);
     assert_eq!(status, 401);
@@ -58,14 +62,16 @@ async fn a_socket_that_authenticates_by_frame_must_do_so_first_and_with_a_valid_
 
     // A valid auth frame: ready, then the conversation.
     let mut ws = Socket::connect(&url).await.unwrap();
-    ws.send_json(json!({"type": "auth", "token": owner.token})).await;
+    ws.send_json(json!({"type": "auth", "token": owner.token}))
+        .await;
     let ready = ws.next_json().await;
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["user_id"], owner.id);
 
     // A bad token.
     let mut ws = Socket::connect(&url).await.unwrap();
-    ws.send_json(json!({"type": "auth", "token": "forged"})).await;
+    ws.send_json(json!({"type": "auth", "token": "forged"}))
+        .await;
     let (ended, frames) = ws.until_end().await;
     assert_eq!(close_code(&ended), Some(4401));
     assert_eq!(frames.len(), 1);
@@ -74,7 +80,8 @@ async fn a_socket_that_authenticates_by_frame_must_do_so_first_and_with_a_valid_
 
     // Someone else's valid token.
     let mut ws = Socket::connect(&url).await.unwrap();
-    ws.send_json(json!({"type": "auth", "token": other.token})).await;
+    ws.send_json(json!({"type": "auth", "token": other.token}))
+        .await;
     let (ended, frames) = ws.until_end().await;
     assert_eq!(close_code(&ended), Some(4403));
     assert_eq!(frames.len(), 1);
@@ -83,7 +90,8 @@ async fn a_socket_that_authenticates_by_frame_must_do_so_first_and_with_a_valid_
 
     // A send before authenticating is refused and stores nothing.
     let mut ws = Socket::connect(&url).await.unwrap();
-    ws.send_json(json!({"type": "message.send", "body": "sneaky"})).await;
+    ws.send_json(json!({"type": "message.send", "body": "sneaky"}))
+        .await;
     let (ended, _) = ws.until_end().await;
     assert_eq!(close_code(&ended), Some(4401));
 
@@ -108,7 +116,10 @@ async fn a_user_may_not_open_more_sockets_than_the_limit() {
     let mut second = a.socket(&path, &client.token).await;
     second.next_of("ready").await;
     let refused = Socket::connect(&a.ws_url(&format!("{path}?token={}", client.token))).await;
-    assert_eq!(refused.err().map(|r| r.0), Some(StatusCode::TOO_MANY_REQUESTS.as_u16()));
+    assert_eq!(
+        refused.err().map(|r| r.0),
+        Some(StatusCode::TOO_MANY_REQUESTS.as_u16())
+    );
 
     // Closing one frees a place.
     first.close().await;
@@ -120,7 +131,10 @@ async fn a_user_may_not_open_more_sockets_than_the_limit() {
                 break;
             }
             Err(_) => {
-                assert!(tokio::time::Instant::now() < deadline, "the closed socket was not counted out");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the closed socket was not counted out"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }

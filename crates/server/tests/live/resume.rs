@@ -15,7 +15,9 @@ async fn a_socket_resuming_with_last_seq_gets_exactly_the_missed_messages_in_ord
     let thread = a.open_thread(&client, "one").await;
     b.claim(&agent, thread).await;
 
-    let mut ws = a.socket(&format!("/ws/threads/{thread}"), &client.token).await;
+    let mut ws = a
+        .socket(&format!("/ws/threads/{thread}"), &client.token)
+        .await;
     ws.next_of("ready").await;
     b.send_rest(&agent, thread, "two").await;
     let seen = ws.messages_until("two").await;
@@ -25,13 +27,18 @@ async fn a_socket_resuming_with_last_seq_gets_exactly_the_missed_messages_in_ord
 
     // Missed while away, sent on both instances.
     for i in 0..3 {
-        b.send_rest(&agent, thread, &format!("missed agent {i}")).await;
-        a.send_rest(&client, thread, &format!("missed client {i}")).await;
+        b.send_rest(&agent, thread, &format!("missed agent {i}"))
+            .await;
+        a.send_rest(&client, thread, &format!("missed client {i}"))
+            .await;
     }
 
     // Back on the other instance, with ?last_seq=.
     let mut ws = b
-        .socket(&format!("/ws/threads/{thread}?last_seq={last_seen}"), &client.token)
+        .socket(
+            &format!("/ws/threads/{thread}?last_seq={last_seen}"),
+            &client.token,
+        )
         .await;
     let ready = ws.next_of("ready").await;
     assert_eq!(ready["last_seq"], 8);
@@ -52,7 +59,9 @@ async fn a_resume_frame_replays_from_the_given_seq_then_continues_live() {
         a.send_rest(&client, thread, &format!("m{i}")).await;
     }
     // Without last_seq, a socket starts live from the thread's current end.
-    let mut ws = a.socket(&format!("/ws/threads/{thread}"), &client.token).await;
+    let mut ws = a
+        .socket(&format!("/ws/threads/{thread}"), &client.token)
+        .await;
     assert_eq!(ws.next_of("ready").await["last_seq"], 4);
     ws.send_json(json!({"type": "resume", "last_seq": 1})).await;
     let frames = ws.messages_until("m4").await;
