@@ -10,11 +10,14 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chat_domain::auth::BcryptHasher;
-use chat_domain::memory::{InProcessBus, MemoryStore};
+use chat_domain::memory::MemoryStore;
 use chat_domain::ports::{EventBus, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
+use chat_embedded::InProcessBus;
 use chat_redis::RedisBus;
 use tracing_actix_web::TracingLogger;
+
+use crate::telemetry::RedactingRootSpan;
 
 use crate::error;
 use crate::routes;
@@ -236,7 +239,7 @@ fn http_server(
     let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())
             .app_data(settings_data.clone())
             .app_data(ws_state.clone())

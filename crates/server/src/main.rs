@@ -45,8 +45,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             tokio::task::spawn_blocking(move || {
                 let choice = app::StoreChoice::from_settings(&settings)?;
-                let store = app::open_store(&choice, &settings)?;
-                tracing::info!(store = store.backend_name(), "migrations applied");
+                let applied = app::migrate(&choice)?;
+                tracing::info!(?applied, "migrations applied");
                 anyhow::Ok(())
             })
             .await
