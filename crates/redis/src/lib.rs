@@ -17,7 +17,7 @@ mod envelope;
 mod publisher;
 mod subscriber;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,9 +40,9 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisBusOptions {
     /// Deliveries each local subscription buffers before it is told of a gap.
     pub subscriber_buffer: usize,
-    /// Events waiting to be published to Redis before new ones are dropped (and a gap is
-    /// announced to the other instances).
-    pub outbox_capacity: usize,
+    /// Bytes of events waiting to be published to Redis before new ones are dropped (and a gap
+    /// is announced to the other instances).
+    pub outbox_max_bytes: usize,
     /// Connections in the publishing pool.
     pub pool_size: usize,
 }
@@ -51,7 +51,7 @@ impl Default for RedisBusOptions {
     fn default() -> Self {
         RedisBusOptions {
             subscriber_buffer: 256,
-            outbox_capacity: 4096,
+            outbox_max_bytes: 16 * 1024 * 1024,
             pool_size: 4,
         }
     }
@@ -84,6 +84,8 @@ pub(crate) struct Shared {
     pub subscribed: AtomicBool,
     /// Events were lost on the way out; the next successful publish announces a gap.
     pub owe_gap: AtomicBool,
+    /// Bytes waiting in the outbox.
+    pub queued_bytes: AtomicUsize,
 }
 
 /// The event bus of a deployment with several instances: local delivery plus Redis pub/sub.
@@ -91,7 +93,8 @@ pub struct RedisBus {
     local: InProcessBus,
     origin: Uuid,
     channel: String,
-    outbox: mpsc::Sender<String>,
+    outbox: mpsc::UnboundedSender<String>,
+    outbox_max_bytes: usize,
     shared: Arc<Shared>,
     subscriber: JoinHandle<()>,
 }
@@ -144,7 +147,7 @@ impl RedisBus {
         let local = InProcessBus::new(options.subscriber_buffer);
         let shared = Arc::new(Shared::default());
         shared.subscribed.store(true, Ordering::SeqCst);
-        let (outbox, outbox_rx) = mpsc::channel(options.outbox_capacity.max(1));
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
 
         tokio::spawn(publisher::run(
             pool,
@@ -167,6 +170,7 @@ impl RedisBus {
             origin,
             channel,
             outbox,
+            outbox_max_bytes: options.outbox_max_bytes,
             shared,
             subscriber,
         })
@@ -219,11 +223,23 @@ impl EventBus for RedisBus {
                 return Ok(());
             }
         };
-        if let Err(err) = self.outbox.try_send(payload) {
+        // The outbox is bounded by bytes: a Redis outage or a slow Redis never makes publish
+        // wait, nor the process buffer without bound.
+        let len = payload.len();
+        let queued = self.shared.queued_bytes.fetch_add(len, Ordering::SeqCst) + len;
+        let refused = if queued > self.outbox_max_bytes {
+            Some("outbox full")
+        } else if self.outbox.send(payload).is_err() {
+            Some("publisher stopped")
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            self.shared.queued_bytes.fetch_sub(len, Ordering::SeqCst);
             let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.shared.owe_gap.store(true, Ordering::SeqCst);
             if dropped.is_power_of_two() {
-                tracing::warn!(dropped, reason = %err, "redis outbox full or closed; event not sent to other instances");
+                tracing::warn!(dropped, reason, "event not sent to other instances");
             }
         }
         Ok(())

@@ -13,7 +13,7 @@ use crate::envelope::Envelope;
 use crate::{unavailable, Shared, REDIS_TIMEOUT};
 
 /// Most events sent in one pipeline.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 512;
 /// Pause after a failed publish, so a Redis outage is not hammered (events arriving meanwhile
 /// wait in the bounded outbox, or are dropped when it is full).
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);
@@ -41,7 +41,7 @@ pub(crate) async fn run(
     pool: Pool,
     channel: String,
     origin: Uuid,
-    mut outbox: mpsc::Receiver<String>,
+    mut outbox: mpsc::UnboundedReceiver<String>,
     shared: Arc<Shared>,
 ) {
     let gap_notice = serde_json::to_string(&Envelope::gap(origin)).unwrap_or_default();
@@ -66,15 +66,18 @@ pub(crate) async fn run(
             batch.push(gap_notice.clone());
         }
         batch.extend(first);
-        if batch.is_empty() {
-            continue;
-        }
         while batch.len() <= MAX_BATCH {
             match outbox.try_recv() {
                 Ok(payload) => batch.push(payload),
                 Err(_) => break,
             }
         }
+        if batch.is_empty() {
+            continue;
+        }
+        let taken: usize = batch.iter().map(String::len).sum::<usize>()
+            - if announce_gap { gap_notice.len() } else { 0 };
+        shared.queued_bytes.fetch_sub(taken, Ordering::SeqCst);
         let events = (batch.len() - usize::from(announce_gap)) as u64;
         match publish_batch(&pool, &channel, &batch).await {
             Ok(()) => {
