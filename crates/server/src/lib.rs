@@ -12,6 +12,7 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod throttle;
 pub mod views;
+pub mod ws;
 
 pub use app::Application;
 pub use settings::Settings;
