@@ -1,1 +1,210 @@
-//! contract
+//! The contract suite every store and event-bus adapter runs.
+//!
+//! Each rule a port promises in its doc comment (`chat_domain::ports`) is one public check here:
+//! a function that takes a fresh adapter and panics when the adapter breaks the rule. An adapter
+//! crate proves itself with one line per port, in an integration test:
+//!
+//! ```
+//! use chat_domain::memory::{InProcessBus, MemoryStore};
+//!
+//! chat_contract::store_contract_tests!(|| std::sync::Arc::new(MemoryStore::new()));
+//! chat_contract::bus_contract_tests!(|| async {
+//!     let bus = InProcessBus::default();
+//!     (bus.clone(), bus)
+//! });
+//! # fn main() {}
+//! ```
+//!
+//! The store factory is called once per test and must return an isolated, empty store (an
+//! `Arc<S>`, an `Arc<dyn Store>`, or a `(store, guard)` pair whose guard lives as long as the
+//! test, e.g. a temporary directory). The bus factory is an async closure returning two buses on
+//! one backend (instance A and instance B), optionally with a guard as a third element.
+//!
+//! This crate is test code: its checks assert, unwrap and panic by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod bus;
+pub mod fixtures;
+pub mod store;
+
+use std::sync::Arc;
+
+use chat_domain::ports::{EventBus, Store};
+
+/// Anything a store factory may return: the store, shared, possibly with a guard to keep alive.
+pub trait StoreFixture {
+    /// The store under test.
+    fn store(&self) -> Arc<dyn Store>;
+}
+
+impl<S: Store + 'static> StoreFixture for Arc<S> {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(self) as Arc<dyn Store>
+    }
+}
+
+impl StoreFixture for Arc<dyn Store> {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(self)
+    }
+}
+
+impl<F: StoreFixture, G> StoreFixture for (F, G) {
+    fn store(&self) -> Arc<dyn Store> {
+        self.0.store()
+    }
+}
+
+/// Anything a bus factory may return: two buses on one backend, possibly with a guard.
+pub trait BusFixture {
+    /// What must outlive the test (a temporary directory, a server handle); `()` if nothing.
+    type Guard;
+    /// Instance A, instance B and the guard.
+    fn into_parts(self) -> (Arc<dyn EventBus>, Arc<dyn EventBus>, Self::Guard);
+}
+
+impl<A: EventBus + 'static, B: EventBus + 'static> BusFixture for (A, B) {
+    type Guard = ();
+    fn into_parts(self) -> (Arc<dyn EventBus>, Arc<dyn EventBus>, ()) {
+        (Arc::new(self.0), Arc::new(self.1), ())
+    }
+}
+
+impl<A: EventBus + 'static, B: EventBus + 'static, G> BusFixture for (A, B, G) {
+    type Guard = G;
+    fn into_parts(self) -> (Arc<dyn EventBus>, Arc<dyn EventBus>, G) {
+        (Arc::new(self.0), Arc::new(self.1), self.2)
+    }
+}
+
+/// Runs an async check on a fresh multi-threaded runtime (so adapter crates need no tokio
+/// macros of their own).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the bus contract")
+        .block_on(future)
+}
+
+/// Expands to one `#[test]` per store contract check, each on a fresh store from `$factory`
+/// (a closure or function with no arguments; see [`StoreFixture`] for what it may return).
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:expr) => {
+        $crate::__store_contract_tests!(
+            $factory;
+            // users
+            usernames_are_unique,
+            usernames_are_unique_even_after_deletion,
+            a_refused_user_is_not_stored,
+            users_are_found_by_id_and_by_exact_username,
+            soft_delete_keeps_the_user_and_answers_false_the_second_time,
+            count_active_with_role_excludes_deleted_users_and_other_roles,
+            // sessions
+            a_session_finds_its_user_until_it_expires,
+            a_session_of_a_deleted_user_finds_nobody,
+            deleting_a_session_ends_only_that_session,
+            deleting_user_sessions_ends_every_session_of_that_user_only,
+            // threads
+            open_thread_returns_the_one_unresolved_thread_per_client_and_type,
+            concurrent_open_thread_from_many_threads_returns_one_thread,
+            open_thread_opens_a_new_thread_after_the_old_one_is_resolved,
+            threads_of_client_lists_only_that_client_newest_activity_first,
+            set_status_resolving_clears_claim_and_waiting,
+            set_status_on_an_unknown_thread_is_not_found,
+            a_client_never_has_two_unresolved_threads_of_one_type,
+            // messages
+            messages_are_numbered_1_2_3_per_thread,
+            concurrent_appends_number_messages_1_to_n_with_nothing_lost,
+            the_patch_sees_the_thread_with_the_new_last_seq,
+            a_failing_patch_stores_nothing,
+            append_writes_the_patch_back,
+            an_agent_reply_patch_marks_the_clients_messages_read,
+            a_repeated_client_message_id_returns_the_earlier_message,
+            another_sender_may_reuse_a_client_message_id,
+            concurrent_retries_with_one_client_message_id_store_one_message,
+            append_to_an_unknown_thread_is_not_found,
+            messages_after_pages_in_sequence_order,
+            mark_read_marks_only_the_other_sides_messages_up_to_seq,
+            conversation_between_lists_the_threads_the_agent_wrote_in,
+            count_sent_by_counts_a_users_messages,
+            // claims
+            a_free_thread_is_won,
+            a_held_claim_is_reported_and_changes_nothing,
+            the_holder_renews_by_claiming_again,
+            a_lease_ends_at_its_until,
+            claiming_an_unknown_thread_is_not_found,
+            a_resolved_thread_cannot_be_claimed,
+            renew_claim_moves_only_the_holders_live_claim,
+            only_the_holder_releases_a_claim,
+            force_claim_returns_the_previous_live_claim,
+            expire_claims_returns_each_expired_claim_once,
+            concurrent_expire_claims_return_each_claim_exactly_once,
+            fifty_agents_racing_for_one_thread_exactly_one_wins,
+            // queue
+            queue_lists_only_unresolved_waiting_unclaimed_threads,
+            an_expired_claim_puts_the_thread_back_in_the_queue,
+            queue_orders_by_rank_then_waiting_longest_then_id,
+            queue_pages_with_limit_and_offset,
+            set_urgency_overwrites_urgency_and_rank,
+            waiting_threads_lists_threads_with_a_client_waiting,
+            // search
+            search_finds_messages_containing_every_term,
+            search_ranks_a_denser_match_first,
+            search_in_a_client_scope_never_returns_another_clients_messages,
+            search_respects_the_limit,
+            // canned replies
+            canned_replies_are_stored_listed_by_title_and_deleted,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract_tests {
+    ($factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let fixture = ($factory)();
+                $crate::store::$check($crate::StoreFixture::store(&fixture));
+            }
+        )*
+    };
+}
+
+/// Expands to one `#[test]` per event-bus contract check, each on a fresh pair of buses from
+/// `$factory` (an async closure or async fn with no arguments; see [`BusFixture`]), run on a
+/// multi-threaded tokio runtime.
+#[macro_export]
+macro_rules! bus_contract_tests {
+    ($factory:expr) => {
+        $crate::__bus_contract_tests!(
+            $factory;
+            an_event_reaches_subscribers_on_both_instances,
+            only_subscribers_of_an_events_topics_receive_it,
+            a_subscriber_of_several_topics_gets_an_event_once,
+            events_arrive_in_publication_order,
+            a_dropped_subscription_receives_nothing_and_disturbs_nothing,
+            a_slow_subscriber_never_blocks_publish_and_sees_a_gap,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __bus_contract_tests {
+    ($factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::block_on(async {
+                    let (a, b, _guard) = $crate::BusFixture::into_parts(($factory)().await);
+                    $crate::bus::$check(a, b).await;
+                });
+            }
+        )*
+    };
+}

@@ -156,8 +156,13 @@ struct Subscription {
 impl Stream for Subscription {
     type Item = Delivery;
 
+    /// A gap also discards what was still buffered: the subscriber resynchronises from the
+    /// store anyway, and the emptied buffer lets new events through. (Reporting the gap while
+    /// keeping a full buffer would drop every later event and report gap after gap for as long
+    /// as publishers outpace one poll.)
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
         if self.lagged.swap(false, Ordering::SeqCst) {
+            while self.rx.try_recv().is_ok() {}
             return Poll::Ready(Some(Delivery::Gap));
         }
         self.rx.poll_recv(cx)

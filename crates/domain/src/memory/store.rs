@@ -38,11 +38,28 @@ impl MemoryStore {
     }
 }
 
+fn reopen_conflict() -> DomainError {
+    DomainError::Conflict("the client has another open thread of this type".to_owned())
+}
+
 fn next_id(len: usize) -> i64 {
     i64::try_from(len).unwrap_or(i64::MAX - 1) + 1
 }
 
 impl State {
+    /// Whether giving `thread` an unresolved status would make a second unresolved thread of
+    /// its client and type (each client has at most one per type).
+    fn reopening_clashes(&self, thread: &Thread, status: ThreadStatus) -> bool {
+        status != ThreadStatus::Resolved
+            && thread.status == ThreadStatus::Resolved
+            && self.threads.iter().any(|(t, _)| {
+                t.id != thread.id
+                    && t.client_id == thread.client_id
+                    && t.thread_type == thread.thread_type
+                    && t.status != ThreadStatus::Resolved
+            })
+    }
+
     fn thread_mut(&mut self, id: ThreadId) -> DomainResult<&mut (Thread, i64)> {
         self.threads
             .iter_mut()
@@ -299,6 +316,10 @@ impl ThreadStore for MemoryStore {
         now: Timestamp,
     ) -> DomainResult<Thread> {
         let mut s = self.lock();
+        let current = s.thread_mut(thread)?.0.clone();
+        if s.reopening_clashes(&current, status) {
+            return Err(reopen_conflict());
+        }
         let (t, rank) = s.thread_mut(thread)?;
         t.status = status;
         t.last_activity_at = now;
@@ -380,18 +401,8 @@ impl MessageStore for MemoryStore {
         thread.last_seq += 1;
         thread.last_activity_at = new.created_at;
         let p = patch(&thread)?;
-        if p.status != ThreadStatus::Resolved && thread.status == ThreadStatus::Resolved {
-            let clash = s.threads.iter().any(|(t, _)| {
-                t.id != thread.id
-                    && t.client_id == thread.client_id
-                    && t.thread_type == thread.thread_type
-                    && t.status != ThreadStatus::Resolved
-            });
-            if clash {
-                return Err(DomainError::Conflict(
-                    "the client has another open thread of this type".to_owned(),
-                ));
-            }
+        if s.reopening_clashes(&thread, p.status) {
+            return Err(reopen_conflict());
         }
         let message = Message {
             id: MessageId(next_id(s.messages.len())),

@@ -1,0 +1,20 @@
+//! The store contract: one check per rule of `chat_domain::ports::{UserStore, SessionStore,
+//! ThreadStore, MessageStore, CannedReplyStore}`. Each takes a fresh, empty store.
+
+mod canned;
+mod claims;
+mod messages;
+mod queue;
+mod search;
+mod sessions;
+mod threads;
+mod users;
+
+pub use canned::*;
+pub use claims::*;
+pub use messages::*;
+pub use queue::*;
+pub use search::*;
+pub use sessions::*;
+pub use threads::*;
+pub use users::*;

@@ -1,0 +1,166 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chat_domain::claim::{Claim, ClaimAttempt};
+use chat_domain::ports::Store;
+use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
+use chat_domain::urgency::Urgency;
+use chat_domain::ThreadId;
+
+use crate::fixtures::{
+    agent, agent_replied, client, minutes, new_message, reload, thread, wait_in_queue, T0,
+};
+
+fn ids(threads: &[Thread]) -> Vec<ThreadId> {
+    threads.iter().map(|t| t.id).collect()
+}
+
+/// A thread of a new client whose client wrote at `at` (queue rank `rank_key`).
+fn waiting(store: &Arc<dyn Store>, name: &str, at_minute: i64, rank_key: i64) -> Thread {
+    let c = client(store, name);
+    let t = thread(store, &c, ThreadType::Other);
+    wait_in_queue(store, t.id, &c, minutes(at_minute), rank_key);
+    reload(store, t.id)
+}
+
+/// The queue holds exactly the threads that are not resolved, have a client waiting and are
+/// not under a live claim (pending ones included).
+pub fn queue_lists_only_unresolved_waiting_unclaimed_threads(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let in_queue = waiting(&store, "waiting", 1, 10);
+    let pending = waiting(&store, "pending", 2, 10);
+    store
+        .set_status(pending.id, ThreadStatus::Pending, minutes(3))
+        .unwrap();
+    let quiet_client = client(&store, "quiet");
+    thread(&store, &quiet_client, ThreadType::Loan);
+    let answered = waiting(&store, "answered", 3, 10);
+    store
+        .append_message(new_message(answered.id, &ag, "done", minutes(4)), &|_| {
+            Ok(agent_replied(Claim {
+                agent_id: ag.id,
+                until: minutes(5),
+            }))
+        })
+        .unwrap();
+    let resolved = waiting(&store, "resolved", 4, 10);
+    store
+        .set_status(resolved.id, ThreadStatus::Resolved, minutes(5))
+        .unwrap();
+    let claimed = waiting(&store, "claimed", 5, 10);
+    assert!(matches!(
+        store
+            .try_claim(claimed.id, ag.id, minutes(100), minutes(6))
+            .unwrap(),
+        ClaimAttempt::Won(_)
+    ));
+
+    let queue = store.queue(minutes(60), 50, 0).unwrap();
+    let got: BTreeSet<ThreadId> = ids(&queue).into_iter().collect();
+    let want: BTreeSet<ThreadId> = [in_queue.id, pending.id].into_iter().collect();
+    assert_eq!(got, want);
+    assert_eq!(queue.len(), 2);
+    let listed = queue.iter().find(|t| t.id == in_queue.id).unwrap();
+    assert_eq!(listed.waiting_since, Some(minutes(1)));
+    assert_eq!(listed, &reload(&store, in_queue.id));
+}
+
+/// A thread whose claim has run out is back in the queue at its `until`, whether or not the
+/// claim was swept.
+pub fn an_expired_claim_puts_the_thread_back_in_the_queue(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let t = waiting(&store, "ann", 0, 10);
+    assert!(matches!(
+        store.try_claim(t.id, ag.id, minutes(10), T0).unwrap(),
+        ClaimAttempt::Won(_)
+    ));
+    assert!(store.queue(minutes(5), 50, 0).unwrap().is_empty());
+    assert_eq!(ids(&store.queue(minutes(10), 50, 0).unwrap()), vec![t.id]);
+    store.expire_claims(minutes(10)).unwrap();
+    assert_eq!(ids(&store.queue(minutes(11), 50, 0).unwrap()), vec![t.id]);
+    store.release_claim(t.id, ag.id).unwrap();
+    assert_eq!(ids(&store.queue(minutes(11), 50, 0).unwrap()), vec![t.id]);
+}
+
+/// The queue is ordered by rank key (highest first), then waiting longest first, then id.
+pub fn queue_orders_by_rank_then_waiting_longest_then_id(store: Arc<dyn Store>) {
+    let low_mid = waiting(&store, "low-mid", 1, 10);
+    let high = waiting(&store, "high", 2, 20);
+    let low_early = waiting(&store, "low-early", 0, 10);
+    let low_mid_later_id = waiting(&store, "low-mid-2", 1, 10);
+    let lowest = waiting(&store, "lowest", 0, -5_000_000);
+    assert!(low_mid.id < low_mid_later_id.id);
+    assert_eq!(
+        ids(&store.queue(minutes(30), 50, 0).unwrap()),
+        vec![
+            high.id,
+            low_early.id,
+            low_mid.id,
+            low_mid_later_id.id,
+            lowest.id
+        ]
+    );
+}
+
+/// limit and offset page through the same order.
+pub fn queue_pages_with_limit_and_offset(store: Arc<dyn Store>) {
+    let all: Vec<ThreadId> = (0..5)
+        .map(|i| waiting(&store, &format!("c{i}"), i, 100 - i).id)
+        .collect();
+    let page = |limit, offset| ids(&store.queue(minutes(30), limit, offset).unwrap());
+    assert_eq!(page(50, 0), all);
+    assert_eq!(page(2, 0), all[0..2].to_vec());
+    assert_eq!(page(2, 2), all[2..4].to_vec());
+    assert_eq!(page(2, 4), all[4..5].to_vec());
+    assert!(page(2, 5).is_empty());
+    assert!(page(2, 50).is_empty());
+}
+
+/// set_urgency overwrites a thread's urgency and moves it in the queue by its new rank key.
+pub fn set_urgency_overwrites_urgency_and_rank(store: Arc<dyn Store>) {
+    let first = waiting(&store, "first", 0, 10);
+    let second = waiting(&store, "second", 0, 5);
+    assert_eq!(
+        ids(&store.queue(minutes(1), 50, 0).unwrap()),
+        vec![first.id, second.id]
+    );
+    let urgency = Urgency {
+        score: 99,
+        reasons: vec!["mentions \"fraud\" (+50)".to_owned()],
+    };
+    store.set_urgency(second.id, &urgency, 50).unwrap();
+    assert_eq!(reload(&store, second.id).urgency, urgency);
+    assert_eq!(
+        ids(&store.queue(minutes(1), 50, 0).unwrap()),
+        vec![second.id, first.id]
+    );
+    let stored = reload(&store, second.id);
+    assert_eq!(
+        stored.waiting_since,
+        Some(T0),
+        "only urgency and rank change"
+    );
+    assert_eq!(stored.status, ThreadStatus::Open);
+}
+
+/// waiting_threads lists every thread with a client waiting (claimed or not), and no other.
+pub fn waiting_threads_lists_threads_with_a_client_waiting(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let free = waiting(&store, "free", 0, 10);
+    let claimed = waiting(&store, "claimed", 1, 10);
+    assert!(matches!(
+        store
+            .try_claim(claimed.id, ag.id, minutes(100), minutes(2))
+            .unwrap(),
+        ClaimAttempt::Won(_)
+    ));
+    let quiet = client(&store, "quiet");
+    thread(&store, &quiet, ThreadType::Loan);
+    let resolved = waiting(&store, "resolved", 2, 10);
+    store
+        .set_status(resolved.id, ThreadStatus::Resolved, minutes(3))
+        .unwrap();
+    let got: BTreeSet<ThreadId> = ids(&store.waiting_threads().unwrap()).into_iter().collect();
+    let want: BTreeSet<ThreadId> = [free.id, claimed.id].into_iter().collect();
+    assert_eq!(got, want);
+}

@@ -1,0 +1,32 @@
+//! The contract suites against the domain's reference adapters: `MemoryStore` and
+//! `InProcessBus`.
+
+use std::sync::Arc;
+
+use chat_domain::memory::{InProcessBus, MemoryStore};
+
+mod store {
+    use super::*;
+
+    chat_contract::store_contract_tests!(|| Arc::new(MemoryStore::new()));
+}
+
+mod bus {
+    use super::*;
+
+    async fn two_instances() -> (InProcessBus, InProcessBus) {
+        let bus = InProcessBus::default();
+        (bus.clone(), bus)
+    }
+
+    chat_contract::bus_contract_tests!(two_instances);
+
+    #[test]
+    fn in_process_bus_forgets_dropped_subscriptions() {
+        chat_contract::block_on(
+            chat_contract::bus::in_process_bus_forgets_dropped_subscriptions(
+                InProcessBus::default(),
+            ),
+        );
+    }
+}

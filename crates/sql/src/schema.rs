@@ -1,0 +1,77 @@
+//! The tables, written by hand to match `migrations/postgres` and `migrations/sqlite` (same shape
+//! on both backends). Times are unix milliseconds in `BigInt` columns named `*_ms`.
+
+diesel::table! {
+    /// Users; soft-deleted ones keep their row (and their username).
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at_ms -> BigInt,
+        deleted_at_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Log-in sessions, keyed by the SHA-256 of their bearer token.
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at_ms -> BigInt,
+        expires_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Threads, with their claim, sequence counter and queue rank.
+    threads (id) {
+        id -> BigInt,
+        client_id -> BigInt,
+        thread_type -> SmallInt,
+        status -> Text,
+        claim_agent_id -> Nullable<BigInt>,
+        claim_until_ms -> Nullable<BigInt>,
+        agent_id -> Nullable<BigInt>,
+        created_at_ms -> BigInt,
+        last_activity_at_ms -> BigInt,
+        last_seq -> BigInt,
+        waiting_since_ms -> Nullable<BigInt>,
+        urgency_score -> BigInt,
+        /// JSON list of strings.
+        urgency_reasons -> Text,
+        rank_key -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Messages; `(thread_id, seq)` and `(sender_id, client_message_id)` are unique.
+    messages (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
+        seq -> BigInt,
+        sender_id -> BigInt,
+        sender_role -> Text,
+        body -> Text,
+        created_at_ms -> BigInt,
+        is_read -> Bool,
+        client_message_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Canned replies.
+    canned_replies (id) {
+        id -> BigInt,
+        title -> Text,
+        body -> Text,
+        created_by -> BigInt,
+        created_at_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(threads -> users (client_id));
+diesel::joinable!(messages -> threads (thread_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, threads, messages, canned_replies);

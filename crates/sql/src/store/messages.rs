@@ -1,0 +1,184 @@
+//! Messages: the append (sequence numbers, idempotency, the thread patch) and reads.
+
+use chat_domain::message::{Appended, Message, NewMessage};
+use chat_domain::ports::MessageStore;
+use chat_domain::search::{SearchHit, SearchQuery};
+use chat_domain::thread::{Thread, ThreadPatch};
+use chat_domain::user::Role;
+use chat_domain::{DomainError, DomainResult, ThreadId, UserId};
+use diesel::prelude::*;
+
+use super::threads::save_thread;
+use super::SqlStore;
+use crate::connection::{write_transaction, DbConnection};
+use crate::error::{is_unique_violation, StoreError};
+use crate::rows::{into_messages, MessageRow, NewMessageRow, ThreadRow};
+use crate::schema::{messages, threads};
+
+/// The append, inside its write transaction. Order matters:
+/// 1. `UPDATE threads SET last_seq = last_seq + 1 ... RETURNING *` takes the thread's row lock
+///    (Postgres) under the write lock (SQLite): concurrent appends to a thread queue up here, so
+///    sequence numbers are 1, 2, ... without gaps or repeats;
+/// 2. the insert, where the unique `(sender_id, client_message_id)` turns a retry into
+///    [`StoreError::DuplicateClientMessage`] (and the whole transaction rolls back);
+/// 3. the caller's patch, written back whole.
+fn append_in_transaction(
+    conn: &mut DbConnection,
+    new: &NewMessage,
+    patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+) -> Result<Appended, StoreError> {
+    let row = diesel::update(threads::table.find(new.thread_id.0))
+        .set((
+            threads::last_seq.eq(threads::last_seq + 1),
+            threads::last_activity_at_ms.eq(new.created_at.millis()),
+        ))
+        .returning(threads::all_columns)
+        .get_result::<ThreadRow>(conn)
+        .optional()?
+        .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?;
+    let mut thread = row.to_thread()?;
+    let stored = diesel::insert_into(messages::table)
+        .values(NewMessageRow::new(new, thread.last_seq))
+        .returning(messages::all_columns)
+        .get_result::<MessageRow>(conn)
+        .map_err(|e| {
+            if new.client_message_id.is_some() && is_unique_violation(&e) {
+                StoreError::DuplicateClientMessage
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+    let p = patch(&thread)?;
+    if p.mark_client_messages_read {
+        diesel::update(
+            messages::table
+                .filter(messages::thread_id.eq(thread.id.0))
+                .filter(messages::seq.lt(stored.seq))
+                .filter(messages::sender_role.eq(Role::Client.as_str()))
+                .filter(messages::is_read.eq(false)),
+        )
+        .set(messages::is_read.eq(true))
+        .execute(conn)?;
+    }
+    thread.status = p.status;
+    thread.claim = p.claim;
+    thread.agent_id = p.agent_id;
+    thread.waiting_since = p.waiting_since;
+    thread.urgency = p.urgency;
+    save_thread(conn, &thread, p.rank_key)?;
+    Ok(Appended {
+        message: stored.into_message()?,
+        thread,
+        created: true,
+    })
+}
+
+/// The message a sender stored earlier under this client message id, with its thread.
+fn earlier_message(
+    conn: &mut DbConnection,
+    sender: UserId,
+    client_message_id: &str,
+) -> Result<Appended, StoreError> {
+    let message = messages::table
+        .filter(messages::sender_id.eq(sender.0))
+        .filter(messages::client_message_id.eq(client_message_id))
+        .select(MessageRow::as_select())
+        .first(conn)?
+        .into_message()?;
+    let thread = threads::table
+        .find(message.thread_id.0)
+        .select(ThreadRow::as_select())
+        .first(conn)?
+        .to_thread()?;
+    Ok(Appended {
+        message,
+        thread,
+        created: false,
+    })
+}
+
+impl MessageStore for SqlStore {
+    fn append_message(
+        &self,
+        new: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+    ) -> DomainResult<Appended> {
+        let mut conn = self.conn()?;
+        let result = match write_transaction(&mut conn, |c| append_in_transaction(c, &new, patch)) {
+            // A retry: the transaction rolled back; answer with what the first attempt stored.
+            Err(StoreError::DuplicateClientMessage) => match &new.client_message_id {
+                Some(cmid) => earlier_message(&mut conn, new.sender_id, cmid.as_str()),
+                None => Err(StoreError::DuplicateClientMessage),
+            },
+            result => result,
+        };
+        result.map_err(DomainError::from)
+    }
+
+    fn messages_after(
+        &self,
+        thread: ThreadId,
+        after_seq: i64,
+        limit: u32,
+    ) -> DomainResult<Vec<Message>> {
+        self.run(|conn| {
+            let rows = messages::table
+                .filter(messages::thread_id.eq(thread.0))
+                .filter(messages::seq.gt(after_seq))
+                .order(messages::seq.asc())
+                .limit(i64::from(limit))
+                .select(MessageRow::as_select())
+                .load(conn)?;
+            into_messages(rows)
+        })
+    }
+
+    fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64> {
+        self.run(|conn| {
+            let changed = diesel::update(
+                messages::table
+                    .filter(messages::thread_id.eq(thread.0))
+                    .filter(messages::sender_id.ne(reader.0))
+                    .filter(messages::seq.le(up_to_seq))
+                    .filter(messages::is_read.eq(false)),
+            )
+            .set(messages::is_read.eq(true))
+            .execute(conn)?;
+            Ok(changed as u64)
+        })
+    }
+
+    fn conversation_between(&self, agent: UserId, client: UserId) -> DomainResult<Vec<Message>> {
+        self.run(|conn| {
+            let clients_threads = threads::table
+                .filter(threads::client_id.eq(client.0))
+                .select(threads::id);
+            // The threads the agent wrote in (an alias: the outer query reads `messages` too).
+            let written = diesel::alias!(messages as written);
+            let agents_threads = written
+                .filter(written.field(messages::sender_id).eq(agent.0))
+                .select(written.field(messages::thread_id));
+            let rows = messages::table
+                .filter(messages::thread_id.eq_any(clients_threads))
+                .filter(messages::thread_id.eq_any(agents_threads))
+                .order((messages::created_at_ms.asc(), messages::id.asc()))
+                .select(MessageRow::as_select())
+                .load(conn)?;
+            into_messages(rows)
+        })
+    }
+
+    fn count_sent_by(&self, user: UserId) -> DomainResult<u64> {
+        self.run(|conn| {
+            let count: i64 = messages::table
+                .filter(messages::sender_id.eq(user.0))
+                .count()
+                .get_result(conn)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
+    fn search(&self, query: &SearchQuery) -> DomainResult<Vec<SearchHit>> {
+        self.run(|conn| super::search::search(conn, query))
+    }
+}

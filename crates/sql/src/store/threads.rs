@@ -1,0 +1,346 @@
+//! Threads, claims and the queue.
+
+use chat_domain::claim::{Claim, ClaimAttempt, ExpiredClaim};
+use chat_domain::ports::ThreadStore;
+use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
+use chat_domain::urgency::Urgency;
+use chat_domain::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::SqlStore;
+use crate::connection::DbConnection;
+use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
+use crate::rows::{into_threads, reasons_json, NewThreadRow, ThreadRow};
+use crate::schema::threads;
+
+/// How often `open_thread` and `try_claim` retry when the row changed under them between their
+/// write and their read (each retry means another caller made progress).
+const RACE_RETRIES: usize = 16;
+
+/// `status <> 'resolved'`, as a literal rather than a bound parameter, so that the planners of
+/// both databases can match it against the partial indexes' `WHERE status <> 'resolved'`.
+pub(crate) fn not_resolved() -> SqlLiteral<Bool> {
+    sql::<Bool>("threads.status <> 'resolved'")
+}
+
+/// Locks a thread's row for the rest of the write transaction and reads it: an `UPDATE` that
+/// changes nothing takes the row lock on Postgres (and sees the latest committed version);
+/// SQLite's `BEGIN IMMEDIATE` already holds the database's write lock. `None` if there is no
+/// such thread.
+pub(crate) fn lock_thread(
+    conn: &mut DbConnection,
+    id: ThreadId,
+) -> Result<Option<ThreadRow>, StoreError> {
+    Ok(diesel::update(threads::table.find(id.0))
+        .set(threads::last_seq.eq(threads::last_seq))
+        .returning(threads::all_columns)
+        .get_result::<ThreadRow>(conn)
+        .optional()?)
+}
+
+/// Writes a thread back whole. Reopening a resolved thread while the client has another
+/// unresolved thread of its type violates the partial unique index: that is a Conflict.
+pub(crate) fn save_thread(
+    conn: &mut DbConnection,
+    thread: &Thread,
+    rank_key: i64,
+) -> Result<(), StoreError> {
+    diesel::update(threads::table.find(thread.id.0))
+        .set(&ThreadRow::new(thread, rank_key)?)
+        .execute(conn)
+        .map_err(|e| {
+            conflict_if_unique(e, || {
+                "the client has another open thread of this type".to_owned()
+            })
+        })?;
+    Ok(())
+}
+
+fn thread_row(conn: &mut DbConnection, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
+    Ok(threads::table
+        .find(id.0)
+        .select(ThreadRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The thread, or NotFound.
+fn existing_thread(conn: &mut DbConnection, id: ThreadId) -> Result<Thread, StoreError> {
+    thread_row(conn, id)?
+        .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?
+        .to_thread()
+}
+
+fn resolved_conflict() -> StoreError {
+    StoreError::Domain(DomainError::Conflict("the thread is resolved".to_owned()))
+}
+
+impl ThreadStore for SqlStore {
+    fn open_thread(
+        &self,
+        client: UserId,
+        thread_type: ThreadType,
+        now: Timestamp,
+    ) -> DomainResult<Thread> {
+        self.run(|conn| {
+            for _ in 0..RACE_RETRIES {
+                let open = threads::table
+                    .filter(threads::client_id.eq(client.0))
+                    .filter(threads::thread_type.eq(thread_type.code()))
+                    .filter(not_resolved())
+                    .select(ThreadRow::as_select())
+                    .first(conn)
+                    .optional()?;
+                if let Some(row) = open {
+                    return row.to_thread();
+                }
+                // The partial unique index makes the insert fail if another caller opened one
+                // meanwhile; then the next round reads that one.
+                match diesel::insert_into(threads::table)
+                    .values(NewThreadRow::new(client, thread_type, now))
+                    .returning(threads::all_columns)
+                    .get_result::<ThreadRow>(conn)
+                {
+                    Ok(row) => return row.to_thread(),
+                    Err(e) if is_unique_violation(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(DomainError::unavailable("could not open a thread: too much contention").into())
+        })
+    }
+
+    fn thread_by_id(&self, id: ThreadId) -> DomainResult<Option<Thread>> {
+        self.run(|conn| thread_row(conn, id)?.map(|r| r.to_thread()).transpose())
+    }
+
+    fn threads_of_client(&self, client: UserId) -> DomainResult<Vec<Thread>> {
+        self.run(|conn| {
+            let rows = threads::table
+                .filter(threads::client_id.eq(client.0))
+                .order((threads::last_activity_at_ms.desc(), threads::id.desc()))
+                .select(ThreadRow::as_select())
+                .load(conn)?;
+            into_threads(rows)
+        })
+    }
+
+    fn try_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<ClaimAttempt> {
+        self.run(|conn| {
+            for _ in 0..RACE_RETRIES {
+                // The one conditional step: of concurrent attempts on a free thread, the
+                // database lets exactly one update the row.
+                let won = diesel::update(threads::table.find(thread.0))
+                    .filter(not_resolved())
+                    .filter(
+                        threads::claim_agent_id
+                            .is_null()
+                            .or(threads::claim_until_ms.le(now.millis()))
+                            .or(threads::claim_agent_id.eq(agent.0)),
+                    )
+                    .set((
+                        threads::claim_agent_id.eq(agent.0),
+                        threads::claim_until_ms.eq(until.millis()),
+                        threads::agent_id.eq(agent.0),
+                    ))
+                    .execute(conn)?;
+                if won == 1 {
+                    return Ok(ClaimAttempt::Won(Claim {
+                        agent_id: agent,
+                        until,
+                    }));
+                }
+                // Lost: say why, from the row as it is now.
+                let current = existing_thread(conn, thread)?;
+                if current.status == ThreadStatus::Resolved {
+                    return Err(resolved_conflict());
+                }
+                if let Some(claim) = current.live_claim(now) {
+                    if claim.agent_id != agent {
+                        return Ok(ClaimAttempt::Held(*claim));
+                    }
+                }
+                // Released or reopened in between: try again.
+            }
+            Err(DomainError::unavailable("could not claim: too much contention").into())
+        })
+    }
+
+    fn renew_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<bool> {
+        self.run(|conn| {
+            let renewed = diesel::update(threads::table.find(thread.0))
+                .filter(threads::claim_agent_id.eq(agent.0))
+                .filter(threads::claim_until_ms.gt(now.millis()))
+                .set(threads::claim_until_ms.eq(until.millis()))
+                .execute(conn)?;
+            if renewed == 0 {
+                existing_thread(conn, thread)?;
+            }
+            Ok(renewed == 1)
+        })
+    }
+
+    fn release_claim(&self, thread: ThreadId, agent: UserId) -> DomainResult<bool> {
+        self.run(|conn| {
+            let released = diesel::update(threads::table.find(thread.0))
+                .filter(threads::claim_agent_id.eq(agent.0))
+                .set((
+                    threads::claim_agent_id.eq(None::<i64>),
+                    threads::claim_until_ms.eq(None::<i64>),
+                ))
+                .execute(conn)?;
+            if released == 0 {
+                existing_thread(conn, thread)?;
+            }
+            Ok(released == 1)
+        })
+    }
+
+    fn force_claim(
+        &self,
+        thread: ThreadId,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<Option<Claim>> {
+        self.write(|conn| {
+            let row = lock_thread(conn, thread)?
+                .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?;
+            let mut current = row.to_thread()?;
+            if current.status == ThreadStatus::Resolved {
+                return Err(resolved_conflict());
+            }
+            let previous = current.live_claim(now).copied();
+            current.claim = Some(Claim {
+                agent_id: agent,
+                until,
+            });
+            current.agent_id = Some(agent);
+            save_thread(conn, &current, row.rank_key)?;
+            Ok(previous)
+        })
+    }
+
+    fn expire_claims(&self, now: Timestamp) -> DomainResult<Vec<ExpiredClaim>> {
+        self.write(|conn| {
+            let ended: Vec<(i64, Option<i64>, Option<i64>)> = threads::table
+                .filter(threads::claim_until_ms.le(now.millis()))
+                .select((
+                    threads::id,
+                    threads::claim_agent_id,
+                    threads::claim_until_ms,
+                ))
+                .load(conn)?;
+            let mut expired = Vec::with_capacity(ended.len());
+            for (id, agent, until) in ended {
+                let Some(agent) = agent else { continue };
+                // Cleared only if it is still that very claim: with concurrent sweepers (or a
+                // renewal in between) each expiry is reported by exactly one call.
+                let cleared = diesel::update(threads::table.find(id))
+                    .filter(threads::claim_agent_id.eq(agent))
+                    .filter(threads::claim_until_ms.eq(until))
+                    .set((
+                        threads::claim_agent_id.eq(None::<i64>),
+                        threads::claim_until_ms.eq(None::<i64>),
+                    ))
+                    .execute(conn)?;
+                if cleared == 1 {
+                    expired.push(ExpiredClaim {
+                        thread_id: ThreadId(id),
+                        agent_id: UserId(agent),
+                    });
+                }
+            }
+            Ok(expired)
+        })
+    }
+
+    fn set_status(
+        &self,
+        thread: ThreadId,
+        status: ThreadStatus,
+        now: Timestamp,
+    ) -> DomainResult<Thread> {
+        self.write(|conn| {
+            let row = lock_thread(conn, thread)?
+                .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?;
+            let mut current = row.to_thread()?;
+            let mut rank_key = row.rank_key;
+            current.status = status;
+            current.last_activity_at = now;
+            if status == ThreadStatus::Resolved {
+                current.claim = None;
+                current.waiting_since = None;
+                current.urgency = Urgency::default();
+                rank_key = i64::MIN;
+            }
+            save_thread(conn, &current, rank_key)?;
+            Ok(current)
+        })
+    }
+
+    fn queue(&self, now: Timestamp, limit: u32, offset: u32) -> DomainResult<Vec<Thread>> {
+        self.run(|conn| {
+            let rows = threads::table
+                .filter(not_resolved())
+                .filter(threads::waiting_since_ms.is_not_null())
+                .filter(
+                    threads::claim_until_ms
+                        .is_null()
+                        .or(threads::claim_until_ms.le(now.millis())),
+                )
+                .order((
+                    threads::rank_key.desc(),
+                    threads::waiting_since_ms.asc(),
+                    threads::id.asc(),
+                ))
+                .limit(i64::from(limit))
+                .offset(i64::from(offset))
+                .select(ThreadRow::as_select())
+                .load(conn)?;
+            into_threads(rows)
+        })
+    }
+
+    fn waiting_threads(&self) -> DomainResult<Vec<Thread>> {
+        self.run(|conn| {
+            let rows = threads::table
+                .filter(threads::waiting_since_ms.is_not_null())
+                .order(threads::id.asc())
+                .select(ThreadRow::as_select())
+                .load(conn)?;
+            into_threads(rows)
+        })
+    }
+
+    fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()> {
+        self.run(|conn| {
+            let changed = diesel::update(threads::table.find(thread.0))
+                .set((
+                    threads::urgency_score.eq(urgency.score),
+                    threads::urgency_reasons.eq(reasons_json(urgency)?),
+                    threads::rank_key.eq(rank_key),
+                ))
+                .execute(conn)?;
+            if changed == 0 {
+                return Err(DomainError::NotFound("thread").into());
+            }
+            Ok(())
+        })
+    }
+}

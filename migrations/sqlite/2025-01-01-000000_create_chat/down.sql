@@ -1,0 +1,9 @@
+DROP TABLE canned_replies;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_insert;
+DROP TABLE messages_fts;
+DROP TABLE messages;
+DROP TABLE threads;
+DROP TABLE sessions;
+DROP TABLE users;
