@@ -30,10 +30,14 @@ function start({ user: me }) {
   const cannedInsert = $('canned-insert');
   const parts = { list: $('messages'), typing: $('typing'), status: $('connection') };
 
-  /** Queue entries as the server last sent them. */
+  /** Queue entries as the server last sent them (unclaimed threads with a client waiting). */
   let queue = [];
-  /** Claims seen on the queue socket since the last fetch: thread id -> {agent_id, until}. */
-  const liveClaims = new Map();
+  /**
+   * Threads seen in the queue and then claimed (by anyone): thread id -> {entry, claim}. The server's
+   * queue leaves claimed threads out; the console keeps them listed, marked taken, until the claim
+   * ends, so an agent sees at once who took what.
+   */
+  const held = new Map();
   /** The open conversation: {thread, live, conversation, clientName}. */
   let open = null;
   let renewTimer = null;
@@ -56,9 +60,21 @@ function start({ user: me }) {
 
   /** The live claim on a thread, as far as this page knows: {agent_id, until} or null. */
   function claimOf(thread) {
-    const seen = liveClaims.has(thread.id) ? liveClaims.get(thread.id) : thread.claim;
+    const seen = held.has(thread.id) ? held.get(thread.id).claim : thread.claim;
     if (!seen || !seen.until || Date.parse(seen.until) <= Date.now()) return null;
     return seen;
+  }
+
+  /** Records a claim on a thread; it stays listed (marked) if the queue knew it. */
+  function noteClaim(threadId, claimNow) {
+    const known = held.get(threadId);
+    const entry = (known && known.entry) || queue.find((item) => item.thread.id === threadId)
+      || (open && open.thread.id === threadId ? { thread: open.thread, client_username: open.clientName } : null);
+    if (entry) held.set(threadId, { entry, claim: claimNow });
+  }
+
+  function forgetClaim(threadId) {
+    held.delete(threadId);
   }
 
   function claimText(claim) {
@@ -71,13 +87,13 @@ function start({ user: me }) {
     alertUser('');
     try {
       const result = await api('POST', `/api/v1/threads/${threadId}/claim`);
-      liveClaims.set(threadId, { agent_id: result.agent_id, until: result.until });
+      noteClaim(threadId, { agent_id: result.agent_id, until: result.until });
       renderQueue();
       await openThread(threadId);
       composer.focus();
     } catch (failure) {
       if (failure.code === 'claimed') {
-        liveClaims.set(threadId, { agent_id: failure.details.holder_id, until: failure.details.until });
+        noteClaim(threadId, { agent_id: failure.details.holder_id, until: failure.details.until });
         renderQueue();
         if (open && open.thread.id === threadId) showClaimState();
       }
@@ -98,7 +114,7 @@ function start({ user: me }) {
     const threadId = open.thread.id;
     try {
       const result = await api('POST', `/api/v1/threads/${threadId}/claim/renew`);
-      liveClaims.set(threadId, { agent_id: result.agent_id, until: result.until });
+      noteClaim(threadId, { agent_id: result.agent_id, until: result.until });
       if (open && open.thread.id === threadId) {
         open.thread.claim = { agent_id: result.agent_id, until: result.until };
         showClaimState();
@@ -145,7 +161,10 @@ function start({ user: me }) {
       alertUser(describeError(failure));
       return;
     }
-    liveClaims.delete(threadId);
+    if (held.has(threadId)) {
+      if (thread.claim) held.get(threadId).claim = thread.claim;
+      else forgetClaim(threadId);
+    }
     const claimNow = claimOf(thread);
     const live = Boolean(claimNow && claimNow.agent_id === me.id);
     const entry = queue.find((item) => item.thread.id === threadId);
@@ -196,7 +215,7 @@ function start({ user: me }) {
     const threadId = open.thread.id;
     try {
       await api('DELETE', `/api/v1/threads/${threadId}/claim`);
-      liveClaims.delete(threadId);
+      forgetClaim(threadId);
       alertUser(`You released conversation #${threadId}; it is back in the queue.`, 'info');
       await openThread(threadId);
     } catch (failure) {
@@ -212,7 +231,7 @@ function start({ user: me }) {
     try {
       await api('PUT', `/api/v1/threads/${threadId}/status`, { status: 'resolved' });
       if (held) await api('DELETE', `/api/v1/threads/${threadId}/claim`).catch(() => {});
-      liveClaims.delete(threadId);
+      forgetClaim(threadId);
       alertUser(`Conversation #${threadId} is resolved.`, 'info');
       await openThread(threadId);
     } catch (failure) {
@@ -297,7 +316,10 @@ function start({ user: me }) {
     try {
       const data = await api('GET', '/api/v1/queue?limit=50');
       queue = (data && data.items) || [];
-      liveClaims.clear();
+      for (const [threadId, { claim: claimNow }] of held) {
+        const back = queue.some((item) => item.thread.id === threadId);
+        if (back || !claimNow || Date.parse(claimNow.until) <= Date.now()) held.delete(threadId);
+      }
       renderQueue();
     } catch (failure) {
       alertUser(`The queue could not be loaded: ${describeError(failure)}`);
@@ -314,8 +336,10 @@ function start({ user: me }) {
     const focus = focused
       ? { id: focused.dataset.threadId, action: document.activeElement.dataset.action }
       : null;
-    queueList.replaceChildren(...queue.map(renderItem));
-    queueEmpty.hidden = queue.length > 0;
+    const listed = new Set(queue.map((item) => item.thread.id));
+    const taken = [...held.values()].filter(({ entry }) => !listed.has(entry.thread.id)).map(({ entry }) => entry);
+    queueList.replaceChildren(...queue.map(renderItem), ...taken.map(renderItem));
+    queueEmpty.hidden = queue.length + taken.length > 0;
     if (focus) {
       const again = queueList.querySelector(`li[data-thread-id="${focus.id}"] [data-action="${focus.action}"]`);
       if (again) again.focus();
@@ -384,20 +408,20 @@ function start({ user: me }) {
   function onQueueFrame(frame) {
     switch (frame.type) {
       case 'claimed':
-        liveClaims.set(frame.thread_id, { agent_id: frame.agent_id, until: frame.until });
+        noteClaim(frame.thread_id, { agent_id: frame.agent_id, until: frame.until });
         renderQueue();
         if (open && open.thread.id === frame.thread_id) showClaimState();
         scheduleQueue();
         break;
       case 'taken_over':
-        liveClaims.set(frame.thread_id, { agent_id: frame.to, until: frame.until });
+        noteClaim(frame.thread_id, { agent_id: frame.to, until: frame.until });
         renderQueue();
         if (frame.from === me.id) lostClaim(frame.thread_id, 'This conversation was taken by another agent.');
         scheduleQueue();
         break;
       case 'released':
       case 'expired':
-        liveClaims.set(frame.thread_id, null);
+        forgetClaim(frame.thread_id);
         renderQueue();
         if (open && open.thread.id === frame.thread_id) {
           if (frame.agent_id === me.id) {
@@ -408,8 +432,14 @@ function start({ user: me }) {
         }
         scheduleQueue();
         break;
-      case 'message.created':
       case 'thread.status':
+        if (frame.status === 'resolved') {
+          forgetClaim(frame.thread_id);
+          renderQueue();
+        }
+        scheduleQueue();
+        break;
+      case 'message.created':
         scheduleQueue();
         break;
       default:
