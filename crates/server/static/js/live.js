@@ -1,12 +1,18 @@
 // A WebSocket that keeps itself connected: backoff with jitter, resume from the last seen seq,
 // heartbeat to notice a dead network, and a status for the page to show ("Reconnecting…").
+//
+// It authenticates with a first `auth` frame rather than `?token=`: the token stays out of URLs
+// and logs, and a refusal arrives as an error frame and close code (4401/4403/4404) the page can
+// read, where a refused HTTP upgrade would only look like a network failure to a browser.
+
+import { clearSession, goToLogin } from './api.js';
 
 const PING_EVERY_MS = 20000;
 const SILENCE_LIMIT_MS = 45000;
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 15000;
-/** Close codes after which retrying cannot help (policy violation, not allowed). */
-const FINAL_CLOSE_CODES = new Set([1008, 4001, 4003, 4401, 4403, 4404]);
+/** Close codes after which retrying cannot help: unauthenticated, forbidden (or claim ended), no such thread. */
+const FINAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
 /** Error frames after which retrying cannot help. */
 const FINAL_ERROR_CODES = new Set(['unauthorized', 'unauthenticated', 'forbidden', 'not_found']);
 
@@ -66,9 +72,10 @@ export class LiveSocket {
 
   url() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const params = new URLSearchParams({ token: this.token });
+    const params = new URLSearchParams();
     if (this.lastSeq !== null && this.lastSeq !== undefined) params.set('last_seq', String(this.lastSeq));
-    return `${scheme}//${location.host}${this.path}?${params}`;
+    const query = params.toString();
+    return `${scheme}//${location.host}${this.path}${query ? '?' + query : ''}`;
   }
 
   connect() {
@@ -84,6 +91,7 @@ export class LiveSocket {
     }
     this.ws = ws;
     ws.onopen = () => {
+      ws.send(JSON.stringify({ type: 'auth', token: this.token }));
       this.lastHeard = Date.now();
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.heartbeat(), PING_EVERY_MS);
@@ -102,7 +110,7 @@ export class LiveSocket {
         this.attempt = 0;
         this.onStatus('live');
       } else if (frame.type === 'error' && FINAL_ERROR_CODES.has(frame.code) && !this.ready) {
-        this.deny(frame.message || 'Not allowed.');
+        this.deny(frame.message || 'Not allowed.', frame.code === 'unauthenticated');
         return;
       }
       if (frame.type === 'message.created' && typeof frame.seq === 'number') {
@@ -116,7 +124,7 @@ export class LiveSocket {
       this.ws = null;
       this.ready = false;
       if (FINAL_CLOSE_CODES.has(event.code)) {
-        this.deny(event.reason || 'The server closed the connection.');
+        this.deny(event.reason || 'The server closed the connection.', event.code === 4401);
       } else {
         this.scheduleRetry();
       }
@@ -126,7 +134,12 @@ export class LiveSocket {
     };
   }
 
-  deny(reason) {
+  /** Stops for good; an unauthenticated socket means the session is gone: log in again. */
+  deny(reason, unauthenticated = false) {
+    if (unauthenticated) {
+      clearSession();
+      goToLogin();
+    }
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
