@@ -2,7 +2,7 @@
 // reloading, claims it and replies; the client sees the reply live; agent B sees the thread taken
 // and is told so when trying to claim it. Started by run.sh (which starts the server).
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
 const BASE = required('BASE_URL');
@@ -15,6 +15,24 @@ function required(name) {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set (run tests/browser/run.sh)`);
   return value;
+}
+
+/** Kills the server like a crash (no close frames) and keeps it down until `resume()` is called. */
+async function crashServer() {
+  const pid = Number(await readFile(required('E2E_SERVER_PIDFILE'), 'utf8'));
+  await writeFile(required('E2E_SERVER_HOLDFILE'), 'hold');
+  process.kill(pid, 'SIGKILL');
+  return {
+    async resume() {
+      await rm(required('E2E_SERVER_HOLDFILE'), { force: true });
+      for (let attempt = 0; attempt < 120; attempt += 1) {
+        const up = await fetch(BASE + '/healthz').then((r) => r.ok, () => false);
+        if (up) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error('the server did not come back');
+    },
+  };
 }
 
 function step(text) {
@@ -43,7 +61,9 @@ async function logIn(page, username, password, landing) {
 function watch(page, name, problems) {
   page.on('pageerror', (error) => problems.push(`${name}: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 409|status of 401/.test(message.text())) {
+    // Refused claims (409) are expected, and so are connection failures while the server restarts.
+    const expected = /status of 409|WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/;
+    if (message.type() === 'error' && !expected.test(message.text())) {
       problems.push(`${name} console: ${message.text()}`);
     }
   });
@@ -106,7 +126,7 @@ try {
 
   step('the client writes about a loan');
   const question = 'My loan disbursement has not arrived, this is urgent';
-  await client.getByLabel('Loan').check();
+  await client.getByRole('radio', { name: 'Loan' }).check();
   await client.getByLabel('Your message').fill(question);
   await client.getByLabel('Your message').press('Enter');
   const ownMessage = client.locator('#messages li.mine', { hasText: question });
@@ -142,6 +162,7 @@ try {
   step('agent A types (the client sees it) and replies with a canned reply');
   await pageA.getByLabel('Canned reply').selectOption({ label: 'Greeting' });
   await pageA.getByRole('button', { name: 'Insert' }).click();
+  await pageA.waitForFunction(() => document.getElementById('message-input').value.startsWith('Hello'));
   const replyBox = pageA.getByLabel('Your reply');
   await replyBox.press('End');
   await replyBox.pressSequentially(' We are checking your loan now.');
@@ -161,6 +182,7 @@ try {
   await alertB.waitFor();
   assert.match(await alertB.innerText(), /This conversation was taken by another agent: taken by agent \d+ until/);
   assert.match(await alertB.innerText(), new RegExp(`agent ${agentA.id} until`));
+  await pageB.screenshot({ path: `${ARTIFACTS}/agent-b-console.png`, fullPage: true });
 
   step('agent B opening the seed URL cannot claim it either');
   await pageB.goto(`${BASE}/chat-app/${threadId}/${agentA.id}`);
@@ -175,6 +197,18 @@ try {
   await seedPage.goto(`${BASE}/chat-app/${threadId}/999999`);
   await seedPage.locator('#messages li.theirs', { hasText: 'We are checking your loan now.' }).waitFor();
   await seedPage.close();
+
+  step('the server crashes: the client shows "Reconnecting…", then resumes by itself');
+  const outage = await crashServer();
+  await client.locator('#connection', { hasText: 'Reconnecting…' }).waitFor();
+  await outage.resume();
+  const tokenA = await pageA.evaluate(() => JSON.parse(localStorage.getItem('chat.session')).token);
+  const followUp = 'Found it: the transfer left today.';
+  await call('POST', `/api/v1/threads/${threadId}/messages`, { body: followUp, client_message_id: `e2e-${suffix}` }, tokenA);
+  await client.locator('#connection', { hasText: 'Reconnected' }).waitFor();
+  await client.locator('#messages li.theirs', { hasText: followUp }).waitFor();
+  assert.equal(await client.locator('#messages li', { hasText: followUp }).count(), 1, 'shown exactly once');
+  await pageA.locator('#messages li.mine', { hasText: followUp }).waitFor();
 
   step('saving screenshots');
   await client.screenshot({ path: `${ARTIFACTS}/client.png`, fullPage: true });

@@ -32,12 +32,16 @@ BIN="$TARGET_DIR/debug/chat-server"
 
 # --- a fresh server -----------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chat-browser-test.XXXXXX")
-SERVER_PID=""
+SUPERVISOR_PID=""
 cleanup() {
   local status=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+  touch "$WORK/stop"
+  rm -f "$WORK/hold"
+  if [ -f "$WORK/server.pid" ]; then
+    kill "$(cat "$WORK/server.pid")" 2>/dev/null || true
+  fi
+  if [ -n "$SUPERVISOR_PID" ]; then
+    wait "$SUPERVISOR_PID" 2>/dev/null || true
   fi
   mkdir -p "$ARTIFACTS"
   cp "$WORK/server.log" "$ARTIFACTS/server.log" 2>/dev/null || true
@@ -71,17 +75,33 @@ E2E_ADMIN_PASSWORD="admin-$(node -e 'console.log(require("crypto").randomBytes(1
 export E2E_ADMIN_PASSWORD
 "$BIN" create-admin --username "$E2E_ADMIN_USERNAME" --password "$E2E_ADMIN_PASSWORD" >>"$WORK/server.log" 2>&1
 
-"$BIN" serve >>"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
+# The server runs under a small supervisor: the test kills it (SIGKILL, like a crash or a network
+# drop) to check that pages reconnect and resume, and it comes back on the same SQLite file once the
+# test removes $WORK/hold.
+(
+  starts=0
+  while [ ! -e "$WORK/stop" ] && [ "$starts" -lt 5 ]; do
+    starts=$((starts + 1))
+    "$BIN" serve >>"$WORK/server.log" 2>&1 &
+    echo $! >"$WORK/server.pid"
+    wait $! || true
+    while [ -e "$WORK/hold" ] && [ ! -e "$WORK/stop" ]; do sleep 0.1; done
+  done
+) 2>>"$WORK/server.log" &
+SUPERVISOR_PID=$!
+export E2E_SERVER_PIDFILE="$WORK/server.pid"
+export E2E_SERVER_HOLDFILE="$WORK/hold"
 export BASE_URL="http://127.0.0.1:$PORT"
 for _ in $(seq 1 120); do
   if curl -fsS "$BASE_URL/healthz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "browser test: the server exited early" >&2; exit 1; fi
+  if ! kill -0 "$SUPERVISOR_PID" 2>/dev/null; then echo "browser test: the server exited early" >&2; exit 1; fi
   sleep 0.5
 done
 curl -fsS "$BASE_URL/healthz" >/dev/null
 
 # --- the scenario -------------------------------------------------------------------------------
 export ARTIFACTS
+mkdir -p "$ARTIFACTS"
+rm -f "$ARTIFACTS"/*.png
 echo "browser test: running against $BASE_URL"
 node "$HERE/e2e.mjs"

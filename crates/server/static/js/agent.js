@@ -203,6 +203,7 @@ function start({ user: me }) {
       lostClaim(threadId, 'This conversation was taken by another agent.');
     } else if (frame.type === 'thread.status') {
       open.thread.status = frame.status;
+      loadContext(open.thread.client_id, open.thread.id);
       title.textContent = `${open.clientName} · ${topicName(open.thread.thread_type)} · #${open.thread.id} (${frame.status})`;
       showClaimState();
     }

@@ -3,7 +3,7 @@
 
 import { api, homeFor, logOut, requireSession } from './api.js';
 import { Conversation, bindComposer, describeError } from './conversation.js';
-import { say, showIdentity, topicName } from './ui.js';
+import { formatTime, say, showIdentity, topicName } from './ui.js';
 
 const current = requireSession();
 if (current) start(current);
@@ -79,11 +79,23 @@ function start({ user }) {
       return;
     }
     title.textContent = `${topicName(thread.thread_type)} conversation #${thread.id} (${thread.status})`;
+    showClaim();
     try {
       await show(mayWrite(thread));
     } catch (failure) {
       say(pageError, describeError(failure), 'error');
     }
+  }
+
+  /** Staff see who holds the thread before they try to claim it. */
+  function showClaim() {
+    const node = document.getElementById('claim-state');
+    if (user.role === 'client') return;
+    const claim = thread.claim && Date.parse(thread.claim.until) > Date.now() ? thread.claim : null;
+    node.hidden = false;
+    if (!claim) node.textContent = 'Not claimed.';
+    else if (claim.agent_id === user.id) node.textContent = `Claimed by you until ${formatTime(claim.until)}.`;
+    else node.textContent = `Taken by agent ${claim.agent_id} until ${formatTime(claim.until)}.`;
   }
 
   claimButton.addEventListener('click', async () => {
