@@ -2,13 +2,12 @@
 //! libsqlite3, no service to run) in WAL mode, and live events delivered in-process
 //! ([`InProcessBus`]). The migrations of `migrations/sqlite` are compiled in and applied on open.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use chat_sql::{Backend, DbConnection, DbConnectionManager, SqlStore};
+use chat_sql::setup::{open_pool, run_migrations};
+use chat_sql::{Backend, DbConnection, SetupError, SqlStore};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use std::path::{Path, PathBuf};
 
 /// The embedded adapter's live-event bus: in-process fan-out (one server instance).
 pub use chat_domain::memory::InProcessBus;
@@ -23,9 +22,6 @@ const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
                        PRAGMA journal_mode = WAL; \
                        PRAGMA synchronous = NORMAL; \
                        PRAGMA foreign_keys = ON;";
-
-/// How long a request waits for a pooled connection before the store reports itself unavailable.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the embedded store could not open.
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +40,21 @@ pub enum EmbeddedError {
     /// Not an `sqlite://` URL.
     #[error("not an sqlite:// URL: {0}")]
     BadUrl(String),
-    /// The file could not be opened.
-    #[error("cannot open SQLite database: {0}")]
-    Connect(#[from] diesel::ConnectionError),
-    /// A statement failed while preparing the database.
-    #[error("SQLite refused a statement: {0}")]
-    Query(#[from] diesel::result::Error),
-    /// A migration failed.
-    #[error("migrating the SQLite schema failed: {0}")]
-    Migrate(String),
-    /// The connection pool could not be built.
-    #[error("cannot build the SQLite connection pool: {0}")]
-    Pool(#[from] r2d2::Error),
+    /// Opening, migrating or pooling failed.
+    #[error("SQLite: {0}")]
+    Setup(#[from] SetupError),
+}
+
+impl From<diesel::ConnectionError> for EmbeddedError {
+    fn from(err: diesel::ConnectionError) -> Self {
+        EmbeddedError::Setup(err.into())
+    }
+}
+
+impl From<diesel::result::Error> for EmbeddedError {
+    fn from(err: diesel::result::Error) -> Self {
+        EmbeddedError::Setup(err.into())
+    }
 }
 
 /// Applies [`PRAGMAS`] to every connection the pool opens.
@@ -92,9 +91,7 @@ pub fn migrate(path: &Path) -> Result<Vec<String>, EmbeddedError> {
     let mut conn = SqliteConnection::establish(name)?;
     conn.batch_execute(PRAGMAS)?;
     let applied = conn.immediate_transaction(|conn| {
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
-            .map_err(|e| EmbeddedError::Migrate(e.to_string()))
+        run_migrations(conn, MIGRATIONS).map_err(EmbeddedError::from)
     })?;
     if !applied.is_empty() {
         tracing::info!(versions = ?applied, path = %path.display(), "applied SQLite migrations");
@@ -112,12 +109,12 @@ pub fn open(path: &Path, pool_size: u32) -> Result<SqlStore, EmbeddedError> {
         })?;
     }
     migrate(path)?;
-    let pool = r2d2::Pool::builder()
-        .max_size(pool_size.max(1))
-        .connection_timeout(CHECKOUT_TIMEOUT)
-        .connection_customizer(Box::new(SqlitePragmas))
-        .build(DbConnectionManager::new(Backend::Sqlite, file_name(path)?))?;
-    Ok(SqlStore::new(pool, Backend::Sqlite))
+    Ok(open_pool(
+        Backend::Sqlite,
+        file_name(path)?,
+        pool_size,
+        Some(Box::new(SqlitePragmas)),
+    )?)
 }
 
 fn file_name(path: &Path) -> Result<&str, EmbeddedError> {

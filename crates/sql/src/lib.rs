@@ -11,7 +11,9 @@ pub mod connection;
 mod error;
 mod rows;
 pub mod schema;
+pub mod setup;
 pub mod store;
 
 pub use connection::{Backend, DbConnection, DbConnectionManager, DbPool};
+pub use setup::SetupError;
 pub use store::SqlStore;

@@ -63,7 +63,7 @@ CREATE INDEX messages_body_fts ON messages USING GIN (to_tsvector('simple', body
 
 CREATE TABLE canned_replies (
     id            BIGSERIAL PRIMARY KEY,
-    title         TEXT NOT NULL,
+    title         TEXT COLLATE "C" NOT NULL, -- ordered bytewise, as SQLite and the reference do
     body          TEXT NOT NULL,
     created_by    BIGINT NOT NULL REFERENCES users (id),
     created_at_ms BIGINT NOT NULL

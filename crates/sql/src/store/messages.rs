@@ -8,7 +8,7 @@ use chat_domain::user::Role;
 use chat_domain::{DomainError, DomainResult, ThreadId, UserId};
 use diesel::prelude::*;
 
-use super::threads::save_thread;
+use super::threads::{save_thread, thread_not_found};
 use super::SqlStore;
 use crate::connection::{write_transaction, DbConnection};
 use crate::error::{is_unique_violation, StoreError};
@@ -35,7 +35,7 @@ fn append_in_transaction(
         .returning(threads::all_columns)
         .get_result::<ThreadRow>(conn)
         .optional()?
-        .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?;
+        .ok_or_else(thread_not_found)?;
     let mut thread = row.to_thread()?;
     let stored = diesel::insert_into(messages::table)
         .values(NewMessageRow::new(new, thread.last_seq))

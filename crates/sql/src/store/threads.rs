@@ -28,17 +28,20 @@ pub(crate) fn not_resolved() -> SqlLiteral<Bool> {
 
 /// Locks a thread's row for the rest of the write transaction and reads it: an `UPDATE` that
 /// changes nothing takes the row lock on Postgres (and sees the latest committed version);
-/// SQLite's `BEGIN IMMEDIATE` already holds the database's write lock. `None` if there is no
+/// SQLite's `BEGIN IMMEDIATE` already holds the database's write lock. NotFound if there is no
 /// such thread.
-pub(crate) fn lock_thread(
-    conn: &mut DbConnection,
-    id: ThreadId,
-) -> Result<Option<ThreadRow>, StoreError> {
-    Ok(diesel::update(threads::table.find(id.0))
+pub(crate) fn lock_thread(conn: &mut DbConnection, id: ThreadId) -> Result<ThreadRow, StoreError> {
+    diesel::update(threads::table.find(id.0))
         .set(threads::last_seq.eq(threads::last_seq))
         .returning(threads::all_columns)
         .get_result::<ThreadRow>(conn)
-        .optional()?)
+        .optional()?
+        .ok_or_else(thread_not_found)
+}
+
+/// NotFound("thread").
+pub(crate) fn thread_not_found() -> StoreError {
+    StoreError::Domain(DomainError::NotFound("thread"))
 }
 
 /// Writes a thread back whole. Reopening a resolved thread while the client has another
@@ -70,7 +73,7 @@ fn thread_row(conn: &mut DbConnection, id: ThreadId) -> Result<Option<ThreadRow>
 /// The thread, or NotFound.
 fn existing_thread(conn: &mut DbConnection, id: ThreadId) -> Result<Thread, StoreError> {
     thread_row(conn, id)?
-        .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?
+        .ok_or_else(thread_not_found)?
         .to_thread()
 }
 
@@ -219,8 +222,7 @@ impl ThreadStore for SqlStore {
         now: Timestamp,
     ) -> DomainResult<Option<Claim>> {
         self.write(|conn| {
-            let row = lock_thread(conn, thread)?
-                .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?;
+            let row = lock_thread(conn, thread)?;
             let mut current = row.to_thread()?;
             if current.status == ThreadStatus::Resolved {
                 return Err(resolved_conflict());
@@ -277,8 +279,7 @@ impl ThreadStore for SqlStore {
         now: Timestamp,
     ) -> DomainResult<Thread> {
         self.write(|conn| {
-            let row = lock_thread(conn, thread)?
-                .ok_or(StoreError::Domain(DomainError::NotFound("thread")))?;
+            let row = lock_thread(conn, thread)?;
             let mut current = row.to_thread()?;
             let mut rank_key = row.rank_key;
             current.status = status;
@@ -338,7 +339,7 @@ impl ThreadStore for SqlStore {
                 ))
                 .execute(conn)?;
             if changed == 0 {
-                return Err(DomainError::NotFound("thread").into());
+                return Err(thread_not_found());
             }
             Ok(())
         })
