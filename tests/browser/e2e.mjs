@@ -96,7 +96,8 @@ const problems = [];
 try {
   const clientContext = await browser.newContext({ viewport: { width: 414, height: 860 } });
   const contextA = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const contextB = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  // Agent B works at phone width: the console must stay usable there too.
+  const contextB = await browser.newContext({ viewport: { width: 390, height: 844 } });
   for (const context of [clientContext, contextA, contextB]) context.setDefaultTimeout(STEP_TIMEOUT_MS);
   const client = await clientContext.newPage();
   const pageA = await contextA.newPage();
@@ -145,7 +146,9 @@ try {
   }
 
   step('agent A claims it and the conversation opens beside the client context');
-  await itemA.getByRole('button', { name: /^Claim/ }).click();
+  // By keyboard: focus the button and press Enter.
+  await itemA.getByRole('button', { name: /^Claim/ }).focus();
+  await pageA.keyboard.press('Enter');
   await pageA.locator('#claim-state', { hasText: 'Claimed by you' }).waitFor();
   await pageA.locator('#messages li', { hasText: question }).waitFor();
   await pageA.locator('#context', { hasText: clientName }).waitFor();

@@ -182,6 +182,8 @@ function start({ user: me }) {
     open = { thread, live, conversation, clientName };
     title.textContent = `${clientName} · ${topicName(thread.thread_type)} · #${thread.id} (${thread.status})`;
     hint.hidden = true;
+    parts.list.hidden = false;
+    $('composer').hidden = false;
     showClaimState();
     composer.setEnabled(live, live ? '' : 'Claim the conversation to reply');
     cannedInsert.disabled = !live || cannedSelect.options.length === 0 || !cannedSelect.value;
