@@ -1,3 +1,15 @@
-//! The support chat's server: HTTP API, WebSockets and the browser pages.
+//! The support chat's server: the JSON API (`/api/v1`), the seed app's endpoints, live chat
+//! over WebSocket and the browser pages, over the domain's use cases.
 
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod openapi;
 pub mod pages;
+pub mod routes;
+pub mod settings;
+pub mod telemetry;
+pub mod views;
+
+pub use app::Application;
+pub use settings::Settings;

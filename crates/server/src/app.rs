@@ -1,0 +1,254 @@
+//! Wiring: the adapters chosen by settings, the use cases over them, the HTTP server, and the
+//! background sweep of expired claims.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use chat_domain::auth::BcryptHasher;
+use chat_domain::memory::MemoryStore;
+use chat_domain::ports::{EventBus, Store};
+use chat_domain::{Chat, Clock, DomainError, SystemClock};
+use chat_embedded::InProcessBus;
+use tracing_actix_web::TracingLogger;
+
+use crate::telemetry::RedactingRootSpan;
+
+use crate::error;
+use crate::routes;
+use crate::routes::seed::input::BodyLimit;
+use crate::settings::Settings;
+
+/// Which store the settings select.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// `postgres://` or `postgresql://`.
+    Postgres(String),
+    /// `sqlite://path`, or an empty URL (then `database.sqlite_path`).
+    Sqlite(PathBuf),
+    /// `memory://`: nothing survives a restart (demos and development only).
+    Memory,
+}
+
+impl StoreChoice {
+    /// Reads `database.url` (and `database.sqlite_path` when it is empty).
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let url = settings.database.url.expose().trim();
+        if url.is_empty() {
+            return Ok(StoreChoice::Sqlite(settings.database.sqlite_path.clone()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreChoice::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(StoreChoice::Sqlite(PathBuf::from(path)));
+        }
+        if url == "memory://" {
+            return Ok(StoreChoice::Memory);
+        }
+        anyhow::bail!("database.url must start with postgres://, postgresql://, sqlite:// or be memory:// or empty")
+    }
+}
+
+/// Opens the selected store (applying migrations). Blocking: call it off the async workers.
+pub fn open_store(choice: &StoreChoice, settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let pool_size = settings.database.pool_size;
+    Ok(match choice {
+        StoreChoice::Postgres(url) => {
+            Arc::new(chat_postgres::connect(url, pool_size).context("opening the Postgres store")?)
+        }
+        StoreChoice::Sqlite(path) => Arc::new(
+            chat_embedded::open(path, pool_size)
+                .with_context(|| format!("opening the SQLite store at {}", path.display()))?,
+        ),
+        StoreChoice::Memory => {
+            tracing::warn!("in-memory store: nothing survives a restart");
+            Arc::new(MemoryStore::new())
+        }
+    })
+}
+
+/// Applies the selected store's migrations (the `migrate` subcommand). Returns the versions
+/// applied. Blocking.
+pub fn migrate(choice: &StoreChoice) -> anyhow::Result<Vec<String>> {
+    Ok(match choice {
+        StoreChoice::Postgres(url) => chat_postgres::migrate(url)?,
+        StoreChoice::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            chat_embedded::migrate(path)?
+        }
+        StoreChoice::Memory => Vec::new(),
+    })
+}
+
+/// Opens the selected event bus: Redis when `redis.url` is set, else in-process.
+pub fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    if !settings.redis.url.is_empty() {
+        tracing::warn!("the Redis bus is not part of this build yet: events stay in this process");
+    }
+    Ok(Arc::new(InProcessBus::default()))
+}
+
+/// The use cases over the adapters the settings select, on the given clock. Blocking.
+pub fn build_chat(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Chat> {
+    settings.validate()?;
+    let choice = StoreChoice::from_settings(settings)?;
+    let store = open_store(&choice, settings)?;
+    let bus = open_bus(settings)?;
+    let hasher = Arc::new(BcryptHasher::new(settings.auth.bcrypt_cost)?);
+    let chat = Chat::new(store, bus, clock, hasher, settings.chat_config())?;
+    tracing::info!(
+        store = chat.store().backend_name(),
+        bus = chat.bus().backend_name(),
+        bcrypt_cost = settings.auth.bcrypt_cost,
+        "adapters ready"
+    );
+    Ok(chat)
+}
+
+/// Creates the configured bootstrap admin when no admin exists yet. Blocking.
+pub fn ensure_bootstrap_admin(chat: &Chat, settings: &Settings) -> anyhow::Result<()> {
+    let Some(admin) = &settings.admin else {
+        return Ok(());
+    };
+    if chat.has_admin()? {
+        return Ok(());
+    }
+    match chat.create_admin(&admin.username, admin.password.expose()) {
+        Ok(user) => {
+            tracing::info!(user_id = %user.id, username = %admin.username, "bootstrap admin created");
+            Ok(())
+        }
+        Err(DomainError::Conflict(_)) => {
+            tracing::warn!(username = %admin.username, "bootstrap admin not created: username taken");
+            Ok(())
+        }
+        Err(e) => Err(e).context("creating the bootstrap admin"),
+    }
+}
+
+/// A running server: its address, its use cases, and the future that serves until stopped.
+pub struct Application {
+    address: SocketAddr,
+    chat: Chat,
+    server: Server,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Builds the server on the system clock and binds `server.host:server.port` (port 0 picks
+    /// a free port: see [`Application::address`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the server on the given clock (tests move time without sleeping).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let chat = {
+            let settings = Arc::clone(&settings);
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Chat> {
+                let chat = build_chat(&settings, clock)?;
+                ensure_bootstrap_admin(&chat, &settings)?;
+                let rescored = chat.rescore_waiting_threads()?;
+                tracing::info!(
+                    rescored,
+                    "waiting threads re-scored with the configured urgency rules"
+                );
+                Ok(chat)
+            })
+            .await
+            .context("start-up task failed")??
+        };
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let address = listener.local_addr()?;
+        let server = http_server(listener, chat.clone(), Arc::clone(&settings))?;
+        let sweeper = tokio::spawn(sweep_expired_claims(
+            chat.clone(),
+            Duration::from_secs(settings.claims.sweep_interval_seconds),
+        ));
+        tracing::info!(%address, "listening");
+        Ok(Application {
+            address,
+            chat,
+            server,
+            sweeper,
+        })
+    }
+
+    /// Where the server listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The use cases the server runs.
+    pub fn chat(&self) -> &Chat {
+        &self.chat
+    }
+
+    /// Serves until the server stops (Ctrl-C or SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.sweeper.abort();
+        result
+    }
+}
+
+/// The actix app factory: shared state, extractor limits, every route, a JSON 404.
+fn http_server(
+    listener: TcpListener,
+    chat: Chat,
+    settings: Arc<Settings>,
+) -> anyhow::Result<Server> {
+    let limit = settings.server.max_body_bytes;
+    let chat = web::Data::new(chat);
+    let settings_data = web::Data::from(Arc::clone(&settings));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::<RedactingRootSpan>::new())
+            .app_data(chat.clone())
+            .app_data(settings_data.clone())
+            .app_data(BodyLimit(limit))
+            .configure(|cfg| error::extractor_configs(cfg, limit))
+            .configure(routes::configure)
+            .default_service(web::to(error::no_route))
+    })
+    .listen(listener)?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}
+
+/// Frees expired claims every `every` (safe on many instances at once: each expiry is reported
+/// by exactly one).
+async fn sweep_expired_claims(chat: Chat, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let chat = chat.clone();
+        match tokio::task::spawn_blocking(move || chat.expire_claims()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(expired = n, "claims expired"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "claim sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "claim sweep task failed"),
+        }
+    }
+}

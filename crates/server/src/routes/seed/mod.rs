@@ -1,0 +1,227 @@
+//! The seed (Django) app's endpoints, kept so its clients keep working: same paths (with or
+//! without the trailing slash), same field names, same top-level keys, with ids added beside
+//! them. Authentication is a bearer token or the seed's `username` + `password` fields.
+
+pub mod input;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chat_domain::thread::ThreadType;
+use chat_domain::user::{Role, User};
+use chat_domain::{Chat, DomainError, UserId};
+use serde_json::{json, Value};
+
+use crate::auth::{bearer_token, user_from_password, user_from_token};
+use crate::error::{blocking, ApiError, ApiResult};
+use crate::views::UrgencyView;
+use input::SeedInput;
+
+/// Registers the seed's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(["/chat-app/user", "/chat-app/user/"]).route(web::post().to(create_user)),
+    )
+    .service(
+        web::resource(["/chat-app/user/{pk}", "/chat-app/user/{pk}/"])
+            .route(web::delete().to(delete_user)),
+    )
+    .service(
+        web::resource(["/chat-app/send-message", "/chat-app/send-message/"])
+            .route(web::post().to(send_message)),
+    )
+    .service(
+        web::resource(["/chat-app/message-list", "/chat-app/message-list/"])
+            .route(web::get().to(message_list))
+            .route(web::post().to(message_list)),
+    )
+    .service(
+        web::resource(["/chat-app/thread-list", "/chat-app/thread-list/"])
+            .route(web::get().to(thread_list))
+            .route(web::post().to(thread_list)),
+    );
+}
+
+fn chat(data: &web::Data<Chat>) -> Chat {
+    data.get_ref().clone()
+}
+
+/// The caller: a bearer token if the request has one, else the seed's username + password.
+async fn caller(chat: &Chat, req: &HttpRequest, input: &SeedInput) -> ApiResult<User> {
+    if let Some(token) = bearer_token(req) {
+        return user_from_token(chat.clone(), token).await;
+    }
+    match (input.get("username"), input.get("password")) {
+        (Some(username), Some(password)) => {
+            user_from_password(chat.clone(), username.to_owned(), password.to_owned()).await
+        }
+        _ => Err(ApiError::Domain(DomainError::Unauthenticated)),
+    }
+}
+
+/// `POST /chat-app/user/` {username, password, role}: 201 with the new user (never its password).
+async fn create_user(
+    data: web::Data<Chat>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let chat = chat(&data);
+    let input = SeedInput::read(&req, payload).await?;
+    let username = input.required("username")?.to_owned();
+    let password = input.required("password")?.to_owned();
+    let role = input.get("role").map(str::to_owned);
+    let actor = match bearer_token(&req) {
+        Some(token) => Some(user_from_token(chat.clone(), token).await?),
+        None => None,
+    };
+    let user = blocking(move || {
+        let role = match role {
+            Some(text) => Role::parse(&text)?,
+            None => Role::Client,
+        };
+        chat.sign_up(actor.as_ref(), &username, &password, role)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "id": user.id,
+        "username": user.username.as_str(),
+        "role": user.role,
+        "created_at": user.created_at,
+    })))
+}
+
+/// `DELETE /chat-app/user/<pk>/`: soft delete of oneself (or anyone, for an admin).
+async fn delete_user(
+    data: web::Data<Chat>,
+    req: HttpRequest,
+    pk: web::Path<i64>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let chat = chat(&data);
+    let pk = pk.into_inner();
+    let input = SeedInput::read(&req, payload).await?;
+    let actor = caller(&chat, &req, &input).await?;
+    blocking(move || chat.delete_user(&actor, UserId(pk))).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "deleted": "User is deleted successfully",
+        "id": pk,
+    })))
+}
+
+/// `POST /chat-app/send-message/` {message_body, thread_type}: a client writes; its thread of
+/// that type is created when missing.
+async fn send_message(
+    data: web::Data<Chat>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let chat = chat(&data);
+    let input = SeedInput::read(&req, payload).await?;
+    let actor = caller(&chat, &req, &input).await?;
+    let body = input
+        .raw("message_body")
+        .ok_or_else(|| ApiError::missing_field("message_body"))?
+        .to_owned();
+    let thread_type = input.required("thread_type")?.to_owned();
+    let appended = blocking(move || {
+        let thread_type = ThreadType::parse(&thread_type)?;
+        chat.send_as_client(&actor, thread_type, &body, None)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "chat_sent_successfully": appended.message.body,
+        "thread_id": appended.message.thread_id,
+        "message_id": appended.message.id,
+        "seq": appended.message.seq,
+    })))
+}
+
+/// `/chat-app/message-list/`: a client's unread messages of one thread type (`chats_sent`), or
+/// for staff the queue's first waiting message per thread, most urgent first (`chats_recieved`).
+async fn message_list(
+    data: web::Data<Chat>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let chat = chat(&data);
+    let input = SeedInput::read(&req, payload).await?;
+    let actor = caller(&chat, &req, &input).await?;
+    if actor.role == Role::Client {
+        let thread_type = input.required("thread_type")?.to_owned();
+        let messages = blocking(move || {
+            let thread_type = ThreadType::parse(&thread_type)?;
+            chat.unread_sent_by_client(&actor, thread_type)
+        })
+        .await?;
+        let items: Vec<Value> = messages
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                json!({
+                    "message": m.body,
+                    "timestamp": m.created_at,
+                    "is_read": m.is_read,
+                    "message_id": m.id,
+                    "thread_id": m.thread_id,
+                })
+            })
+            .collect();
+        let mut answer = json!({ "chats_sent": items });
+        if items_empty(&answer["chats_sent"]) {
+            answer["warning"] = json!("No unread messages in this thread");
+        }
+        return Ok(HttpResponse::Ok().json(answer));
+    }
+    let limit = input.optional_u32("limit")?.unwrap_or(50);
+    let offset = input.optional_u32("offset")?.unwrap_or(0);
+    let entries = blocking(move || chat.queue(&actor, limit, offset)).await?;
+    let items: Vec<Value> = entries
+        .iter()
+        .filter_map(|e| {
+            let m = e.first_waiting.as_ref()?;
+            Some(json!({
+                "message": m.body,
+                "client_id": e.thread.client_id,
+                "timestamp": m.created_at,
+                "is_read": m.is_read,
+                "message_id": m.id,
+                "thread_id": e.thread.id,
+                "thread_type": e.thread.thread_type,
+                "client_username": e.client_username,
+                "urgency": UrgencyView::from(&e.urgency),
+            }))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "chats_recieved": items })))
+}
+
+fn items_empty(items: &Value) -> bool {
+    items.as_array().is_none_or(Vec::is_empty)
+}
+
+/// `/chat-app/thread-list/` {agent_id, client_id}: every message between them, for that agent,
+/// that client or an admin.
+async fn thread_list(
+    data: web::Data<Chat>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let chat = chat(&data);
+    let input = SeedInput::read(&req, payload).await?;
+    let agent = UserId(input.required_id("agent_id")?);
+    let client = UserId(input.required_id("client_id")?);
+    let actor = caller(&chat, &req, &input).await?;
+    let messages = blocking(move || chat.conversation_between(&actor, agent, client)).await?;
+    let items: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "message": m.body,
+                "timestamp": m.created_at,
+                "is_read": m.is_read,
+                "message_id": m.id,
+                "thread_id": m.thread_id,
+                "sender_id": m.sender_id,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "all_conversations": items })))
+}

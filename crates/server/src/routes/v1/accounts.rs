@@ -1,0 +1,124 @@
+//! Users and sessions.
+
+use actix_web::{web, HttpResponse};
+use chat_domain::user::Role;
+use chat_domain::{Chat, UserId};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Authenticated, MaybeAuthenticated};
+use crate::error::{blocking, ApiResult};
+use crate::views::{ErrorBody, SessionView, UserView};
+
+/// A sign-up.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignUpRequest {
+    /// 1 to 150 letters, digits and `@.+-_`.
+    pub username: String,
+    /// 8 to 72 bytes.
+    pub password: String,
+    /// client (default), agent or admin (the last two need an admin's bearer token).
+    pub role: Option<String>,
+}
+
+/// A log-in.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LogInRequest {
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Creates a user: anyone as a client; an admin creates agents and admins.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUpRequest,
+    responses((status = 201, body = UserView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn sign_up(
+    chat: web::Data<Chat>,
+    caller: MaybeAuthenticated,
+    body: web::Json<SignUpRequest>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let SignUpRequest {
+        username,
+        password,
+        role,
+    } = body.into_inner();
+    let user = blocking(move || {
+        let role = match role {
+            Some(text) => Role::parse(&text)?,
+            None => Role::Client,
+        };
+        chat.sign_up(caller.0.as_ref(), &username, &password, role)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UserView::from(&user)))
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn me(caller: Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(UserView::from(&caller.user))
+}
+
+/// A user: oneself, or anyone for staff.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn user(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = UserId(id.into_inner());
+    let user = blocking(move || chat.user(&caller.user, id)).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+/// Softly deletes a user (oneself, or anyone for an admin) and ends its sessions.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_user(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = UserId(id.into_inner());
+    blocking(move || chat.delete_user(&caller.user, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Logs in: one bcrypt check, then a bearer token.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LogInRequest,
+    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn log_in(
+    chat: web::Data<Chat>,
+    body: web::Json<LogInRequest>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let LogInRequest { username, password } = body.into_inner();
+    let logged_in = blocking(move || chat.log_in(&username, &password)).await?;
+    Ok(HttpResponse::Created().json(SessionView::from(&logged_in)))
+}
+
+/// Logs out: the token stops working.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
+    responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn log_out(chat: web::Data<Chat>, caller: Authenticated) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    blocking(move || chat.log_out(&caller.token)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,238 @@
+//! The agent workflow: claims, the queue, canned replies, search and the client's context.
+
+use actix_web::{web, HttpResponse};
+use chat_domain::{CannedReplyId, Chat, ThreadId, UserId};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Authenticated;
+use crate::error::{blocking, ApiResult};
+use crate::views::{
+    CannedReplyView, ClientContextView, ErrorBody, Items, QueueEntryView, RenderedView,
+    SearchHitView, ThreadClaimView,
+};
+
+/// A page of the queue.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// At most this many (default 50, at most 200).
+    pub limit: Option<u32>,
+    /// Skip this many.
+    pub offset: Option<u32>,
+}
+
+/// A new canned reply.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCannedRequest {
+    /// 1 to 100 characters.
+    pub title: String,
+    /// The text, with `{client_name}` / `{agent_name}` placeholders.
+    pub body: String,
+}
+
+/// Which thread to fill a canned reply in for.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RenderQuery {
+    /// The thread.
+    pub thread_id: i64,
+}
+
+/// A search.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchQueryParams {
+    /// Words that must all occur.
+    pub q: String,
+    /// At most this many hits (default 20, at most 100).
+    pub limit: Option<u32>,
+}
+
+/// An agent claims a thread (or renews its own claim).
+#[utoipa::path(post, path = "/api/v1/threads/{id}/claim", tag = "claims",
+    params(("id" = i64, Path, description = "thread id")),
+    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "claimed by another agent")),
+    security(("bearer" = [])))]
+pub async fn claim(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = ThreadId(id.into_inner());
+    let claim = blocking(move || chat.claim(&caller.user, id)).await?;
+    Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
+}
+
+/// The holder extends its lease.
+#[utoipa::path(post, path = "/api/v1/threads/{id}/claim/renew", tag = "claims",
+    params(("id" = i64, Path, description = "thread id")),
+    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn renew(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = ThreadId(id.into_inner());
+    let claim = blocking(move || chat.renew_claim(&caller.user, id)).await?;
+    Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
+}
+
+/// The holder lets the thread go.
+#[utoipa::path(delete, path = "/api/v1/threads/{id}/claim", tag = "claims",
+    params(("id" = i64, Path, description = "thread id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn release(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = ThreadId(id.into_inner());
+    blocking(move || chat.release_claim(&caller.user, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An admin takes the thread over, whoever holds it.
+#[utoipa::path(post, path = "/api/v1/threads/{id}/takeover", tag = "claims",
+    params(("id" = i64, Path, description = "thread id")),
+    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn take_over(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = ThreadId(id.into_inner());
+    let claim = blocking(move || chat.take_over(&caller.user, id)).await?;
+    Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
+}
+
+/// The agents' queue: unclaimed threads with a client waiting, most urgent first.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "queue", params(QueueQuery),
+    responses((status = 200, body = Items<QueueEntryView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn queue(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    query: web::Query<QueueQuery>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let (limit, offset) = (query.limit.unwrap_or(50), query.offset.unwrap_or(0));
+    let (entries, now) = blocking(move || {
+        let entries = chat.queue(&caller.user, limit, offset)?;
+        Ok((entries, chat.now()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Items::new(
+        entries.iter().map(|e| QueueEntryView::at(e, now)).collect(),
+    )))
+}
+
+/// Canned replies (staff).
+#[utoipa::path(get, path = "/api/v1/canned-replies", tag = "canned replies",
+    responses((status = 200, body = Items<CannedReplyView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_canned(chat: web::Data<Chat>, caller: Authenticated) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let replies = blocking(move || chat.canned_replies(&caller.user)).await?;
+    Ok(HttpResponse::Ok().json(Items::new(
+        replies.iter().map(CannedReplyView::from).collect(),
+    )))
+}
+
+/// Adds a canned reply (admin).
+#[utoipa::path(post, path = "/api/v1/canned-replies", tag = "canned replies", request_body = NewCannedRequest,
+    responses((status = 201, body = CannedReplyView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_canned(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    body: web::Json<NewCannedRequest>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let req = body.into_inner();
+    let reply =
+        blocking(move || chat.add_canned_reply(&caller.user, &req.title, &req.body)).await?;
+    Ok(HttpResponse::Created().json(CannedReplyView::from(&reply)))
+}
+
+/// Deletes a canned reply (admin).
+#[utoipa::path(delete, path = "/api/v1/canned-replies/{id}", tag = "canned replies",
+    params(("id" = i64, Path, description = "canned reply id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_canned(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = CannedReplyId(id.into_inner());
+    blocking(move || chat.delete_canned_reply(&caller.user, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A canned reply filled in for a thread.
+#[utoipa::path(get, path = "/api/v1/canned-replies/{id}/render", tag = "canned replies",
+    params(("id" = i64, Path, description = "canned reply id"), RenderQuery),
+    responses((status = 200, body = RenderedView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn render_canned(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+    query: web::Query<RenderQuery>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = CannedReplyId(id.into_inner());
+    let thread = ThreadId(query.thread_id);
+    let text = blocking(move || chat.render_canned_reply(&caller.user, id, thread)).await?;
+    Ok(HttpResponse::Ok().json(RenderedView { text }))
+}
+
+/// Searches messages the caller may see, best first.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQueryParams),
+    responses((status = 200, body = Items<SearchHitView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn search(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    query: web::Query<SearchQueryParams>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let SearchQueryParams { q, limit } = query.into_inner();
+    let hits = blocking(move || chat.search(&caller.user, &q, limit.unwrap_or(20))).await?;
+    Ok(HttpResponse::Ok().json(Items::new(hits.iter().map(SearchHitView::from).collect())))
+}
+
+/// A client's context (staff).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/context", tag = "clients",
+    params(("id" = i64, Path, description = "client id")),
+    responses((status = 200, body = ClientContextView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn client_context(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = UserId(id.into_inner());
+    let (context, now) = blocking(move || {
+        let context = chat.client_context(&caller.user, id)?;
+        Ok((context, chat.now()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ClientContextView::at(&context, now)))
+}

@@ -1,0 +1,423 @@
+//! Typed settings, in layers: `config/default.toml`, then the optional `config/local.toml`, then
+//! environment variables `CHAT__SECTION__KEY`. `CHAT_CONFIG_DIR` points at another directory.
+//!
+//! Every field has a default in code (the same values as `config/default.toml`), so a missing
+//! file still gives a working server. Secrets print as `***`.
+
+use std::path::{Path, PathBuf};
+
+use chat_domain::auth::BcryptHasher;
+use chat_domain::claim::ClaimPolicy;
+use chat_domain::urgency::{PhraseRule, UrgencyRules};
+use chat_domain::ChatConfig;
+use serde::Deserialize;
+
+/// A value that never appears in logs or debug output.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret text, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("***")
+        }
+    }
+}
+
+/// All settings of the server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where to listen.
+    pub server: ServerSettings,
+    /// Which store.
+    pub database: DatabaseSettings,
+    /// Which event bus.
+    pub redis: RedisSettings,
+    /// Passwords and sessions.
+    pub auth: AuthSettings,
+    /// Claim leases.
+    pub claims: ClaimSettings,
+    /// Urgency rules and weights.
+    pub urgency: UrgencySettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// The bootstrap admin, created at start when no admin exists.
+    pub admin: Option<AdminSettings>,
+}
+
+/// Where to listen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind (0 = any free port).
+    pub port: u16,
+    /// Worker threads (0 = one per core).
+    pub workers: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            host: "127.0.0.1".to_owned(),
+            port: 8000,
+            workers: 0,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Which store, and how to reach it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `postgres://...`, `sqlite://path`, or empty for the embedded SQLite store at
+    /// [`DatabaseSettings::sqlite_path`]. May hold a password, so it is a secret.
+    pub url: Secret,
+    /// The embedded store's file.
+    pub sqlite_path: PathBuf,
+    /// Connections in the pool.
+    pub pool_size: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: Secret::default(),
+            sqlite_path: PathBuf::from("data/chat.db"),
+            pool_size: 10,
+        }
+    }
+}
+
+/// Which event bus.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    /// `redis://...`, or empty for in-process events (one instance only).
+    pub url: Secret,
+    /// Prefix of the pub/sub channels (lets several deployments or tests share one Redis).
+    pub channel_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings {
+            url: Secret::default(),
+            channel_prefix: "chat".to_owned(),
+        }
+    }
+}
+
+/// Passwords and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// bcrypt cost (4 to 31; at least 10 unless `allow_insecure_cost`).
+    pub bcrypt_cost: u32,
+    /// Allows a bcrypt cost below 10 (tests only).
+    pub allow_insecure_cost: bool,
+    /// How long a log-in lasts.
+    pub session_ttl_minutes: i64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            bcrypt_cost: BcryptHasher::DEFAULT_COST,
+            allow_insecure_cost: false,
+            session_ttl_minutes: 7 * 24 * 60,
+        }
+    }
+}
+
+/// Claim leases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ClaimSettings {
+    /// How long a claim lasts without renewal.
+    pub lease_seconds: i64,
+    /// How often expired claims are swept (and announced).
+    pub sweep_interval_seconds: u64,
+}
+
+impl Default for ClaimSettings {
+    fn default() -> Self {
+        ClaimSettings {
+            lease_seconds: 300,
+            sweep_interval_seconds: 5,
+        }
+    }
+}
+
+/// Urgency rules and weights (see `chat_domain::urgency`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct UrgencySettings {
+    /// Points for a loan thread.
+    pub loan_weight: i64,
+    /// Points for a payment thread.
+    pub payment_weight: i64,
+    /// Points for any other thread.
+    pub other_weight: i64,
+    /// Points per minute a client has waited.
+    pub points_per_minute_waiting: i64,
+    /// Content rules.
+    pub phrases: Vec<PhraseSetting>,
+}
+
+/// One content rule.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PhraseSetting {
+    /// Matched case-insensitively anywhere in a message.
+    pub phrase: String,
+    /// Points it adds.
+    pub weight: i64,
+}
+
+impl Default for UrgencySettings {
+    fn default() -> Self {
+        let rules = UrgencyRules::default();
+        UrgencySettings {
+            loan_weight: rules.loan_weight,
+            payment_weight: rules.payment_weight,
+            other_weight: rules.other_weight,
+            points_per_minute_waiting: rules.points_per_minute_waiting,
+            phrases: rules
+                .phrases
+                .into_iter()
+                .map(|p| PhraseSetting {
+                    phrase: p.phrase,
+                    weight: p.weight,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl UrgencySettings {
+    /// The domain's rules.
+    pub fn rules(&self) -> UrgencyRules {
+        UrgencyRules {
+            loan_weight: self.loan_weight,
+            payment_weight: self.payment_weight,
+            other_weight: self.other_weight,
+            points_per_minute_waiting: self.points_per_minute_waiting,
+            phrases: self
+                .phrases
+                .iter()
+                .map(|p| PhraseRule {
+                    phrase: p.phrase.clone(),
+                    weight: p.weight,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// Human-readable or JSON.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `chat_server=debug,info` (`RUST_LOG` overrides it).
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Human,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// The bootstrap admin.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminSettings {
+    /// Its username.
+    pub username: String,
+    /// Its password.
+    pub password: Secret,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A file or variable could not be read or parsed.
+    #[error("cannot read settings: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is out of range.
+    #[error("invalid setting {key}: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Loads settings from `CHAT_CONFIG_DIR` (default `config`) and the environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let dir = std::env::var_os("CHAT_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        Self::load_from(&dir)
+    }
+
+    /// Loads `default.toml` and `local.toml` from `dir` (both optional), then `CHAT__...`
+    /// variables, and checks the values.
+    pub fn load_from(dir: &Path) -> Result<Self, SettingsError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")).required(false))
+            .add_source(config::File::from(dir.join("local.toml")).required(false))
+            .add_source(
+                config::Environment::with_prefix("CHAT")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges that the types do not.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let cost = self.auth.bcrypt_cost;
+        if !(4..=31).contains(&cost) {
+            return Err(SettingsError::Invalid {
+                key: "auth.bcrypt_cost",
+                message: "must be between 4 and 31".to_owned(),
+            });
+        }
+        if cost < BcryptHasher::MIN_PRODUCTION_COST && !self.auth.allow_insecure_cost {
+            return Err(SettingsError::Invalid {
+                key: "auth.bcrypt_cost",
+                message: format!(
+                    "{cost} is too weak; use at least {} (or set auth.allow_insecure_cost = true in tests)",
+                    BcryptHasher::MIN_PRODUCTION_COST
+                ),
+            });
+        }
+        if self.claims.lease_seconds < 1 {
+            return Err(SettingsError::Invalid {
+                key: "claims.lease_seconds",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        if self.claims.sweep_interval_seconds < 1 {
+            return Err(SettingsError::Invalid {
+                key: "claims.sweep_interval_seconds",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        if self.auth.session_ttl_minutes < 1 {
+            return Err(SettingsError::Invalid {
+                key: "auth.session_ttl_minutes",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The use cases' settings.
+    pub fn chat_config(&self) -> ChatConfig {
+        ChatConfig {
+            session_ttl_ms: self.auth.session_ttl_minutes.saturating_mul(60_000),
+            claims: ClaimPolicy {
+                lease_ms: self.claims.lease_seconds.saturating_mul(1000),
+            },
+            urgency: self.urgency.rules(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_matches_the_defaults_in_code() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let text = std::fs::read_to_string(dir.join("default.toml")).unwrap();
+        let from_file: Settings = config::Config::builder()
+            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        let defaults = Settings::default();
+        assert_eq!(from_file.urgency.rules(), UrgencyRules::default());
+        assert_eq!(from_file.urgency.rules(), defaults.urgency.rules());
+        assert_eq!(from_file.server.port, defaults.server.port);
+        assert_eq!(from_file.auth.bcrypt_cost, defaults.auth.bcrypt_cost);
+        assert_eq!(
+            from_file.claims.lease_seconds,
+            defaults.claims.lease_seconds
+        );
+        assert_eq!(
+            from_file.database.sqlite_path,
+            defaults.database.sqlite_path
+        );
+    }
+
+    #[test]
+    fn weak_bcrypt_cost_is_refused_unless_allowed() {
+        let mut s = Settings::default();
+        s.auth.bcrypt_cost = 4;
+        assert!(s.validate().is_err());
+        s.auth.allow_insecure_cost = true;
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut s = Settings::default();
+        s.database.url = Secret::new("postgres://u:hunter2@db/x");
+        s.admin = Some(AdminSettings {
+            username: "root".to_owned(),
+            password: Secret::new("hunter2"),
+        });
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,399 @@
+//! What the API answers: the domain's objects as JSON (never a password hash), with schemas for
+//! the OpenAPI document.
+
+use chat_domain::canned::CannedReply;
+use chat_domain::claim::Claim;
+use chat_domain::message::Message;
+use chat_domain::search::SearchHit;
+use chat_domain::service::{ClientContext, LoggedIn, QueueEntry};
+use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
+use chat_domain::urgency::{Urgency, UrgencyNow};
+use chat_domain::user::{Role, User};
+use chat_domain::{CannedReplyId, MessageId, ThreadId, Timestamp, UserId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T: ToSchema> {
+    /// The entries.
+    pub items: Vec<T>,
+}
+
+impl<T: ToSchema> Items<T> {
+    /// Wraps entries.
+    pub fn new(items: Vec<T>) -> Self {
+        Items { items }
+    }
+}
+
+/// A user, without its password hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: UserId,
+    /// Its username.
+    pub username: String,
+    /// client, agent or admin.
+    #[schema(value_type = String, example = "client")]
+    pub role: Role,
+    /// When it signed up.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.as_str().to_owned(),
+            role: u.role,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// The bearer token (shown once).
+    pub token: String,
+    /// When it stops being accepted.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// Who logged in.
+    pub user: UserView,
+}
+
+impl From<&LoggedIn> for SessionView {
+    fn from(l: &LoggedIn) -> Self {
+        SessionView {
+            token: l.token.expose().to_owned(),
+            expires_at: l.expires_at,
+            user: UserView::from(&l.user),
+        }
+    }
+}
+
+/// An agent's hold on a thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimView {
+    /// The holder.
+    #[schema(value_type = i64)]
+    pub agent_id: UserId,
+    /// When the lease ends unless renewed.
+    #[schema(value_type = String, format = DateTime)]
+    pub until: Timestamp,
+}
+
+impl From<&Claim> for ClaimView {
+    fn from(c: &Claim) -> Self {
+        ClaimView {
+            agent_id: c.agent_id,
+            until: c.until,
+        }
+    }
+}
+
+/// A claim answer: who holds which thread until when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadClaimView {
+    /// The thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// The holder.
+    #[schema(value_type = i64)]
+    pub agent_id: UserId,
+    /// When the lease ends unless renewed.
+    #[schema(value_type = String, format = DateTime)]
+    pub until: Timestamp,
+}
+
+impl ThreadClaimView {
+    /// A thread's claim.
+    pub fn new(thread_id: ThreadId, claim: &Claim) -> Self {
+        ThreadClaimView {
+            thread_id,
+            agent_id: claim.agent_id,
+            until: claim.until,
+        }
+    }
+}
+
+/// How urgent, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UrgencyView {
+    /// Points.
+    pub score: i64,
+    /// The rules that matched.
+    pub reasons: Vec<String>,
+}
+
+impl From<&Urgency> for UrgencyView {
+    fn from(u: &Urgency) -> Self {
+        UrgencyView {
+            score: u.score,
+            reasons: u.reasons.clone(),
+        }
+    }
+}
+
+impl From<&UrgencyNow> for UrgencyView {
+    fn from(u: &UrgencyNow) -> Self {
+        UrgencyView {
+            score: u.score,
+            reasons: u.reasons.clone(),
+        }
+    }
+}
+
+/// A conversation thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: ThreadId,
+    /// Its client.
+    #[schema(value_type = i64)]
+    pub client_id: UserId,
+    /// loan, payment or other.
+    #[schema(value_type = String, example = "loan")]
+    pub thread_type: ThreadType,
+    /// open, pending or resolved.
+    #[schema(value_type = String, example = "open")]
+    pub status: ThreadStatus,
+    /// The live claim, if any.
+    pub claim: Option<ClaimView>,
+    /// The last agent who held it.
+    #[schema(value_type = Option<i64>)]
+    pub agent_id: Option<UserId>,
+    /// When it was opened.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// When something last happened.
+    #[schema(value_type = String, format = DateTime)]
+    pub last_activity_at: Timestamp,
+    /// Sequence number of its latest message.
+    pub last_seq: i64,
+    /// Since when the client has waited for an answer.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub waiting_since: Option<Timestamp>,
+    /// Urgency from topic and content (the queue adds waiting time).
+    pub urgency: UrgencyView,
+}
+
+impl ThreadView {
+    /// A thread as seen at `now` (an expired claim shows as none).
+    pub fn at(t: &Thread, now: Timestamp) -> Self {
+        ThreadView {
+            id: t.id,
+            client_id: t.client_id,
+            thread_type: t.thread_type,
+            status: t.status,
+            claim: t.live_claim(now).map(ClaimView::from),
+            agent_id: t.agent_id,
+            created_at: t.created_at,
+            last_activity_at: t.last_activity_at,
+            last_seq: t.last_seq,
+            waiting_since: t.waiting_since,
+            urgency: UrgencyView::from(&t.urgency),
+        }
+    }
+}
+
+/// A message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: MessageId,
+    /// Its thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// Its place in the thread.
+    pub seq: i64,
+    /// Its writer.
+    #[schema(value_type = i64)]
+    pub sender_id: UserId,
+    /// The writer's role.
+    #[schema(value_type = String, example = "client")]
+    pub sender_role: Role,
+    /// The text.
+    pub body: String,
+    /// When it was stored.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Whether the other side read it.
+    pub is_read: bool,
+    /// The sender's idempotency id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        MessageView {
+            id: m.id,
+            thread_id: m.thread_id,
+            seq: m.seq,
+            sender_id: m.sender_id,
+            sender_role: m.sender_role,
+            body: m.body.clone(),
+            created_at: m.created_at,
+            is_read: m.is_read,
+            client_message_id: m.client_message_id.clone(),
+        }
+    }
+}
+
+/// A message and the thread it went into.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentView {
+    /// The thread.
+    pub thread: ThreadView,
+    /// The message.
+    pub message: MessageView,
+}
+
+/// How many messages were marked read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedView {
+    /// Messages that changed.
+    pub marked: u64,
+}
+
+/// One conversation in the agents' queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueEntryView {
+    /// The thread.
+    pub thread: ThreadView,
+    /// Urgency now, waiting time included.
+    pub urgency: UrgencyView,
+    /// Its client's username.
+    pub client_username: String,
+    /// The client's oldest unanswered message.
+    pub first_waiting: Option<MessageView>,
+}
+
+impl QueueEntryView {
+    /// A queue entry as seen at `now`.
+    pub fn at(e: &QueueEntry, now: Timestamp) -> Self {
+        QueueEntryView {
+            thread: ThreadView::at(&e.thread, now),
+            urgency: UrgencyView::from(&e.urgency),
+            client_username: e.client_username.clone(),
+            first_waiting: e.first_waiting.as_ref().map(MessageView::from),
+        }
+    }
+}
+
+/// A canned reply.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CannedReplyView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: CannedReplyId,
+    /// Its title.
+    pub title: String,
+    /// Its text, with `{client_name}` style placeholders.
+    pub body: String,
+    /// The admin who wrote it.
+    #[schema(value_type = i64)]
+    pub created_by: UserId,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&CannedReply> for CannedReplyView {
+    fn from(c: &CannedReply) -> Self {
+        CannedReplyView {
+            id: c.id,
+            title: c.title.clone(),
+            body: c.body.clone(),
+            created_by: c.created_by,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A canned reply filled in for a thread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenderedView {
+    /// The text to insert.
+    pub text: String,
+}
+
+/// One search match.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHitView {
+    /// The message.
+    pub message: MessageView,
+    /// Its thread's client.
+    pub client_username: String,
+    /// Relevance (higher is better).
+    pub rank: f64,
+}
+
+impl From<&SearchHit> for SearchHitView {
+    fn from(h: &SearchHit) -> Self {
+        SearchHitView {
+            message: MessageView::from(&h.message),
+            client_username: h.client_username.clone(),
+            rank: h.rank,
+        }
+    }
+}
+
+/// What an agent sees beside a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientContextView {
+    /// The client.
+    #[schema(value_type = i64)]
+    pub client_id: UserId,
+    /// Its username.
+    pub username: String,
+    /// When it joined.
+    #[schema(value_type = String, format = DateTime)]
+    pub joined_at: Timestamp,
+    /// How many messages it sent.
+    pub messages_sent: u64,
+    /// Its threads, newest activity first.
+    pub threads: Vec<ThreadView>,
+}
+
+impl ClientContextView {
+    /// A client's context as seen at `now`.
+    pub fn at(c: &ClientContext, now: Timestamp) -> Self {
+        ClientContextView {
+            client_id: c.client_id,
+            username: c.username.clone(),
+            joined_at: c.joined_at,
+            messages_sent: c.messages_sent,
+            threads: c.threads.iter().map(|t| ThreadView::at(t, now)).collect(),
+        }
+    }
+}
+
+/// The error shape of every failure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The inside of an error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A snake_case code, e.g. `not_found`, `claimed`.
+    pub code: String,
+    /// Human text.
+    pub message: String,
+    /// For `claimed`: the agent holding the thread.
+    #[schema(value_type = Option<i64>)]
+    pub holder_id: Option<i64>,
+    /// For `claimed`: when its lease ends.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Option<String>,
+}

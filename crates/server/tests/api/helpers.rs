@@ -1,0 +1,321 @@
+//! The harness: `spawn_app` starts the real server, `TestApp` has one helper per endpoint.
+
+use std::sync::Arc;
+
+use chat_domain::memory::ManualClock;
+use chat_domain::{Chat, Clock, SystemClock, Timestamp};
+use chat_server::settings::Secret;
+use chat_server::{Application, Settings};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+
+/// A store to run a scenario on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Generates, for each named `async fn(TestApp)` of the module, one test per store:
+/// `postgres::<name>` and `sqlite::<name>`.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name(crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name(crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A user of a test, with its credentials.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i64,
+    pub token: String,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub chat: Chat,
+    pub clock: Option<Arc<ManualClock>>,
+    pub database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Settings for tests: any free port, cheap bcrypt, the given store.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.port = 0;
+    settings.server.workers = 2;
+    settings.auth.bcrypt_cost = 4;
+    settings.auth.allow_insecure_cost = true;
+    settings.database.url = Secret::new(database_url);
+    settings.database.pool_size = 8;
+    settings
+}
+
+/// A fresh, empty store of the given kind: its URL, and the directory to keep alive.
+pub fn fresh_store(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Postgres => (
+            chat_postgres::testing::fresh_schema_url()
+                .expect("Postgres must be running for the tests"),
+            None,
+        ),
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+/// Starts the real app on a fresh store.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (url, dir) = fresh_store(backend);
+    spawn_app_on(&url, dir, None).await
+}
+
+/// Starts the real app on a fresh store with a clock the test moves.
+pub async fn spawn_app_with_clock(backend: Backend) -> TestApp {
+    let (url, dir) = fresh_store(backend);
+    let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+    spawn_app_on(&url, dir, Some(clock)).await
+}
+
+/// Starts another instance of the app on an existing store.
+pub async fn spawn_app_on(
+    database_url: &str,
+    dir: Option<tempfile::TempDir>,
+    clock: Option<Arc<ManualClock>>,
+) -> TestApp {
+    let settings = test_settings(database_url);
+    let clock_port: Arc<dyn Clock> = match &clock {
+        Some(c) => c.clone(),
+        None => Arc::new(SystemClock),
+    };
+    let app = Application::build_with_clock(settings, clock_port)
+        .await
+        .expect("the app must start");
+    let address = format!("http://{}", app.address());
+    let chat = app.chat().clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+        chat,
+        clock,
+        database_url: database_url.to_owned(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> Response {
+        self.request(Method::POST, path, token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, body: Value, token: Option<&str>) -> Response {
+        self.request(Method::PUT, path, token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_empty(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::POST, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A form body, as the seed's clients send.
+    pub async fn form(&self, method: Method, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.request(method, path, None)
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Moves the test clock (apps spawned with a clock only).
+    pub fn advance_secs(&self, secs: i64) {
+        self.clock
+            .as_ref()
+            .expect("spawn_app_with_clock")
+            .advance_millis(secs * 1000);
+    }
+
+    // ---- accounts
+
+    pub async fn sign_up_as(&self, username: &str, role: &str, admin: Option<&Actor>) -> Response {
+        self.post_json(
+            "/api/v1/users",
+            json!({"username": username, "password": "password-123", "role": role}),
+            admin.map(|a| a.token.as_str()),
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/sessions",
+            json!({"username": username, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    async fn actor(&self, id: i64, username: &str) -> Actor {
+        let resp = self.log_in(username, "password-123").await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let body: Value = resp.json().await.unwrap();
+        Actor {
+            id,
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A logged-in client.
+    pub async fn client(&self, username: &str) -> Actor {
+        let resp = self.sign_up_as(username, "client", None).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let user: Value = resp.json().await.unwrap();
+        self.actor(user["id"].as_i64().unwrap(), username).await
+    }
+
+    /// A logged-in admin (created as `chat-server create-admin` does).
+    pub async fn admin(&self, username: &str) -> Actor {
+        let chat = self.chat.clone();
+        let name = username.to_owned();
+        let user = actix_web::web::block(move || chat.create_admin(&name, "password-123"))
+            .await
+            .unwrap()
+            .unwrap();
+        self.actor(user.id.0, username).await
+    }
+
+    /// A logged-in agent, created by a fresh admin.
+    pub async fn agent(&self, username: &str) -> Actor {
+        let admin = self.admin(&format!("{username}-boss")).await;
+        let resp = self.sign_up_as(username, "agent", Some(&admin)).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let user: Value = resp.json().await.unwrap();
+        self.actor(user["id"].as_i64().unwrap(), username).await
+    }
+
+    // ---- threads
+
+    /// A client writes about a topic; returns {"thread", "message"}.
+    pub async fn write(&self, client: &Actor, thread_type: Value, body: &str) -> Value {
+        let resp = self
+            .post_json(
+                "/api/v1/threads",
+                json!({"thread_type": thread_type, "body": body}),
+                Some(&client.token),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn messages(&self, thread_id: i64, who: &Actor) -> Response {
+        self.get(
+            &format!("/api/v1/threads/{thread_id}/messages"),
+            Some(&who.token),
+        )
+        .await
+    }
+
+    pub async fn reply(&self, thread_id: i64, who: &Actor, body: &str) -> Response {
+        self.post_json(
+            &format!("/api/v1/threads/{thread_id}/messages"),
+            json!({"body": body}),
+            Some(&who.token),
+        )
+        .await
+    }
+
+    pub async fn claim(&self, thread_id: i64, who: &Actor) -> Response {
+        self.post_empty(
+            &format!("/api/v1/threads/{thread_id}/claim"),
+            Some(&who.token),
+        )
+        .await
+    }
+
+    pub async fn queue(&self, who: &Actor) -> Response {
+        self.get("/api/v1/queue", Some(&who.token)).await
+    }
+
+    /// The thread ids in the queue, in order.
+    pub async fn queue_ids(&self, who: &Actor) -> Vec<i64> {
+        let resp = self.queue(who).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body: Value = resp.json().await.unwrap();
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["thread"]["id"].as_i64().unwrap())
+            .collect()
+    }
+}
+
+/// The error code of an error answer (and checks its shape).
+pub async fn error_code(resp: Response) -> String {
+    let body: Value = resp.json().await.expect("errors are JSON");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned()
+}
+
+/// Asserts a status and an error code.
+pub async fn assert_error(resp: Response, status: StatusCode, code: &str) {
+    assert_eq!(resp.status(), status);
+    assert_eq!(error_code(resp).await, code);
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests of the HTTP API: each test starts the real app on a free port over a fresh
+//! store (its own Postgres schema, or its own SQLite file) and talks to it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod helpers;
+
+mod accounts;
+mod agent_workflow;
+mod bad_input;
+mod health_and_openapi;
+mod restart;
+mod seed;
+mod threads;
