@@ -178,6 +178,8 @@ try {
   step('the client sees the reply live');
   await client.locator('#messages li.theirs', { hasText: 'We are checking your loan now.' }).waitFor();
   assert.equal(await client.locator('#messages li.theirs .sender').first().innerText(), 'Agent');
+  await client.screenshot({ path: `${ARTIFACTS}/client.png`, fullPage: true });
+  await pageA.screenshot({ path: `${ARTIFACTS}/agent-console.png`, fullPage: true });
 
   step('agent B tries to claim it and is told who holds it');
   await itemB.getByRole('button', { name: /^Claim/ }).click();
@@ -213,9 +215,21 @@ try {
   assert.equal(await client.locator('#messages li', { hasText: followUp }).count(), 1, 'shown exactly once');
   await pageA.locator('#messages li.mine', { hasText: followUp }).waitFor();
 
+  step('agent A finds the conversation by search, then resolves it');
+  await pageA.getByLabel('Search messages').fill('disbursement');
+  await pageA.getByLabel('Search messages').press('Enter');
+  const hit = pageA.locator('#search-results li', { hasText: question });
+  await hit.waitFor();
+  assert.match(await hit.innerText(), new RegExp(clientName));
+  await pageA.getByRole('button', { name: 'Resolve' }).click();
+  await pageA.locator('#console-alert', { hasText: `Conversation #${threadId} is resolved.` }).waitFor();
+  await pageA.locator('#conversation-title', { hasText: '(resolved)' }).waitFor();
+  await pageA.locator('#claim-state', { hasText: 'Not claimed.' }).waitFor();
+  assert.equal(await pageA.getByLabel('Your reply').isDisabled(), true);
+
   step('saving screenshots');
-  await client.screenshot({ path: `${ARTIFACTS}/client.png`, fullPage: true });
-  await pageA.screenshot({ path: `${ARTIFACTS}/agent-console.png`, fullPage: true });
+  await client.screenshot({ path: `${ARTIFACTS}/client-after-reconnect.png`, fullPage: true });
+  await pageA.screenshot({ path: `${ARTIFACTS}/agent-console-resolved.png`, fullPage: true });
   await pageB.screenshot({ path: `${ARTIFACTS}/agent-b-seed-page.png`, fullPage: true });
 
   assert.deepEqual(problems, [], 'the pages reported errors');

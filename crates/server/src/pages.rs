@@ -6,7 +6,7 @@
 //! without versioned asset names (there is no build step).
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
 
 /// One embedded file.
 struct Asset {
@@ -95,23 +95,28 @@ static ASSETS: &[Asset] = &[
 /// `/chat-app/{thread_id}/{user_id}` (digits only, so the seed's `/chat-app/user/...` API paths
 /// stay free), `/static/{file}` and `/favicon.ico`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(login_page))
-        .route("/signup", web::get().to(signup_page))
-        .route("/signup/", web::get().to(signup_page))
-        .route("/client", web::get().to(client_page))
-        .route("/client/", web::get().to(client_page))
-        .route("/agent", web::get().to(agent_page))
-        .route("/agent/", web::get().to(agent_page))
+    cfg.route("/", get_or_head().to(login_page))
+        .route("/signup", get_or_head().to(signup_page))
+        .route("/signup/", get_or_head().to(signup_page))
+        .route("/client", get_or_head().to(client_page))
+        .route("/client/", get_or_head().to(client_page))
+        .route("/agent", get_or_head().to(agent_page))
+        .route("/agent/", get_or_head().to(agent_page))
         .route(
             r"/chat-app/{thread_id:\d+}/{user_id:\d+}",
-            web::get().to(chat_page),
+            get_or_head().to(chat_page),
         )
         .route(
             r"/chat-app/{thread_id:\d+}/{user_id:\d+}/",
-            web::get().to(chat_page),
+            get_or_head().to(chat_page),
         )
-        .route("/favicon.ico", web::get().to(favicon))
-        .route("/static/{path:.*}", web::get().to(static_asset));
+        .route("/favicon.ico", get_or_head().to(favicon))
+        .route("/static/{path:.*}", get_or_head().to(static_asset));
+}
+
+/// GET, and HEAD (same headers, no body: actix leaves the body out of HEAD answers).
+fn get_or_head() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 async fn login_page(req: HttpRequest) -> HttpResponse {
@@ -301,6 +306,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[actix_web::test]
+    async fn head_answers_like_get() {
+        let app = test::init_service(App::new().configure(configure)).await;
+        let req = test::TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/agent")
+            .to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(header_of(&resp, header::CONTENT_TYPE), HTML);
+        let post = test::TestRequest::post().uri("/agent").to_request();
+        assert_eq!(test::call_service(&app, post).await.status(), 404);
     }
 
     #[actix_web::test]
