@@ -196,12 +196,20 @@ try {
   await pageB.getByRole('button', { name: 'Claim this conversation' }).click();
   await pageB.locator('#page-error', { hasText: 'taken by another agent' }).waitFor();
 
-  step('the client opens the seed URL of its thread and sees the conversation');
-  const seedPage = await clientContext.newPage();
+  step('the seed URL sends a stranger to log-in first, then back to the conversation');
+  const laterContext = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  laterContext.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const seedPage = await laterContext.newPage();
   watch(seedPage, 'client seed page', problems);
-  await seedPage.goto(`${BASE}/chat-app/${threadId}/999999`);
+  const seedPath = `/chat-app/${threadId}/999999`;
+  await seedPage.goto(BASE + seedPath);
+  await seedPage.waitForURL(`${BASE}/?next=${encodeURIComponent(seedPath)}`);
+  await seedPage.getByLabel('Username').fill(clientName);
+  await seedPage.getByLabel('Password').fill(password);
+  await seedPage.getByRole('button', { name: 'Log in' }).click();
+  await seedPage.waitForURL(BASE + seedPath);
   await seedPage.locator('#messages li.theirs', { hasText: 'We are checking your loan now.' }).waitFor();
-  await seedPage.close();
+  await laterContext.close();
 
   step('the server crashes: the client shows "Reconnecting…", then resumes by itself');
   const outage = await crashServer();

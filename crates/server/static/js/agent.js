@@ -132,6 +132,9 @@ function start({ user: me }) {
   /** The claim on the open thread is gone: say so and drop to read-only. */
   function lostClaim(threadId, text) {
     if (!open || open.thread.id !== threadId || !open.live) return;
+    // Said once: the event that explains it comes first, the socket's close follows.
+    open.live = false;
+    composer.setEnabled(false, 'Claim the conversation to reply');
     alertUser(text);
     openThread(threadId).catch(() => {});
     scheduleQueue();
@@ -177,7 +180,7 @@ function start({ user: me }) {
       peerName: clientName,
       nameFor: (m) => (m.sender_role === 'client' ? clientName : `Agent ${m.sender_id}`),
       onEvent: (frame) => onThreadFrame(threadId, frame),
-      onDenied: (reason) => lostClaim(threadId, reason || 'This conversation was taken by another agent.'),
+      onDenied: (reason) => lostClaim(threadId, `This conversation is no longer yours${reason ? ` (${reason})` : ''}.`),
     });
     open = { thread, live, conversation, clientName };
     title.textContent = `${clientName} · ${topicName(thread.thread_type)} · #${thread.id} (${thread.status})`;
