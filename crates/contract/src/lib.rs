@@ -102,6 +102,9 @@ macro_rules! store_contract_tests {
             users_are_found_by_id_and_by_exact_username,
             soft_delete_keeps_the_user_and_answers_false_the_second_time,
             count_active_with_role_excludes_deleted_users_and_other_roles,
+            usernames_maps_known_ids_and_leaves_unknown_ones_out,
+            search_clients_finds_active_clients_prefix_matches_first,
+            search_clients_treats_like_wildcards_as_plain_characters,
             // sessions
             a_session_finds_its_user_until_it_expires,
             a_session_of_a_deleted_user_finds_nobody,
@@ -128,6 +131,7 @@ macro_rules! store_contract_tests {
             append_to_an_unknown_thread_is_not_found,
             messages_after_pages_in_sequence_order,
             mark_read_marks_only_the_other_sides_messages_up_to_seq,
+            mark_read_on_an_unknown_thread_changes_nothing,
             conversation_between_lists_the_threads_the_agent_wrote_in,
             count_sent_by_counts_a_users_messages,
             // claims
@@ -150,6 +154,8 @@ macro_rules! store_contract_tests {
             queue_pages_with_limit_and_offset,
             set_urgency_overwrites_urgency_and_rank,
             waiting_threads_lists_threads_with_a_client_waiting,
+            first_waiting_messages_are_each_threads_first_client_message_since,
+            first_waiting_messages_answers_for_many_threads_at_once,
             // search
             search_finds_messages_containing_every_term,
             search_ranks_a_denser_match_first,

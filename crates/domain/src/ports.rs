@@ -4,6 +4,7 @@
 //! Store ports are synchronous (callers run them off the async workers); the event bus publishes
 //! synchronously and delivers through an async stream.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 
 use futures_core::Stream;
@@ -33,6 +34,14 @@ pub trait UserStore: Send + Sync {
     fn soft_delete_user(&self, id: UserId, at: Timestamp) -> DomainResult<bool>;
     /// How many users, deleted ones excluded, have this role.
     fn count_active_with_role(&self, role: Role) -> DomainResult<u64>;
+    /// The usernames of the users with these ids (deleted ones included), in one query: a map
+    /// with one entry per known id; unknown ids are left out, repeated ids are fine.
+    fn usernames(&self, ids: &[UserId]) -> DomainResult<HashMap<UserId, String>>;
+    /// Active clients (role client, not deleted) whose username contains `text`, ignoring the
+    /// case of ASCII letters; `%`, `_` and `\` in `text` are plain characters. Usernames that
+    /// start with `text` come first, then the others; within each group by id (oldest account
+    /// first). At most `limit`. An empty `text` matches every active client.
+    fn search_clients(&self, text: &str, limit: u32) -> DomainResult<Vec<User>>;
 }
 
 /// Log-in sessions, keyed by the hash of their bearer token.
@@ -136,10 +145,20 @@ pub trait MessageStore: Send + Sync {
         limit: u32,
     ) -> DomainResult<Vec<Message>>;
     /// Marks read the messages of a thread up to `up_to_seq` that were not sent by `reader`;
-    /// returns how many changed.
+    /// returns how many changed (0 for an unknown thread). Takes the thread's lock first, as
+    /// [`MessageStore::append_message`] does, so that it never deadlocks with an agent's reply
+    /// marking the same messages read.
     fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64>;
     /// Every message, in time order, of the client's threads in which the agent wrote.
     fn conversation_between(&self, agent: UserId, client: UserId) -> DomainResult<Vec<Message>>;
+    /// For each `(thread, waiting_since)`: the thread's first client message (lowest `seq`
+    /// among messages sent with the client role) created at or after `waiting_since`, in a
+    /// constant number of queries whatever the number of threads. Threads without such a
+    /// message (or unknown) are left out of the map.
+    fn first_waiting_messages(
+        &self,
+        waiting: &[(ThreadId, Timestamp)],
+    ) -> DomainResult<HashMap<ThreadId, Message>>;
     /// How many messages a user has sent.
     fn count_sent_by(&self, user: UserId) -> DomainResult<u64>;
     /// Messages matching every term of the query, within its scope, best first.

@@ -10,7 +10,7 @@ use chat_domain::memory::{InProcessBus, ManualClock, MemoryStore};
 use chat_domain::ports::{EventBus, EventStream};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::user::{Role, User};
-use chat_domain::{Chat, ChatConfig, DomainError, ThreadId, Timestamp};
+use chat_domain::{Chat, ChatConfig, DomainError, ThreadId, Timestamp, UserId};
 use futures_util::{FutureExt, StreamExt};
 
 const PASSWORD: &str = "correct horse battery";
@@ -751,6 +751,65 @@ fn search_never_returns_another_clients_messages_to_a_client() {
         d.chat.search(&ann, "  ?! ", 20),
         Err(DomainError::Invalid { .. })
     ));
+}
+
+#[test]
+fn staff_find_clients_by_part_of_their_username_and_clients_may_not() {
+    let d = desk();
+    let joanne = d.client("joanne");
+    let anna = d.client("Anna");
+    let agent = d.agent("annie-agent");
+    let found: Vec<UserId> = d
+        .chat
+        .search_clients(&agent, " ANN ", 20)
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(found, vec![anna.id, joanne.id], "prefix first, staff never");
+    assert_eq!(d.chat.search_clients(&d.admin, "jo", 20).unwrap().len(), 1);
+    assert!(matches!(
+        d.chat.search_clients(&joanne, "ann", 20),
+        Err(DomainError::Forbidden(_))
+    ));
+    assert!(matches!(
+        d.chat.search_clients(&agent, "   ", 20),
+        Err(DomainError::Invalid { field: "q", .. })
+    ));
+}
+
+#[test]
+fn the_queue_shows_each_clients_first_message_since_it_started_waiting() {
+    let d = desk();
+    let agent = d.agent("agent");
+    let ann = d.client("ann");
+    let bob = d.client("bob");
+    let anns = d.write(&ann, ThreadType::Loan, "first question");
+    d.chat.claim(&agent, anns.id).unwrap();
+    d.chat
+        .send_in_thread(&agent, anns.id, "answered", None)
+        .unwrap();
+    d.chat.release_claim(&agent, anns.id).unwrap();
+    d.advance_minutes(1);
+    d.write(&ann, ThreadType::Loan, "a new question");
+    d.write(&ann, ThreadType::Loan, "and a follow-up");
+    d.write(&bob, ThreadType::Other, "hello");
+    let entries = d.chat.queue(&agent, 50, 0).unwrap();
+    let preview: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.client_username.as_str(),
+                e.first_waiting.as_ref().map(|m| m.body.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(preview.len(), 2);
+    assert!(
+        preview.contains(&("ann", Some("a new question"))),
+        "{preview:?}"
+    );
+    assert!(preview.contains(&("bob", Some("hello"))), "{preview:?}");
 }
 
 #[test]

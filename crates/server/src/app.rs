@@ -14,6 +14,7 @@ use chat_domain::memory::MemoryStore;
 use chat_domain::ports::{EventBus, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
 use chat_embedded::InProcessBus;
+use chat_redis::RedisBus;
 use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RedactingRootSpan;
@@ -22,6 +23,7 @@ use crate::error;
 use crate::routes;
 use crate::routes::seed::input::BodyLimit;
 use crate::settings::Settings;
+use crate::ws::WsState;
 
 /// Which store the settings select.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,20 +90,34 @@ pub fn migrate(choice: &StoreChoice) -> anyhow::Result<Vec<String>> {
     })
 }
 
-/// Opens the selected event bus: Redis when `redis.url` is set, else in-process.
-pub fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
-    if !settings.redis.url.is_empty() {
-        tracing::warn!("the Redis bus is not part of this build yet: events stay in this process");
+/// Opens the selected event bus: Redis when `redis.url` is set, else in-process. Runs the Redis
+/// bus's background tasks on the current Tokio runtime.
+pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    let url = settings.redis.url.expose().trim();
+    if url.is_empty() {
+        return Ok(Arc::new(InProcessBus::default()));
     }
-    Ok(Arc::new(InProcessBus::default()))
+    let bus = RedisBus::connect(url, &settings.redis.channel_prefix)
+        .await
+        .context("connecting to Redis (redis.url)")?;
+    Ok(Arc::new(bus))
 }
 
-/// The use cases over the adapters the settings select, on the given clock. Blocking.
+/// The use cases over the store the settings select and an in-process bus, on the given clock
+/// (for one-off commands). Blocking.
 pub fn build_chat(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Chat> {
+    build_chat_on(settings, clock, Arc::new(InProcessBus::default()))
+}
+
+/// The use cases over the store the settings select and the given bus. Blocking.
+pub fn build_chat_on(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    bus: Arc<dyn EventBus>,
+) -> anyhow::Result<Chat> {
     settings.validate()?;
     let choice = StoreChoice::from_settings(settings)?;
     let store = open_store(&choice, settings)?;
-    let bus = open_bus(settings)?;
     let hasher = Arc::new(BcryptHasher::new(settings.auth.bcrypt_cost)?);
     let chat = Chat::new(store, bus, clock, hasher, settings.chat_config())?;
     tracing::info!(
@@ -155,10 +171,11 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        let bus = open_bus(&settings).await?;
         let chat = {
             let settings = Arc::clone(&settings);
             tokio::task::spawn_blocking(move || -> anyhow::Result<Chat> {
-                let chat = build_chat(&settings, clock)?;
+                let chat = build_chat_on(&settings, clock, bus)?;
                 ensure_bootstrap_admin(&chat, &settings)?;
                 let rescored = chat.rescore_waiting_threads()?;
                 tracing::info!(
@@ -219,11 +236,13 @@ fn http_server(
     let limit = settings.server.max_body_bytes;
     let chat = web::Data::new(chat);
     let settings_data = web::Data::from(Arc::clone(&settings));
+    let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())
             .app_data(settings_data.clone())
+            .app_data(ws_state.clone())
             .app_data(BodyLimit(limit))
             .configure(|cfg| error::extractor_configs(cfg, limit))
             .configure(routes::configure)

@@ -10,6 +10,7 @@ pub mod routes;
 pub mod settings;
 pub mod telemetry;
 pub mod views;
+pub mod ws;
 
 pub use app::Application;
 pub use settings::Settings;

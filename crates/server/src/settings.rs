@@ -64,6 +64,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// The bootstrap admin, created at start when no admin exists.
     pub admin: Option<AdminSettings>,
+    /// Live sockets: heartbeat, limits, timeouts.
+    pub ws: crate::ws::WsSettings,
 }
 
 /// Where to listen.

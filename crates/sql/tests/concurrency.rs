@@ -292,6 +292,73 @@ fn search_finds_every_word_within_its_scope_best_first(store: SqlStore) {
     assert!(none.is_empty());
 }
 
+/// An agent's reply marks the client's messages read under the thread's lock while explicit
+/// mark_reads (by the agent and by the client) touch the same rows: run together, round after
+/// round, none of them may fail (no deadlock, no "database is locked").
+fn replies_and_mark_reads_on_the_same_messages_never_deadlock(store: SqlStore) {
+    let store = Arc::new(store);
+    let client = user(&store, "client", Role::Client);
+    let agent = user(&store, "agent", Role::Agent);
+    let thread = store.open_thread(client.id, ThreadType::Loan, NOW).unwrap();
+    for round in 0..30 {
+        for i in 0..20 {
+            store
+                .append_message(
+                    client_message(&thread, &format!("round {round} question {i}"), None),
+                    &client_patch,
+                )
+                .unwrap();
+        }
+        let outcomes = {
+            let store = Arc::clone(&store);
+            let (thread, client, agent) = (thread.clone(), client.clone(), agent.clone());
+            all_at_once(6, move |i| -> DomainResult<()> {
+                let up_to = store.thread_by_id(thread.id)?.map_or(0, |t| t.last_seq);
+                match i % 3 {
+                    0 => store
+                        .append_message(
+                            NewMessage {
+                                thread_id: thread.id,
+                                sender_id: agent.id,
+                                sender_role: Role::Agent,
+                                body: MessageBody::parse("an answer").unwrap(),
+                                created_at: NOW,
+                                client_message_id: None,
+                            },
+                            &agent_reply_patch,
+                        )
+                        .map(drop),
+                    1 => store.mark_read(thread.id, agent.id, up_to).map(drop),
+                    _ => store.mark_read(thread.id, client.id, up_to).map(drop),
+                }
+            })
+        };
+        for outcome in outcomes {
+            outcome.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+        let unread_client_messages = store
+            .messages_after(thread.id, 0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.sender_role == Role::Client && !m.is_read)
+            .count();
+        assert_eq!(unread_client_messages, 0, "round {round}");
+    }
+}
+
+/// The patch an agent's reply makes: pending, nobody waiting, the client's messages read.
+fn agent_reply_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
+    Ok(ThreadPatch {
+        status: ThreadStatus::Pending,
+        claim: thread.claim,
+        agent_id: thread.agent_id,
+        waiting_since: None,
+        urgency: thread.urgency.clone(),
+        rank_key: i64::MIN,
+        mark_client_messages_read: true,
+    })
+}
+
 fn the_backend_is_named(store: SqlStore, expected: &str) {
     assert_eq!(store.backend_name(), expected);
 }
@@ -327,6 +394,7 @@ on_both_backends!(
     concurrent_sweeps_report_each_expired_claim_once,
     reopening_beside_another_open_thread_of_the_type_is_a_conflict,
     search_finds_every_word_within_its_scope_best_first,
+    replies_and_mark_reads_on_the_same_messages_never_deadlock,
 );
 
 #[test]

@@ -396,6 +396,21 @@ pub fn mark_read_marks_only_the_other_sides_messages_up_to_seq(store: Arc<dyn St
         .all(|m| m.is_read));
 }
 
+/// mark_read on an unknown thread marks nothing and answers 0.
+pub fn mark_read_on_an_unknown_thread_changes_nothing(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let ag = agent(&store, "agent");
+    let t = thread(&store, &ann, ThreadType::Loan);
+    say(&store, t.id, &ann, "c1");
+    assert_eq!(
+        store
+            .mark_read(ThreadId(t.id.0 + 1000), ag.id, 100)
+            .unwrap(),
+        0
+    );
+    assert!(!store.messages_after(t.id, 0, 10).unwrap()[0].is_read);
+}
+
 /// conversation_between lists, in time order, every message of the client's threads in which
 /// the agent wrote, and nothing else.
 pub fn conversation_between_lists_the_threads_the_agent_wrote_in(store: Arc<dyn Store>) {

@@ -5,10 +5,10 @@ use chat_domain::claim::{Claim, ClaimAttempt};
 use chat_domain::ports::Store;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
-use chat_domain::ThreadId;
+use chat_domain::{ThreadId, Timestamp};
 
 use crate::fixtures::{
-    agent, agent_replied, client, minutes, new_message, reload, thread, wait_in_queue, T0,
+    agent, agent_replied, client, minutes, new_message, reload, say_at, thread, wait_in_queue, T0,
 };
 
 fn ids(threads: &[Thread]) -> Vec<ThreadId> {
@@ -163,4 +163,62 @@ pub fn waiting_threads_lists_threads_with_a_client_waiting(store: Arc<dyn Store>
     let got: BTreeSet<ThreadId> = ids(&store.waiting_threads().unwrap()).into_iter().collect();
     let want: BTreeSet<ThreadId> = [free.id, claimed.id].into_iter().collect();
     assert_eq!(got, want);
+}
+
+/// first_waiting_messages gives, per thread, its lowest-seq client message created at or after
+/// the given instant; staff messages, earlier messages, other threads and threads with no such
+/// message (or unknown) are left out.
+pub fn first_waiting_messages_are_each_threads_first_client_message_since(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let ann = client(&store, "ann");
+    let bob = client(&store, "bob");
+    let cid = client(&store, "cid");
+    let anns = thread(&store, &ann, ThreadType::Loan);
+    let bobs = thread(&store, &bob, ThreadType::Other);
+    let cids = thread(&store, &cid, ThreadType::Payment);
+    say_at(&store, anns.id, &ann, "old question", minutes(1));
+    say_at(&store, anns.id, &ag, "old answer", minutes(2));
+    say_at(&store, anns.id, &ag, "staff note after", minutes(3));
+    let ann_first = say_at(&store, anns.id, &ann, "new question", minutes(3));
+    say_at(&store, anns.id, &ann, "and another", minutes(4));
+    let bob_first = say_at(&store, bobs.id, &bob, "hello", minutes(5));
+    say_at(&store, bobs.id, &bob, "hello again", minutes(6));
+    say_at(&store, cids.id, &cid, "long ago", minutes(1));
+    let unknown = ThreadId(cids.id.0 + 1000);
+
+    let got = store
+        .first_waiting_messages(&[
+            (anns.id, minutes(3)),
+            (bobs.id, minutes(0)),
+            (cids.id, minutes(2)),
+            (unknown, minutes(0)),
+        ])
+        .unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[&anns.id], ann_first.message);
+    assert_eq!(got[&bobs.id], bob_first.message);
+    assert!(store.first_waiting_messages(&[]).unwrap().is_empty());
+    let later = store
+        .first_waiting_messages(&[(bobs.id, minutes(6))])
+        .unwrap();
+    assert_eq!(later[&bobs.id].body, "hello again");
+}
+
+/// first_waiting_messages answers for a whole queue page (here 120 threads) at once.
+pub fn first_waiting_messages_answers_for_many_threads_at_once(store: Arc<dyn Store>) {
+    let threads: Vec<Thread> = (0..120)
+        .map(|i| waiting(&store, &format!("client{i}"), i % 7, 10))
+        .collect();
+    let pairs: Vec<(ThreadId, Timestamp)> = threads
+        .iter()
+        .map(|t| (t.id, t.waiting_since.unwrap()))
+        .collect();
+    let got = store.first_waiting_messages(&pairs).unwrap();
+    assert_eq!(got.len(), threads.len());
+    for t in &threads {
+        let first = &got[&t.id];
+        assert_eq!(first.thread_id, t.id);
+        assert_eq!(first.seq, 1);
+        assert_eq!(first.sender_id, t.client_id);
+    }
 }

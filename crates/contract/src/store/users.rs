@@ -1,7 +1,8 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chat_domain::ports::Store;
-use chat_domain::user::Role;
+use chat_domain::user::{Role, User};
 use chat_domain::{DomainError, UserId};
 
 use crate::fixtures::{client, minutes, new_user, some_hash, user, T0};
@@ -105,4 +106,72 @@ pub fn count_active_with_role_excludes_deleted_users_and_other_roles(store: Arc<
     assert!(store.soft_delete_user(a1.id, minutes(1)).unwrap());
     assert_eq!(store.count_active_with_role(Role::Admin).unwrap(), 1);
     assert_eq!(store.count_active_with_role(Role::Client).unwrap(), 3);
+}
+
+/// usernames maps every known id (deleted users included) to its username, once per id, and
+/// leaves unknown ids out.
+pub fn usernames_maps_known_ids_and_leaves_unknown_ones_out(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let bob = user(&store, "bob", Role::Agent);
+    let gone = client(&store, "gone");
+    assert!(store.soft_delete_user(gone.id, minutes(1)).unwrap());
+    let unknown = UserId(gone.id.0 + 1000);
+    let names = store
+        .usernames(&[ann.id, bob.id, gone.id, unknown, ann.id])
+        .unwrap();
+    let want: HashMap<UserId, String> = [
+        (ann.id, "ann".to_owned()),
+        (bob.id, "bob".to_owned()),
+        (gone.id, "gone".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(names, want);
+    assert!(store.usernames(&[]).unwrap().is_empty());
+    assert!(store.usernames(&[unknown]).unwrap().is_empty());
+}
+
+fn names(users: &[User]) -> Vec<&str> {
+    users.iter().map(|u| u.username.as_str()).collect()
+}
+
+/// search_clients finds active clients whose username contains the text, ignoring ASCII case:
+/// prefix matches first, then the others, each by id; staff and deleted clients never.
+pub fn search_clients_finds_active_clients_prefix_matches_first(store: Arc<dyn Store>) {
+    client(&store, "maryann");
+    client(&store, "Annabel");
+    user(&store, "annie-agent", Role::Agent);
+    user(&store, "anna-admin", Role::Admin);
+    let gone = client(&store, "ann-gone");
+    assert!(store.soft_delete_user(gone.id, minutes(1)).unwrap());
+    client(&store, "joANNe");
+    client(&store, "ann");
+    client(&store, "bob");
+    assert_eq!(
+        names(&store.search_clients("ann", 10).unwrap()),
+        ["Annabel", "ann", "maryann", "joANNe"]
+    );
+    assert_eq!(
+        names(&store.search_clients("ANN", 10).unwrap()),
+        ["Annabel", "ann", "maryann", "joANNe"]
+    );
+    assert_eq!(
+        names(&store.search_clients("ann", 2).unwrap()),
+        ["Annabel", "ann"]
+    );
+    assert_eq!(names(&store.search_clients("bob", 10).unwrap()), ["bob"]);
+    assert!(store.search_clients("zed", 10).unwrap().is_empty());
+    let found = store.search_clients("bob", 10).unwrap();
+    assert_eq!(found[0], store.user_by_username("bob").unwrap().unwrap());
+}
+
+/// In search_clients, `%`, `_` and `\` are plain characters, not wildcards.
+pub fn search_clients_treats_like_wildcards_as_plain_characters(store: Arc<dyn Store>) {
+    client(&store, "a_b");
+    client(&store, "axb");
+    client(&store, "percent");
+    assert_eq!(names(&store.search_clients("a_b", 10).unwrap()), ["a_b"]);
+    assert_eq!(names(&store.search_clients("_", 10).unwrap()), ["a_b"]);
+    assert!(store.search_clients("%", 10).unwrap().is_empty());
+    assert!(store.search_clients("\\", 10).unwrap().is_empty());
 }

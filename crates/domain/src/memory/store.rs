@@ -128,6 +128,37 @@ impl UserStore for MemoryStore {
             .filter(|u| u.role == role && u.deleted_at.is_none())
             .count() as u64)
     }
+
+    fn usernames(&self, ids: &[UserId]) -> DomainResult<HashMap<UserId, String>> {
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .filter(|u| ids.contains(&u.id))
+            .map(|u| (u.id, u.username.as_str().to_owned()))
+            .collect())
+    }
+
+    fn search_clients(&self, text: &str, limit: u32) -> DomainResult<Vec<User>> {
+        let needle = text.to_ascii_lowercase();
+        let s = self.lock();
+        let mut found: Vec<(bool, &User)> = s
+            .users
+            .iter()
+            .filter(|u| u.role == Role::Client && u.deleted_at.is_none())
+            .filter_map(|u| {
+                let name = u.username.as_str().to_ascii_lowercase();
+                name.contains(&needle)
+                    .then(|| (!name.starts_with(&needle), u))
+            })
+            .collect();
+        found.sort_by_key(|(not_prefix, u)| (*not_prefix, u.id));
+        Ok(found
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, u)| u.clone())
+            .collect())
+    }
 }
 
 impl SessionStore for MemoryStore {
@@ -490,6 +521,27 @@ impl MessageStore for MemoryStore {
             .collect();
         list.sort_by_key(|m| (m.created_at, m.id));
         Ok(list)
+    }
+
+    fn first_waiting_messages(
+        &self,
+        waiting: &[(ThreadId, Timestamp)],
+    ) -> DomainResult<HashMap<ThreadId, Message>> {
+        let s = self.lock();
+        let mut first: HashMap<ThreadId, Message> = HashMap::new();
+        for &(thread, since) in waiting {
+            let earliest = s
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.thread_id == thread && m.sender_role == Role::Client && m.created_at >= since
+                })
+                .min_by_key(|m| m.seq);
+            if let Some(m) = earliest {
+                first.insert(thread, m.clone());
+            }
+        }
+        Ok(first)
     }
 
     fn count_sent_by(&self, user: UserId) -> DomainResult<u64> {

@@ -6,7 +6,7 @@ use super::{require_admin, require_staff, Chat};
 use crate::canned::{render, CannedReply, NewCannedReply};
 use crate::search::{SearchHit, SearchQuery, SearchScope};
 use crate::thread::Thread;
-use crate::user::{Role, User};
+use crate::user::{Role, User, Username};
 use crate::{CannedReplyId, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 
 /// What an agent sees beside a conversation.
@@ -86,6 +86,21 @@ impl Chat {
             Role::Agent | Role::Admin => SearchScope::All,
         };
         self.store.search(&SearchQuery::new(text, scope, limit)?)
+    }
+
+    /// Staff look clients up by part of their username (case-insensitive): active clients
+    /// whose username contains `text`, those starting with it first, at most `limit` (1 to
+    /// 100). Clients get Forbidden; an empty or over-long `text` is Invalid (field `q`).
+    pub fn search_clients(&self, actor: &User, text: &str, limit: u32) -> DomainResult<Vec<User>> {
+        require_staff(actor)?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > Username::MAX_CHARS {
+            return Err(DomainError::invalid(
+                "q",
+                format!("must be 1 to {} characters", Username::MAX_CHARS),
+            ));
+        }
+        self.store.search_clients(text, limit.clamp(1, 100))
     }
 
     /// The client's context, for staff.

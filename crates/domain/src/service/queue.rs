@@ -7,7 +7,7 @@ use crate::message::Message;
 use crate::thread::Thread;
 use crate::urgency::UrgencyNow;
 use crate::user::{Role, User};
-use crate::DomainResult;
+use crate::{DomainResult, ThreadId, Timestamp, UserId};
 
 /// One conversation in the queue.
 #[derive(Debug, Clone, Serialize)]
@@ -18,7 +18,7 @@ pub struct QueueEntry {
     pub urgency: UrgencyNow,
     /// Its client's username.
     pub client_username: String,
-    /// The client's oldest unanswered message (among the latest ones).
+    /// The client's first message since it started waiting.
     pub first_waiting: Option<Message>,
 }
 
@@ -26,39 +26,35 @@ pub struct QueueEntry {
 const PREVIEW_WINDOW: i64 = 50;
 
 impl Chat {
-    /// A page of the queue, most urgent first (oldest first within a tie).
+    /// A page of the queue, most urgent first (oldest first within a tie). A constant number
+    /// of store calls whatever the page size: the threads, their clients' usernames, and their
+    /// first waiting messages.
     pub fn queue(&self, actor: &User, limit: u32, offset: u32) -> DomainResult<Vec<QueueEntry>> {
         require_staff(actor)?;
         let now = self.now();
         let threads = self.store.queue(now, limit.clamp(1, 200), offset)?;
-        let mut entries = Vec::with_capacity(threads.len());
-        for thread in threads {
-            let client_username = self
-                .store
-                .user_by_id(thread.client_id)?
-                .map(|u| u.username.as_str().to_owned())
-                .unwrap_or_default();
-            let recent = self.store.messages_after(
-                thread.id,
-                (thread.last_seq - PREVIEW_WINDOW).max(0),
-                PREVIEW_WINDOW as u32,
-            )?;
-            let first_waiting = thread.waiting_since.and_then(|since| {
-                recent
-                    .into_iter()
-                    .find(|m| m.sender_role == Role::Client && m.created_at >= since)
-            });
-            entries.push(QueueEntry {
+        let client_ids: Vec<UserId> = threads.iter().map(|t| t.client_id).collect();
+        let usernames = self.store.usernames(&client_ids)?;
+        let waiting: Vec<(ThreadId, Timestamp)> = threads
+            .iter()
+            .filter_map(|t| t.waiting_since.map(|since| (t.id, since)))
+            .collect();
+        let mut first_waiting = self.store.first_waiting_messages(&waiting)?;
+        Ok(threads
+            .into_iter()
+            .map(|thread| QueueEntry {
                 urgency: self
                     .config
                     .urgency
                     .at(&thread.urgency, thread.waiting_since, now),
+                client_username: usernames
+                    .get(&thread.client_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                first_waiting: first_waiting.remove(&thread.id),
                 thread,
-                client_username,
-                first_waiting,
-            });
-        }
-        Ok(entries)
+            })
+            .collect())
     }
 
     /// Re-scores every waiting thread with the current rules (run at start-up, since the rules

@@ -1,14 +1,17 @@
 //! Messages: the append (sequence numbers, idempotency, the thread patch) and reads.
 
+use std::collections::HashMap;
+
 use chat_domain::message::{Appended, Message, NewMessage};
 use chat_domain::ports::MessageStore;
 use chat_domain::search::{SearchHit, SearchQuery};
 use chat_domain::thread::{Thread, ThreadPatch};
 use chat_domain::user::Role;
-use chat_domain::{DomainError, DomainResult, ThreadId, UserId};
+use chat_domain::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use diesel::dsl::min;
 use diesel::prelude::*;
 
-use super::threads::{save_thread, thread_not_found};
+use super::threads::{lock_thread_if_exists, save_thread, thread_not_found};
 use super::SqlStore;
 use crate::connection::{write_transaction, DbConnection};
 use crate::error::{is_unique_violation, StoreError};
@@ -97,6 +100,49 @@ fn earlier_message(
     })
 }
 
+/// The first waiting message of each thread, in two indexed queries: the lowest client `seq`
+/// at or after `waiting_since` per thread (a range on `(thread_id, created_at_ms)` per thread,
+/// grouped), then those messages by their `(thread_id, seq)`.
+fn first_waiting(
+    conn: &mut DbConnection,
+    waiting: &[(ThreadId, Timestamp)],
+) -> Result<HashMap<ThreadId, Message>, StoreError> {
+    let Some(((first_thread, first_since), rest)) = waiting.split_first() else {
+        return Ok(HashMap::new());
+    };
+    let since = |thread: ThreadId, at: Timestamp| {
+        messages::thread_id
+            .eq(thread.0)
+            .and(messages::created_at_ms.ge(at.millis()))
+            .and(messages::sender_role.eq(Role::Client.as_str()))
+    };
+    let mut firsts = messages::table
+        .group_by(messages::thread_id)
+        .select((messages::thread_id, min(messages::seq)))
+        .filter(since(*first_thread, *first_since))
+        .into_boxed();
+    for (thread, at) in rest {
+        firsts = firsts.or_filter(since(*thread, *at));
+    }
+    let firsts: Vec<(i64, Option<i64>)> = firsts.load(conn)?;
+    let at = |(thread, seq): (i64, i64)| messages::thread_id.eq(thread).and(messages::seq.eq(seq));
+    let mut keys = firsts
+        .into_iter()
+        .filter_map(|(thread, seq)| seq.map(|seq| (thread, seq)));
+    let Some(first_key) = keys.next() else {
+        return Ok(HashMap::new());
+    };
+    let mut wanted = messages::table
+        .select(MessageRow::as_select())
+        .filter(at(first_key))
+        .into_boxed();
+    for key in keys {
+        wanted = wanted.or_filter(at(key));
+    }
+    let found = into_messages(wanted.load(conn)?)?;
+    Ok(found.into_iter().map(|m| (m.thread_id, m)).collect())
+}
+
 impl MessageStore for SqlStore {
     fn append_message(
         &self,
@@ -134,7 +180,13 @@ impl MessageStore for SqlStore {
     }
 
     fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64> {
-        self.run(|conn| {
+        // The thread's row lock first, as the append takes it: an agent's reply (which marks
+        // the client's messages read under that lock) and this update then run one after the
+        // other instead of locking the same message rows in different orders.
+        self.write(|conn| {
+            if !lock_thread_if_exists(conn, thread)? {
+                return Ok(0);
+            }
             let changed = diesel::update(
                 messages::table
                     .filter(messages::thread_id.eq(thread.0))
@@ -166,6 +218,13 @@ impl MessageStore for SqlStore {
                 .load(conn)?;
             into_messages(rows)
         })
+    }
+
+    fn first_waiting_messages(
+        &self,
+        waiting: &[(ThreadId, Timestamp)],
+    ) -> DomainResult<HashMap<ThreadId, Message>> {
+        self.run(|conn| first_waiting(conn, waiting))
     }
 
     fn count_sent_by(&self, user: UserId) -> DomainResult<u64> {

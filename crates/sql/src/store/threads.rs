@@ -39,6 +39,18 @@ pub(crate) fn lock_thread(conn: &mut DbConnection, id: ThreadId) -> Result<Threa
         .ok_or_else(thread_not_found)
 }
 
+/// Locks a thread's row for the rest of the write transaction, like [`lock_thread`], without
+/// reading it; false if there is no such thread.
+pub(crate) fn lock_thread_if_exists(
+    conn: &mut DbConnection,
+    id: ThreadId,
+) -> Result<bool, StoreError> {
+    let locked = diesel::update(threads::table.find(id.0))
+        .set(threads::last_seq.eq(threads::last_seq))
+        .execute(conn)?;
+    Ok(locked == 1)
+}
+
 /// NotFound("thread").
 pub(crate) fn thread_not_found() -> StoreError {
     StoreError::Domain(DomainError::NotFound("thread"))
