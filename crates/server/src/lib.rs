@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 pub mod security_headers;
 pub mod settings;
