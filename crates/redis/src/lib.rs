@@ -1,1 +1,267 @@
-//! redis
+//! Redis adapter of the event bus: live events fan out between server instances over Redis
+//! pub/sub.
+//!
+//! A [`RedisBus`] wraps an [`InProcessBus`] for local delivery. Publishing delivers to this
+//! instance's subscribers at once and hands the event, stamped with this instance's id, to a
+//! background publisher that `PUBLISH`es it (through a deadpool-redis pool) on the channel
+//! `<prefix>:events`. A background subscriber, on a dedicated connection, delivers what other
+//! instances published to the local bus.
+//!
+//! Redis pub/sub is at most once, and so is this bus: the store is the source of truth. Whenever
+//! events may have been lost (the subscriber reconnected after a drop, the publisher could not
+//! reach Redis, the outbox overflowed) every local subscriber receives a
+//! [`Delivery::Gap`](chat_domain::event::Delivery::Gap) and resynchronises from the store.
+//! Neither a Redis outage nor a slow Redis ever blocks [`EventBus::publish`].
+
+mod envelope;
+mod publisher;
+mod subscriber;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_domain::event::{Event, Topic};
+use chat_domain::memory::InProcessBus;
+use chat_domain::ports::{EventBus, EventStream};
+use chat_domain::{DomainError, DomainResult};
+use deadpool_redis::{PoolConfig, Runtime, Timeouts};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::envelope::Envelope;
+
+/// How long connecting, or one round trip to Redis, may take before it counts as a failure.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Tuning of a [`RedisBus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisBusOptions {
+    /// Deliveries each local subscription buffers before it is told of a gap.
+    pub subscriber_buffer: usize,
+    /// Bytes of events waiting to be published to Redis before new ones are dropped (and a gap
+    /// is announced to the other instances).
+    pub outbox_max_bytes: usize,
+    /// Connections in the publishing pool.
+    pub pool_size: usize,
+}
+
+impl Default for RedisBusOptions {
+    fn default() -> Self {
+        RedisBusOptions {
+            subscriber_buffer: 256,
+            outbox_max_bytes: 16 * 1024 * 1024,
+            pool_size: 4,
+        }
+    }
+}
+
+/// Counters of a [`RedisBus`], for health checks and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RedisBusStats {
+    /// Events published to Redis.
+    pub published: u64,
+    /// Events that could not be published (Redis unreachable or too slow).
+    pub publish_failures: u64,
+    /// Events dropped because the outbox was full.
+    pub dropped: u64,
+    /// Events from other instances delivered locally.
+    pub received: u64,
+    /// Times the subscriber connection was re-established after a drop.
+    pub reconnects: u64,
+}
+
+/// Shared state of the bus and its background tasks.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub published: AtomicU64,
+    pub publish_failures: AtomicU64,
+    pub dropped: AtomicU64,
+    pub received: AtomicU64,
+    pub reconnects: AtomicU64,
+    /// Whether the subscriber is currently subscribed.
+    pub subscribed: AtomicBool,
+    /// Events were lost on the way out; the next successful publish announces a gap.
+    pub owe_gap: AtomicBool,
+    /// Bytes waiting in the outbox.
+    pub queued_bytes: AtomicUsize,
+}
+
+/// The event bus of a deployment with several instances: local delivery plus Redis pub/sub.
+pub struct RedisBus {
+    local: InProcessBus,
+    origin: Uuid,
+    channel: String,
+    outbox: mpsc::UnboundedSender<String>,
+    outbox_max_bytes: usize,
+    shared: Arc<Shared>,
+    subscriber: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("origin", &self.origin)
+            .field("channel", &self.channel)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl RedisBus {
+    /// Connects to Redis at `url` and fans events out on the channel `<channel_prefix>:events`
+    /// (instances sharing a prefix see each other's events). Fails if Redis cannot be reached or
+    /// the subscription cannot be made. Must be called within a Tokio runtime, which then runs
+    /// the bus's background tasks.
+    pub async fn connect(url: &str, channel_prefix: &str) -> DomainResult<Self> {
+        Self::connect_with(url, channel_prefix, RedisBusOptions::default()).await
+    }
+
+    /// [`RedisBus::connect`] with explicit tuning.
+    pub async fn connect_with(
+        url: &str,
+        channel_prefix: &str,
+        options: RedisBusOptions,
+    ) -> DomainResult<Self> {
+        let channel = format!("{channel_prefix}:events");
+        let client = redis::Client::open(url).map_err(unavailable)?;
+
+        let mut config = deadpool_redis::Config::from_url(url);
+        config.pool = Some(PoolConfig {
+            max_size: options.pool_size.max(1),
+            timeouts: Timeouts {
+                wait: Some(REDIS_TIMEOUT),
+                create: Some(REDIS_TIMEOUT),
+                recycle: Some(REDIS_TIMEOUT),
+            },
+            ..PoolConfig::default()
+        });
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(unavailable)?;
+        publisher::ping(&pool).await?;
+        let pubsub = subscriber::subscribe(&client, &channel).await?;
+
+        let origin = Uuid::new_v4();
+        let local = InProcessBus::new(options.subscriber_buffer);
+        let shared = Arc::new(Shared::default());
+        shared.subscribed.store(true, Ordering::SeqCst);
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
+
+        tokio::spawn(publisher::run(
+            pool,
+            channel.clone(),
+            origin,
+            outbox_rx,
+            Arc::clone(&shared),
+        ));
+        let subscriber = tokio::spawn(subscriber::run(
+            client,
+            channel.clone(),
+            origin,
+            pubsub,
+            local.clone(),
+            Arc::clone(&shared),
+        ));
+        tracing::info!(%channel, %origin, "redis event bus connected");
+        Ok(RedisBus {
+            local,
+            origin,
+            channel,
+            outbox,
+            outbox_max_bytes: options.outbox_max_bytes,
+            shared,
+            subscriber,
+        })
+    }
+
+    /// Whether the subscriber connection is up right now (for health checks).
+    pub fn is_subscribed(&self) -> bool {
+        self.shared.subscribed.load(Ordering::SeqCst)
+    }
+
+    /// This instance's id, stamped on everything it publishes.
+    pub fn origin(&self) -> Uuid {
+        self.origin
+    }
+
+    /// The Redis channel the bus uses.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The bus's counters.
+    pub fn stats(&self) -> RedisBusStats {
+        let s = &self.shared;
+        RedisBusStats {
+            published: s.published.load(Ordering::Relaxed),
+            publish_failures: s.publish_failures.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            received: s.received.load(Ordering::Relaxed),
+            reconnects: s.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How many local subscriptions are open.
+    pub fn subscriptions(&self) -> usize {
+        self.local.subscriptions()
+    }
+}
+
+impl EventBus for RedisBus {
+    fn publish(&self, event: Event) -> DomainResult<()> {
+        let payload = serde_json::to_string(&Envelope::event(self.origin, event.clone()));
+        self.local.deliver(event);
+        let payload = match payload {
+            Ok(p) => p,
+            Err(err) => {
+                // Cannot happen for the domain's events; never fail the use case over it.
+                tracing::error!(error = %err, "event not serialisable; not sent to other instances");
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                self.shared.owe_gap.store(true, Ordering::SeqCst);
+                return Ok(());
+            }
+        };
+        // The outbox is bounded by bytes: a Redis outage or a slow Redis never makes publish
+        // wait, nor the process buffer without bound.
+        let len = payload.len();
+        let queued = self.shared.queued_bytes.fetch_add(len, Ordering::SeqCst) + len;
+        let refused = if queued > self.outbox_max_bytes {
+            Some("outbox full")
+        } else if self.outbox.send(payload).is_err() {
+            Some("publisher stopped")
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            self.shared.queued_bytes.fetch_sub(len, Ordering::SeqCst);
+            let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.shared.owe_gap.store(true, Ordering::SeqCst);
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped, reason, "event not sent to other instances");
+            }
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self, topics: &[Topic]) -> DomainResult<EventStream> {
+        self.local.subscribe(topics)
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "redis"
+    }
+}
+
+impl Drop for RedisBus {
+    fn drop(&mut self) {
+        // The publisher ends by itself once the outbox sender is gone; the subscriber would
+        // reconnect forever.
+        self.subscriber.abort();
+    }
+}
+
+fn unavailable(err: impl std::fmt::Display) -> DomainError {
+    DomainError::unavailable(format!("redis: {err}"))
+}

@@ -12,4 +12,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     v1::configure(cfg);
     seed::configure(cfg);
+    crate::ws::configure(cfg);
+    crate::pages::configure(cfg);
 }

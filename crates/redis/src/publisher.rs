@@ -1,0 +1,116 @@
+//! The publisher task: drains the outbox into Redis `PUBLISH`es, in batches, in order.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_domain::DomainResult;
+use deadpool_redis::Pool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::envelope::Envelope;
+use crate::{unavailable, Shared, REDIS_TIMEOUT};
+
+/// Most events sent in one pipeline.
+const MAX_BATCH: usize = 512;
+/// Pause after a failed publish, so a Redis outage is not hammered (events arriving meanwhile
+/// wait in the bounded outbox, or are dropped when it is full).
+const FAILURE_PAUSE: Duration = Duration::from_millis(200);
+/// How soon an owed gap notice is retried when no event comes to carry it.
+const GAP_RETRY: Duration = Duration::from_millis(500);
+
+/// Checks that the pool can reach Redis.
+pub(crate) async fn ping(pool: &Pool) -> DomainResult<()> {
+    let attempt = async {
+        let mut conn = pool.get().await.map_err(unavailable)?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut *conn)
+            .await
+            .map_err(unavailable)
+    };
+    match tokio::time::timeout(REDIS_TIMEOUT, attempt).await {
+        Ok(result) => result.map(|_| ()),
+        Err(_) => Err(unavailable("no answer to PING")),
+    }
+}
+
+/// Publishes what arrives in the outbox until every sender is gone. Failures are logged and
+/// counted, and owe the other instances a gap notice; they never stop the task.
+pub(crate) async fn run(
+    pool: Pool,
+    channel: String,
+    origin: Uuid,
+    mut outbox: mpsc::UnboundedReceiver<String>,
+    shared: Arc<Shared>,
+) {
+    let gap_notice = serde_json::to_string(&Envelope::gap(origin)).unwrap_or_default();
+    let mut batch: Vec<String> = Vec::with_capacity(MAX_BATCH + 1);
+    loop {
+        // A gap is owed after a failure: announce it even if nothing else is published soon.
+        let first = if shared.owe_gap.load(Ordering::SeqCst) {
+            match tokio::time::timeout(GAP_RETRY, outbox.recv()).await {
+                Ok(Some(payload)) => Some(payload),
+                Ok(None) => break,
+                Err(_) => None,
+            }
+        } else {
+            match outbox.recv().await {
+                Some(payload) => Some(payload),
+                None => break,
+            }
+        };
+        batch.clear();
+        let announce_gap = shared.owe_gap.swap(false, Ordering::SeqCst);
+        if announce_gap {
+            batch.push(gap_notice.clone());
+        }
+        batch.extend(first);
+        while batch.len() <= MAX_BATCH {
+            match outbox.try_recv() {
+                Ok(payload) => batch.push(payload),
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let taken: usize = batch.iter().map(String::len).sum::<usize>()
+            - if announce_gap { gap_notice.len() } else { 0 };
+        shared.queued_bytes.fetch_sub(taken, Ordering::SeqCst);
+        let events = (batch.len() - usize::from(announce_gap)) as u64;
+        match publish_batch(&pool, &channel, &batch).await {
+            Ok(()) => {
+                shared.published.fetch_add(events, Ordering::Relaxed);
+                if announce_gap {
+                    tracing::info!(%channel, "told the other instances to resynchronise");
+                }
+            }
+            Err(reason) => {
+                let failures =
+                    shared.publish_failures.fetch_add(events, Ordering::Relaxed) + events;
+                shared.owe_gap.store(true, Ordering::SeqCst);
+                tracing::warn!(%channel, %reason, failures, "events not published to redis");
+                tokio::time::sleep(FAILURE_PAUSE).await;
+            }
+        }
+    }
+    tracing::debug!(%channel, "redis publisher stopped");
+}
+
+async fn publish_batch(pool: &Pool, channel: &str, batch: &[String]) -> Result<(), String> {
+    let attempt = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let mut pipe = redis::pipe();
+        for payload in batch {
+            pipe.publish(channel, payload).ignore();
+        }
+        pipe.query_async::<()>(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(REDIS_TIMEOUT, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err("timed out".to_owned()),
+    }
+}

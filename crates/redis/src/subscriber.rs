@@ -1,0 +1,89 @@
+//! The subscriber task: one dedicated pub/sub connection that delivers other instances' events
+//! locally, and reconnects by itself (then reports a gap) when the connection drops.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_domain::memory::InProcessBus;
+use chat_domain::DomainResult;
+use futures_util::StreamExt;
+use redis::aio::PubSub;
+use uuid::Uuid;
+
+use crate::envelope::Envelope;
+use crate::{unavailable, Shared, REDIS_TIMEOUT};
+
+/// First pause before reconnecting; doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Opens a dedicated connection subscribed to `channel`.
+pub(crate) async fn subscribe(client: &redis::Client, channel: &str) -> DomainResult<PubSub> {
+    let attempt = async {
+        let mut pubsub = client.get_async_pubsub().await.map_err(unavailable)?;
+        pubsub.subscribe(channel).await.map_err(unavailable)?;
+        Ok(pubsub)
+    };
+    match tokio::time::timeout(REDIS_TIMEOUT, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(unavailable("subscribing timed out")),
+    }
+}
+
+/// Delivers other instances' events to `local`, forever (the bus aborts it when dropped).
+pub(crate) async fn run(
+    client: redis::Client,
+    channel: String,
+    origin: Uuid,
+    mut pubsub: PubSub,
+    local: InProcessBus,
+    shared: Arc<Shared>,
+) {
+    loop {
+        let mut messages = pubsub.into_on_message();
+        while let Some(msg) = messages.next().await {
+            let payload: Vec<u8> = msg.get_payload_bytes().to_vec();
+            match serde_json::from_slice::<Envelope>(&payload) {
+                Ok(envelope) if envelope.origin == origin => {}
+                Ok(envelope) => {
+                    if envelope.gap {
+                        tracing::info!(%channel, from = %envelope.origin, "another instance lost events; resynchronising");
+                        local.signal_gap();
+                    }
+                    if let Some(event) = envelope.event {
+                        shared.received.fetch_add(1, Ordering::Relaxed);
+                        local.deliver(event);
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(%channel, error = %err, "ignoring a malformed bus message");
+                }
+            }
+        }
+        drop(messages);
+        shared.subscribed.store(false, Ordering::SeqCst);
+        tracing::warn!(%channel, "redis subscription lost; reconnecting");
+        pubsub = reconnect(&client, &channel).await;
+        shared.subscribed.store(true, Ordering::SeqCst);
+        shared.reconnects.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(%channel, "redis subscription restored; subscribers resynchronise");
+        // Anything published while we were away is lost to this instance: every socket
+        // catches up from the store.
+        local.signal_gap();
+    }
+}
+
+async fn reconnect(client: &redis::Client, channel: &str) -> PubSub {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        tokio::time::sleep(backoff).await;
+        match subscribe(client, channel).await {
+            Ok(pubsub) => return pubsub,
+            Err(err) => {
+                tracing::debug!(%channel, error = %err, "redis still unreachable");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}

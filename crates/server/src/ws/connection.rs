@@ -1,0 +1,203 @@
+//! One upgraded socket: bounded, timed writes (a slow consumer is dropped, never buffered
+//! without bound), reads with heartbeat bookkeeping, the first-frame authentication, and the
+//! closing handshake.
+
+use std::time::Duration;
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use chat_domain::user::User;
+use chat_domain::Chat;
+use tokio::time::Instant;
+
+use super::admission::{authenticate, close_code, Refusal};
+use super::frames::{ClientFrame, FrameError, ServerFrame};
+use super::settings::WsSettings;
+
+/// Why a socket's loop stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The client went away or closed; nothing more to send.
+    Gone,
+    /// Close with this code and reason.
+    Close(u16, String),
+}
+
+impl Stop {
+    /// A close with a code and reason.
+    pub fn close(code: u16, reason: impl Into<String>) -> Self {
+        Stop::Close(code, reason.into())
+    }
+}
+
+/// What one read from the socket gave.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A parsed frame.
+    Frame(ClientFrame),
+    /// A text frame that could not be understood (answer with an error frame).
+    Bad(FrameError),
+    /// Something handled here (ping, pong, ...): nothing to do.
+    Handled,
+}
+
+/// An upgraded socket.
+pub struct Connection {
+    session: Session,
+    stream: AggregatedMessageStream,
+    send_timeout: Duration,
+    last_heard: Instant,
+}
+
+impl Connection {
+    /// Wraps an upgraded socket.
+    pub fn new(session: Session, stream: AggregatedMessageStream, settings: &WsSettings) -> Self {
+        Connection {
+            session,
+            stream,
+            send_timeout: settings.send_timeout(),
+            last_heard: Instant::now(),
+        }
+    }
+
+    /// Sends a text frame; a client that does not take it within the send timeout is a slow
+    /// consumer and is dropped.
+    pub async fn send_text(&mut self, text: String) -> Result<(), Stop> {
+        match tokio::time::timeout(self.send_timeout, self.session.text(text)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_closed)) => Err(Stop::Gone),
+            Err(_) => Err(Stop::close(
+                close_code::SLOW_CONSUMER,
+                "slow consumer: the client does not read its frames",
+            )),
+        }
+    }
+
+    /// Sends a protocol frame.
+    pub async fn send(&mut self, frame: &ServerFrame) -> Result<(), Stop> {
+        self.send_text(frame.to_text()).await
+    }
+
+    /// Sends a WebSocket ping.
+    pub async fn ping(&mut self) -> Result<(), Stop> {
+        match tokio::time::timeout(self.send_timeout, self.session.ping(b"hb")).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Stop::Gone),
+            Err(_) => Err(Stop::close(close_code::SLOW_CONSUMER, "slow consumer")),
+        }
+    }
+
+    /// When the client was last heard from (any frame, pongs included).
+    pub fn last_heard(&self) -> Instant {
+        self.last_heard
+    }
+
+    /// Reads the next frame. `Err` ends the socket: the client closed, or broke the protocol
+    /// (an oversized frame closes with 1009 after an `error` frame).
+    pub async fn recv(&mut self) -> Result<Incoming, Stop> {
+        let Some(item) = self.stream.recv().await else {
+            return Err(Stop::Gone);
+        };
+        self.last_heard = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Text(text)) => Ok(match ClientFrame::parse(&text) {
+                Ok(frame) => Incoming::Frame(frame),
+                Err(err) => Incoming::Bad(err),
+            }),
+            Ok(AggregatedMessage::Binary(_)) => Ok(Incoming::Bad(FrameError {
+                code: "invalid_frame",
+                message: "binary frames are not supported; send JSON text".to_owned(),
+            })),
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                if self.session.pong(&bytes).await.is_err() {
+                    return Err(Stop::Gone);
+                }
+                Ok(Incoming::Handled)
+            }
+            Ok(AggregatedMessage::Pong(_)) => Ok(Incoming::Handled),
+            Ok(AggregatedMessage::Close(_)) => Err(Stop::close(1000, "bye")),
+            Err(err) => {
+                let too_big = matches!(err, actix_ws::ProtocolError::Overflow)
+                    || err.to_string().contains("maximum continuation size");
+                if too_big {
+                    let _ = self
+                        .send(&ServerFrame::error(
+                            "too_large",
+                            "frame exceeds the size limit",
+                        ))
+                        .await;
+                    Err(Stop::close(close_code::TOO_BIG, "frame too large"))
+                } else {
+                    tracing::debug!(error = %err, "socket protocol error");
+                    Err(Stop::close(close_code::PROTOCOL_ERROR, "protocol error"))
+                }
+            }
+        }
+    }
+
+    /// Sends an `error` frame for a refusal and ends the socket with its close code.
+    pub async fn refuse(self, refusal: &Refusal) {
+        let mut this = self;
+        let _ = this
+            .send(&ServerFrame::error(refusal.code, refusal.message.clone()))
+            .await;
+        this.close(Stop::close(refusal.close_code, refusal.code))
+            .await;
+    }
+
+    /// Ends the socket as `stop` says.
+    pub async fn close(self, stop: Stop) {
+        let timeout = self.send_timeout;
+        if let Stop::Close(code, reason) = stop {
+            let reason = CloseReason {
+                code: CloseCode::from(code),
+                description: Some(reason),
+            };
+            let _ = tokio::time::timeout(timeout, self.session.close(Some(reason))).await;
+        }
+    }
+
+    /// Waits for the first frame to be `{"type":"auth","token":..}` and returns its user;
+    /// anything else, bad credentials, or silence beyond `timeout` refuse the socket.
+    pub async fn authenticate_by_frame(
+        mut self,
+        chat: &Chat,
+        timeout: Duration,
+    ) -> Option<(Self, User)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let next = match tokio::time::timeout_at(deadline, self.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    self.refuse(&Refusal::unauthenticated(
+                        "no auth frame in time: send {\"type\":\"auth\",\"token\":..} first",
+                    ))
+                    .await;
+                    return None;
+                }
+            };
+            match next {
+                Ok(Incoming::Handled) => continue,
+                Ok(Incoming::Frame(ClientFrame::Auth { token })) => {
+                    return match authenticate(chat, token).await {
+                        Ok(user) => Some((self, user)),
+                        Err(refusal) => {
+                            self.refuse(&refusal).await;
+                            None
+                        }
+                    };
+                }
+                Ok(_) => {
+                    self.refuse(&Refusal::unauthenticated(
+                        "authenticate first: send {\"type\":\"auth\",\"token\":..}",
+                    ))
+                    .await;
+                    return None;
+                }
+                Err(stop) => {
+                    self.close(stop).await;
+                    return None;
+                }
+            }
+        }
+    }
+}

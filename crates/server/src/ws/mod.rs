@@ -1,0 +1,177 @@
+//! Live chat over WebSocket (`docs/PROTOCOL.md` is the reference):
+//!
+//! - `GET /ws/threads/{thread_id}`: one thread's conversation, for its client, the agent holding
+//!   its claim, or an admin;
+//! - `GET /ws/queue`: every thread's live events, for staff.
+//!
+//! A socket authenticates with a bearer header, `?token=`, or a first `auth` frame; requests that
+//! bring credentials are refused with an HTTP error before the upgrade, the others with an
+//! `error` frame and a close code after it. Sockets subscribe to the event bus before reading
+//! the store, so a resume (`?last_seq=` or a `resume` frame) has no gap and no duplicate.
+
+mod admission;
+mod connection;
+mod frames;
+mod queue;
+mod registry;
+mod settings;
+mod thread;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chat_domain::{Chat, ThreadId};
+
+pub use admission::close_code;
+pub use frames::{ClientFrame, ServerFrame};
+pub use registry::{SocketPermit, SocketRegistry};
+pub use settings::{WsSettings, WsState};
+
+use admission::{admit, authenticate, parse_query, request_token, Refusal, Target};
+use connection::Connection;
+
+/// Registers the socket routes. The app must also carry `web::Data<Chat>` and
+/// `web::Data<WsState>` (one per process).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws/threads/{thread_id}", web::get().to(thread_socket))
+        .route("/ws/queue", web::get().to(queue_socket));
+}
+
+/// `GET /ws/threads/{thread_id}`.
+async fn thread_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    path: web::Path<String>,
+    chat: web::Data<Chat>,
+    state: web::Data<WsState>,
+) -> HttpResponse {
+    let Ok(thread_id) = path.into_inner().parse::<i64>().map(ThreadId) else {
+        return HttpResponse::NotFound().json(serde_json::json!({
+            "error": {"code": "not_found", "message": "no such thread"}
+        }));
+    };
+    let chat = chat.get_ref().clone();
+    let state = state.get_ref().clone();
+    let query = match parse_query(&req) {
+        Ok(q) => q,
+        Err(refusal) => return refusal.response(),
+    };
+    let target = Target::Thread(thread_id);
+    let admitted = match admit_from_request(&req, &query, &chat, &state, target).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal.response(),
+    };
+    let resume_from = query.last_seq;
+    let settings = state.settings.clone();
+    upgrade(req, body, &settings, move |conn| async move {
+        let Some((conn, user, _permit)) =
+            finish_admission(conn, admitted, &chat, &state, target).await
+        else {
+            return;
+        };
+        thread::ThreadSocket::run(
+            chat,
+            state.settings.clone(),
+            user,
+            thread_id,
+            resume_from,
+            conn,
+        )
+        .await;
+    })
+}
+
+/// `GET /ws/queue`.
+async fn queue_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    chat: web::Data<Chat>,
+    state: web::Data<WsState>,
+) -> HttpResponse {
+    let chat = chat.get_ref().clone();
+    let state = state.get_ref().clone();
+    let query = match parse_query(&req) {
+        Ok(q) => q,
+        Err(refusal) => return refusal.response(),
+    };
+    let admitted = match admit_from_request(&req, &query, &chat, &state, Target::Queue).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal.response(),
+    };
+    let settings = state.settings.clone();
+    upgrade(req, body, &settings, move |conn| async move {
+        let Some((conn, user, _permit)) =
+            finish_admission(conn, admitted, &chat, &state, Target::Queue).await
+        else {
+            return;
+        };
+        queue::run(chat, state.settings.clone(), user, conn).await;
+    })
+}
+
+type Admitted = Option<(chat_domain::user::User, SocketPermit)>;
+
+/// Authenticates and admits a request that brought credentials; `None` when it brought none
+/// (it must then send an `auth` frame).
+async fn admit_from_request(
+    req: &HttpRequest,
+    query: &admission::SocketQuery,
+    chat: &Chat,
+    state: &WsState,
+    target: Target,
+) -> Result<Admitted, Refusal> {
+    let Some(token) = request_token(req, query)? else {
+        return Ok(None);
+    };
+    let user = authenticate(chat, token).await?;
+    let permit = admit(chat, state, &user, target).await?;
+    Ok(Some((user, permit)))
+}
+
+/// The user of an upgraded socket: admitted already, or by its first `auth` frame.
+async fn finish_admission(
+    conn: Connection,
+    admitted: Admitted,
+    chat: &Chat,
+    state: &WsState,
+    target: Target,
+) -> Option<(Connection, chat_domain::user::User, SocketPermit)> {
+    if let Some((user, permit)) = admitted {
+        return Some((conn, user, permit));
+    }
+    let (conn, user) = conn
+        .authenticate_by_frame(chat, state.settings.auth_timeout())
+        .await?;
+    match admit(chat, state, &user, target).await {
+        Ok(permit) => Some((conn, user, permit)),
+        Err(refusal) => {
+            conn.refuse(&refusal).await;
+            None
+        }
+    }
+}
+
+/// Upgrades the request and runs `serve` on the socket in the background.
+fn upgrade<F, Fut>(
+    req: HttpRequest,
+    body: web::Payload,
+    settings: &WsSettings,
+    serve: F,
+) -> HttpResponse
+where
+    F: FnOnce(Connection) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let (response, session, stream) = match actix_ws::handle(&req, body) {
+        Ok(parts) => parts,
+        Err(err) => return HttpResponse::BadRequest().json(serde_json::json!({
+            "error": {"code": "bad_request", "message": format!("not a WebSocket request: {err}")}
+        })),
+    };
+    let max = settings.max_frame_bytes();
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let conn = Connection::new(session, stream, settings);
+    actix_web::rt::spawn(serve(conn));
+    response
+}

@@ -1,0 +1,444 @@
+//! The harness of the live tests: real `chat-server` processes on free ports, sharing a fresh
+//! Postgres schema and a Redis channel prefix; REST helpers; a WebSocket client that reads
+//! JSON frames.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something that must happen.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "correct-horse-1";
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// What a group of instances shares: a fresh Postgres schema and a Redis channel prefix.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub database_url: String,
+    pub redis_url: String,
+    pub channel_prefix: String,
+}
+
+impl Shared {
+    /// A fresh schema on the test Postgres and a unique prefix on the shared Redis.
+    pub fn fresh() -> Self {
+        Self::fresh_with_redis(&redis_url())
+    }
+
+    /// A fresh schema and a unique prefix on the given Redis.
+    pub fn fresh_with_redis(redis_url: &str) -> Self {
+        Shared {
+            database_url: chat_postgres::testing::fresh_schema_url()
+                .expect("Postgres must be running for the tests"),
+            redis_url: redis_url.to_owned(),
+            channel_prefix: unique("live-test-"),
+        }
+    }
+}
+
+/// A running `chat-server` process, killed on drop.
+pub struct Instance {
+    pub port: u16,
+    pub http: reqwest::Client,
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Instance {
+    /// Starts the real binary on a free port and waits until it answers.
+    pub async fn start(shared: &Shared, extra_env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("chat-live-{}.log", unique("")));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        cmd.env("CHAT_CONFIG_DIR", &config_dir)
+            .env("CHAT__SERVER__HOST", "127.0.0.1")
+            .env("CHAT__SERVER__PORT", port.to_string())
+            .env("CHAT__SERVER__WORKERS", "2")
+            .env("CHAT__DATABASE__URL", &shared.database_url)
+            .env("CHAT__DATABASE__POOL_SIZE", "4")
+            .env("CHAT__REDIS__URL", &shared.redis_url)
+            .env("CHAT__REDIS__CHANNEL_PREFIX", &shared.channel_prefix)
+            .env("CHAT__AUTH__BCRYPT_COST", "4")
+            .env("CHAT__AUTH__ALLOW_INSECURE_COST", "true")
+            .env("CHAT__ADMIN__USERNAME", ADMIN_USER)
+            .env("CHAT__ADMIN__PASSWORD", ADMIN_PASSWORD)
+            .env("CHAT__WS__AUTH_TIMEOUT_MS", "1500")
+            .env(
+                "CHAT__LOG__LEVEL",
+                "info,chat_server=debug,chat_redis=debug",
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file));
+        for (key, value) in extra_env {
+            cmd.env(key, value);
+        }
+        let child = cmd.spawn().expect("the chat-server binary must start");
+        let instance = Instance {
+            port,
+            http: reqwest::Client::new(),
+            child,
+            log,
+        };
+        instance.wait_healthy().await;
+        instance
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(resp) = self.http.get(self.url("/healthz")).send().await {
+                if resp.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chat-server did not become healthy; log: {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the process still runs (a crash would end it).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Logs in; returns (user id, token).
+    pub async fn log_in(&self, username: &str, password: &str) -> User {
+        let (status, body) = self
+            .post(
+                "/api/v1/sessions",
+                json!({"username": username, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "log-in failed: {body}");
+        User {
+            id: body["user"]["id"].as_i64().unwrap(),
+            username: username.to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Signs up a new client and logs it in.
+    pub async fn new_client(&self) -> User {
+        let username = unique("client");
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                json!({"username": username, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "sign-up failed: {body}");
+        self.log_in(&username, PASSWORD).await
+    }
+
+    /// The admin creates a new agent, which logs in.
+    pub async fn new_agent(&self) -> User {
+        let admin = self.log_in(ADMIN_USER, ADMIN_PASSWORD).await;
+        let username = unique("agent");
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                json!({"username": username, "password": PASSWORD, "role": "agent"}),
+                Some(&admin.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "agent creation failed: {body}");
+        self.log_in(&username, PASSWORD).await
+    }
+
+    pub async fn admin(&self) -> User {
+        self.log_in(ADMIN_USER, ADMIN_PASSWORD).await
+    }
+
+    /// The client opens a thread with a first message; returns the thread id.
+    pub async fn open_thread(&self, client: &User, body: &str) -> i64 {
+        let (status, resp) = self
+            .post(
+                "/api/v1/threads",
+                json!({"thread_type": "loan", "body": body}),
+                Some(&client.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "thread not opened: {resp}");
+        resp["thread"]["id"].as_i64().unwrap()
+    }
+
+    pub async fn claim(&self, agent: &User, thread: i64) {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/threads/{thread}/claim"),
+                json!({}),
+                Some(&agent.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "claim failed: {body}");
+    }
+
+    /// Sends a message over REST; returns its seq.
+    pub async fn send_rest(&self, user: &User, thread: i64, body: &str) -> i64 {
+        let (status, resp) = self
+            .post(
+                &format!("/api/v1/threads/{thread}/messages"),
+                json!({"body": body}),
+                Some(&user.token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "send failed: {resp}");
+        resp["seq"].as_i64().unwrap()
+    }
+
+    /// Every message of a thread, over REST.
+    pub async fn messages(&self, user: &User, thread: i64) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                &format!("/api/v1/threads/{thread}/messages?after_seq=0&limit=500"),
+                &user.token,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().unwrap().clone()
+    }
+
+    /// Opens a socket with `?token=`; panics if refused.
+    pub async fn socket(&self, path_and_query: &str, token: &str) -> Socket {
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        Socket::connect(&self.ws_url(&format!("{path_and_query}{sep}token={token}")))
+            .await
+            .unwrap_or_else(|status| panic!("socket refused with {status:?}"))
+    }
+
+    /// Opens a socket with an `Authorization: Bearer` header; panics if refused.
+    pub async fn socket_with_header(&self, path: &str, token: &str) -> Socket {
+        let mut request = self.ws_url(path).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        Socket { stream }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A logged-in user of a test.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+}
+
+/// How a socket ended, seen from the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    Dropped,
+}
+
+/// A WebSocket client that speaks JSON frames.
+pub struct Socket {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    /// Connects; `Err(status)` when the server refused the upgrade.
+    pub async fn connect(url: &str) -> Result<Socket, (u16, String)> {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((stream, _)) => Ok(Socket { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                let body = resp
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                Err((resp.status().as_u16(), body))
+            }
+            Err(other) => panic!("socket connection failed: {other}"),
+        }
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.stream
+            .send(WsMessage::Text(value.to_string()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, message: WsMessage) {
+        self.stream.send(message).await.unwrap();
+    }
+
+    /// The next JSON frame, or how the socket ended.
+    pub async fn next_frame(&mut self) -> Result<Value, Ended> {
+        loop {
+            let next = tokio::time::timeout(PATIENCE, self.stream.next())
+                .await
+                .expect("no frame in time");
+            match next {
+                Some(Ok(WsMessage::Text(text))) => {
+                    return Ok(serde_json::from_str(&text).expect("server frames are JSON"))
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return Err(Ended::Closed(frame.map(|f| u16::from(f.code))))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(Ended::Dropped),
+            }
+        }
+    }
+
+    /// The next JSON frame; panics if the socket ended.
+    pub async fn next_json(&mut self) -> Value {
+        match self.next_frame().await {
+            Ok(v) => v,
+            Err(ended) => panic!("socket ended: {ended:?}"),
+        }
+    }
+
+    /// The next frame of this type, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// The next frame that is not a presence/claim signal (typing, read, claimed, thread.status).
+    pub async fn next_significant(&mut self) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            let kind = frame["type"].as_str().unwrap_or_default();
+            if !matches!(kind, "typing" | "read" | "claimed" | "thread.status") {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads frames until the socket ends; returns how, and the frames before.
+    pub async fn until_end(&mut self) -> (Ended, Vec<Value>) {
+        let mut frames = Vec::new();
+        loop {
+            match self.next_frame().await {
+                Ok(frame) => frames.push(frame),
+                Err(ended) => return (ended, frames),
+            }
+        }
+    }
+
+    /// The `message.created` frames up to and including the one with this body; panics on
+    /// anything else significant.
+    pub async fn messages_until(&mut self, last_body: &str) -> Vec<Value> {
+        let mut got = Vec::new();
+        loop {
+            let frame = self.next_significant().await;
+            assert_eq!(frame["type"], "message.created", "unexpected frame {frame}");
+            let done = frame["message"]["body"] == last_body;
+            got.push(frame);
+            if done {
+                return got;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+/// The close code a refused or ended socket reported.
+pub fn close_code(ended: &Ended) -> Option<u16> {
+    match ended {
+        Ended::Closed(code) => *code,
+        Ended::Dropped => None,
+    }
+}
+
+/// The sequence numbers of `message.created` frames.
+pub fn seqs(frames: &[Value]) -> Vec<i64> {
+    frames
+        .iter()
+        .map(|f| f["seq"].as_i64().unwrap_or(-1))
+        .collect()
+}

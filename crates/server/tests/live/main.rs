@@ -1,0 +1,11 @@
+//! Live chat end to end: real `chat-server` processes sharing Postgres and Redis, driven over
+//! REST and WebSocket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod chat;
+mod frames;
+mod redis_restart;
+mod refusals;
+mod resume;
