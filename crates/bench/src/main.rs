@@ -77,6 +77,11 @@ impl Ctx {
             .collect()
     }
 
+    /// CPU time this load generator has used so far (clock ticks).
+    pub fn own_cpu_ticks() -> u64 {
+        machine::cpu_ticks(std::process::id()).unwrap_or(0)
+    }
+
     /// Average CPU use of all instances since `before` (from [`Ctx::cpu_ticks`]), in percent of
     /// one core.
     pub fn cpu_percent_since(&self, before: &[u64], elapsed: std::time::Duration) -> f64 {

@@ -150,6 +150,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     let duration = Duration::from_secs(p.fanout_duration_s);
     let cpu_before = ctx.cpu_ticks();
     let machine_before = machine_ticks();
+    let own_before = Ctx::own_cpu_ticks();
     let mut pacer = Pacer::new(p.fanout_rate);
     let mut n: u64 = 0;
     let mut sent: u64 = 0;
@@ -179,6 +180,8 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     let send_elapsed = pacer.elapsed();
     let cpu = ctx.cpu_percent_since(&cpu_before, send_elapsed);
     let machine_busy = busy_percent(machine_before, machine_ticks());
+    let own_cpu = Ctx::own_cpu_ticks().saturating_sub(own_before) as f64
+        / send_elapsed.as_secs_f64().max(1e-9);
 
     // Drain: wait until everything sent reached the other side, or 10 s.
     let drain_start = Instant::now();
@@ -246,6 +249,12 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     sink.figure(
         "servers' CPU while sending (sum of instances)",
         cpu,
+        "% of a core",
+        None,
+    );
+    sink.figure(
+        "load generator's CPU while sending",
+        own_cpu,
         "% of a core",
         None,
     );

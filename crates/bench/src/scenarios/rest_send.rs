@@ -61,18 +61,10 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     ));
     let duration = Duration::from_secs(p.duration_s);
 
-    let cpu_before = ctx.cpu_ticks();
-    let machine_before = machine_ticks();
+    let usage = Usage::start(ctx);
     let at_rate = token_at_rate(&ctx.api, &bases, &clients, p.rate, duration).await;
     let what = format!("token send at {}/s", p.rate);
-    let cpu = ctx.cpu_percent_since(&cpu_before, at_rate.elapsed);
-    sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
-    sink.figure(
-        format!("{what}: machine CPU busy (all processes)"),
-        busy_percent(machine_before, machine_ticks()),
-        "%",
-        None,
-    );
+    usage.report(ctx, &mut sink, &what, at_rate.elapsed);
     sink.figure(
         format!("{what}: throughput"),
         at_rate.throughput(),
@@ -89,18 +81,10 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     }
     sink.note(format!("{what}: answers {}", at_rate.outcomes.describe()));
 
-    let cpu_before = ctx.cpu_ticks();
-    let machine_before = machine_ticks();
+    let usage = Usage::start(ctx);
     let at_max = token_at_max(&ctx.api, &bases, &clients, p.max_concurrency, duration).await;
     let what = format!("token send at max ({} senders)", p.max_concurrency);
-    let cpu = ctx.cpu_percent_since(&cpu_before, at_max.elapsed);
-    sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
-    sink.figure(
-        format!("{what}: machine CPU busy (all processes)"),
-        busy_percent(machine_before, machine_ticks()),
-        "%",
-        None,
-    );
+    usage.report(ctx, &mut sink, &what, at_max.elapsed);
     sink.figure(
         format!("{what}: throughput"),
         at_max.throughput(),
@@ -114,21 +98,13 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     if ctx.seed_users.is_empty() {
         bail!("no seed-auth users were created");
     }
-    let cpu_before = ctx.cpu_ticks();
-    let machine_before = machine_ticks();
+    let usage = Usage::start(ctx);
     let seed = seed_at_max(ctx, duration).await;
     let what = format!(
         "seed endpoint, username+password ({} senders)",
         ctx.seed_users.len()
     );
-    let cpu = ctx.cpu_percent_since(&cpu_before, seed.elapsed);
-    sink.figure(format!("{what}: servers' CPU"), cpu, "% of a core", None);
-    sink.figure(
-        format!("{what}: machine CPU busy (all processes)"),
-        busy_percent(machine_before, machine_ticks()),
-        "%",
-        None,
-    );
+    usage.report(ctx, &mut sink, &what, seed.elapsed);
     sink.figure(
         format!("{what}: throughput"),
         seed.throughput(),
@@ -297,6 +273,48 @@ async fn seed_at_max(ctx: &Ctx, duration: Duration) -> Phase {
         outcomes,
         elapsed: start.elapsed(),
         skipped: 0,
+    }
+}
+
+/// CPU readings at the start of a phase: the servers', the whole machine's and our own.
+struct Usage {
+    servers: Vec<u64>,
+    machine: (u64, u64),
+    own: u64,
+}
+
+impl Usage {
+    fn start(ctx: &Ctx) -> Self {
+        Usage {
+            servers: ctx.cpu_ticks(),
+            machine: machine_ticks(),
+            own: Ctx::own_cpu_ticks(),
+        }
+    }
+
+    /// Adds the phase's CPU figures: who used the cores while it ran.
+    fn report(&self, ctx: &Ctx, sink: &mut Sink, what: &str, elapsed: Duration) {
+        let servers = ctx.cpu_percent_since(&self.servers, elapsed);
+        sink.figure(
+            format!("{what}: servers' CPU"),
+            servers,
+            "% of a core",
+            None,
+        );
+        let own =
+            Ctx::own_cpu_ticks().saturating_sub(self.own) as f64 / elapsed.as_secs_f64().max(1e-9);
+        sink.figure(
+            format!("{what}: load generator's CPU"),
+            own,
+            "% of a core",
+            None,
+        );
+        sink.figure(
+            format!("{what}: machine CPU busy (all processes)"),
+            busy_percent(self.machine, machine_ticks()),
+            "%",
+            None,
+        );
     }
 }
 
