@@ -16,6 +16,7 @@
 mod envelope;
 mod publisher;
 mod subscriber;
+pub mod throttle;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;

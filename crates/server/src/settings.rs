@@ -405,13 +405,12 @@ impl Settings {
     }
 
     /// The log-in throttle's limits.
-    pub fn throttle_policy(&self) -> crate::throttle::ThrottlePolicy {
-        crate::throttle::ThrottlePolicy {
+    pub fn throttle_policy(&self) -> chat_domain::throttle::ThrottlePolicy {
+        chat_domain::throttle::ThrottlePolicy {
             max_failures_per_username: self.auth.login_max_failures_per_username,
             max_failures_per_ip: self.auth.login_max_failures_per_ip,
             window_ms: self.auth.login_window_seconds.saturating_mul(1000),
             lockout_ms: self.auth.login_lockout_seconds.saturating_mul(1000),
-            max_entries: self.auth.login_throttle_max_entries,
         }
     }
 
