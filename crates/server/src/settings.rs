@@ -123,13 +123,14 @@ impl Default for DatabaseSettings {
     }
 }
 
-/// Which event bus.
+/// What the instances share in Redis: the event bus and the log-in throttle.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct RedisSettings {
-    /// `redis://...`, or empty for in-process events (one instance only).
+    /// `redis://...`, or empty for in-process events and log-in counts (one instance only).
     pub url: Secret,
-    /// Prefix of the pub/sub channels (lets several deployments or tests share one Redis).
+    /// Prefix of the pub/sub channels and throttle keys (lets several deployments or tests share
+    /// one Redis).
     pub channel_prefix: String,
 }
 
@@ -161,7 +162,8 @@ pub struct AuthSettings {
     pub login_window_seconds: i64,
     /// How long a locked username or IP is refused (429), from the failure that locked it.
     pub login_lockout_seconds: i64,
-    /// Most usernames and IPs the in-process throttle remembers at once.
+    /// Most usernames and IPs the in-process throttle (or the Redis throttle's local fallback)
+    /// remembers at once.
     pub login_throttle_max_entries: usize,
 }
 
