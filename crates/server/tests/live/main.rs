@@ -5,6 +5,7 @@
 mod helpers;
 
 mod chat;
+mod expiry;
 mod frames;
 mod redis_restart;
 mod refusals;
