@@ -10,3 +10,4 @@ mod frames;
 mod redis_restart;
 mod refusals;
 mod resume;
+mod slow_consumer;
