@@ -4,7 +4,7 @@ CARGO ?= cargo
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: run test lint fmt check-services test-rust build bench bench-smoke clean
+.PHONY: run test lint fmt check-services test-rust test-browser build bench bench-smoke clean
 
 ## Start the server on 127.0.0.1:8000 with the embedded default (SQLite under ./data, in-process events).
 run:
@@ -29,6 +29,10 @@ check-services:
 
 test-rust:
 	$(CARGO) test --workspace --no-fail-fast
+
+## The pages in headless Chromium against the real server (installs chromium and node modules if missing).
+test-browser:
+	tests/browser/run.sh
 
 clean:
 	$(CARGO) clean

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chat_domain::auth::BcryptHasher;
@@ -22,7 +23,10 @@ use crate::telemetry::RedactingRootSpan;
 use crate::error;
 use crate::routes;
 use crate::routes::seed::input::BodyLimit;
+use crate::security_headers::security_headers;
 use crate::settings::Settings;
+use crate::shutdown::{termination_signal, Shutdown};
+use crate::throttle::{InProcessThrottle, LoginThrottle};
 use crate::ws::WsState;
 
 /// Which store the settings select.
@@ -133,6 +137,13 @@ pub fn build_chat_on(
     Ok(chat)
 }
 
+/// The log-in throttle. In-process for now: each instance counts its own failures, so with N
+/// instances behind a balancer a guesser gets up to N times the limit. A shared (Redis)
+/// implementation of [`LoginThrottle`] is chosen here when one exists.
+pub fn login_throttle(settings: &Settings) -> Arc<dyn LoginThrottle> {
+    Arc::new(InProcessThrottle::new(settings.throttle_policy()))
+}
+
 /// Creates the configured bootstrap admin when no admin exists yet. Blocking.
 pub fn ensure_bootstrap_admin(chat: &Chat, settings: &Settings) -> anyhow::Result<()> {
     let Some(admin) = &settings.admin else {
@@ -159,6 +170,7 @@ pub struct Application {
     address: SocketAddr,
     chat: Chat,
     server: Server,
+    shutdown: Shutdown,
     sweeper: tokio::task::JoinHandle<()>,
 }
 
@@ -199,16 +211,25 @@ impl Application {
                 )
             })?;
         let address = listener.local_addr()?;
-        let server = http_server(listener, chat.clone(), Arc::clone(&settings))?;
+        let shutdown = Shutdown::new();
+        let server = http_server(
+            listener,
+            chat.clone(),
+            Arc::clone(&settings),
+            login_throttle(&settings),
+            shutdown.clone(),
+        )?;
         let sweeper = tokio::spawn(sweep_expired_claims(
             chat.clone(),
             Duration::from_secs(settings.claims.sweep_interval_seconds),
+            shutdown.clone(),
         ));
         tracing::info!(%address, "listening");
         Ok(Application {
             address,
             chat,
             server,
+            shutdown,
             sweeper,
         })
     }
@@ -223,10 +244,34 @@ impl Application {
         &self.chat
     }
 
-    /// Serves until the server stops (Ctrl-C or SIGTERM).
+    /// The shutdown signal: triggering it stops the server gracefully, as SIGTERM does.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM, SIGINT or [`Application::shutdown`]: then triggers the shutdown
+    /// signal (sockets and background tasks end), stops accepting connections, lets in-flight
+    /// requests finish (up to `server.shutdown_timeout_seconds`), and waits for the background
+    /// tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown.clone();
+        let stopper = tokio::spawn(async move {
+            tokio::select! {
+                () = termination_signal() => shutdown.trigger(),
+                () = shutdown.wait() => {}
+            }
+            handle.stop(true).await;
+        });
         let result = self.server.await;
-        self.sweeper.abort();
+        self.shutdown.trigger();
+        if let Err(e) = self.sweeper.await {
+            tracing::warn!(error = %e, "claim sweeper ended abnormally");
+        }
+        if let Err(e) = stopper.await {
+            tracing::warn!(error = %e, "shutdown task ended abnormally");
+        }
+        tracing::info!("stopped");
         result
     }
 }
@@ -236,23 +281,34 @@ fn http_server(
     listener: TcpListener,
     chat: Chat,
     settings: Arc<Settings>,
+    throttle: Arc<dyn LoginThrottle>,
+    shutdown: Shutdown,
 ) -> anyhow::Result<Server> {
     let limit = settings.server.max_body_bytes;
     let chat = web::Data::new(chat);
     let settings_data = web::Data::from(Arc::clone(&settings));
+    let throttle = web::Data::from(throttle);
+    let shutdown = web::Data::new(shutdown);
     let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(security_headers))
             .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())
             .app_data(settings_data.clone())
+            .app_data(throttle.clone())
+            .app_data(shutdown.clone())
             .app_data(ws_state.clone())
             .app_data(BodyLimit(limit))
             .configure(|cfg| error::extractor_configs(cfg, limit))
             .configure(routes::configure)
             .default_service(web::to(error::no_route))
     })
-    .listen(listener)?;
+    .listen(listener)?
+    // Signals are handled in `Application::run_until_stopped`, which tells sockets and
+    // background tasks before draining requests.
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_timeout_seconds);
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
@@ -260,12 +316,15 @@ fn http_server(
 }
 
 /// Frees expired claims every `every` (safe on many instances at once: each expiry is reported
-/// by exactly one).
-async fn sweep_expired_claims(chat: Chat, every: Duration) {
+/// by exactly one), until shutdown.
+async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = shutdown.wait() => return,
+        }
         let chat = chat.clone();
         match tokio::task::spawn_blocking(move || chat.expire_claims()).await {
             Ok(Ok(0)) => {}

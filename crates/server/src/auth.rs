@@ -2,7 +2,9 @@
 //! endpoints the seed's `username` + `password` fields (one bcrypt check per request, as the seed).
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -10,7 +12,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chat_domain::user::User;
 use chat_domain::{Chat, DomainError};
 
-use crate::error::{blocking, ApiError, ApiResult};
+use crate::error::{blocking, blocking_api, ApiError, ApiResult};
+use crate::settings::Settings;
+use crate::throttle::{LoginThrottle, ThrottleKey};
 
 /// The bearer token of the request, if it carries an `Authorization: Bearer` header.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -32,9 +36,97 @@ pub async fn user_from_token(chat: Chat, token: String) -> ApiResult<User> {
     blocking(move || chat.authenticate_token(&token)).await
 }
 
-/// The user behind a username and password (one bcrypt verification, known or not).
-pub async fn user_from_password(chat: Chat, username: String, password: String) -> ApiResult<User> {
-    blocking(move || chat.authenticate_password(&username, &password)).await
+/// The log-in throttle, as registered on the app.
+pub fn throttle_of(req: &HttpRequest) -> ApiResult<Arc<dyn LoginThrottle>> {
+    req.app_data::<web::Data<dyn LoginThrottle>>()
+        .map(|data| data.clone().into_inner())
+        .ok_or(ApiError::Internal)
+}
+
+/// The client's address: the peer, or behind a trusted proxy (`server.trust_forwarded_for`)
+/// the last `X-Forwarded-For` entry (the one that proxy appended).
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    let trust_forwarded = req
+        .app_data::<web::Data<Settings>>()
+        .is_some_and(|s| s.server.trust_forwarded_for);
+    if trust_forwarded {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+            .last();
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.peer_addr().map(|a| a.ip())
+}
+
+/// A password check guarded by the log-in throttle: refused with 429 while the username or the
+/// client's address is locked (before any bcrypt work, so nothing tells whether the user
+/// exists); a failure counts against both, a success forgets the username's failures.
+#[derive(Clone)]
+pub struct PasswordGate {
+    chat: Chat,
+    throttle: Arc<dyn LoginThrottle>,
+    ip: Option<IpAddr>,
+}
+
+impl PasswordGate {
+    /// The gate for this request.
+    pub fn of(req: &HttpRequest) -> ApiResult<Self> {
+        Ok(PasswordGate {
+            chat: chat_of(req)?,
+            throttle: throttle_of(req)?,
+            ip: client_ip(req),
+        })
+    }
+
+    /// Runs `check` (a use case that verifies `username`'s password) under the throttle.
+    pub async fn run<T, F>(self, username: &str, check: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Chat) -> Result<T, DomainError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut keys = vec![ThrottleKey::username(username)];
+        keys.extend(self.ip.map(ThrottleKey::Ip));
+        blocking_api(move || {
+            let now = self.chat.now();
+            self.throttle
+                .check(&keys, now)
+                .map_err(|locked| ApiError::TooManyAttempts {
+                    retry_after_seconds: locked.retry_after_seconds,
+                })?;
+            match check(&self.chat) {
+                Ok(value) => {
+                    self.throttle.record_success(&keys, now);
+                    Ok(value)
+                }
+                Err(DomainError::Unauthenticated) => {
+                    self.throttle.record_failure(&keys, now);
+                    Err(DomainError::Unauthenticated.into())
+                }
+                Err(other) => Err(other.into()),
+            }
+        })
+        .await
+    }
+}
+
+/// The user behind a username and password (one bcrypt verification, known or not), under the
+/// log-in throttle.
+pub async fn user_from_password(
+    gate: PasswordGate,
+    username: String,
+    password: String,
+) -> ApiResult<User> {
+    let presented = username.clone();
+    gate.run(&presented, move |chat| {
+        chat.authenticate_password(&username, &password)
+    })
+    .await
 }
 
 /// An authenticated caller, from the `Authorization: Bearer` header. Refuses with 401.

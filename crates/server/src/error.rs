@@ -26,6 +26,12 @@ pub enum ApiError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// Too many failed log-ins for this username or client address: try again later.
+    #[error("too many failed log-in attempts; try again in {retry_after_seconds} seconds")]
+    TooManyAttempts {
+        /// Seconds until the lockout ends.
+        retry_after_seconds: u64,
+    },
     /// No route answers this path and method.
     #[error("no route for {0}")]
     NoRoute(String),
@@ -64,6 +70,7 @@ impl ApiError {
             },
             ApiError::BadRequest { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::NoRoute(_) => "route_not_found",
             ApiError::Internal => "internal",
         }
@@ -93,6 +100,11 @@ impl ApiError {
             ApiError::Domain(DomainError::Invalid { field, .. }) => {
                 error.insert("field".into(), json!(field));
             }
+            ApiError::TooManyAttempts {
+                retry_after_seconds,
+            } => {
+                error.insert("retry_after_seconds".into(), json!(retry_after_seconds));
+            }
             _ => {}
         }
         json!({ "error": error })
@@ -112,6 +124,7 @@ impl ResponseError for ApiError {
             },
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -125,6 +138,15 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Domain(DomainError::Unauthenticated)) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if let ApiError::TooManyAttempts {
+            retry_after_seconds,
+        } = self
+        {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_seconds.to_string(),
+            ));
+        }
         response.json(self.body())
     }
 }
@@ -137,6 +159,21 @@ where
 {
     match web::block(f).await {
         Ok(result) => result.map_err(ApiError::from),
+        Err(err) => {
+            tracing::error!(error = %err, "blocking task failed");
+            Err(ApiError::Internal)
+        }
+    }
+}
+
+/// Runs a synchronous step that may fail with any [`ApiError`] off the async workers.
+pub async fn blocking_api<T, F>(f: F) -> ApiResult<T>
+where
+    F: FnOnce() -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    match web::block(f).await {
+        Ok(result) => result,
         Err(err) => {
             tracing::error!(error = %err, "blocking task failed");
             Err(ApiError::Internal)

@@ -5,9 +5,13 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
+pub mod security_headers;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
+pub mod throttle;
 pub mod views;
 pub mod ws;
 

@@ -18,7 +18,7 @@ use crate::routes::v1::{accounts, agent, threads};
         threads::set_status, threads::conversation,
         agent::claim, agent::renew, agent::release, agent::take_over, agent::queue,
         agent::list_canned, agent::add_canned, agent::delete_canned, agent::render_canned,
-        agent::search, agent::client_context,
+        agent::search, agent::search_clients, agent::client_context,
     ),
     modifiers(&BearerAuth)
 )]

@@ -80,6 +80,11 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Take the client's IP from the last `X-Forwarded-For` entry (only behind a proxy that
+    /// sets it; otherwise clients could pick their own address and dodge the log-in throttle).
+    pub trust_forwarded_for: bool,
+    /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -89,6 +94,8 @@ impl Default for ServerSettings {
             port: 8000,
             workers: 0,
             max_body_bytes: 64 * 1024,
+            trust_forwarded_for: false,
+            shutdown_timeout_seconds: 30,
         }
     }
 }
@@ -149,6 +156,17 @@ pub struct AuthSettings {
     pub allow_insecure_cost: bool,
     /// How long a log-in lasts.
     pub session_ttl_minutes: i64,
+    /// Failed password checks of one username, within `login_window_seconds`, that lock it.
+    pub login_max_failures_per_username: u32,
+    /// Failed password checks from one client IP, within `login_window_seconds`, that lock it
+    /// (higher than per username: offices share an address).
+    pub login_max_failures_per_ip: u32,
+    /// The window failures are counted in.
+    pub login_window_seconds: i64,
+    /// How long a locked username or IP is refused (429), from the failure that locked it.
+    pub login_lockout_seconds: i64,
+    /// Most usernames and IPs the in-process throttle remembers at once.
+    pub login_throttle_max_entries: usize,
 }
 
 impl Default for AuthSettings {
@@ -157,6 +175,11 @@ impl Default for AuthSettings {
             bcrypt_cost: BcryptHasher::DEFAULT_COST,
             allow_insecure_cost: false,
             session_ttl_minutes: 7 * 24 * 60,
+            login_max_failures_per_username: 10,
+            login_max_failures_per_ip: 100,
+            login_window_seconds: 15 * 60,
+            login_lockout_seconds: 15 * 60,
+            login_throttle_max_entries: 100_000,
         }
     }
 }
@@ -357,6 +380,25 @@ impl Settings {
                 message: "must be at least 1".to_owned(),
             });
         }
+        if self.auth.login_max_failures_per_username < 1 || self.auth.login_max_failures_per_ip < 1
+        {
+            return Err(SettingsError::Invalid {
+                key: "auth.login_max_failures_per_username",
+                message: "log-in failure limits must be at least 1".to_owned(),
+            });
+        }
+        if self.auth.login_window_seconds < 1 || self.auth.login_lockout_seconds < 1 {
+            return Err(SettingsError::Invalid {
+                key: "auth.login_window_seconds",
+                message: "the log-in window and lockout must be at least 1 second".to_owned(),
+            });
+        }
+        if self.auth.login_throttle_max_entries < 1 {
+            return Err(SettingsError::Invalid {
+                key: "auth.login_throttle_max_entries",
+                message: "must be at least 1".to_owned(),
+            });
+        }
         if self.auth.session_ttl_minutes < 1 {
             return Err(SettingsError::Invalid {
                 key: "auth.session_ttl_minutes",
@@ -364,6 +406,17 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    /// The log-in throttle's limits.
+    pub fn throttle_policy(&self) -> crate::throttle::ThrottlePolicy {
+        crate::throttle::ThrottlePolicy {
+            max_failures_per_username: self.auth.login_max_failures_per_username,
+            max_failures_per_ip: self.auth.login_max_failures_per_ip,
+            window_ms: self.auth.login_window_seconds.saturating_mul(1000),
+            lockout_ms: self.auth.login_lockout_seconds.saturating_mul(1000),
+            max_entries: self.auth.login_throttle_max_entries,
+        }
     }
 
     /// The use cases' settings.
@@ -400,6 +453,11 @@ mod tests {
         assert_eq!(
             from_file.claims.lease_seconds,
             defaults.claims.lease_seconds
+        );
+        assert_eq!(from_file.throttle_policy(), defaults.throttle_policy());
+        assert_eq!(
+            from_file.server.shutdown_timeout_seconds,
+            defaults.server.shutdown_timeout_seconds
         );
         assert_eq!(
             from_file.database.sqlite_path,

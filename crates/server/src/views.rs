@@ -396,4 +396,6 @@ pub struct ErrorDetail {
     /// For `claimed`: when its lease ends.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
+    /// For `too_many_attempts`: seconds until log-in may be tried again (also `Retry-After`).
+    pub retry_after_seconds: Option<u64>,
 }

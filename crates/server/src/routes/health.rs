@@ -1,12 +1,18 @@
-//! `GET /healthz`: the server answers, and which store and bus it runs on.
+//! `GET /healthz` (liveness: the process answers, and which store and bus it runs on) and
+//! `GET /readyz` (readiness: the store answers a trivial query, and no shutdown is under way).
 
 use actix_web::{web, HttpResponse};
+use chat_domain::user::Role;
 use chat_domain::Chat;
 use serde_json::json;
 
-/// Registers `/healthz`.
+use crate::error::blocking;
+use crate::shutdown::Shutdown;
+
+/// Registers `/healthz` and `/readyz`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz));
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
 }
 
 async fn healthz(chat: web::Data<Chat>) -> HttpResponse {
@@ -14,5 +20,28 @@ async fn healthz(chat: web::Data<Chat>) -> HttpResponse {
         "status": "ok",
         "store": chat.store().backend_name(),
         "bus": chat.bus().backend_name(),
+    }))
+}
+
+/// 200 `{"status":"ready","store"}` when the store answers (a cheap count through an existing
+/// port call); 503 in the API's error shape when it does not, or while shutting down.
+async fn readyz(chat: web::Data<Chat>, shutdown: web::Data<Shutdown>) -> HttpResponse {
+    let store = chat.store().backend_name();
+    if shutdown.is_triggered() {
+        return unavailable("shutting_down", "the server is shutting down", store);
+    }
+    let probe = chat.get_ref().clone();
+    match blocking(move || probe.store().count_active_with_role(Role::Admin)).await {
+        Ok(_) => HttpResponse::Ok().json(json!({ "status": "ready", "store": store })),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness probe: store unavailable");
+            unavailable("store_unavailable", "the store does not answer", store)
+        }
+    }
+}
+
+fn unavailable(code: &str, message: &str, store: &str) -> HttpResponse {
+    HttpResponse::ServiceUnavailable().json(json!({
+        "error": { "code": code, "message": message, "store": store }
     }))
 }

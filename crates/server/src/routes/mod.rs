@@ -13,4 +13,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     v1::configure(cfg);
     seed::configure(cfg);
     crate::ws::configure(cfg);
+    crate::pages::configure(cfg);
 }

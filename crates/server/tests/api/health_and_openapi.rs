@@ -50,6 +50,7 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/canned-replies/{id}"),
     ("get", "/api/v1/canned-replies/{id}/render"),
     ("get", "/api/v1/search"),
+    ("get", "/api/v1/clients"),
     ("get", "/api/v1/clients/{id}/context"),
 ];
 

@@ -17,14 +17,15 @@ pub enum Backend {
 }
 
 /// Generates, for each named `async fn(TestApp)` of the module, one test per store:
-/// `postgres::<name>` and `sqlite::<name>`.
+/// `postgres::<name>` and `sqlite::<name>`. `on_every_store!(with spawner; names..)` starts the
+/// apps with another `async fn(Backend) -> TestApp` of the module (e.g. one with a test clock).
 macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {
+    (with $spawner:path; $($name:ident),* $(,)?) => {
         mod postgres {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    super::$name(crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await).await;
+                    super::$name($spawner(crate::helpers::Backend::Postgres).await).await;
                 }
             )*
         }
@@ -32,10 +33,13 @@ macro_rules! on_every_store {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    super::$name(crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await).await;
+                    super::$name($spawner(crate::helpers::Backend::Sqlite).await).await;
                 }
             )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        on_every_store!(with crate::helpers::spawn_app; $($name),*);
     };
 }
 
@@ -97,13 +101,31 @@ pub async fn spawn_app_with_clock(backend: Backend) -> TestApp {
     spawn_app_on(&url, dir, Some(clock)).await
 }
 
+/// Starts the real app on a fresh store with a test clock and settings changed by `tweak`.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (url, dir) = fresh_store(backend);
+    let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+    let mut settings = test_settings(&url);
+    tweak(&mut settings);
+    spawn_app_with_settings(settings, dir, Some(clock)).await
+}
+
 /// Starts another instance of the app on an existing store.
 pub async fn spawn_app_on(
     database_url: &str,
     dir: Option<tempfile::TempDir>,
     clock: Option<Arc<ManualClock>>,
 ) -> TestApp {
-    let settings = test_settings(database_url);
+    spawn_app_with_settings(test_settings(database_url), dir, clock).await
+}
+
+/// Starts the app with these settings.
+pub async fn spawn_app_with_settings(
+    settings: Settings,
+    dir: Option<tempfile::TempDir>,
+    clock: Option<Arc<ManualClock>>,
+) -> TestApp {
+    let database_url = settings.database.url.expose().to_owned();
     let clock_port: Arc<dyn Clock> = match &clock {
         Some(c) => c.clone(),
         None => Arc::new(SystemClock),
@@ -119,7 +141,7 @@ pub async fn spawn_app_on(
         http: reqwest::Client::new(),
         chat,
         clock,
-        database_url: database_url.to_owned(),
+        database_url,
         _dir: dir,
     }
 }

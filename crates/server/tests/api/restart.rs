@@ -1,4 +1,5 @@
-//! The real binary, started twice on one SQLite file: users, threads and messages survive.
+//! The real binary, started twice on one SQLite file: users, threads and messages survive; and
+//! it stops cleanly on SIGTERM and SIGINT, as the in-process app does on its shutdown signal.
 
 use std::process::Stdio;
 
@@ -121,4 +122,67 @@ async fn users_threads_and_messages_survive_a_restart_on_sqlite() {
         .unwrap();
     assert_eq!(msgs["items"][0]["body"], "still here?");
     assert_eq!(msgs["items"][0]["id"], sent["message_id"]);
+}
+
+/// Sends a signal to the process with `kill(1)`.
+async fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("the server is running").to_string();
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn stops_cleanly_on(signal_name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let port = free_port();
+    let (mut child, base) = start_binary(&db, port).await;
+    signal(&child, signal_name).await;
+    // Bounded so a server that ignores the signal fails the test instead of hanging it.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait())
+        .await
+        .expect("the server exits after the signal")
+        .unwrap();
+    assert!(status.success(), "{signal_name}: {status}");
+    assert!(reqwest::get(format!("{base}/healthz")).await.is_err());
+    // The store was left usable: a new instance starts on it.
+    let (_again, base) = start_binary(&db, free_port()).await;
+    let resp = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn the_binary_stops_cleanly_on_sigterm() {
+    stops_cleanly_on("TERM").await;
+}
+
+#[actix_web::test]
+async fn the_binary_stops_cleanly_on_sigint() {
+    stops_cleanly_on("INT").await;
+}
+
+#[actix_web::test]
+async fn the_shutdown_signal_stops_the_server_and_its_background_tasks() {
+    let (url, dir) = crate::helpers::fresh_store(crate::helpers::Backend::Sqlite);
+    let app = chat_server::Application::build(crate::helpers::test_settings(&url))
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.address());
+    let shutdown = app.shutdown();
+    let running = actix_web::rt::spawn(app.run_until_stopped());
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    shutdown.trigger();
+    // run_until_stopped returns only once the server and the claim sweeper have both ended.
+    running.await.unwrap().unwrap();
+    assert!(reqwest::get(format!("{base}/healthz")).await.is_err());
+    drop(dir);
 }

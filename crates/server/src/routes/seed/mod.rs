@@ -10,7 +10,7 @@ use chat_domain::user::{Role, User};
 use chat_domain::{Chat, DomainError, UserId};
 use serde_json::{json, Value};
 
-use crate::auth::{bearer_token, user_from_password, user_from_token};
+use crate::auth::{bearer_token, user_from_password, user_from_token, PasswordGate};
 use crate::error::{blocking, ApiError, ApiResult};
 use crate::views::UrgencyView;
 use input::SeedInput;
@@ -51,7 +51,8 @@ async fn caller(chat: &Chat, req: &HttpRequest, input: &SeedInput) -> ApiResult<
     }
     match (input.get("username"), input.get("password")) {
         (Some(username), Some(password)) => {
-            user_from_password(chat.clone(), username.to_owned(), password.to_owned()).await
+            let gate = PasswordGate::of(req)?;
+            user_from_password(gate, username.to_owned(), password.to_owned()).await
         }
         _ => Err(ApiError::Domain(DomainError::Unauthenticated)),
     }

@@ -1,12 +1,12 @@
 //! Users and sessions.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chat_domain::user::Role;
 use chat_domain::{Chat, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Authenticated, MaybeAuthenticated};
+use crate::auth::{Authenticated, MaybeAuthenticated, PasswordGate};
 use crate::error::{blocking, ApiResult};
 use crate::views::{ErrorBody, SessionView, UserView};
 
@@ -99,17 +99,20 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Logs in: one bcrypt check, then a bearer token.
+/// Logs in: one bcrypt check, then a bearer token. Repeated failures for a username or from an
+/// address lock it for a while (429 with `Retry-After`), whether or not the user exists.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LogInRequest,
     responses((status = 201, body = SessionView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)))]
-pub async fn log_in(
-    chat: web::Data<Chat>,
-    body: web::Json<LogInRequest>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
+        (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed attempts; \
+            `error.retry_after_seconds` and the `Retry-After` header say when to try again")))]
+pub async fn log_in(req: HttpRequest, body: web::Json<LogInRequest>) -> ApiResult<HttpResponse> {
+    let gate = PasswordGate::of(&req)?;
     let LogInRequest { username, password } = body.into_inner();
-    let logged_in = blocking(move || chat.log_in(&username, &password)).await?;
+    let presented = username.clone();
+    let logged_in = gate
+        .run(&presented, move |chat| chat.log_in(&username, &password))
+        .await?;
     Ok(HttpResponse::Created().json(SessionView::from(&logged_in)))
 }
 

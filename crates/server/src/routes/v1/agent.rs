@@ -9,7 +9,7 @@ use crate::auth::Authenticated;
 use crate::error::{blocking, ApiResult};
 use crate::views::{
     CannedReplyView, ClientContextView, ErrorBody, Items, QueueEntryView, RenderedView,
-    SearchHitView, ThreadClaimView,
+    SearchHitView, ThreadClaimView, UserView,
 };
 
 /// A page of the queue.
@@ -43,6 +43,15 @@ pub struct SearchQueryParams {
     /// Words that must all occur.
     pub q: String,
     /// At most this many hits (default 20, at most 100).
+    pub limit: Option<u32>,
+}
+
+/// A client look-up.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClientSearchParams {
+    /// Part of the username (case-insensitive; those starting with it come first).
+    pub q: String,
+    /// At most this many clients (default 20, 1 to 100).
     pub limit: Option<u32>,
 }
 
@@ -214,6 +223,25 @@ pub async fn search(
     let SearchQueryParams { q, limit } = query.into_inner();
     let hits = blocking(move || chat.search(&caller.user, &q, limit.unwrap_or(20))).await?;
     Ok(HttpResponse::Ok().json(Items::new(hits.iter().map(SearchHitView::from).collect())))
+}
+
+/// Staff look clients up by part of their username: active clients only, those whose username
+/// starts with `q` first.
+#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", params(ClientSearchParams),
+    responses((status = 200, body = Items<UserView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "q empty or too long")),
+    security(("bearer" = [])))]
+pub async fn search_clients(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    query: web::Query<ClientSearchParams>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let ClientSearchParams { q, limit } = query.into_inner();
+    let users =
+        blocking(move || chat.search_clients(&caller.user, &q, limit.unwrap_or(20))).await?;
+    Ok(HttpResponse::Ok().json(Items::new(users.iter().map(UserView::from).collect())))
 }
 
 /// A client's context (staff).

@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(agent::render_canned),
             )
             .route("/search", web::get().to(agent::search))
+            .route("/clients", web::get().to(agent::search_clients))
             .route(
                 "/clients/{id}/context",
                 web::get().to(agent::client_context),

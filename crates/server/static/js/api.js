@@ -1,0 +1,131 @@
+// The REST API and the signed-in session (kept in localStorage).
+
+const SESSION_KEY = 'chat.session';
+
+/** An API failure: HTTP status plus the server's `{"error": {code, message, ...}}`. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `Request failed (${status})`);
+    this.status = status;
+    this.code = error.code || (status === 0 ? 'network' : 'http_' + status);
+    this.details = error;
+  }
+}
+
+/** The stored session `{token, expires_at, user}` or null (also null once expired). */
+export function session() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
+    if (!stored || !stored.token || !stored.user) return null;
+    if (stored.expires_at && Date.parse(stored.expires_at) <= Date.now()) {
+      localStorage.removeItem(SESSION_KEY);
+      return null;
+    }
+    return stored;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(value) {
+  localStorage.setItem(SESSION_KEY, JSON.stringify(value));
+}
+
+export function clearSession() {
+  localStorage.removeItem(SESSION_KEY);
+}
+
+/** Where a user of this role works. */
+export function homeFor(user) {
+  return user && user.role === 'client' ? '/client' : '/agent';
+}
+
+/** A same-origin path to come back to after log-in, or null. */
+export function safeNext(value) {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
+    return null;
+  }
+  return value;
+}
+
+/** Sends the browser to log-in, remembering where it was. */
+export function goToLogin() {
+  const here = location.pathname + location.search;
+  location.replace('/?next=' + encodeURIComponent(here));
+}
+
+/**
+ * The session, or a redirect to log-in (then back here). `roles` limits who may use the page;
+ * anyone else is sent to their own page.
+ */
+export function requireSession(roles) {
+  const current = session();
+  if (!current) {
+    goToLogin();
+    return null;
+  }
+  if (roles && !roles.includes(current.user.role)) {
+    location.replace(homeFor(current.user));
+    return null;
+  }
+  return current;
+}
+
+/**
+ * Calls the API. Resolves to the parsed JSON (or null for 204); rejects with ApiError.
+ * A 401 means the token is gone: the session is dropped and the browser sent to log-in.
+ */
+export async function api(method, path, body, { auth = true } = {}) {
+  const headers = { Accept: 'application/json' };
+  const current = session();
+  if (auth && current) headers.Authorization = 'Bearer ' + current.token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, { error: { code: 'network', message: 'The server cannot be reached. Check your connection and try again.' } });
+  }
+  let data = null;
+  if (response.status !== 204) {
+    const text = await response.text();
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+  }
+  if (!response.ok) {
+    if (response.status === 401 && auth && current) {
+      clearSession();
+      goToLogin();
+    }
+    throw new ApiError(response.status, data);
+  }
+  return data;
+}
+
+/** A fresh idempotency key for a message. */
+export function newClientMessageId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return 'm-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2);
+}
+
+/** Logs out on the server (best effort) and here. */
+export async function logOut() {
+  try {
+    await api('DELETE', '/api/v1/sessions/current');
+  } catch {
+    // The token may already be gone; the local session is dropped either way.
+  }
+  clearSession();
+  location.replace('/');
+}

@@ -1,0 +1,102 @@
+// The client's page: pick a topic, write, and follow that topic's thread live.
+
+import { api, logOut, newClientMessageId, requireSession } from './api.js';
+import { Conversation, bindComposer, describeError } from './conversation.js';
+import { say, showIdentity, topicName } from './ui.js';
+
+const current = requireSession(['client']);
+if (current) start(current);
+
+function start({ user }) {
+  showIdentity(document.getElementById('identity'), user, logOut);
+  const topicForm = document.getElementById('topic-form');
+  const title = document.getElementById('conversation-title');
+  const pageError = document.getElementById('page-error');
+  const emptyHint = document.getElementById('empty-hint');
+  const parts = {
+    list: document.getElementById('messages'),
+    typing: document.getElementById('typing'),
+    status: document.getElementById('connection'),
+  };
+  let threads = [];
+  let topic = 'loan';
+  let conversation = null;
+
+  const composer = bindComposer(document.getElementById('composer'), {
+    onSend: async (body) => {
+      if (conversation) {
+        await conversation.send(body);
+      } else {
+        const created = await api('POST', '/api/v1/threads', {
+          thread_type: topic,
+          body,
+          client_message_id: newClientMessageId(),
+        });
+        threads = threads.filter((t) => t.id !== created.thread.id).concat(created.thread);
+        await join(created.thread);
+        conversation.add(created.message);
+      }
+      emptyHint.hidden = true;
+    },
+    onTyping: () => conversation && conversation.typing(),
+  });
+
+  /** The client's latest thread on a topic. */
+  function threadFor(type) {
+    return threads
+      .filter((t) => t.thread_type === type)
+      .sort((a, b) => Date.parse(b.last_activity_at) - Date.parse(a.last_activity_at))[0];
+  }
+
+  async function join(thread) {
+    if (conversation) conversation.close();
+    conversation = new Conversation(parts, {
+      thread,
+      me: user,
+      live: true,
+      markRead: true,
+      peerName: 'An agent',
+      nameFor: (m) => (m.sender_role === 'client' ? user.username : 'Agent'),
+      onDenied: (reason) => say(pageError, reason || 'The live connection was refused.', 'error'),
+    });
+    await conversation.open();
+    emptyHint.hidden = conversation.bySeq.size > 0;
+  }
+
+  async function showTopic(type) {
+    topic = type;
+    title.textContent = topicName(type);
+    say(pageError, '');
+    if (conversation) conversation.close();
+    conversation = null;
+    parts.list.replaceChildren();
+    const thread = threadFor(type);
+    emptyHint.hidden = Boolean(thread);
+    if (thread) {
+      try {
+        await join(thread);
+      } catch (failure) {
+        say(pageError, describeError(failure), 'error');
+      }
+    }
+  }
+
+  topicForm.addEventListener('change', (event) => {
+    if (event.target.name === 'topic') showTopic(event.target.value);
+  });
+
+  (async () => {
+    try {
+      const data = await api('GET', '/api/v1/threads');
+      threads = (data && data.items) || [];
+    } catch (failure) {
+      say(pageError, describeError(failure), 'error');
+    }
+    const latest = [...threads].sort((a, b) => Date.parse(b.last_activity_at) - Date.parse(a.last_activity_at))[0];
+    const first = latest ? latest.thread_type : 'loan';
+    const radio = topicForm.querySelector(`input[value="${first}"]`);
+    if (radio) radio.checked = true;
+    await showTopic(first);
+    composer.focus();
+  })();
+}
