@@ -45,6 +45,8 @@ pub struct Connection {
     session: Session,
     stream: AggregatedMessageStream,
     send_timeout: Duration,
+    /// How long a slow consumer's close frame may wait for room once its socket is dropped.
+    close_grace: Duration,
     last_heard: Instant,
 }
 
@@ -55,6 +57,7 @@ impl Connection {
             session,
             stream,
             send_timeout: settings.send_timeout(),
+            close_grace: settings.client_timeout(),
             last_heard: Instant::now(),
         }
     }
@@ -145,14 +148,27 @@ impl Connection {
     }
 
     /// Ends the socket as `stop` says.
+    ///
+    /// A slow consumer's outgoing queue is full, so its close frame cannot be queued now: the
+    /// socket's loop ends at once (releasing its subscription and its slot), and a detached
+    /// task queues the 1008 close behind the frames already buffered, should the client read
+    /// them within `client_timeout_ms`. Otherwise the connection just ends.
     pub async fn close(self, stop: Stop) {
-        let timeout = self.send_timeout;
-        if let Stop::Close(code, reason) = stop {
-            let reason = CloseReason {
-                code: CloseCode::from(code),
-                description: Some(reason),
-            };
-            let _ = tokio::time::timeout(timeout, self.session.close(Some(reason))).await;
+        let Stop::Close(code, reason) = stop else {
+            return;
+        };
+        let reason = CloseReason {
+            code: CloseCode::from(code),
+            description: Some(reason),
+        };
+        if code == close_code::SLOW_CONSUMER {
+            let grace = self.close_grace;
+            let session = self.session;
+            actix_rt::spawn(async move {
+                let _ = tokio::time::timeout(grace, session.close(Some(reason))).await;
+            });
+        } else {
+            let _ = tokio::time::timeout(self.send_timeout, self.session.close(Some(reason))).await;
         }
     }
 

@@ -422,6 +422,17 @@ impl Socket {
         }
     }
 
+    /// The next `count` `message.created` frames; panics on anything else significant.
+    pub async fn messages_until_count(&mut self, count: usize) -> Vec<Value> {
+        let mut got = Vec::with_capacity(count);
+        while got.len() < count {
+            let frame = self.next_significant().await;
+            assert_eq!(frame["type"], "message.created", "unexpected frame {frame}");
+            got.push(frame);
+        }
+        got
+    }
+
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }

@@ -5,7 +5,9 @@
 mod helpers;
 
 mod chat;
+mod expiry;
 mod frames;
 mod redis_restart;
 mod refusals;
 mod resume;
+mod slow_consumer;
