@@ -10,4 +10,5 @@ mod frames;
 mod redis_restart;
 mod refusals;
 mod resume;
+mod shutdown;
 mod slow_consumer;
