@@ -16,7 +16,7 @@ use chat_domain::ports::{EventBus, LoginThrottle, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
 use chat_embedded::InProcessBus;
 use chat_redis::throttle::{RedisThrottle, RedisThrottleOptions};
-use chat_redis::RedisBus;
+use chat_redis::{RedisBus, RedisBusOptions};
 use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RedactingRootSpan;
@@ -101,7 +101,11 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
     if url.is_empty() {
         return Ok(Arc::new(InProcessBus::default()));
     }
-    let bus = RedisBus::connect(url, &settings.redis.channel_prefix)
+    let options = RedisBusOptions {
+        probe_interval: Duration::from_millis(settings.redis.probe_interval_ms.max(100)),
+        ..RedisBusOptions::default()
+    };
+    let bus = RedisBus::connect_with(url, &settings.redis.channel_prefix, options)
         .await
         .context("connecting to Redis (redis.url)")?;
     Ok(Arc::new(bus))

@@ -132,6 +132,9 @@ pub struct RedisSettings {
     /// Prefix of the pub/sub channels and throttle keys (lets several deployments or tests share
     /// one Redis).
     pub channel_prefix: String,
+    /// How often the pub/sub connection must answer a round trip (within 2 s) before it is
+    /// considered dead and replaced, in milliseconds.
+    pub probe_interval_ms: u64,
 }
 
 impl Default for RedisSettings {
@@ -139,6 +142,7 @@ impl Default for RedisSettings {
         RedisSettings {
             url: Secret::default(),
             channel_prefix: "chat".to_owned(),
+            probe_interval_ms: 5_000,
         }
     }
 }
