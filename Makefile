@@ -14,7 +14,7 @@ build:
 	$(CARGO) build --workspace --all-targets
 
 ## The whole suite: formatting, lints, then every test against real Postgres and Redis.
-test: lint check-services test-rust
+test: lint check-services test-rust test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,4 +1,4 @@
-//! The contract suite every store and event-bus adapter runs.
+//! The contract suite every store, event-bus and log-in throttle adapter runs.
 //!
 //! Each rule a port promises in its doc comment (`chat_domain::ports`) is one public check here:
 //! a function that takes a fresh adapter and panics when the adapter breaks the rule. An adapter
@@ -12,13 +12,19 @@
 //!     let bus = InProcessBus::default();
 //!     (bus.clone(), bus)
 //! });
+//! chat_contract::throttle_contract_tests!(|policy| {
+//!     let throttle = std::sync::Arc::new(chat_domain::memory::InProcessThrottle::new(policy, 1_000));
+//!     (throttle.clone(), throttle)
+//! });
 //! # fn main() {}
 //! ```
 //!
 //! The store factory is called once per test and must return an isolated, empty store (an
 //! `Arc<S>`, an `Arc<dyn Store>`, or a `(store, guard)` pair whose guard lives as long as the
 //! test, e.g. a temporary directory). The bus factory is an async closure returning two buses on
-//! one backend (instance A and instance B), optionally with a guard as a third element.
+//! one backend (instance A and instance B), optionally with a guard as a third element. The
+//! throttle factory takes a `ThrottlePolicy` and returns two throttles (`Arc`s) on one fresh
+//! backend, optionally with a guard (see [`ThrottleFixture`]).
 //!
 //! This crate is test code: its checks assert, unwrap and panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -26,10 +32,11 @@
 pub mod bus;
 pub mod fixtures;
 pub mod store;
+pub mod throttle;
 
 use std::sync::Arc;
 
-use chat_domain::ports::{EventBus, Store};
+use chat_domain::ports::{EventBus, LoginThrottle, Store};
 
 /// Anything a store factory may return: the store, shared, possibly with a guard to keep alive.
 pub trait StoreFixture {
@@ -209,6 +216,64 @@ macro_rules! __bus_contract_tests {
                 $crate::block_on(async {
                     let (a, b, _guard) = $crate::BusFixture::into_parts(($factory)().await);
                     $crate::bus::$check(a, b).await;
+                });
+            }
+        )*
+    };
+}
+
+/// Anything a throttle factory may return: two throttles on one backend (instance A and
+/// instance B; in-process, one throttle twice), possibly with a guard.
+pub trait ThrottleFixture {
+    /// Instance A, instance B and the guard, boxed.
+    fn into_pair(self) -> throttle::ThrottlePair;
+}
+
+impl<A: LoginThrottle + 'static, B: LoginThrottle + 'static> ThrottleFixture for (Arc<A>, Arc<B>) {
+    fn into_pair(self) -> throttle::ThrottlePair {
+        (self.0, self.1, Box::new(()))
+    }
+}
+
+impl<A: LoginThrottle + 'static, B: LoginThrottle + 'static, G: 'static> ThrottleFixture
+    for (Arc<A>, Arc<B>, G)
+{
+    fn into_pair(self) -> throttle::ThrottlePair {
+        (self.0, self.1, Box::new(self.2))
+    }
+}
+
+/// Expands to one `#[test]` per log-in throttle contract check. `$factory` is a closure or
+/// function taking a `ThrottlePolicy` and returning a [`ThrottleFixture`] on a fresh backend;
+/// a check may call it more than once.
+#[macro_export]
+macro_rules! throttle_contract_tests {
+    ($factory:expr) => {
+        $crate::__throttle_contract_tests!(
+            $factory;
+            a_key_is_locked_at_its_limit_and_not_before,
+            the_refusal_tells_the_seconds_left_and_the_lock_ends_at_its_end,
+            counting_starts_over_after_a_lockout,
+            failures_while_locked_do_not_extend_the_lockout,
+            failures_outside_the_window_start_over,
+            check_refuses_while_any_key_is_locked_and_counts_nothing,
+            success_forgets_the_username_but_not_the_address,
+            keys_are_distinct,
+            failures_on_one_instance_count_on_the_other,
+            concurrent_failures_are_all_counted,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __throttle_contract_tests {
+    ($factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::throttle::$check(&|policy| {
+                    $crate::ThrottleFixture::into_pair(($factory)(policy))
                 });
             }
         )*

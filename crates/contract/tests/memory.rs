@@ -1,9 +1,9 @@
-//! The contract suites against the domain's reference adapters: `MemoryStore` and
-//! `InProcessBus`.
+//! The contract suites against the domain's reference adapters: `MemoryStore`,
+//! `InProcessBus` and `InProcessThrottle`.
 
 use std::sync::Arc;
 
-use chat_domain::memory::{InProcessBus, MemoryStore};
+use chat_domain::memory::{InProcessBus, InProcessThrottle, MemoryStore};
 
 mod store {
     use super::*;
@@ -29,4 +29,13 @@ mod bus {
             ),
         );
     }
+}
+
+mod throttle {
+    use super::*;
+
+    chat_contract::throttle_contract_tests!(|policy| {
+        let throttle = Arc::new(InProcessThrottle::new(policy, 10_000));
+        (Arc::clone(&throttle), throttle)
+    });
 }

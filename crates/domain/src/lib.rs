@@ -16,6 +16,7 @@ pub mod ports;
 pub mod search;
 pub mod service;
 pub mod thread;
+pub mod throttle;
 pub mod time;
 pub mod urgency;
 pub mod user;

@@ -16,6 +16,7 @@ use crate::event::{Delivery, Event, Topic};
 use crate::message::{Appended, Message, NewMessage};
 use crate::search::{SearchHit, SearchQuery};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use crate::throttle::{Locked, ThrottleKey};
 use crate::urgency::Urgency;
 use crate::user::{NewUser, Password, PasswordHash, Role, User};
 use crate::{CannedReplyId, DomainResult, ThreadId, Timestamp, UserId};
@@ -195,6 +196,35 @@ pub trait EventBus: Send + Sync {
     /// Subscribes to topics. Every event published after this returns on one of them is
     /// delivered (or a gap is reported), in publication order per publisher.
     fn subscribe(&self, topics: &[Topic]) -> DomainResult<EventStream>;
+    /// A short name for logs, e.g. `in-process` or `redis`.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Counts failed password checks and refuses keys that failed too often, so that passwords
+/// cannot be guessed faster than the limits allow. Synchronous like the store ports (callers run
+/// it off the async workers, beside the bcrypt check); `now` comes from the [`crate::Clock`].
+/// Instances sharing one backend share the counts.
+///
+/// Contract, for a [`crate::throttle::ThrottlePolicy`] given at construction:
+/// - `record_failure` counts one failure against every key. A key's window starts at its first
+///   failure (or its first failure after the window or a lockout ended) and lasts `window_ms`;
+///   failures at or after `start + window_ms` start a new window. The failure that brings a
+///   key's count in the window to its limit (`max_failures`) locks it until `now + lockout_ms`;
+///   further failures while locked neither extend the lockout nor carry over past it.
+/// - `check` MUST refuse while any of the keys is locked (a lockout ending at `until` holds while
+///   `now < until`), with the seconds left of the latest-ending lockout, rounded up, at least 1;
+///   it reveals nothing else (in particular not whether a user exists) and changes nothing.
+/// - `record_success` forgets the username keys' failures and lockouts; an IP key keeps its
+///   count (one good log-in must not reset a guesser's budget across usernames).
+/// - Concurrent calls, on one instance or on several sharing a backend, lose no failure.
+/// - Keys are distinct: a username and an address never share a count, nor do two usernames.
+pub trait LoginThrottle: Send + Sync {
+    /// Whether a password check may run now for these keys.
+    fn check(&self, keys: &[ThrottleKey], now: Timestamp) -> Result<(), Locked>;
+    /// A password check failed.
+    fn record_failure(&self, keys: &[ThrottleKey], now: Timestamp);
+    /// A password check succeeded.
+    fn record_success(&self, keys: &[ThrottleKey], now: Timestamp);
     /// A short name for logs, e.g. `in-process` or `redis`.
     fn backend_name(&self) -> &'static str;
 }

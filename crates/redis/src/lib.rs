@@ -12,10 +12,17 @@
 //! reach Redis, the outbox overflowed) every local subscriber receives a
 //! [`Delivery::Gap`](chat_domain::event::Delivery::Gap) and resynchronises from the store.
 //! Neither a Redis outage nor a slow Redis ever blocks [`EventBus::publish`].
+//!
+//! Half-open connections (the peer vanished without a FIN or RST, or Redis hangs) are found by
+//! round trips with a deadline: the subscriber re-issues its `SUBSCRIBE` every
+//! [`RedisBusOptions::probe_interval`] and reconnects when no answer comes; a publishing
+//! connection through which a publish failed or timed out is taken out of the pool, and pooled
+//! connections are checked with `PING` before reuse.
 
 mod envelope;
 mod publisher;
 mod subscriber;
+pub mod throttle;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -45,6 +52,10 @@ pub struct RedisBusOptions {
     pub outbox_max_bytes: usize,
     /// Connections in the publishing pool.
     pub pool_size: usize,
+    /// How often the subscriber connection is checked with a round trip to Redis. A connection
+    /// that does not answer within 2 s (a half-open TCP connection, a hung Redis) is replaced,
+    /// and local subscribers are told of a gap.
+    pub probe_interval: Duration,
 }
 
 impl Default for RedisBusOptions {
@@ -53,6 +64,7 @@ impl Default for RedisBusOptions {
             subscriber_buffer: 256,
             outbox_max_bytes: 16 * 1024 * 1024,
             pool_size: 4,
+            probe_interval: Duration::from_secs(5),
         }
     }
 }
@@ -68,8 +80,11 @@ pub struct RedisBusStats {
     pub dropped: u64,
     /// Events from other instances delivered locally.
     pub received: u64,
-    /// Times the subscriber connection was re-established after a drop.
+    /// Times the subscriber connection was re-established after a drop (or after it stopped
+    /// answering).
     pub reconnects: u64,
+    /// Publishing connections discarded because a publish through them failed or timed out.
+    pub discarded_connections: u64,
 }
 
 /// Shared state of the bus and its background tasks.
@@ -80,6 +95,7 @@ pub(crate) struct Shared {
     pub dropped: AtomicU64,
     pub received: AtomicU64,
     pub reconnects: AtomicU64,
+    pub discarded_connections: AtomicU64,
     /// Whether the subscriber is currently subscribed.
     pub subscribed: AtomicBool,
     /// Events were lost on the way out; the next successful publish announces a gap.
@@ -163,6 +179,7 @@ impl RedisBus {
             pubsub,
             local.clone(),
             Arc::clone(&shared),
+            options.probe_interval,
         ));
         tracing::info!(%channel, %origin, "redis event bus connected");
         Ok(RedisBus {
@@ -200,6 +217,7 @@ impl RedisBus {
             dropped: s.dropped.load(Ordering::Relaxed),
             received: s.received.load(Ordering::Relaxed),
             reconnects: s.reconnects.load(Ordering::Relaxed),
+            discarded_connections: s.discarded_connections.load(Ordering::Relaxed),
         }
     }
 

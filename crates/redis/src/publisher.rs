@@ -79,7 +79,7 @@ pub(crate) async fn run(
             - if announce_gap { gap_notice.len() } else { 0 };
         shared.queued_bytes.fetch_sub(taken, Ordering::SeqCst);
         let events = (batch.len() - usize::from(announce_gap)) as u64;
-        match publish_batch(&pool, &channel, &batch).await {
+        match publish_batch(&pool, &channel, &batch, &shared).await {
             Ok(()) => {
                 shared.published.fetch_add(events, Ordering::Relaxed);
                 if announce_gap {
@@ -98,19 +98,32 @@ pub(crate) async fn run(
     tracing::debug!(%channel, "redis publisher stopped");
 }
 
-async fn publish_batch(pool: &Pool, channel: &str, batch: &[String]) -> Result<(), String> {
-    let attempt = async {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        let mut pipe = redis::pipe();
-        for payload in batch {
-            pipe.publish(channel, payload).ignore();
-        }
-        pipe.query_async::<()>(&mut *conn)
-            .await
-            .map_err(|e| e.to_string())
+/// Publishes a batch through one pooled connection. A connection through which the publish
+/// failed or timed out is taken out of the pool (it may be half-open), never reused.
+async fn publish_batch(
+    pool: &Pool,
+    channel: &str,
+    batch: &[String],
+    shared: &Shared,
+) -> Result<(), String> {
+    // The pool checks an idle connection with PING (within REDIS_TIMEOUT) before handing it
+    // out, and drops it when that fails; the outer bound covers waiting and connecting too.
+    let mut conn = match tokio::time::timeout(REDIS_TIMEOUT * 2, pool.get()).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(err)) => return Err(err.to_string()),
+        Err(_) => return Err("no connection in time".to_owned()),
     };
-    match tokio::time::timeout(REDIS_TIMEOUT, attempt).await {
-        Ok(result) => result,
-        Err(_) => Err("timed out".to_owned()),
+    let mut pipe = redis::pipe();
+    for payload in batch {
+        pipe.publish(channel, payload).ignore();
     }
+    let reason = match tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut *conn)).await
+    {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(err)) => err.to_string(),
+        Err(_) => "timed out".to_owned(),
+    };
+    drop(deadpool_redis::Connection::take(conn));
+    shared.discarded_connections.fetch_add(1, Ordering::Relaxed);
+    Err(reason)
 }

@@ -1,5 +1,6 @@
 //! The subscriber task: one dedicated pub/sub connection that delivers other instances' events
-//! locally, and reconnects by itself (then reports a gap) when the connection drops.
+//! locally, and reconnects by itself (then reports a gap) when the connection drops or stops
+//! answering.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,7 +32,9 @@ pub(crate) async fn subscribe(client: &redis::Client, channel: &str) -> DomainRe
     }
 }
 
-/// Delivers other instances' events to `local`, forever (the bus aborts it when dropped).
+/// Delivers other instances' events to `local`, forever (the bus aborts it when dropped). Every
+/// `probe_interval` the connection must answer a round trip within [`REDIS_TIMEOUT`], or it is
+/// replaced.
 pub(crate) async fn run(
     client: redis::Client,
     channel: String,
@@ -39,31 +42,34 @@ pub(crate) async fn run(
     mut pubsub: PubSub,
     local: InProcessBus,
     shared: Arc<Shared>,
+    probe_interval: Duration,
 ) {
     loop {
-        let mut messages = pubsub.into_on_message();
-        while let Some(msg) = messages.next().await {
-            let payload: Vec<u8> = msg.get_payload_bytes().to_vec();
-            match serde_json::from_slice::<Envelope>(&payload) {
-                Ok(envelope) if envelope.origin == origin => {}
-                Ok(envelope) => {
-                    if envelope.gap {
-                        tracing::info!(%channel, from = %envelope.origin, "another instance lost events; resynchronising");
-                        local.signal_gap();
+        let (mut sink, mut messages) = pubsub.split();
+        let mut probe = tokio::time::interval(probe_interval);
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        probe.tick().await;
+        let lost = loop {
+            tokio::select! {
+                msg = messages.next() => match msg {
+                    Some(msg) => deliver(&msg, &channel, origin, &local, &shared),
+                    None => break "redis subscription lost",
+                },
+                _ = probe.tick() => {
+                    // Subscribing again to the same channel changes nothing but is answered:
+                    // a round trip on the pub/sub connection (which cannot send PING here).
+                    // Messages arriving meanwhile wait in the connection's buffer.
+                    match tokio::time::timeout(REDIS_TIMEOUT, sink.subscribe(&channel)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break "redis subscription lost",
+                        Err(_) => break "redis subscription does not answer",
                     }
-                    if let Some(event) = envelope.event {
-                        shared.received.fetch_add(1, Ordering::Relaxed);
-                        local.deliver(event);
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(%channel, error = %err, "ignoring a malformed bus message");
                 }
             }
-        }
-        drop(messages);
+        };
+        drop((sink, messages));
         shared.subscribed.store(false, Ordering::SeqCst);
-        tracing::warn!(%channel, "redis subscription lost; reconnecting");
+        tracing::warn!(%channel, reason = lost, "reconnecting the redis subscription");
         pubsub = reconnect(&client, &channel).await;
         shared.subscribed.store(true, Ordering::SeqCst);
         shared.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -71,6 +77,26 @@ pub(crate) async fn run(
         // Anything published while we were away is lost to this instance: every socket
         // catches up from the store.
         local.signal_gap();
+    }
+}
+
+/// Hands one bus message to the local subscribers (skipping this instance's own).
+fn deliver(msg: &redis::Msg, channel: &str, origin: Uuid, local: &InProcessBus, shared: &Shared) {
+    match serde_json::from_slice::<Envelope>(msg.get_payload_bytes()) {
+        Ok(envelope) if envelope.origin == origin => {}
+        Ok(envelope) => {
+            if envelope.gap {
+                tracing::info!(%channel, from = %envelope.origin, "another instance lost events; resynchronising");
+                local.signal_gap();
+            }
+            if let Some(event) = envelope.event {
+                shared.received.fetch_add(1, Ordering::Relaxed);
+                local.deliver(event);
+            }
+        }
+        Err(err) => {
+            tracing::warn!(%channel, error = %err, "ignoring a malformed bus message");
+        }
     }
 }
 

@@ -11,11 +11,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chat_domain::auth::BcryptHasher;
-use chat_domain::memory::MemoryStore;
-use chat_domain::ports::{EventBus, Store};
+use chat_domain::memory::{InProcessThrottle, MemoryStore};
+use chat_domain::ports::{EventBus, LoginThrottle, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
 use chat_embedded::InProcessBus;
-use chat_redis::RedisBus;
+use chat_redis::throttle::{RedisThrottle, RedisThrottleOptions};
+use chat_redis::{RedisBus, RedisBusOptions};
 use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RedactingRootSpan;
@@ -26,7 +27,6 @@ use crate::routes::seed::input::BodyLimit;
 use crate::security_headers::security_headers;
 use crate::settings::Settings;
 use crate::shutdown::{termination_signal, Shutdown};
-use crate::throttle::{InProcessThrottle, LoginThrottle};
 use crate::ws::WsState;
 
 /// Which store the settings select.
@@ -101,7 +101,11 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
     if url.is_empty() {
         return Ok(Arc::new(InProcessBus::default()));
     }
-    let bus = RedisBus::connect(url, &settings.redis.channel_prefix)
+    let options = RedisBusOptions {
+        probe_interval: Duration::from_millis(settings.redis.probe_interval_ms.max(100)),
+        ..RedisBusOptions::default()
+    };
+    let bus = RedisBus::connect_with(url, &settings.redis.channel_prefix, options)
         .await
         .context("connecting to Redis (redis.url)")?;
     Ok(Arc::new(bus))
@@ -133,11 +137,27 @@ pub fn build_chat_on(
     Ok(chat)
 }
 
-/// The log-in throttle. In-process for now: each instance counts its own failures, so with N
-/// instances behind a balancer a guesser gets up to N times the limit. A shared (Redis)
-/// implementation of [`LoginThrottle`] is chosen here when one exists.
-pub fn login_throttle(settings: &Settings) -> Arc<dyn LoginThrottle> {
-    Arc::new(InProcessThrottle::new(settings.throttle_policy()))
+/// The log-in throttle: with `redis.url` set, the counts every instance shares in Redis (keys
+/// under `redis.channel_prefix`; this instance's own counts while Redis cannot be reached);
+/// otherwise this process's counts (one instance). Blocking: it pings Redis, and fails if
+/// Redis does not answer.
+pub fn login_throttle(settings: &Settings) -> anyhow::Result<Arc<dyn LoginThrottle>> {
+    let policy = settings.throttle_policy();
+    let max_entries = settings.auth.login_throttle_max_entries;
+    let url = settings.redis.url.expose().trim();
+    let throttle: Arc<dyn LoginThrottle> = if url.is_empty() {
+        Arc::new(InProcessThrottle::new(policy, max_entries))
+    } else {
+        let options = RedisThrottleOptions {
+            fallback_max_entries: max_entries,
+            ..RedisThrottleOptions::default()
+        };
+        let throttle = RedisThrottle::connect(url, &settings.redis.channel_prefix, policy, options)
+            .context("connecting the log-in throttle to Redis (redis.url)")?;
+        Arc::new(throttle)
+    };
+    tracing::info!(throttle = throttle.backend_name(), "log-in throttle ready");
+    Ok(throttle)
 }
 
 /// Creates the configured bootstrap admin when no admin exists yet. Blocking.
@@ -184,9 +204,9 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let bus = open_bus(&settings).await?;
-        let chat = {
+        let (chat, throttle) = {
             let settings = Arc::clone(&settings);
-            tokio::task::spawn_blocking(move || -> anyhow::Result<Chat> {
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let chat = build_chat_on(&settings, clock, bus)?;
                 ensure_bootstrap_admin(&chat, &settings)?;
                 let rescored = chat.rescore_waiting_threads()?;
@@ -194,7 +214,7 @@ impl Application {
                     rescored,
                     "waiting threads re-scored with the configured urgency rules"
                 );
-                Ok(chat)
+                Ok((chat, login_throttle(&settings)?))
             })
             .await
             .context("start-up task failed")??
@@ -212,7 +232,7 @@ impl Application {
             listener,
             chat.clone(),
             Arc::clone(&settings),
-            login_throttle(&settings),
+            throttle,
             shutdown.clone(),
         )?;
         let sweeper = tokio::spawn(sweep_expired_claims(

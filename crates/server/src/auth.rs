@@ -9,12 +9,13 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use chat_domain::ports::LoginThrottle;
+use chat_domain::throttle::ThrottleKey;
 use chat_domain::user::User;
 use chat_domain::{Chat, DomainError};
 
 use crate::error::{blocking, blocking_api, ApiError, ApiResult};
 use crate::settings::Settings;
-use crate::throttle::{LoginThrottle, ThrottleKey};
 
 /// The bearer token of the request, if it carries an `Authorization: Bearer` header.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {

@@ -11,7 +11,6 @@ pub mod security_headers;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
-pub mod throttle;
 pub mod views;
 pub mod ws;
 

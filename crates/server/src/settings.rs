@@ -123,14 +123,18 @@ impl Default for DatabaseSettings {
     }
 }
 
-/// Which event bus.
+/// What the instances share in Redis: the event bus and the log-in throttle.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct RedisSettings {
-    /// `redis://...`, or empty for in-process events (one instance only).
+    /// `redis://...`, or empty for in-process events and log-in counts (one instance only).
     pub url: Secret,
-    /// Prefix of the pub/sub channels (lets several deployments or tests share one Redis).
+    /// Prefix of the pub/sub channels and throttle keys (lets several deployments or tests share
+    /// one Redis).
     pub channel_prefix: String,
+    /// How often the pub/sub connection must answer a round trip (within 2 s) before it is
+    /// considered dead and replaced, in milliseconds.
+    pub probe_interval_ms: u64,
 }
 
 impl Default for RedisSettings {
@@ -138,6 +142,7 @@ impl Default for RedisSettings {
         RedisSettings {
             url: Secret::default(),
             channel_prefix: "chat".to_owned(),
+            probe_interval_ms: 5_000,
         }
     }
 }
@@ -161,7 +166,8 @@ pub struct AuthSettings {
     pub login_window_seconds: i64,
     /// How long a locked username or IP is refused (429), from the failure that locked it.
     pub login_lockout_seconds: i64,
-    /// Most usernames and IPs the in-process throttle remembers at once.
+    /// Most usernames and IPs the in-process throttle (or the Redis throttle's local fallback)
+    /// remembers at once.
     pub login_throttle_max_entries: usize,
 }
 
@@ -405,13 +411,12 @@ impl Settings {
     }
 
     /// The log-in throttle's limits.
-    pub fn throttle_policy(&self) -> crate::throttle::ThrottlePolicy {
-        crate::throttle::ThrottlePolicy {
+    pub fn throttle_policy(&self) -> chat_domain::throttle::ThrottlePolicy {
+        chat_domain::throttle::ThrottlePolicy {
             max_failures_per_username: self.auth.login_max_failures_per_username,
             max_failures_per_ip: self.auth.login_max_failures_per_ip,
             window_ms: self.auth.login_window_seconds.saturating_mul(1000),
             lockout_ms: self.auth.login_lockout_seconds.saturating_mul(1000),
-            max_entries: self.auth.login_throttle_max_entries,
         }
     }
 

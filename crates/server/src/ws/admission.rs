@@ -21,6 +21,8 @@ pub mod close_code {
     pub const TOO_BIG: u16 = 1009;
     /// The client stopped answering pings.
     pub const HEARTBEAT_TIMEOUT: u16 = 1001;
+    /// The server is shutting down: reconnect (another instance will serve) and resume.
+    pub const GOING_AWAY: u16 = 1001;
     /// The server could not reach its store or bus.
     pub const SERVER_ERROR: u16 = 1011;
     /// No valid credentials (missing, wrong, expired, or no `auth` frame in time).

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::admission::{authenticate, close_code, Refusal};
 use super::frames::{ClientFrame, FrameError, ServerFrame};
 use super::settings::WsSettings;
+use crate::shutdown::Shutdown;
 
 /// Why a socket's loop stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,12 @@ impl Stop {
     /// A close with a code and reason.
     pub fn close(code: u16, reason: impl Into<String>) -> Self {
         Stop::Close(code, reason.into())
+    }
+
+    /// The close of every socket when the server shuts down (1001, "going away"): browsers
+    /// reconnect, reach another instance, and resume.
+    pub fn going_away() -> Self {
+        Stop::close(close_code::GOING_AWAY, "server shutting down")
     }
 }
 
@@ -45,18 +52,34 @@ pub struct Connection {
     session: Session,
     stream: AggregatedMessageStream,
     send_timeout: Duration,
+    /// How long a slow consumer's close frame may wait for room once its socket is dropped.
+    close_grace: Duration,
     last_heard: Instant,
+    shutdown: Shutdown,
 }
 
 impl Connection {
-    /// Wraps an upgraded socket.
-    pub fn new(session: Session, stream: AggregatedMessageStream, settings: &WsSettings) -> Self {
+    /// Wraps an upgraded socket that ends (1001) when `shutdown` is triggered.
+    pub fn new(
+        session: Session,
+        stream: AggregatedMessageStream,
+        settings: &WsSettings,
+        shutdown: Shutdown,
+    ) -> Self {
         Connection {
             session,
             stream,
             send_timeout: settings.send_timeout(),
+            close_grace: settings.client_timeout(),
             last_heard: Instant::now(),
+            shutdown,
         }
+    }
+
+    /// The server's shutdown signal: every loop serving this socket selects on it and ends
+    /// with [`Stop::going_away`].
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     /// Sends a text frame; a client that does not take it within the send timeout is a slow
@@ -145,27 +168,56 @@ impl Connection {
     }
 
     /// Ends the socket as `stop` says.
+    ///
+    /// A slow consumer's outgoing queue is full, so its close frame cannot be queued now: the
+    /// socket's loop ends at once (releasing its subscription and its slot), and a detached
+    /// task queues the 1008 close behind the frames already buffered, should the client read
+    /// them within `client_timeout_ms`. Otherwise the connection just ends.
     pub async fn close(self, stop: Stop) {
-        let timeout = self.send_timeout;
-        if let Stop::Close(code, reason) = stop {
-            let reason = CloseReason {
-                code: CloseCode::from(code),
-                description: Some(reason),
-            };
-            let _ = tokio::time::timeout(timeout, self.session.close(Some(reason))).await;
+        let Stop::Close(code, reason) = stop else {
+            return;
+        };
+        let reason = CloseReason {
+            code: CloseCode::from(code),
+            description: Some(reason),
+        };
+        if code == close_code::SLOW_CONSUMER {
+            let grace = self.close_grace;
+            let session = self.session;
+            let shutdown = self.shutdown;
+            // A shutdown does not wait for a slow consumer to read its backlog.
+            actix_rt::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::timeout(grace, session.close(Some(reason))) => {}
+                    () = shutdown.wait() => {}
+                }
+            });
+        } else {
+            let _ = tokio::time::timeout(self.send_timeout, self.session.close(Some(reason))).await;
         }
     }
 
     /// Waits for the first frame to be `{"type":"auth","token":..}` and returns its user;
-    /// anything else, bad credentials, or silence beyond `timeout` refuse the socket.
+    /// anything else, bad credentials, or silence beyond `timeout` refuse the socket; a
+    /// shutdown meanwhile closes it with 1001.
     pub async fn authenticate_by_frame(
         mut self,
         chat: &Chat,
         timeout: Duration,
     ) -> Option<(Self, User)> {
         let deadline = Instant::now() + timeout;
+        let shutdown = self.shutdown();
+        let going_away = shutdown.wait();
+        tokio::pin!(going_away);
         loop {
-            let next = match tokio::time::timeout_at(deadline, self.recv()).await {
+            let next = tokio::select! {
+                next = tokio::time::timeout_at(deadline, self.recv()) => next,
+                () = &mut going_away => {
+                    self.close(Stop::going_away()).await;
+                    return None;
+                }
+            };
+            let next = match next {
                 Ok(next) => next,
                 Err(_) => {
                     self.refuse(&Refusal::unauthenticated(

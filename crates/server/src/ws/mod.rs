@@ -28,8 +28,11 @@ pub use settings::{WsSettings, WsState};
 use admission::{admit, authenticate, parse_query, request_token, Refusal, Target};
 use connection::Connection;
 
-/// Registers the socket routes. The app must also carry `web::Data<Chat>` and
-/// `web::Data<WsState>` (one per process).
+use crate::shutdown::Shutdown;
+
+/// Registers the socket routes. The app must also carry `web::Data<Chat>`,
+/// `web::Data<WsState>` (one per process) and `web::Data<Shutdown>` (triggering it closes every
+/// socket with 1001).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws/threads/{thread_id}", web::get().to(thread_socket))
         .route("/ws/queue", web::get().to(queue_socket));
@@ -42,6 +45,7 @@ async fn thread_socket(
     path: web::Path<String>,
     chat: web::Data<Chat>,
     state: web::Data<WsState>,
+    shutdown: web::Data<Shutdown>,
 ) -> HttpResponse {
     let Ok(thread_id) = path.into_inner().parse::<i64>().map(ThreadId) else {
         return HttpResponse::NotFound().json(serde_json::json!({
@@ -61,7 +65,7 @@ async fn thread_socket(
     };
     let resume_from = query.last_seq;
     let settings = state.settings.clone();
-    upgrade(req, body, &settings, move |conn| async move {
+    upgrade(req, body, &settings, &shutdown, move |conn| async move {
         let Some((conn, user, _permit)) =
             finish_admission(conn, admitted, &chat, &state, target).await
         else {
@@ -85,6 +89,7 @@ async fn queue_socket(
     body: web::Payload,
     chat: web::Data<Chat>,
     state: web::Data<WsState>,
+    shutdown: web::Data<Shutdown>,
 ) -> HttpResponse {
     let chat = chat.get_ref().clone();
     let state = state.get_ref().clone();
@@ -97,7 +102,7 @@ async fn queue_socket(
         Err(refusal) => return refusal.response(),
     };
     let settings = state.settings.clone();
-    upgrade(req, body, &settings, move |conn| async move {
+    upgrade(req, body, &settings, &shutdown, move |conn| async move {
         let Some((conn, user, _permit)) =
             finish_admission(conn, admitted, &chat, &state, Target::Queue).await
         else {
@@ -154,6 +159,7 @@ fn upgrade<F, Fut>(
     req: HttpRequest,
     body: web::Payload,
     settings: &WsSettings,
+    shutdown: &Shutdown,
     serve: F,
 ) -> HttpResponse
 where
@@ -171,7 +177,7 @@ where
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    let conn = Connection::new(session, stream, settings);
+    let conn = Connection::new(session, stream, settings, shutdown.clone());
     actix_web::rt::spawn(serve(conn));
     response
 }

@@ -31,8 +31,13 @@ async fn serve(chat: &Chat, settings: &WsSettings, user: &User, conn: &mut Conne
     }
     let mut heartbeat = tokio::time::interval(settings.heartbeat_interval());
     heartbeat.tick().await;
+    let shutdown = conn.shutdown();
+    let going_away = shutdown.wait();
+    tokio::pin!(going_away);
     loop {
         let step = tokio::select! {
+            // Whatever step is under way finishes first; then the socket closes.
+            () = &mut going_away => Err(Stop::going_away()),
             incoming = conn.recv() => match incoming {
                 Ok(Incoming::Frame(ClientFrame::Ping)) => conn.send(&ServerFrame::Pong).await,
                 Ok(Incoming::Frame(ClientFrame::Auth { .. })) => conn.send(&ServerFrame::error(

@@ -53,7 +53,14 @@ impl ThreadSocket {
             last_renewal: None,
             last_typing: None,
         };
-        let stop = match socket.join(&mut conn, resume_from).await {
+        let shutdown = conn.shutdown();
+        // A long catch-up does not hold a shutdown back: the join is abandoned (the client
+        // resumes from the last `seq` it got on another instance).
+        let joined = tokio::select! {
+            joined = socket.join(&mut conn, resume_from) => joined,
+            () = shutdown.wait() => Err(Stop::going_away()),
+        };
+        let stop = match joined {
             Ok(mut events) => socket.serve(&mut conn, &mut events).await,
             Err(stop) => stop,
         };
@@ -91,12 +98,18 @@ impl ThreadSocket {
         Ok(events)
     }
 
-    /// The live loop: client frames, bus deliveries and the heartbeat, until one side ends.
+    /// The live loop: client frames, bus deliveries and the heartbeat, until one side ends or
+    /// the server shuts down.
     async fn serve(&mut self, conn: &mut Connection, events: &mut EventStream) -> Stop {
         let mut heartbeat = tokio::time::interval(self.settings.heartbeat_interval());
         heartbeat.tick().await;
+        let shutdown = conn.shutdown();
+        let going_away = shutdown.wait();
+        tokio::pin!(going_away);
         loop {
             let step = tokio::select! {
+                // Whatever step is under way finishes first; then the socket closes.
+                () = &mut going_away => Err(Stop::going_away()),
                 incoming = conn.recv() => match incoming {
                     Ok(Incoming::Frame(frame)) => self.command(conn, frame).await,
                     Ok(Incoming::Bad(err)) => conn.send(&ServerFrame::error(err.code, err.message)).await,

@@ -1,11 +1,19 @@
 //! Log-in throttling: repeated failed password checks lock the username (and the client's
 //! address) for a while, on the JSON log-in and on the seed's username + password fields alike,
-//! without telling whether the user exists.
+//! without telling whether the user exists. With Redis configured, every instance shares the
+//! counts.
 
+use std::sync::Arc;
+
+use chat_domain::memory::ManualClock;
+use chat_domain::Timestamp;
+use chat_server::settings::Secret;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{
+    fresh_store, spawn_app_with, spawn_app_with_settings, test_settings, Backend, TestApp,
+};
 
 on_every_store!(
     with crate::helpers::spawn_app_with_clock;
@@ -218,4 +226,45 @@ async fn a_forged_forwarded_for_header_does_not_dodge_the_address_limit(app: Tes
         900,
     )
     .await;
+}
+
+/// Two instances on one Postgres store and one Redis (a fresh prefix), on one test clock.
+async fn two_instances_sharing_redis() -> (TestApp, TestApp) {
+    let (url, dir) = fresh_store(Backend::Postgres);
+    let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+    let mut settings = test_settings(&url);
+    settings.redis.url = Secret::new(
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+    );
+    settings.redis.channel_prefix = format!("throttle-http-{}", uuid::Uuid::new_v4());
+    let a = spawn_app_with_settings(settings.clone(), dir, Some(Arc::clone(&clock))).await;
+    let b = spawn_app_with_settings(settings, None, Some(clock)).await;
+    (a, b)
+}
+
+#[actix_web::test]
+async fn failures_on_one_instance_count_on_the_other_through_redis() {
+    let (a, b) = two_instances_sharing_redis().await;
+    a.client("ann").await;
+    // Ten failures in all, alternating: each instance saw only five, under the limit alone.
+    for _ in 0..5 {
+        fail_times(&a, "ann", 1).await;
+        fail_times(&b, "ann", 1).await;
+    }
+    // The eleventh attempt is refused on either instance, right password or not.
+    assert_locked(a.log_in("ann", "wrong-password").await, 900).await;
+    assert_locked(b.log_in("ann", "password-123").await, 900).await;
+    assert_locked(a.log_in("ann", "password-123").await, 900).await;
+    // The lockout ends for both at once.
+    a.advance_secs(900);
+    assert_eq!(
+        b.log_in("ann", "password-123").await.status(),
+        StatusCode::CREATED
+    );
+    // That success forgot ann's failures on A too.
+    fail_times(&a, "ann", 9).await;
+    assert_eq!(
+        a.log_in("ann", "password-123").await.status(),
+        StatusCode::CREATED
+    );
 }

@@ -138,6 +138,31 @@ impl Instance {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends SIGTERM (as an orchestrator stopping the instance does).
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits for the process to exit, at most `PATIENCE`; panics (with the log) if it does not.
+    pub async fn exit_status(&mut self) -> std::process::ExitStatus {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chat-server did not exit; log: {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
@@ -420,6 +445,17 @@ impl Socket {
                 return got;
             }
         }
+    }
+
+    /// The next `count` `message.created` frames; panics on anything else significant.
+    pub async fn messages_until_count(&mut self, count: usize) -> Vec<Value> {
+        let mut got = Vec::with_capacity(count);
+        while got.len() < count {
+            let frame = self.next_significant().await;
+            assert_eq!(frame["type"], "message.created", "unexpected frame {frame}");
+            got.push(frame);
+        }
+        got
     }
 
     pub async fn close(mut self) {

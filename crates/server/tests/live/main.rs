@@ -5,7 +5,10 @@
 mod helpers;
 
 mod chat;
+mod expiry;
 mod frames;
 mod redis_restart;
 mod refusals;
 mod resume;
+mod shutdown;
+mod slow_consumer;
