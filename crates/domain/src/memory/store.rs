@@ -25,6 +25,8 @@ struct State {
     threads: Vec<(Thread, i64)>,
     messages: Vec<Message>,
     canned: Vec<CannedReply>,
+    /// Canned reply ids are never reused, even after a delete (as a SQL sequence).
+    canned_ids: i64,
 }
 
 impl MemoryStore {
@@ -602,7 +604,10 @@ impl CannedReplyStore for MemoryStore {
     fn insert_canned(&self, reply: NewCannedReply) -> DomainResult<CannedReply> {
         let mut s = self.lock();
         let stored = CannedReply {
-            id: CannedReplyId(s.canned.iter().map(|c| c.id.0).max().unwrap_or(0) + 1),
+            id: {
+                s.canned_ids += 1;
+                CannedReplyId(s.canned_ids)
+            },
             title: reply.title,
             body: reply.body,
             created_by: reply.created_by,

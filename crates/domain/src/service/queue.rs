@@ -22,8 +22,9 @@ pub struct QueueEntry {
     pub first_waiting: Option<Message>,
 }
 
-/// How far back the queue looks for a thread's first waiting message.
-const PREVIEW_WINDOW: i64 = 50;
+/// How many of a thread's latest messages a re-score reads (older ones were answered long ago or
+/// are already in the stored urgency).
+const RESCORE_WINDOW: i64 = 50;
 
 impl Chat {
     /// A page of the queue, most urgent first (oldest first within a tie). A constant number
@@ -67,7 +68,7 @@ impl Chat {
                 continue;
             };
             let mut bodies = Vec::new();
-            let mut after = (thread.last_seq - PREVIEW_WINDOW).max(0);
+            let mut after = (thread.last_seq - RESCORE_WINDOW).max(0);
             loop {
                 let page = self.store.messages_after(thread.id, after, 500)?;
                 let Some(last) = page.last() else { break };
