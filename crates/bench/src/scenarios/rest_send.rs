@@ -189,71 +189,69 @@ async fn token_at_max(
     senders: usize,
     duration: Duration,
 ) -> Phase {
-    let outcomes = Outcomes::default();
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut tasks = Vec::new();
+    let mut loops = Vec::new();
     for w in 0..senders {
         let Some(client) = clients.get(w % clients.len().max(1)).cloned() else {
             break;
         };
-        let (api, outcomes) = (api.clone(), outcomes.clone());
+        let api = api.clone();
         let base = bases[(client.home + w) % bases.len()].clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Latencies::new();
-            let mut k = 0;
-            while Instant::now() < deadline {
-                k += 1;
-                let t0 = Instant::now();
-                let result = api
-                    .send(
-                        &base,
-                        &client.session.token,
-                        client.thread,
-                        &format!("max message {w}/{k}"),
-                    )
-                    .await;
-                let code = result.map(|s| s.as_u16());
-                outcomes.add(kind(&code));
-                if matches!(code, Ok(200 | 201)) {
-                    latencies.record(t0.elapsed());
-                }
+        loops.push(move |k: u64| {
+            let (api, base, client) = (api.clone(), base.clone(), client.clone());
+            async move {
+                api.send(
+                    &base,
+                    &client.session.token,
+                    client.thread,
+                    &format!("max message {w}/{k}"),
+                )
+                .await
             }
-            latencies
-        }));
+        });
     }
-    let mut latencies = Latencies::new();
-    for t in tasks {
-        if let Ok(l) = t.await {
-            latencies.merge(&l);
-        }
-    }
-    Phase {
-        latencies,
-        outcomes,
-        elapsed: start.elapsed(),
-        skipped: 0,
-    }
+    closed_loop(loops, duration).await
 }
 
 async fn seed_at_max(ctx: &Ctx, duration: Duration) -> Phase {
+    let loops = ctx
+        .seed_users
+        .iter()
+        .enumerate()
+        .map(|(w, user)| {
+            let (api, user, base) = (ctx.api.clone(), user.clone(), ctx.base(w));
+            move |k: u64| {
+                let (api, user, base) = (api.clone(), user.clone(), base.clone());
+                async move {
+                    api.seed_send(&base, &user, 3, &format!("seed message {w}/{k}"))
+                        .await
+                }
+            }
+        })
+        .collect();
+    closed_loop(loops, duration).await
+}
+
+/// Runs one closed loop per sender until `duration` has passed: each sends its next request
+/// (`send(k)` makes its k-th) as soon as the previous one answered. Latencies of successful
+/// answers are recorded; every answer is counted by kind.
+async fn closed_loop<S, Fut>(senders: Vec<S>, duration: Duration) -> Phase
+where
+    S: FnMut(u64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<reqwest::StatusCode>> + Send,
+{
     let outcomes = Outcomes::default();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
-    for (w, user) in ctx.seed_users.iter().enumerate() {
-        let (api, outcomes, user) = (ctx.api.clone(), outcomes.clone(), user.clone());
-        let base = ctx.base(w);
+    for mut send in senders {
+        let outcomes = outcomes.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Latencies::new();
             let mut k = 0;
             while Instant::now() < deadline {
                 k += 1;
                 let t0 = Instant::now();
-                let result = api
-                    .seed_send(&base, &user, 3, &format!("seed message {w}/{k}"))
-                    .await;
-                let code = result.map(|s| s.as_u16());
+                let code = send(k).await.map(|s| s.as_u16());
                 outcomes.add(kind(&code));
                 if matches!(code, Ok(200 | 201)) {
                     latencies.record(t0.elapsed());
