@@ -109,7 +109,7 @@ impl Cluster {
                 psql(&spec.database_url, &format!("CREATE DATABASE \"{name}\""))
                     .await
                     .context("creating the benchmark database (is Postgres up?)")?;
-                let url = replace_database(&spec.database_url, &name);
+                let url = without_tls_on_loopback(&replace_database(&spec.database_url, &name));
                 (
                     Some(Database {
                         name,
@@ -335,6 +335,30 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// The servers' URL with `sslmode=disable` added when Postgres is on this machine and the URL
+/// names no `sslmode`: libpq would otherwise negotiate TLS with a server that offers it
+/// (Debian's does), and TLS over loopback protects nothing while it costs every statement an
+/// encryption on both ends (docs/BENCHMARKS.md measures it). An explicit `sslmode` is kept.
+pub fn without_tls_on_loopback(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback || url.contains("sslmode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
 fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
@@ -355,6 +379,30 @@ fn tail(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turns_tls_off_only_for_a_loopback_database_that_names_no_sslmode() {
+        assert_eq!(
+            without_tls_on_loopback("postgres://postgres@127.0.0.1:5432/b1"),
+            "postgres://postgres@127.0.0.1:5432/b1?sslmode=disable"
+        );
+        assert_eq!(
+            without_tls_on_loopback("postgres://u@localhost/b1?application_name=x"),
+            "postgres://u@localhost/b1?application_name=x&sslmode=disable"
+        );
+        assert_eq!(
+            without_tls_on_loopback("postgres://u@[::1]:5432/b1"),
+            "postgres://u@[::1]:5432/b1?sslmode=disable"
+        );
+        assert_eq!(
+            without_tls_on_loopback("postgres://u@127.0.0.1/b1?sslmode=require"),
+            "postgres://u@127.0.0.1/b1?sslmode=require"
+        );
+        assert_eq!(
+            without_tls_on_loopback("postgres://u@db.internal:5432/b1"),
+            "postgres://u@db.internal:5432/b1"
+        );
+    }
 
     #[test]
     fn replaces_the_database_in_a_url() {

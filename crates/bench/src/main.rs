@@ -326,6 +326,16 @@ async fn run(cli: Cli) -> Result<bool> {
             "the run's database had synchronous_commit = {mode}"
         ));
     }
+    if let Some(db) = &ctx.cluster.database {
+        let tls = if db.url.contains("sslmode=disable") {
+            "off (sslmode=disable: Postgres on this machine)"
+        } else {
+            "as the URL's sslmode says (libpq's default, prefer, uses TLS where the server offers it)"
+        };
+        report
+            .notes
+            .push(format!("the servers' Postgres connections: TLS {tls}"));
+    }
     report.write(&cli.out)?;
     eprintln!(
         "results: {} and {}",

@@ -343,6 +343,24 @@ fn a_client_writes_into_one_thread_per_type_and_retries_are_idempotent() {
         .unwrap();
     assert_eq!(second.thread.id, first.thread.id);
     assert_eq!(second.message.seq, 2);
+    let in_thread = d
+        .chat
+        .send_in_thread(&ann, first.thread.id, "payment failed", Some("c-1"))
+        .unwrap();
+    assert!(
+        !in_thread.created,
+        "a retry through the thread is the same message"
+    );
+    assert_eq!(in_thread.message.id, first.message.id);
+    let loan = d
+        .chat
+        .send_as_client(&ann, ThreadType::Loan, "loan", None)
+        .unwrap();
+    assert!(matches!(
+        d.chat
+            .send_in_thread(&ann, loan.thread.id, "payment failed", Some("c-1")),
+        Err(DomainError::Conflict(_))
+    ));
     assert!(matches!(
         d.chat
             .send_as_client(&ann, ThreadType::Payment, "   ", None),

@@ -3,7 +3,7 @@
 //! ([`InProcessBus`]). The migrations of `migrations/sqlite` are compiled in and applied on open.
 
 use chat_sql::setup::{open_pool, run_migrations};
-use chat_sql::{Backend, DbConnection, SetupError, SqlStore};
+use chat_sql::{Backend, CheckedConnection, SetupError, SqlStore};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
@@ -61,8 +61,8 @@ impl From<diesel::result::Error> for EmbeddedError {
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+impl r2d2::CustomizeConnection<CheckedConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut CheckedConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(PRAGMAS)
             .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -51,11 +51,11 @@ fn pooled_connections_run_in_wal_mode_with_a_busy_timeout() {
     let store = chat_embedded::open(&dir.path().join("chat.db"), 2).unwrap();
     let mut conn = store.pool().get().unwrap();
     let mode: JournalMode = diesel::sql_query("PRAGMA journal_mode")
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap();
     assert_eq!(mode.journal_mode, "wal");
     let timeout: Timeout = diesel::sql_query("PRAGMA busy_timeout")
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap();
     assert_eq!(timeout.timeout, 5000);
 }

@@ -14,6 +14,6 @@ pub mod schema;
 pub mod setup;
 pub mod store;
 
-pub use connection::{Backend, DbConnection, DbConnectionManager, DbPool};
+pub use connection::{Backend, CheckedConnection, DbConnection, DbConnectionManager, DbPool};
 pub use setup::SetupError;
 pub use store::SqlStore;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::backend::Backend as DieselBackend;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
-use crate::connection::{Backend, DbConnection, DbConnectionManager};
+use crate::connection::{Backend, CheckedConnection, DbConnectionManager};
 use crate::store::SqlStore;
 
 /// How long a request waits for a pooled connection before the store reports itself unavailable.
@@ -45,7 +45,7 @@ pub fn open_pool(
     backend: Backend,
     url: &str,
     pool_size: u32,
-    customizer: Option<Box<dyn r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error>>>,
+    customizer: Option<Box<dyn r2d2::CustomizeConnection<CheckedConnection, diesel::r2d2::Error>>>,
 ) -> Result<SqlStore, SetupError> {
     let mut builder = r2d2::Pool::builder()
         .max_size(pool_size.max(1))

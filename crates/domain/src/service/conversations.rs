@@ -32,7 +32,9 @@ impl Chat {
     }
 
     /// Writes into a thread: its client (a resolved thread reopens), or the agent holding its
-    /// claim (the reply renews the lease). Anyone else is refused.
+    /// claim (the reply renews the lease). Anyone else is refused, by the append itself under
+    /// the thread's lock (no separate read of the thread first: a send is one transaction).
+    /// A `client_message_id` the actor already used in another thread is a conflict.
     pub fn send_in_thread(
         &self,
         actor: &User,
@@ -42,8 +44,13 @@ impl Chat {
     ) -> DomainResult<Appended> {
         let body = MessageBody::parse(body)?;
         let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
-        let thread = self.viewable_thread(actor, thread_id)?;
-        self.append(actor, thread.id, body, cmid)
+        let appended = self.append(actor, thread_id, body, cmid)?;
+        if appended.message.thread_id != thread_id {
+            return Err(DomainError::Conflict(
+                "this client_message_id names a message already sent in another thread".to_owned(),
+            ));
+        }
+        Ok(appended)
     }
 
     fn append(

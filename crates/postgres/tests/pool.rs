@@ -1,0 +1,45 @@
+//! The connection pool against the real Postgres: a pooled connection that died while idle
+//! (a restart, an idle timeout, an administrator's kill) is replaced before a call gets it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chat_domain::ports::UserStore;
+use chat_domain::user::Role;
+use chat_postgres::testing::{base_url, fresh_schema_url};
+use chat_sql::connection::PING_AFTER;
+use diesel::sql_types::Integer;
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+
+#[derive(QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = Integer)]
+    pid: i32,
+}
+
+fn backend_pid(store: &chat_sql::SqlStore) -> i32 {
+    let mut conn = store.pool().get().unwrap();
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<BackendPid>(&mut **conn)
+        .unwrap()
+        .pid
+}
+
+#[test]
+fn a_connection_killed_while_idle_is_replaced_before_use() {
+    let url = fresh_schema_url().expect("Postgres must be running");
+    let store = chat_postgres::connect(&url, 1).unwrap();
+    let before = backend_pid(&store);
+
+    let mut admin = PgConnection::establish(&base_url()).unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({before})"))
+        .execute(&mut admin)
+        .unwrap();
+    // Past the window in which a connection is trusted without a ping.
+    std::thread::sleep(PING_AFTER + std::time::Duration::from_millis(200));
+
+    assert_eq!(store.count_active_with_role(Role::Client).unwrap(), 0);
+    assert_ne!(
+        backend_pid(&store),
+        before,
+        "the dead connection was replaced"
+    );
+}
