@@ -11,11 +11,12 @@ use chat_domain::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::min;
 use diesel::prelude::*;
 
-use super::threads::{lock_thread_if_exists, save_thread, thread_not_found};
+use super::append_statements::{InsertMessage, MarkClientMessagesRead, SavePatch, TakeNextSeq};
+use super::threads::{lock_thread_if_exists, reopen_clash, thread_not_found};
 use super::SqlStore;
 use crate::connection::{write_transaction, DbConnection};
-use crate::error::{is_unique_violation, StoreError};
-use crate::rows::{into_messages, MessageRow, NewMessageRow, ThreadRow};
+use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
+use crate::rows::{into_messages, reasons_json, MessageRow, NewMessageRow, ThreadRow};
 use crate::schema::{messages, threads};
 
 /// The append, inside its write transaction. Order matters:
@@ -30,37 +31,31 @@ fn append_in_transaction(
     new: &NewMessage,
     patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
 ) -> Result<Appended, StoreError> {
-    let row = diesel::update(threads::table.find(new.thread_id.0))
-        .set((
-            threads::last_seq.eq(threads::last_seq + 1),
-            threads::last_activity_at_ms.eq(new.created_at.millis()),
-        ))
-        .returning(threads::all_columns)
-        .get_result::<ThreadRow>(conn)
-        .optional()?
-        .ok_or_else(thread_not_found)?;
+    let row = TakeNextSeq {
+        thread_id: new.thread_id.0,
+        at_ms: new.created_at.millis(),
+    }
+    .get_result::<ThreadRow>(conn)
+    .optional()?
+    .ok_or_else(thread_not_found)?;
     let mut thread = row.to_thread()?;
-    let stored = diesel::insert_into(messages::table)
-        .values(NewMessageRow::new(new, thread.last_seq))
-        .returning(messages::all_columns)
-        .get_result::<MessageRow>(conn)
-        .map_err(|e| {
-            if new.client_message_id.is_some() && is_unique_violation(&e) {
-                StoreError::DuplicateClientMessage
-            } else {
-                StoreError::Db(e)
-            }
-        })?;
+    let stored = InsertMessage {
+        row: NewMessageRow::new(new, thread.last_seq),
+    }
+    .get_result::<MessageRow>(conn)
+    .map_err(|e| {
+        if new.client_message_id.is_some() && is_unique_violation(&e) {
+            StoreError::DuplicateClientMessage
+        } else {
+            StoreError::Db(e)
+        }
+    })?;
     let p = patch(&thread)?;
     if p.mark_client_messages_read {
-        diesel::update(
-            messages::table
-                .filter(messages::thread_id.eq(thread.id.0))
-                .filter(messages::seq.lt(stored.seq))
-                .filter(messages::sender_role.eq(Role::Client.as_str()))
-                .filter(messages::is_read.eq(false)),
-        )
-        .set(messages::is_read.eq(true))
+        MarkClientMessagesRead {
+            thread_id: thread.id.0,
+            before_seq: stored.seq,
+        }
         .execute(conn)?;
     }
     thread.status = p.status;
@@ -68,7 +63,19 @@ fn append_in_transaction(
     thread.agent_id = p.agent_id;
     thread.waiting_since = p.waiting_since;
     thread.urgency = p.urgency;
-    save_thread(conn, &thread, p.rank_key)?;
+    SavePatch {
+        thread_id: thread.id.0,
+        status: thread.status.as_str(),
+        claim_agent_id: thread.claim.map(|c| c.agent_id.0),
+        claim_until_ms: thread.claim.map(|c| c.until.millis()),
+        agent_id: thread.agent_id.map(|a| a.0),
+        waiting_since_ms: thread.waiting_since.map(Timestamp::millis),
+        urgency_score: thread.urgency.score,
+        urgency_reasons: reasons_json(&thread.urgency)?,
+        rank_key: p.rank_key,
+    }
+    .execute(conn)
+    .map_err(|e| conflict_if_unique(e, reopen_clash))?;
     Ok(Appended {
         message: stored.into_message()?,
         thread,

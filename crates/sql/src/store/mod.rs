@@ -1,5 +1,6 @@
 //! [`SqlStore`]: every store port, one query source for both backends.
 
+mod append_statements;
 mod canned;
 mod messages;
 mod search;

@@ -66,12 +66,13 @@ pub(crate) fn save_thread(
     diesel::update(threads::table.find(thread.id.0))
         .set(&ThreadRow::new(thread, rank_key)?)
         .execute(conn)
-        .map_err(|e| {
-            conflict_if_unique(e, || {
-                "the client has another open thread of this type".to_owned()
-            })
-        })?;
+        .map_err(|e| conflict_if_unique(e, reopen_clash))?;
     Ok(())
+}
+
+/// Why a thread could not reopen: the unique index on a client's open threads of a type.
+pub(crate) fn reopen_clash() -> String {
+    "the client has another open thread of this type".to_owned()
 }
 
 fn thread_row(conn: &mut DbConnection, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
