@@ -1,0 +1,1 @@
+ALTER INDEX messages_body_fts SET (fastupdate = on);
