@@ -2,10 +2,10 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chat_domain::DomainResult;
-use deadpool_redis::Pool;
+use deadpool_redis::{Connection, Pool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -17,6 +17,8 @@ const MAX_BATCH: usize = 512;
 /// Pause after a failed publish, so a Redis outage is not hammered (events arriving meanwhile
 /// wait in the bounded outbox, or are dropped when it is full).
 const FAILURE_PAUSE: Duration = Duration::from_millis(200);
+/// How long the publisher keeps its connection between batches without the pool checking it.
+const HOLD_WHILE_BUSY: Duration = Duration::from_secs(1);
 /// How soon an owed gap notice is retried when no event comes to carry it.
 const GAP_RETRY: Duration = Duration::from_millis(500);
 
@@ -46,6 +48,7 @@ pub(crate) async fn run(
 ) {
     let gap_notice = serde_json::to_string(&Envelope::gap(origin)).unwrap_or_default();
     let mut batch: Vec<String> = Vec::with_capacity(MAX_BATCH + 1);
+    let mut held: Option<(Connection, Instant)> = None;
     loop {
         // A gap is owed after a failure: announce it even if nothing else is published soon.
         let first = if shared.owe_gap.load(Ordering::SeqCst) {
@@ -79,7 +82,7 @@ pub(crate) async fn run(
             - if announce_gap { gap_notice.len() } else { 0 };
         shared.queued_bytes.fetch_sub(taken, Ordering::SeqCst);
         let events = (batch.len() - usize::from(announce_gap)) as u64;
-        match publish_batch(&pool, &channel, &batch, &shared).await {
+        match publish_batch(&pool, &mut held, &channel, &batch, &shared).await {
             Ok(()) => {
                 shared.published.fetch_add(events, Ordering::Relaxed);
                 if announce_gap {
@@ -98,20 +101,31 @@ pub(crate) async fn run(
     tracing::debug!(%channel, "redis publisher stopped");
 }
 
-/// Publishes a batch through one pooled connection. A connection through which the publish
-/// failed or timed out is taken out of the pool (it may be half-open), never reused.
+/// Publishes a batch through the connection the publisher holds while events keep coming,
+/// taken from the pool when it holds none or has not used it for [`HOLD_WHILE_BUSY`]. Holding it
+/// skips the pool's check of an idle connection (a `PING` round trip before every batch, one per
+/// message at a steady rate); after a quiet spell the pool checks it again, so a Redis restart
+/// while idle costs no events. A connection through which a publish failed or timed out is
+/// taken out of the pool (it may be half-open), never reused.
 async fn publish_batch(
     pool: &Pool,
+    held: &mut Option<(Connection, Instant)>,
     channel: &str,
     batch: &[String],
     shared: &Shared,
 ) -> Result<(), String> {
-    // The pool checks an idle connection with PING (within REDIS_TIMEOUT) before handing it
-    // out, and drops it when that fails; the outer bound covers waiting and connecting too.
-    let mut conn = match tokio::time::timeout(REDIS_TIMEOUT * 2, pool.get()).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(err)) => return Err(err.to_string()),
-        Err(_) => return Err("no connection in time".to_owned()),
+    let fresh = held
+        .take()
+        .filter(|(_, used)| used.elapsed() < HOLD_WHILE_BUSY);
+    let mut conn = match fresh {
+        Some((conn, _)) => conn,
+        // The pool checks an idle connection with PING (within REDIS_TIMEOUT) before handing
+        // it out, and drops it when that fails; the outer bound covers waiting and connecting.
+        None => match tokio::time::timeout(REDIS_TIMEOUT * 2, pool.get()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return Err(err.to_string()),
+            Err(_) => return Err("no connection in time".to_owned()),
+        },
     };
     let mut pipe = redis::pipe();
     for payload in batch {
@@ -119,11 +133,14 @@ async fn publish_batch(
     }
     let reason = match tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut *conn)).await
     {
-        Ok(Ok(())) => return Ok(()),
+        Ok(Ok(())) => {
+            *held = Some((conn, Instant::now()));
+            return Ok(());
+        }
         Ok(Err(err)) => err.to_string(),
         Err(_) => "timed out".to_owned(),
     };
-    drop(deadpool_redis::Connection::take(conn));
+    drop(Connection::take(conn));
     shared.discarded_connections.fetch_add(1, Ordering::Relaxed);
     Err(reason)
 }
