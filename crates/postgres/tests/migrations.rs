@@ -27,3 +27,27 @@ fn an_unreachable_database_is_an_error_not_a_panic() {
     let err = chat_postgres::connect("postgres://postgres@127.0.0.1:1/none", 1).unwrap_err();
     assert!(err.to_string().contains("cannot connect"), "{err}");
 }
+
+#[derive(diesel::QueryableByName)]
+struct RelOptions {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    options: Option<String>,
+}
+
+/// Search's GIN index must take inserts directly: with a pending list, the send that finds it
+/// full merges it first and stalls for hundreds of milliseconds.
+#[test]
+fn the_search_index_has_no_pending_list_to_stall_a_send() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let url = fresh_schema_url().expect("Postgres must be running");
+    chat_postgres::migrate(&url).unwrap();
+    let mut conn = PgConnection::establish(&url).unwrap();
+    let row: RelOptions = diesel::sql_query(
+        "SELECT array_to_string(c.reloptions, ',') AS options FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = 'messages_body_fts' AND n.nspname = current_schema()",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(row.options.as_deref(), Some("fastupdate=off"));
+}
