@@ -16,7 +16,7 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text};
 use diesel::{Column, QueryResult, RunQueryDsl, Table};
 
-use crate::rows::NewMessageRow;
+use crate::rows::{NewMessageRow, ThreadRow};
 use crate::schema::{messages, threads};
 
 /// `"name" = <bind>`, preceded by `, ` unless it is the first.
@@ -204,19 +204,11 @@ where
     }
 }
 
-/// Writes what an append's patch may change on its thread (`last_seq` and
-/// `last_activity_at_ms` were set by [`TakeNextSeq`]).
+/// Writes what an append's patch may change on its thread, from the thread's whole row
+/// (`last_seq` and `last_activity_at_ms` were set by [`TakeNextSeq`]; the rest never changes).
 #[derive(Debug)]
 pub(crate) struct SavePatch {
-    pub thread_id: i64,
-    pub status: &'static str,
-    pub claim_agent_id: Option<i64>,
-    pub claim_until_ms: Option<i64>,
-    pub agent_id: Option<i64>,
-    pub waiting_since_ms: Option<i64>,
-    pub urgency_score: i64,
-    pub urgency_reasons: String,
-    pub rank_key: i64,
+    pub row: ThreadRow,
 }
 
 impl QueryId for SavePatch {
@@ -230,7 +222,6 @@ impl<DB> QueryFragment<DB> for SavePatch
 where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Nullable<BigInt>>,
     i64: ToSql<BigInt, DB>,
-    str: ToSql<Text, DB>,
     String: ToSql<Text, DB>,
     Option<i64>: ToSql<Nullable<BigInt>, DB>,
 {
@@ -238,27 +229,28 @@ where
         out.push_sql("UPDATE ");
         out.push_identifier("threads")?;
         out.push_sql(" SET ");
-        assign::<threads::status, Text, _, _>(&mut out, true, self.status)?;
+        let row = &self.row;
+        assign::<threads::status, Text, _, _>(&mut out, true, &row.status)?;
         assign::<threads::claim_agent_id, Nullable<BigInt>, _, _>(
             &mut out,
             false,
-            &self.claim_agent_id,
+            &row.claim_agent_id,
         )?;
         assign::<threads::claim_until_ms, Nullable<BigInt>, _, _>(
             &mut out,
             false,
-            &self.claim_until_ms,
+            &row.claim_until_ms,
         )?;
-        assign::<threads::agent_id, Nullable<BigInt>, _, _>(&mut out, false, &self.agent_id)?;
+        assign::<threads::agent_id, Nullable<BigInt>, _, _>(&mut out, false, &row.agent_id)?;
         assign::<threads::waiting_since_ms, Nullable<BigInt>, _, _>(
             &mut out,
             false,
-            &self.waiting_since_ms,
+            &row.waiting_since_ms,
         )?;
-        assign::<threads::urgency_score, BigInt, _, _>(&mut out, false, &self.urgency_score)?;
-        assign::<threads::urgency_reasons, Text, _, _>(&mut out, false, &self.urgency_reasons)?;
-        assign::<threads::rank_key, BigInt, _, _>(&mut out, false, &self.rank_key)?;
+        assign::<threads::urgency_score, BigInt, _, _>(&mut out, false, &row.urgency_score)?;
+        assign::<threads::urgency_reasons, Text, _, _>(&mut out, false, &row.urgency_reasons)?;
+        assign::<threads::rank_key, BigInt, _, _>(&mut out, false, &row.rank_key)?;
         out.push_sql(" WHERE ");
-        assign::<threads::id, BigInt, _, _>(&mut out, true, &self.thread_id)
+        assign::<threads::id, BigInt, _, _>(&mut out, true, &row.id)
     }
 }

@@ -16,7 +16,7 @@ use super::threads::{lock_thread_if_exists, reopen_clash, thread_not_found};
 use super::SqlStore;
 use crate::connection::{write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
-use crate::rows::{into_messages, reasons_json, MessageRow, NewMessageRow, ThreadRow};
+use crate::rows::{into_messages, MessageRow, NewMessageRow, ThreadRow};
 use crate::schema::{messages, threads};
 
 /// The append, inside its write transaction. Order matters:
@@ -64,15 +64,7 @@ fn append_in_transaction(
     thread.waiting_since = p.waiting_since;
     thread.urgency = p.urgency;
     SavePatch {
-        thread_id: thread.id.0,
-        status: thread.status.as_str(),
-        claim_agent_id: thread.claim.map(|c| c.agent_id.0),
-        claim_until_ms: thread.claim.map(|c| c.until.millis()),
-        agent_id: thread.agent_id.map(|a| a.0),
-        waiting_since_ms: thread.waiting_since.map(Timestamp::millis),
-        urgency_score: thread.urgency.score,
-        urgency_reasons: reasons_json(&thread.urgency)?,
-        rank_key: p.rank_key,
+        row: ThreadRow::new(&thread, p.rank_key)?,
     }
     .execute(conn)
     .map_err(|e| conflict_if_unique(e, reopen_clash))?;
