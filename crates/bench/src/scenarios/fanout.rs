@@ -41,6 +41,8 @@ struct Seen {
     acked: HashSet<i64>,
     /// Send-to-delivery times of the other side's messages.
     latencies: Latencies,
+    /// Send-to-ack times of this socket's own sends (the server stored them).
+    acks: Latencies,
     /// Error frames.
     error_frames: u64,
     first_error: Option<String>,
@@ -168,7 +170,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
                 &mut pair.client
             };
             let body = format!("bench t={} n={n}", micros_now());
-            let frame = json!({"type": "message.send", "body": body, "client_message_id": format!("fo-{n}")});
+            let frame = json!({"type": "message.send", "body": body, "client_message_id": format!("fo-{n}-{}", micros_now())});
             if side.tx.send(Message::Text(frame.to_string())).is_ok() {
                 side.sent += 1;
                 sent += 1;
@@ -193,6 +195,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     let _ = stop_tx.send(true);
 
     let mut latencies = Latencies::new();
+    let mut acks = Latencies::new();
     let (mut gaps, mut dups, mut unstored, mut error_frames, mut closed) =
         (0u64, 0u64, 0i64, 0u64, 0u64);
     let mut first_error = None;
@@ -206,6 +209,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
             let _ = s.writer.await;
             let seen = s.reader.await.unwrap_or_default();
             latencies.merge(&seen.latencies);
+            acks.merge(&seen.acks);
             error_frames += seen.error_frames;
             closed += u64::from(seen.closed);
             if first_error.is_none() {
@@ -240,6 +244,9 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
         None,
     );
     sink.latency(&what, &latencies.summary(), Some(5.0), Some(25.0));
+    // The store's share of it: the sender's ack comes once the message is committed, before the
+    // publish, so delivery minus ack is the fan-out (Redis and the other instance).
+    sink.latency("send to ack (stored)", &acks.summary(), None, None);
     sink.figure(
         "delivered to the other side",
         received.load(Ordering::Relaxed) as f64,
@@ -379,6 +386,9 @@ fn on_frame(text: &str, me: i64, seen: &mut Seen, received: &AtomicU64) {
             }
         }
         Some("ack") => {
+            if let Some(t) = v["client_message_id"].as_str().and_then(sent_at_from_id) {
+                seen.acks.record_micros(now.saturating_sub(t));
+            }
             if let Some(seq) = v["seq"].as_i64() {
                 seen.acked.insert(seq);
             }
@@ -394,6 +404,11 @@ fn on_frame(text: &str, me: i64, seen: &mut Seen, received: &AtomicU64) {
 }
 
 /// The send time embedded in a benchmark message body (`bench t=<micros> n=<k>`).
+/// The send time a `client_message_id` of the form `fo-<n>-<micros>` carries.
+fn sent_at_from_id(id: &str) -> Option<u64> {
+    id.rsplit_once('-')?.1.parse().ok()
+}
+
 fn sent_at(body: &str) -> Option<u64> {
     body.split_whitespace()
         .find_map(|w| w.strip_prefix("t="))
@@ -408,6 +423,8 @@ mod tests {
     fn reads_the_send_time_from_a_body() {
         assert_eq!(sent_at("bench t=12345 n=7"), Some(12345));
         assert_eq!(sent_at("hello"), None);
+        assert_eq!(sent_at_from_id("fo-7-12345"), Some(12345));
+        assert_eq!(sent_at_from_id("fo7"), None);
     }
 
     #[test]
