@@ -15,6 +15,7 @@ pub mod message;
 pub mod ports;
 pub mod search;
 pub mod service;
+pub mod text;
 pub mod thread;
 pub mod throttle;
 pub mod time;
@@ -24,7 +25,7 @@ pub mod user;
 #[cfg(feature = "memory")]
 pub mod memory;
 
-pub use error::{DomainError, DomainResult};
+pub use error::{Conflict, DomainError, DomainResult};
 pub use ids::{CannedReplyId, MessageId, ThreadId, UserId};
 pub use service::{Chat, ChatConfig};
 pub use time::{Clock, SystemClock, Timestamp};

@@ -10,7 +10,9 @@ use crate::search::{SearchHit, SearchQuery, SearchScope};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::urgency::Urgency;
 use crate::user::{NewUser, Role, User, Username};
-use crate::{CannedReplyId, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId};
+use crate::{
+    CannedReplyId, Conflict, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId,
+};
 
 /// Everything in memory, behind one lock: the reference implementation of the store ports.
 #[derive(Debug, Default)]
@@ -41,7 +43,7 @@ impl MemoryStore {
 }
 
 fn reopen_conflict() -> DomainError {
-    DomainError::Conflict("the client has another open thread of this type".to_owned())
+    DomainError::Conflict(Conflict::OpenThreadExists)
 }
 
 fn next_id(len: usize) -> i64 {
@@ -74,10 +76,7 @@ impl UserStore for MemoryStore {
     fn insert_user(&self, user: NewUser) -> DomainResult<User> {
         let mut s = self.lock();
         if s.users.iter().any(|u| u.username == user.username) {
-            return Err(DomainError::Conflict(format!(
-                "username {} is taken",
-                user.username.as_str()
-            )));
+            return Err(DomainError::Conflict(Conflict::UsernameTaken));
         }
         let stored = User {
             id: UserId(next_id(s.users.len())),
@@ -261,7 +260,7 @@ impl ThreadStore for MemoryStore {
         let mut s = self.lock();
         let (t, _) = s.thread_mut(thread)?;
         if t.status == ThreadStatus::Resolved {
-            return Err(DomainError::Conflict("the thread is resolved".to_owned()));
+            return Err(DomainError::Conflict(Conflict::ThreadResolved));
         }
         if let Some(claim) = t.live_claim(now) {
             if claim.agent_id != agent {
@@ -316,7 +315,7 @@ impl ThreadStore for MemoryStore {
         let mut s = self.lock();
         let (t, _) = s.thread_mut(thread)?;
         if t.status == ThreadStatus::Resolved {
-            return Err(DomainError::Conflict("the thread is resolved".to_owned()));
+            return Err(DomainError::Conflict(Conflict::ThreadResolved));
         }
         let previous = t.live_claim(now).copied();
         t.claim = Some(Claim {
