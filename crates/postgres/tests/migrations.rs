@@ -4,11 +4,12 @@
 
 use chat_domain::ports::{Store, UserStore};
 use chat_domain::user::Role;
-use chat_postgres::testing::fresh_schema_url;
+use chat_postgres::testing::FreshSchema;
 
 #[test]
 fn instances_starting_together_migrate_the_schema_once() {
-    let url = fresh_schema_url().expect("Postgres must be running");
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let url = schema.url().to_owned();
     let applied: Vec<Vec<String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| s.spawn(|| chat_postgres::migrate(&url).unwrap()))
@@ -39,7 +40,8 @@ struct RelOptions {
 #[test]
 fn the_search_index_has_no_pending_list_to_stall_a_send() {
     use diesel::{Connection, PgConnection, RunQueryDsl};
-    let url = fresh_schema_url().expect("Postgres must be running");
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let url = schema.url().to_owned();
     chat_postgres::migrate(&url).unwrap();
     let mut conn = PgConnection::establish(&url).unwrap();
     let row: RelOptions = diesel::sql_query(

@@ -4,7 +4,7 @@
 
 use chat_domain::ports::UserStore;
 use chat_domain::user::Role;
-use chat_postgres::testing::{base_url, fresh_schema_url};
+use chat_postgres::testing::{base_url, FreshSchema};
 use chat_sql::connection::PING_AFTER;
 use diesel::sql_types::Integer;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
@@ -25,7 +25,8 @@ fn backend_pid(store: &chat_sql::SqlStore) -> i32 {
 
 #[test]
 fn a_connection_killed_while_idle_is_replaced_before_use() {
-    let url = fresh_schema_url().expect("Postgres must be running");
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let url = schema.url().to_owned();
     let store = chat_postgres::connect(&url, 1).unwrap();
     let before = backend_pid(&store);
 

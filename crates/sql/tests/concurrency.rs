@@ -17,9 +17,9 @@ use chat_sql::SqlStore;
 const NOW: Timestamp = Timestamp(1_764_064_800_000);
 
 /// A store on a fresh Postgres schema.
-fn postgres_store() -> (SqlStore, ()) {
-    let url = chat_postgres::testing::fresh_schema_url().expect("Postgres must be running");
-    (chat_postgres::connect(&url, 8).unwrap(), ())
+fn postgres_store() -> (SqlStore, chat_postgres::testing::FreshSchema) {
+    let schema = chat_postgres::testing::FreshSchema::create().expect("Postgres must be running");
+    (chat_postgres::connect(schema.url(), 8).unwrap(), schema)
 }
 
 /// A store on a fresh SQLite file (kept while the guard lives).
@@ -399,7 +399,8 @@ on_both_backends!(
 
 #[test]
 fn each_store_names_its_backend() {
-    the_backend_is_named(postgres_store().0, "postgres");
+    let (postgres, _schema) = postgres_store();
+    the_backend_is_named(postgres, "postgres");
     let (sqlite, _dir) = sqlite_store();
     the_backend_is_named(sqlite, "sqlite");
 }

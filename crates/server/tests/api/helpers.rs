@@ -57,7 +57,7 @@ pub struct TestApp {
     pub chat: Chat,
     pub clock: Option<Arc<ManualClock>>,
     pub database_url: String,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<StoreGuard>,
 }
 
 /// Settings for tests: any free port, cheap bcrypt, the given store.
@@ -72,18 +72,26 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings
 }
 
-/// A fresh, empty store of the given kind: its URL, and the directory to keep alive.
-pub fn fresh_store(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+/// What keeps a test's store alive, and removes it when the test ends: the SQLite file's
+/// directory, or the Postgres schema.
+#[derive(Debug)]
+pub enum StoreGuard {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Schema(#[allow(dead_code)] chat_postgres::testing::FreshSchema),
+}
+
+/// A fresh, empty store of the given kind: its URL, and the guard to keep alive.
+pub fn fresh_store(backend: Backend) -> (String, Option<StoreGuard>) {
     match backend {
-        Backend::Postgres => (
-            chat_postgres::testing::fresh_schema_url()
-                .expect("Postgres must be running for the tests"),
-            None,
-        ),
+        Backend::Postgres => {
+            let schema = chat_postgres::testing::FreshSchema::create()
+                .expect("Postgres must be running for the tests");
+            (schema.url().to_owned(), Some(StoreGuard::Schema(schema)))
+        }
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-            (url, Some(dir))
+            (url, Some(StoreGuard::Dir(dir)))
         }
     }
 }
@@ -113,7 +121,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
 /// Starts another instance of the app on an existing store.
 pub async fn spawn_app_on(
     database_url: &str,
-    dir: Option<tempfile::TempDir>,
+    dir: Option<StoreGuard>,
     clock: Option<Arc<ManualClock>>,
 ) -> TestApp {
     spawn_app_with_settings(test_settings(database_url), dir, clock).await
@@ -122,7 +130,7 @@ pub async fn spawn_app_on(
 /// Starts the app with these settings.
 pub async fn spawn_app_with_settings(
     settings: Settings,
-    dir: Option<tempfile::TempDir>,
+    dir: Option<StoreGuard>,
     clock: Option<Arc<ManualClock>>,
 ) -> TestApp {
     let database_url = settings.database.url.expose().to_owned();

@@ -47,6 +47,8 @@ pub struct Shared {
     pub database_url: String,
     pub redis_url: String,
     pub channel_prefix: String,
+    /// Dropped (with its tables) when the test ends, after its instances.
+    _schema: std::sync::Arc<chat_postgres::testing::FreshSchema>,
 }
 
 impl Shared {
@@ -57,9 +59,11 @@ impl Shared {
 
     /// A fresh schema and a unique prefix on the given Redis.
     pub fn fresh_with_redis(redis_url: &str) -> Self {
+        let schema = chat_postgres::testing::FreshSchema::create()
+            .expect("Postgres must be running for the tests");
         Shared {
-            database_url: chat_postgres::testing::fresh_schema_url()
-                .expect("Postgres must be running for the tests"),
+            database_url: schema.url().to_owned(),
+            _schema: std::sync::Arc::new(schema),
             redis_url: redis_url.to_owned(),
             channel_prefix: unique("live-test-"),
         }
