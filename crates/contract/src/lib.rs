@@ -5,7 +5,7 @@
 //! crate proves itself with one line per port, in an integration test:
 //!
 //! ```
-//! use chat_domain::memory::{InProcessBus, MemoryStore};
+//! use chat_memory::{InProcessBus, MemoryStore};
 //!
 //! chat_contract::store_contract_tests!(|| std::sync::Arc::new(MemoryStore::new()));
 //! chat_contract::bus_contract_tests!(|| async {
@@ -13,7 +13,7 @@
 //!     (bus.clone(), bus)
 //! });
 //! chat_contract::throttle_contract_tests!(|policy| {
-//!     let throttle = std::sync::Arc::new(chat_domain::memory::InProcessThrottle::new(policy, 1_000));
+//!     let throttle = std::sync::Arc::new(chat_memory::InProcessThrottle::new(policy, 1_000));
 //!     (throttle.clone(), throttle)
 //! });
 //! # fn main() {}

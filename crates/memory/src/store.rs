@@ -1,16 +1,20 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::auth::NewSession;
-use crate::canned::{CannedReply, NewCannedReply};
-use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
-use crate::message::{Appended, Message, NewMessage};
-use crate::ports::{CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore};
-use crate::search::{SearchHit, SearchQuery, SearchScope};
-use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
-use crate::urgency::Urgency;
-use crate::user::{NewUser, Role, User, Username};
-use crate::{CannedReplyId, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId};
+use chat_domain::auth::NewSession;
+use chat_domain::canned::{CannedReply, NewCannedReply};
+use chat_domain::claim::{Claim, ClaimAttempt, ExpiredClaim};
+use chat_domain::message::{Appended, Message, NewMessage};
+use chat_domain::ports::{
+    CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore,
+};
+use chat_domain::search::{SearchHit, SearchQuery, SearchScope};
+use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use chat_domain::urgency::Urgency;
+use chat_domain::user::{NewUser, Role, User, Username};
+use chat_domain::{
+    CannedReplyId, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId,
+};
 
 /// Everything in memory, behind one lock: the reference implementation of the store ports.
 #[derive(Debug, Default)]
