@@ -6,6 +6,8 @@
 //! services can embed it; `chat-memory` has in-memory adapters of every port (and the bcrypt
 //! hasher) to embed it with.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod canned;
 pub mod claim;

@@ -5,6 +5,8 @@
 //! a single instance and the Redis throttle's fallback. With these, another service can embed
 //! the chat with no database, web framework or Redis.
 
+#![warn(missing_docs)]
+
 mod bus;
 mod clock;
 mod hasher;
