@@ -172,6 +172,11 @@ macro_rules! store_contract_tests {
             search_respects_the_limit,
             // canned replies
             canned_replies_are_stored_listed_by_title_and_deleted,
+            // text
+            accepted_text_is_stored_and_read_back_exactly,
+            usernames_of_any_script_are_kept_and_found,
+            search_answers_any_query_the_domain_accepts,
+            refused_text_never_reaches_a_store,
         );
     };
 }
@@ -261,6 +266,7 @@ macro_rules! throttle_contract_tests {
             check_refuses_while_any_key_is_locked_and_counts_nothing,
             success_forgets_the_username_but_not_the_address,
             keys_are_distinct,
+            a_username_locked_from_one_address_is_open_from_another,
             failures_on_one_instance_count_on_the_other,
             concurrent_failures_are_all_counted,
         );

@@ -33,7 +33,7 @@ fn at(offset_ms: i64) -> Timestamp {
 }
 
 fn user(name: &str) -> ThrottleKey {
-    ThrottleKey::username(name)
+    ThrottleKey::username(name, None)
 }
 
 fn ip(address: &str) -> ThrottleKey {
@@ -199,6 +199,20 @@ pub fn keys_are_distinct(make: MakeThrottles) {
     fail(&a, &[ip("2001:db8::1")], 5, 0);
     refusal(&a, &[ip("2001:db8::1")], 0);
     assert!(is_open(&a, &[ip("2001:db8::2")], 0));
+}
+
+/// A username's failures count per address: locked from the guesser's address, open from its
+/// owner's (and from an unknown address), in either address family.
+pub fn a_username_locked_from_one_address_is_open_from_another(make: MakeThrottles) {
+    let (a, b, _guard) = make(POLICY);
+    let from = |address: &str| ThrottleKey::username("ann", Some(address.parse().unwrap()));
+    fail(&a, &[from("10.0.0.1")], 3, 0);
+    refusal(&a, &[from("10.0.0.1")], 1);
+    refusal(&b, &[from("10.0.0.1")], 1);
+    for other in [from("10.0.0.2"), from("2001:db8::1"), user("ann")] {
+        assert!(is_open(&a, std::slice::from_ref(&other), 1), "{other:?}");
+        assert!(is_open(&b, &[other], 1));
+    }
 }
 
 /// Failures on instance A count on instance B and the other way round: the limit holds for

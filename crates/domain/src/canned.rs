@@ -40,6 +40,7 @@ impl NewCannedReply {
         created_by: UserId,
         created_at: Timestamp,
     ) -> DomainResult<Self> {
+        crate::text::check("title", title)?;
         let title = title.trim();
         if title.is_empty() || title.chars().count() > 100 {
             return Err(DomainError::invalid("title", "must be 1 to 100 characters"));

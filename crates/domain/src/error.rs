@@ -23,9 +23,9 @@ pub enum DomainError {
         /// What is wrong with it.
         message: String,
     },
-    /// The request conflicts with the current state (a taken username, a missing claim, ...).
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The request conflicts with the current state, for a reason clients can branch on.
+    #[error("{0}")]
+    Conflict(Conflict),
     /// The thread is claimed by another agent until the given time.
     #[error("thread {thread} is claimed by agent {holder} until {until}")]
     Claimed {
@@ -36,9 +36,47 @@ pub enum DomainError {
         /// When the holder's lease ends unless renewed.
         until: Timestamp,
     },
-    /// A store or bus could not be reached or failed; nothing the caller did wrong.
+    /// A store or bus could not be reached (a lost connection, an exhausted pool); nothing the
+    /// caller did wrong, and worth retrying.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A bug: a store refused what the domain let through, or stored data it cannot read. The
+    /// cause is for the log, never for the caller.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why a request conflicts with the current state: each case is one a client may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// Another user (deleted ones included) has this username.
+    #[error("the username is taken")]
+    UsernameTaken,
+    /// The thread is resolved: it cannot be claimed until the client writes again.
+    #[error("the thread is resolved")]
+    ThreadResolved,
+    /// The actor holds no claim on the thread (claim it before replying, renewing or releasing).
+    #[error("you do not hold a claim on this thread; claim it first")]
+    NotClaimHolder,
+    /// The client already has an unresolved thread of this type.
+    #[error("the client has another open thread of this type")]
+    OpenThreadExists,
+    /// The `client_message_id` names a message the sender already sent in another thread.
+    #[error("this client_message_id names a message already sent in another thread")]
+    ClientMessageIdReused,
+}
+
+impl Conflict {
+    /// The stable snake_case code clients branch on.
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::UsernameTaken => "username_taken",
+            Conflict::ThreadResolved => "thread_resolved",
+            Conflict::NotClaimHolder => "not_claim_holder",
+            Conflict::OpenThreadExists => "open_thread_exists",
+            Conflict::ClientMessageIdReused => "client_message_id_reused",
+        }
+    }
 }
 
 impl DomainError {
@@ -53,6 +91,11 @@ impl DomainError {
     /// Shorthand for a [`DomainError::Forbidden`] error.
     pub fn forbidden(message: impl Into<String>) -> Self {
         DomainError::Forbidden(message.into())
+    }
+
+    /// Shorthand for a [`DomainError::Internal`] error from any displayable failure.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        DomainError::Internal(err.to_string())
     }
 
     /// Shorthand for a [`DomainError::Unavailable`] error from any displayable failure.

@@ -18,13 +18,14 @@ pub mod message;
 pub mod ports;
 pub mod search;
 pub mod service;
+pub mod text;
 pub mod thread;
 pub mod throttle;
 pub mod time;
 pub mod urgency;
 pub mod user;
 
-pub use error::{DomainError, DomainResult};
+pub use error::{Conflict, DomainError, DomainResult};
 pub use ids::{CannedReplyId, MessageId, ThreadId, UserId};
 pub use service::{Chat, ChatConfig};
 pub use time::{Clock, SystemClock, Timestamp};

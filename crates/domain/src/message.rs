@@ -14,8 +14,10 @@ impl MessageBody {
     /// Longest accepted body, in characters.
     pub const MAX_CHARS: usize = 4000;
 
-    /// Validates a body. Surrounding whitespace is kept; a body of only whitespace is refused.
+    /// Validates a body. Surrounding whitespace is kept; a body of only whitespace, or one with
+    /// a control character ([`crate::text`]), is refused.
     pub fn parse(text: &str) -> DomainResult<Self> {
+        crate::text::check("message_body", text)?;
         if text.trim().is_empty() {
             return Err(DomainError::invalid("message_body", "must not be empty"));
         }

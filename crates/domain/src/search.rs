@@ -26,8 +26,10 @@ pub enum SearchScope {
 }
 
 impl SearchQuery {
-    /// Validates the text: 1 to 200 characters with at least one letter or digit.
+    /// Validates the text: 1 to 200 characters with at least one letter or digit, and no
+    /// control characters.
     pub fn new(text: &str, scope: SearchScope, limit: u32) -> DomainResult<Self> {
+        crate::text::check("q", text)?;
         let text = text.trim();
         if !text.chars().any(char::is_alphanumeric) || text.chars().count() > 200 {
             return Err(DomainError::invalid(

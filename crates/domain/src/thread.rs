@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::claim::{Claim, ClaimMode, ClaimPolicy};
 use crate::urgency::{Urgency, UrgencyRules};
 use crate::user::{Role, User};
-use crate::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use crate::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 
 /// The topic of a thread, numbered as the seed app numbered them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -191,11 +191,7 @@ impl Thread {
                 match self.live_claim(now) {
                     Some(claim) if claim.agent_id == sender.id => {}
                     Some(claim) => return Err(self.claimed_by(claim)),
-                    None => {
-                        return Err(DomainError::Conflict(
-                            "claim this thread before replying".to_owned(),
-                        ))
-                    }
+                    None => return Err(DomainError::Conflict(Conflict::NotClaimHolder)),
                 }
                 let urgency = Urgency::default();
                 Ok(ThreadPatch {
@@ -248,7 +244,7 @@ impl Thread {
         mode: ClaimMode,
     ) -> DomainResult<ThreadPatch> {
         if self.status == ThreadStatus::Resolved {
-            return Err(DomainError::Conflict("the thread is resolved".to_owned()));
+            return Err(DomainError::Conflict(Conflict::ThreadResolved));
         }
         if mode == ClaimMode::Take {
             if let Some(claim) = self.live_claim(now).filter(|c| c.agent_id != agent) {

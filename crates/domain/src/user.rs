@@ -62,6 +62,7 @@ impl Username {
 
     /// Validates a username.
     pub fn parse(text: &str) -> DomainResult<Self> {
+        crate::text::check("username", text)?;
         let text = text.trim();
         if text.is_empty() {
             return Err(DomainError::invalid("username", "must not be empty"));
@@ -101,8 +102,9 @@ impl Password {
     /// Longest accepted password, in bytes (bcrypt's limit).
     pub const MAX_BYTES: usize = 72;
 
-    /// Validates a new password.
+    /// Validates a new password (control characters are refused, as in every text).
     pub fn parse(text: &str) -> DomainResult<Self> {
+        crate::text::check("password", text)?;
         if text.len() < Self::MIN_BYTES {
             return Err(DomainError::invalid(
                 "password",

@@ -13,7 +13,7 @@ use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
 use chat_domain::user::{NewUser, Role, User, Username};
 use chat_domain::{
-    CannedReplyId, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId,
+    CannedReplyId, Conflict, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId,
 };
 
 /// Everything in memory, behind one lock: the reference implementation of the store ports.
@@ -45,7 +45,7 @@ impl MemoryStore {
 }
 
 fn reopen_conflict() -> DomainError {
-    DomainError::Conflict("the client has another open thread of this type".to_owned())
+    DomainError::Conflict(Conflict::OpenThreadExists)
 }
 
 fn next_id(len: usize) -> i64 {
@@ -78,10 +78,7 @@ impl UserStore for MemoryStore {
     fn insert_user(&self, user: NewUser) -> DomainResult<User> {
         let mut s = self.lock();
         if s.users.iter().any(|u| u.username == user.username) {
-            return Err(DomainError::Conflict(format!(
-                "username {} is taken",
-                user.username.as_str()
-            )));
+            return Err(DomainError::Conflict(Conflict::UsernameTaken));
         }
         let stored = User {
             id: UserId(next_id(s.users.len())),

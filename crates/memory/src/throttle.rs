@@ -132,7 +132,7 @@ impl LoginThrottle for InProcessThrottle {
     fn record_success(&self, keys: &[ThrottleKey], _now: Timestamp) {
         let mut entries = self.lock();
         for key in keys {
-            if matches!(key, ThrottleKey::Username(_)) {
+            if matches!(key, ThrottleKey::Username(..)) {
                 entries.remove(key);
             }
         }
@@ -157,7 +157,7 @@ mod tests {
     }
 
     fn user(name: &str) -> Vec<ThrottleKey> {
-        vec![ThrottleKey::username(name)]
+        vec![ThrottleKey::username(name, None)]
     }
 
     #[test]

@@ -275,7 +275,7 @@ impl LoginThrottle for RedisThrottle {
         self.local.record_success(keys, now);
         let forget: Vec<String> = keys
             .iter()
-            .filter(|k| matches!(k, ThrottleKey::Username(_)))
+            .filter(|k| matches!(k, ThrottleKey::Username(..)))
             .flat_map(|k| [self.failures_key(k), self.lock_key(k)])
             .collect();
         if forget.is_empty() {

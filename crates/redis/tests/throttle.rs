@@ -55,7 +55,7 @@ fn keys_live_under_the_prefix_and_never_name_the_user_or_address() {
     let prefix = fresh_prefix();
     let throttle = connect(&prefix, POLICY);
     let keys = [
-        ThrottleKey::username("ann.secret"),
+        ThrottleKey::username("ann.secret", Some("192.0.2.55".parse().unwrap())),
         ThrottleKey::Ip("192.0.2.55".parse().unwrap()),
     ];
     throttle.record_failure(&keys, Timestamp(T0));
@@ -96,7 +96,7 @@ fn unreachable_redis_falls_back_to_this_instances_counts() {
         RedisThrottleOptions::default(),
     )
     .unwrap();
-    let ann = [ThrottleKey::username("ann")];
+    let ann = [ThrottleKey::username("ann", None)];
     assert!(throttle.check(&ann, Timestamp(T0)).is_ok());
     assert!(!throttle.is_reachable());
     for _ in 0..3 {
@@ -106,7 +106,7 @@ fn unreachable_redis_falls_back_to_this_instances_counts() {
     let locked = throttle.check(&ann, Timestamp(T0 + 1)).unwrap_err();
     assert_eq!(locked.retry_after_seconds, 120);
     assert!(throttle
-        .check(&[ThrottleKey::username("bob")], Timestamp(T0 + 1))
+        .check(&[ThrottleKey::username("bob", None)], Timestamp(T0 + 1))
         .is_ok());
 }
 

@@ -91,7 +91,7 @@ impl PasswordGate {
         F: FnOnce(&Chat) -> Result<T, DomainError> + Send + 'static,
         T: Send + 'static,
     {
-        let mut keys = vec![ThrottleKey::username(username)];
+        let mut keys = vec![ThrottleKey::username(username, self.ip)];
         keys.extend(self.ip.map(ThrottleKey::Ip));
         blocking_api(move || {
             let now = self.chat.now();

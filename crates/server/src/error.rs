@@ -1,10 +1,166 @@
-//! The one mapping from failures to HTTP: `{"error": {"code", "message"}}` with the right status.
-//! Extractor failures (JSON, form, query, path, payload) come here too, as 400s.
+//! The one edge mapping: every failure becomes an HTTP answer (status +
+//! `{"error": {"code", "message", ...}}`) or a socket `error` frame / close code here, and only
+//! here. [`ErrorDetail`] is the one serialised shape: the REST body's `error`, the socket's
+//! `error` frame and the OpenAPI document's `ErrorBody` are the same type. Extractor failures
+//! (JSON, form, query, path, payload) come here too, as 400s.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use chat_domain::DomainError;
-use serde_json::{json, Map, Value};
+use chat_domain::{DomainError, ThreadId, Timestamp, UserId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// WebSocket close codes the server uses (RFC 6455's, and 4xxx ones of our own).
+pub mod close_code {
+    /// The client sent something the protocol forbids (e.g. a broken frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// The client does not keep up with what the server sends.
+    pub const SLOW_CONSUMER: u16 = 1008;
+    /// A frame exceeded the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The client stopped answering pings.
+    pub const HEARTBEAT_TIMEOUT: u16 = 1001;
+    /// The server is shutting down: reconnect (another instance will serve) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The server could not reach its store or bus, or failed itself.
+    pub const SERVER_ERROR: u16 = 1011;
+    /// No valid credentials (missing, wrong, expired, or no `auth` frame in time).
+    pub const UNAUTHENTICATED: u16 = 4401;
+    /// Not allowed here (not this thread's client, no claim, not staff), or the claim ended.
+    pub const FORBIDDEN: u16 = 4403;
+    /// The thread does not exist (told to staff only; clients get FORBIDDEN).
+    pub const NOT_FOUND: u16 = 4404;
+    /// Too many sockets open for this user on this instance.
+    pub const TOO_MANY_SOCKETS: u16 = 4429;
+}
+
+/// The error shape of every failed request: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, as REST answers it inside `error` and sockets send it as an `error` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code clients branch on, e.g. `not_found`, `invalid`, `claimed`,
+    /// `username_taken`, `thread_resolved`, `not_claim_holder`.
+    pub code: String,
+    /// Human text.
+    pub message: String,
+    /// For `invalid`: the input field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `claimed`: the thread at stake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub thread_id: Option<ThreadId>,
+    /// For `claimed`: the agent holding the thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub holder_id: Option<UserId>,
+    /// For `claimed`: when its lease ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Option<Timestamp>,
+    /// For `too_many_attempts`: seconds until log-in may be tried again (also `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl ErrorDetail {
+    /// A detail with only a code and a message.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorDetail {
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+            thread_id: None,
+            holder_id: None,
+            until: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    /// How a domain error reads to the caller. Store and bug causes stay in the log
+    /// ([`log_domain_error`]): they may carry SQL or connection strings.
+    pub fn from_domain(err: &DomainError) -> Self {
+        let message = match err {
+            DomainError::Unavailable(_) => {
+                "the service is temporarily unavailable; try again".into()
+            }
+            DomainError::Internal(_) => "an internal error occurred".into(),
+            DomainError::Conflict(conflict) => conflict.to_string(),
+            other => other.to_string(),
+        };
+        let mut detail = ErrorDetail::new(domain_code(err), message);
+        match err {
+            DomainError::Invalid { field, .. } => detail.field = Some((*field).to_owned()),
+            DomainError::Claimed {
+                thread,
+                holder,
+                until,
+            } => {
+                detail.thread_id = Some(*thread);
+                detail.holder_id = Some(*holder);
+                detail.until = Some(*until);
+            }
+            _ => {}
+        }
+        detail
+    }
+}
+
+/// The stable code of a domain error.
+pub fn domain_code(err: &DomainError) -> &'static str {
+    match err {
+        DomainError::NotFound(_) => "not_found",
+        DomainError::Unauthenticated => "unauthenticated",
+        DomainError::Forbidden(_) => "forbidden",
+        DomainError::Invalid { .. } => "invalid",
+        DomainError::Conflict(conflict) => conflict.code(),
+        DomainError::Claimed { .. } => "claimed",
+        DomainError::Unavailable(_) => "unavailable",
+        DomainError::Internal(_) => "internal",
+    }
+}
+
+/// The HTTP status of a domain error. 503 only for a store or bus that cannot be reached; 500
+/// for our own bugs (a store refusing what the domain let through).
+pub fn domain_status(err: &DomainError) -> StatusCode {
+    match err {
+        DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+        DomainError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+        DomainError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        DomainError::Conflict(_) | DomainError::Claimed { .. } => StatusCode::CONFLICT,
+        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The close code that ends a socket when `err` stops the server from serving it.
+pub fn domain_close_code(err: &DomainError) -> u16 {
+    match err {
+        DomainError::Unavailable(_) | DomainError::Internal(_) => close_code::SERVER_ERROR,
+        DomainError::Unauthenticated => close_code::UNAUTHENTICATED,
+        DomainError::NotFound(_) => close_code::NOT_FOUND,
+        _ => close_code::FORBIDDEN,
+    }
+}
+
+/// Logs the cause of a failure that is ours, not the caller's: an outage as a warning, a bug as
+/// an error. Caller mistakes are not logged.
+pub fn log_domain_error(err: &DomainError, context: &'static str) {
+    match err {
+        DomainError::Unavailable(cause) => {
+            tracing::warn!(%cause, context, "store or bus unavailable")
+        }
+        DomainError::Internal(cause) => tracing::error!(%cause, context, "internal error"),
+        _ => {}
+    }
+}
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,71 +213,37 @@ impl ApiError {
         ApiError::bad_request("missing_field", format!("the field {field:?} is required"))
     }
 
-    fn code(&self) -> &'static str {
+    /// The error as the body's `error`.
+    pub fn detail(&self) -> ErrorDetail {
         match self {
-            ApiError::Domain(e) => match e {
-                DomainError::NotFound(_) => "not_found",
-                DomainError::Unauthenticated => "unauthenticated",
-                DomainError::Forbidden(_) => "forbidden",
-                DomainError::Invalid { .. } => "invalid",
-                DomainError::Conflict(_) => "conflict",
-                DomainError::Claimed { .. } => "claimed",
-                DomainError::Unavailable(_) => "unavailable",
-            },
-            ApiError::BadRequest { code, .. } => code,
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::TooManyAttempts { .. } => "too_many_attempts",
-            ApiError::NoRoute(_) => "route_not_found",
-            ApiError::Internal => "internal",
-        }
-    }
-
-    fn body(&self) -> Value {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code()));
-        let message = match self {
-            // Store failures may carry connection strings or SQL: the log gets them, not the client.
-            ApiError::Domain(DomainError::Unavailable(_)) => {
-                "the service is temporarily unavailable".to_owned()
-            }
-            other => other.to_string(),
-        };
-        error.insert("message".into(), json!(message));
-        match self {
-            ApiError::Domain(DomainError::Claimed {
-                thread,
-                holder,
-                until,
-            }) => {
-                error.insert("thread_id".into(), json!(thread));
-                error.insert("holder_id".into(), json!(holder));
-                error.insert("until".into(), json!(until));
-            }
-            ApiError::Domain(DomainError::Invalid { field, .. }) => {
-                error.insert("field".into(), json!(field));
+            ApiError::Domain(err) => ErrorDetail::from_domain(err),
+            ApiError::BadRequest { code, .. } => ErrorDetail::new(code, self.to_string()),
+            ApiError::PayloadTooLarge { .. } => {
+                ErrorDetail::new("payload_too_large", self.to_string())
             }
             ApiError::TooManyAttempts {
                 retry_after_seconds,
-            } => {
-                error.insert("retry_after_seconds".into(), json!(retry_after_seconds));
-            }
-            _ => {}
+            } => ErrorDetail {
+                retry_after_seconds: Some(*retry_after_seconds),
+                ..ErrorDetail::new("too_many_attempts", self.to_string())
+            },
+            ApiError::NoRoute(_) => ErrorDetail::new("route_not_found", self.to_string()),
+            ApiError::Internal => ErrorDetail::new("internal", "an internal error occurred"),
         }
-        json!({ "error": error })
+    }
+
+    /// The whole body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.detail(),
+        }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Domain(e) => match e {
-                DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-                DomainError::Unauthenticated => StatusCode::UNAUTHORIZED,
-                DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
-                DomainError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                DomainError::Conflict(_) | DomainError::Claimed { .. } => StatusCode::CONFLICT,
-                DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            },
+            ApiError::Domain(err) => domain_status(err),
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -131,8 +253,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Domain(DomainError::Unavailable(cause)) = self {
-            tracing::error!(%cause, "store or bus unavailable");
+        if let ApiError::Domain(err) = self {
+            log_domain_error(err, "request");
         }
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Domain(DomainError::Unauthenticated)) {
@@ -254,7 +376,7 @@ mod tests {
             until: Timestamp(0),
         });
         assert_eq!(err.status_code(), StatusCode::CONFLICT);
-        let body = err.body();
+        let body = serde_json::to_value(err.body()).unwrap();
         assert_eq!(body["error"]["code"], "claimed");
         assert_eq!(body["error"]["holder_id"], 7);
         assert_eq!(body["error"]["until"], "1970-01-01T00:00:00.000Z");
@@ -264,6 +386,21 @@ mod tests {
     fn store_failures_do_not_leak_details() {
         let err = ApiError::from(DomainError::Unavailable("password=hunter2".into()));
         assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(!err.body().to_string().contains("hunter2"));
+        assert!(!format!("{:?}", err.body()).contains("hunter2"));
+    }
+
+    #[test]
+    fn store_bugs_are_500_internal_without_their_cause() {
+        let err = ApiError::from(DomainError::Internal("invalid byte sequence 0x00".into()));
+        assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(err.detail().code, "internal");
+        assert!(!err.detail().message.contains("0x00"));
+    }
+
+    #[test]
+    fn conflicts_carry_a_code_per_reason() {
+        let err = ApiError::from(DomainError::Conflict(chat_domain::Conflict::UsernameTaken));
+        assert_eq!(err.status_code(), StatusCode::CONFLICT);
+        assert_eq!(err.detail().code, "username_taken");
     }
 }

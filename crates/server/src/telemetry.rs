@@ -13,12 +13,20 @@ pub fn init(settings: &LogSettings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_wanted())
         .with_writer(std::io::stderr);
     // try_init fails only when a subscriber is already set (e.g. a second app in one test run).
     let _ = match settings.format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Colour codes only for a person at a terminal: never in a file, a pipe or a log collector,
+/// and never when `NO_COLOR` is set (https://no-color.org).
+fn colour_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Request spans like tracing-actix-web's, but naming the path without its query string: the

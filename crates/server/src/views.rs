@@ -376,26 +376,4 @@ impl ClientContextView {
     }
 }
 
-/// The error shape of every failure.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// The inside of an error answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A snake_case code, e.g. `not_found`, `claimed`.
-    pub code: String,
-    /// Human text.
-    pub message: String,
-    /// For `claimed`: the agent holding the thread.
-    #[schema(value_type = Option<i64>)]
-    pub holder_id: Option<i64>,
-    /// For `claimed`: when its lease ends.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub until: Option<String>,
-    /// For `too_many_attempts`: seconds until log-in may be tried again (also `Retry-After`).
-    pub retry_after_seconds: Option<u64>,
-}
+pub use crate::error::{ErrorBody, ErrorDetail};

@@ -1,6 +1,6 @@
 //! How database failures become domain errors.
 
-use chat_domain::DomainError;
+use chat_domain::{Conflict, DomainError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// What a query or transaction can fail with inside this crate.
@@ -29,13 +29,13 @@ impl From<DomainError> for StoreError {
 impl From<StoreError> for DomainError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Db(err) if is_unique_violation(&err) => {
-                DomainError::Conflict(err.to_string())
-            }
-            StoreError::Db(err) => DomainError::unavailable(err),
+            StoreError::Db(err) if is_connection_loss(&err) => DomainError::unavailable(err),
+            // Anything else the database refuses is input the domain should have refused, or
+            // a query of ours that is wrong: a bug, not an outage.
+            StoreError::Db(err) => DomainError::internal(err),
             StoreError::Domain(err) => err,
             StoreError::DuplicateClientMessage => {
-                DomainError::Conflict("the client message id was used before".to_owned())
+                DomainError::Conflict(Conflict::ClientMessageIdReused)
             }
         }
     }
@@ -49,10 +49,26 @@ pub(crate) fn is_unique_violation(err: &DieselError) -> bool {
     )
 }
 
-/// `err` as a [`DomainError::Conflict`] with `message` if it is a unique violation.
-pub(crate) fn conflict_if_unique(err: DieselError, message: impl FnOnce() -> String) -> StoreError {
+/// Whether `err` says the connection (or the database behind it) went away or is busy: an
+/// outage the caller may retry, not a bug.
+pub(crate) fn is_connection_loss(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::SerializationFailure => true,
+            // SQLite's busy_timeout ran out: another writer held the lock too long.
+            _ => info.message().contains("database is locked"),
+        },
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// `err` as `conflict` if it is a unique violation.
+pub(crate) fn conflict_if_unique(err: DieselError, conflict: Conflict) -> StoreError {
     if is_unique_violation(&err) {
-        StoreError::Domain(DomainError::Conflict(message()))
+        StoreError::Domain(DomainError::Conflict(conflict))
     } else {
         StoreError::Db(err)
     }
@@ -60,7 +76,7 @@ pub(crate) fn conflict_if_unique(err: DieselError, message: impl FnOnce() -> Str
 
 /// A stored value the domain cannot read back.
 pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
-    StoreError::Domain(DomainError::Unavailable(format!(
+    StoreError::Domain(DomainError::Internal(format!(
         "stored {what} is not valid: {err}"
     )))
 }

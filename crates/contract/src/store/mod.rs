@@ -7,6 +7,7 @@ mod messages;
 mod queue;
 mod search;
 mod sessions;
+mod text;
 mod threads;
 mod users;
 
@@ -16,5 +17,6 @@ pub use messages::*;
 pub use queue::*;
 pub use search::*;
 pub use sessions::*;
+pub use text::*;
 pub use threads::*;
 pub use users::*;

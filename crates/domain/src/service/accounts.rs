@@ -68,8 +68,10 @@ impl Chat {
     }
 
     /// Checks a username and password (one bcrypt verification either way). Unknown users,
-    /// deleted users and wrong passwords all answer [`DomainError::Unauthenticated`].
+    /// deleted users and wrong passwords all answer [`DomainError::Unauthenticated`]; a
+    /// username with a control character is Invalid (field `username`) and reaches no store.
     pub fn authenticate_password(&self, username: &str, password: &str) -> DomainResult<User> {
+        crate::text::check("username", username)?;
         let user = self
             .store
             .user_by_username(username.trim())?

@@ -93,6 +93,7 @@ impl Chat {
     /// 100). Clients get Forbidden; an empty or over-long `text` is Invalid (field `q`).
     pub fn search_clients(&self, actor: &User, text: &str, limit: u32) -> DomainResult<Vec<User>> {
         require_staff(actor)?;
+        crate::text::check("q", text)?;
         let text = text.trim();
         if text.is_empty() || text.chars().count() > Username::MAX_CHARS {
             return Err(DomainError::invalid(

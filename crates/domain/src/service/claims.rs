@@ -5,7 +5,7 @@ use crate::claim::{Claim, ClaimAttempt};
 use crate::event::Event;
 use crate::thread::{Thread, ThreadStatus};
 use crate::user::{Role, User};
-use crate::{DomainError, DomainResult, ThreadId};
+use crate::{Conflict, DomainError, DomainResult, ThreadId};
 
 impl Chat {
     /// An agent claims a thread (or renews its own claim). Fails with
@@ -138,7 +138,7 @@ impl Chat {
                 holder: c.agent_id,
                 until: c.until,
             },
-            None => DomainError::Conflict("you do not hold a claim on this thread".to_owned()),
+            None => DomainError::Conflict(Conflict::NotClaimHolder),
         })
     }
 }

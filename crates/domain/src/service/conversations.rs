@@ -5,7 +5,7 @@ use crate::event::Event;
 use crate::message::{Appended, ClientMessageId, Message, MessageBody, NewMessage};
 use crate::thread::{Thread, ThreadStatus, ThreadType};
 use crate::user::{Role, User};
-use crate::{DomainError, DomainResult, ThreadId, UserId};
+use crate::{Conflict, DomainError, DomainResult, ThreadId, UserId};
 
 /// Most messages one read returns.
 pub const MAX_PAGE: u32 = 500;
@@ -46,9 +46,7 @@ impl Chat {
         let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
         let appended = self.append(actor, thread_id, body, cmid)?;
         if appended.message.thread_id != thread_id {
-            return Err(DomainError::Conflict(
-                "this client_message_id names a message already sent in another thread".to_owned(),
-            ));
+            return Err(DomainError::Conflict(Conflict::ClientMessageIdReused));
         }
         Ok(appended)
     }

@@ -11,29 +11,7 @@ use serde::Deserialize;
 use super::registry::SocketPermit;
 use super::settings::WsState;
 
-/// Close codes of the protocol (see `docs/PROTOCOL.md`).
-pub mod close_code {
-    /// The client sent something the protocol forbids (e.g. a broken frame).
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    /// The client does not keep up with what the server sends.
-    pub const SLOW_CONSUMER: u16 = 1008;
-    /// A frame exceeded the size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The client stopped answering pings.
-    pub const HEARTBEAT_TIMEOUT: u16 = 1001;
-    /// The server is shutting down: reconnect (another instance will serve) and resume.
-    pub const GOING_AWAY: u16 = 1001;
-    /// The server could not reach its store or bus.
-    pub const SERVER_ERROR: u16 = 1011;
-    /// No valid credentials (missing, wrong, expired, or no `auth` frame in time).
-    pub const UNAUTHENTICATED: u16 = 4401;
-    /// Not allowed here (not this thread's client, no claim, not staff), or the claim ended.
-    pub const FORBIDDEN: u16 = 4403;
-    /// The thread does not exist (told to staff only; clients get FORBIDDEN).
-    pub const NOT_FOUND: u16 = 4404;
-    /// Too many sockets open for this user on this instance.
-    pub const TOO_MANY_SOCKETS: u16 = 4429;
-}
+pub use crate::error::close_code;
 
 /// The query string of a socket request.
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +57,18 @@ impl Refusal {
         }
     }
 
+    /// A failure of ours (store unreachable, or a bug), as the edge mapping answers it.
+    fn ours(err: &DomainError) -> Self {
+        crate::error::log_domain_error(err, "socket refused");
+        let detail = crate::error::ErrorDetail::from_domain(err);
+        Refusal {
+            status: crate::error::domain_status(err),
+            close_code: crate::error::domain_close_code(err),
+            code: crate::error::domain_code(err),
+            message: detail.message,
+        }
+    }
+
     /// No valid credentials.
     pub fn unauthenticated(message: &str) -> Self {
         Self::new(
@@ -108,15 +98,7 @@ impl Refusal {
                 "not_found",
                 "no such thread",
             ),
-            DomainError::Unavailable(reason) => {
-                tracing::warn!(%reason, "socket refused: store unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    close_code::SERVER_ERROR,
-                    "unavailable",
-                    "the service is unavailable; try again",
-                )
-            }
+            DomainError::Unavailable(_) | DomainError::Internal(_) => Self::ours(&err),
             // Forbidden, and NotFound for clients, read the same: nothing about the thread
             // leaks, not even whether it exists.
             _ => Self::new(
@@ -175,7 +157,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> DomainResult<T> + Send + 'static,
 {
-    web::block(f).await.map_err(DomainError::unavailable)?
+    web::block(f).await.map_err(DomainError::internal)?
 }
 
 /// The user behind a token.
@@ -183,14 +165,8 @@ pub async fn authenticate(chat: &Chat, token: String) -> Result<User, Refusal> {
     let chat = chat.clone();
     match blocking(move || chat.authenticate_token(&token)).await {
         Ok(user) => Ok(user),
-        Err(DomainError::Unavailable(reason)) => {
-            tracing::warn!(%reason, "socket refused: store unavailable");
-            Err(Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                close_code::SERVER_ERROR,
-                "unavailable",
-                "the service is unavailable; try again",
-            ))
+        Err(err @ (DomainError::Unavailable(_) | DomainError::Internal(_))) => {
+            Err(Refusal::ours(&err))
         }
         Err(_) => Err(Refusal::unauthenticated("invalid or expired token")),
     }

@@ -3,7 +3,9 @@
 
 use chat_domain::event::Event;
 use chat_domain::user::{Role, User};
-use chat_domain::{DomainError, MessageId, ThreadId, Timestamp, UserId};
+use chat_domain::{DomainError, MessageId, ThreadId, UserId};
+
+use crate::error::ErrorDetail;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -172,20 +174,10 @@ pub enum ServerFrame {
     /// thread sockets are resynchronised by the server itself).
     #[serde(rename = "resync")]
     Resync,
-    /// Something went wrong with a frame or an action.
+    /// Something went wrong with a frame or an action (the same detail REST answers in
+    /// `error`).
     #[serde(rename = "error")]
-    Error {
-        /// Machine-readable code.
-        code: String,
-        /// Human-readable explanation.
-        message: String,
-        /// For `claimed`: the agent holding the thread.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        holder_id: Option<UserId>,
-        /// For `claimed`: until when.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        until: Option<Timestamp>,
-    },
+    Error(ErrorDetail),
 }
 
 impl ServerFrame {
@@ -211,30 +203,12 @@ impl ServerFrame {
 
     /// An `error` frame with a code and message.
     pub fn error(code: &str, message: impl Into<String>) -> Self {
-        ServerFrame::Error {
-            code: code.to_owned(),
-            message: message.into(),
-            holder_id: None,
-            until: None,
-        }
+        ServerFrame::Error(ErrorDetail::new(code, message))
     }
 
     /// The `error` frame for a domain error.
     pub fn domain_error(err: &DomainError) -> Self {
-        if let DomainError::Claimed { holder, until, .. } = err {
-            return ServerFrame::Error {
-                code: "claimed".to_owned(),
-                message: err.to_string(),
-                holder_id: Some(*holder),
-                until: Some(*until),
-            };
-        }
-        let message = match err {
-            // Store failures stay in the logs.
-            DomainError::Unavailable(_) => "the service is unavailable; try again".to_owned(),
-            other => other.to_string(),
-        };
-        ServerFrame::error(domain_error_code(err), message)
+        ServerFrame::Error(ErrorDetail::from_domain(err))
     }
 
     /// The frame as JSON text.
@@ -242,19 +216,6 @@ impl ServerFrame {
         serde_json::to_string(self).unwrap_or_else(|_| {
             r#"{"type":"error","code":"internal","message":"unserialisable frame"}"#.to_owned()
         })
-    }
-}
-
-/// The snake_case code of a domain error, as REST uses it.
-pub fn domain_error_code(err: &DomainError) -> &'static str {
-    match err {
-        DomainError::NotFound(_) => "not_found",
-        DomainError::Unauthenticated => "unauthenticated",
-        DomainError::Forbidden(_) => "forbidden",
-        DomainError::Invalid { .. } => "invalid",
-        DomainError::Conflict(_) => "conflict",
-        DomainError::Claimed { .. } => "claimed",
-        DomainError::Unavailable(_) => "unavailable",
     }
 }
 
@@ -331,7 +292,7 @@ mod tests {
         let frame = ServerFrame::domain_error(&DomainError::Claimed {
             thread: ThreadId(1),
             holder: UserId(5),
-            until: Timestamp(0),
+            until: chat_domain::Timestamp(0),
         });
         let json: Value = serde_json::from_str(&frame.to_text()).unwrap();
         assert_eq!(json["type"], "error");

@@ -323,9 +323,7 @@ impl ThreadSocket {
 
     /// Answers a failed action with an error frame (a store outage ends the socket).
     async fn report(&mut self, conn: &mut Connection, err: &DomainError) -> Result<(), Stop> {
-        if let DomainError::Unavailable(reason) = err {
-            tracing::warn!(%reason, "socket action failed: store unavailable");
-        }
+        crate::error::log_domain_error(err, "socket action");
         conn.send(&ServerFrame::domain_error(err)).await
     }
 
@@ -345,10 +343,10 @@ impl ThreadSocket {
 /// How a failure that prevents serving the socket ends it.
 fn stop_for(err: &DomainError) -> Stop {
     match err {
-        DomainError::Unavailable(reason) => {
-            tracing::warn!(%reason, "socket closed: store or bus unavailable");
+        DomainError::Unavailable(_) | DomainError::Internal(_) => {
+            crate::error::log_domain_error(err, "socket closed");
             Stop::close(
-                close_code::SERVER_ERROR,
+                crate::error::domain_close_code(err),
                 "service unavailable; reconnect and resume",
             )
         }

@@ -121,7 +121,7 @@ async fn a_taken_username_is_a_conflict(app: TestApp) {
     assert_error(
         app.sign_up_as("ann", "client", None).await,
         StatusCode::CONFLICT,
-        "conflict",
+        "username_taken",
     )
     .await;
 }

@@ -10,6 +10,7 @@ mod agent_workflow;
 mod bad_input;
 mod clients;
 mod health_and_openapi;
+mod hostile_text;
 mod readiness;
 mod restart;
 mod security_headers;

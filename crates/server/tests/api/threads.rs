@@ -148,7 +148,7 @@ async fn agents_reply_only_under_their_own_claim(app: TestApp) {
     assert_error(
         app.reply(thread_id, &bo, "no claim").await,
         StatusCode::CONFLICT,
-        "conflict",
+        "not_claim_holder",
     )
     .await;
     assert_eq!(app.claim(thread_id, &bo).await.status(), StatusCode::OK);

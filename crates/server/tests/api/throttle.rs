@@ -32,6 +32,15 @@ mod behind_a_proxy {
     );
 }
 
+/// Behind a proxy that sets `X-Forwarded-For` (trusted), with the default limits.
+mod two_addresses {
+    use super::*;
+    on_every_store!(
+        with crate::throttle::spawn_behind_a_proxy;
+        a_guesser_at_one_address_does_not_lock_the_owner_out_at_another,
+    );
+}
+
 /// Clients connect directly (`X-Forwarded-For` not trusted), at most 5 failures per address.
 mod direct {
     use super::*;
@@ -39,6 +48,35 @@ mod direct {
         with crate::throttle::spawn_with_a_low_ip_limit_and_no_proxy;
         a_forged_forwarded_for_header_does_not_dodge_the_address_limit,
     );
+}
+
+/// Address A fails ann's password 20 times (locked from A, its own address limit too); ann logs
+/// in from address B with the right password.
+async fn a_guesser_at_one_address_does_not_lock_the_owner_out_at_another(app: TestApp) {
+    app.client("ann").await;
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(
+            log_in_from(&app, "203.0.113.1", "ann", "wrong-password")
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(statuses[19], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // Locked from A, right password or not.
+    assert_locked(
+        log_in_from(&app, "203.0.113.1", "ann", "password-123").await,
+        900,
+    )
+    .await;
+    // B: the owner gets in.
+    let resp = log_in_from(&app, "198.51.100.7", "ann", "password-123").await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+}
+
+async fn spawn_behind_a_proxy(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |s| s.server.trust_forwarded_for = true).await
 }
 
 async fn spawn_with_a_low_ip_limit(backend: Backend) -> TestApp {

@@ -120,3 +120,17 @@ async fn a_client_that_stops_answering_pings_is_closed() {
     );
     assert_eq!(frames.len(), 1, "{frames:?}");
 }
+
+#[tokio::test]
+async fn logs_written_to_a_file_carry_no_colour_codes() {
+    let shared = Shared::fresh();
+    let a = Instance::start(&shared, &[]).await;
+    let client = a.new_client().await;
+    a.open_thread(&client, "hello").await;
+    let log = a.log_text();
+    assert!(log.contains("INFO"), "nothing logged: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file: {log:?}"
+    );
+}

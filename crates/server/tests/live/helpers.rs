@@ -133,6 +133,11 @@ impl Instance {
         }
     }
 
+    /// What the server has logged so far (stdout and stderr, to a file).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Whether the process still runs (a crash would end it).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -7,12 +7,12 @@ use chat_domain::ports::MessageStore;
 use chat_domain::search::{SearchHit, SearchQuery};
 use chat_domain::thread::{Thread, ThreadPatch};
 use chat_domain::user::Role;
-use chat_domain::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::min;
 use diesel::prelude::*;
 
 use super::append_statements::{InsertMessage, MarkClientMessagesRead, SavePatch, TakeNextSeq};
-use super::threads::{lock_thread_if_exists, reopen_clash, thread_not_found};
+use super::threads::{lock_thread_if_exists, thread_not_found};
 use super::SqlStore;
 use crate::connection::{write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
@@ -65,7 +65,7 @@ fn append_in_transaction(
         row: ThreadRow::new(&thread, rank_key)?,
     }
     .execute(conn)
-    .map_err(|e| conflict_if_unique(e, reopen_clash))?;
+    .map_err(|e| conflict_if_unique(e, Conflict::OpenThreadExists))?;
     Ok(Appended {
         message: stored.into_message()?,
         thread,

@@ -14,7 +14,7 @@ use chat_domain::{DomainError, DomainResult};
 use r2d2::PooledConnection;
 
 use crate::connection::{write_transaction, Backend, DbConnection, DbConnectionManager, DbPool};
-use crate::error::StoreError;
+use crate::error::{is_connection_loss, StoreError};
 
 /// The store ports on a pool of Postgres or SQLite connections. Calls block: run them off the
 /// async workers (`web::block`, `spawn_blocking`).
@@ -60,7 +60,15 @@ impl SqlStore {
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> DomainResult<T> {
         let mut conn = self.conn()?;
-        f(&mut conn).map_err(DomainError::from)
+        match f(&mut conn) {
+            Ok(value) => Ok(value),
+            // An error the database did not classify may still be a connection that died
+            // under the statement (a restart, say): a live connection makes it our bug.
+            Err(StoreError::Db(err)) if !is_connection_loss(&err) && !answers_ping(&mut conn) => {
+                Err(DomainError::unavailable(err))
+            }
+            Err(err) => Err(DomainError::from(err)),
+        }
     }
 
     /// Runs `f` in a write transaction on a pooled connection (see [`write_transaction`]).
@@ -70,6 +78,12 @@ impl SqlStore {
     ) -> DomainResult<T> {
         self.run(|conn| write_transaction(conn, f))
     }
+}
+
+/// Whether the connection still answers a trivial query.
+fn answers_ping(conn: &mut DbConnection) -> bool {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn).is_ok()
 }
 
 impl Store for SqlStore {

@@ -4,7 +4,7 @@ use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
 use chat_domain::ports::ThreadStore;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
-use chat_domain::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
@@ -66,13 +66,8 @@ pub(crate) fn save_thread(
     diesel::update(threads::table.find(thread.id.0))
         .set(&ThreadRow::new(thread, rank_key)?)
         .execute(conn)
-        .map_err(|e| conflict_if_unique(e, reopen_clash))?;
+        .map_err(|e| conflict_if_unique(e, Conflict::OpenThreadExists))?;
     Ok(())
-}
-
-/// Why a thread could not reopen: the unique index on a client's open threads of a type.
-pub(crate) fn reopen_clash() -> String {
-    "the client has another open thread of this type".to_owned()
 }
 
 fn thread_row(conn: &mut DbConnection, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chat_domain::ports::UserStore;
 use chat_domain::user::{NewUser, Role, User, Username};
-use chat_domain::{DomainResult, Timestamp, UserId};
+use chat_domain::{Conflict, DomainResult, Timestamp, UserId};
 use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
@@ -38,11 +38,7 @@ impl UserStore for SqlStore {
                 .values(NewUserRow::from(&user))
                 .returning(users::all_columns)
                 .get_result::<UserRow>(conn)
-                .map_err(|e| {
-                    conflict_if_unique(e, || {
-                        format!("username {} is taken", user.username.as_str())
-                    })
-                })?
+                .map_err(|e| conflict_if_unique(e, Conflict::UsernameTaken))?
                 .into_user()
         })
     }
