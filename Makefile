@@ -4,7 +4,7 @@ CARGO ?= cargo
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: run test lint fmt check-services test-rust test-browser build bench bench-smoke clean
+.PHONY: run test lint fmt check-services test-rust example test-browser build bench bench-smoke clean
 
 ## Start the server on 127.0.0.1:8000 with the embedded default (SQLite under ./data, in-process events).
 run:
@@ -14,7 +14,7 @@ build:
 	$(CARGO) build --workspace --all-targets
 
 ## The whole suite: formatting, lints, then every test against real Postgres and Redis.
-test: lint check-services test-rust test-browser
+test: lint check-services test-rust example test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -29,6 +29,11 @@ check-services:
 
 test-rust:
 	$(CARGO) test --workspace --no-fail-fast
+
+## Another service embedding chat-domain on the in-memory adapters (examples/embed): one
+## conversation, printed and checked; fails if the embedding breaks.
+example:
+	$(CARGO) run -p chat-example-embed
 
 ## The pages in headless Chromium against the real server (installs chromium and node modules if missing).
 test-browser:

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::event::{Delivery, Event, Topic};
-use chat_domain::memory::InProcessBus;
 use chat_domain::ports::{EventBus, EventStream};
 use chat_domain::{ThreadId, Timestamp, UserId};
+use chat_memory::InProcessBus;
 use futures_util::StreamExt;
 use tokio::time::timeout;
 

@@ -84,7 +84,7 @@ pub fn keep(thread: &Thread) -> ThreadPatch {
         agent_id: thread.agent_id,
         waiting_since: thread.waiting_since,
         urgency: thread.urgency.clone(),
-        rank_key: i64::MIN,
+        rank_key: Some(i64::MIN),
         mark_client_messages_read: false,
     }
 }
@@ -101,7 +101,7 @@ pub fn client_wrote(thread: &Thread, at: Timestamp, score: i64, rank_key: i64) -
             score,
             reasons: vec![format!("score {score}")],
         },
-        rank_key,
+        rank_key: Some(rank_key),
         mark_client_messages_read: false,
     }
 }
@@ -115,7 +115,7 @@ pub fn agent_replied(claim: Claim) -> ThreadPatch {
         agent_id: Some(claim.agent_id),
         waiting_since: None,
         urgency: Urgency::default(),
-        rank_key: i64::MIN,
+        rank_key: Some(i64::MIN),
         mark_client_messages_read: true,
     }
 }

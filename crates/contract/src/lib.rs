@@ -5,7 +5,7 @@
 //! crate proves itself with one line per port, in an integration test:
 //!
 //! ```
-//! use chat_domain::memory::{InProcessBus, MemoryStore};
+//! use chat_memory::{InProcessBus, MemoryStore};
 //!
 //! chat_contract::store_contract_tests!(|| std::sync::Arc::new(MemoryStore::new()));
 //! chat_contract::bus_contract_tests!(|| async {
@@ -13,7 +13,7 @@
 //!     (bus.clone(), bus)
 //! });
 //! chat_contract::throttle_contract_tests!(|policy| {
-//!     let throttle = std::sync::Arc::new(chat_domain::memory::InProcessThrottle::new(policy, 1_000));
+//!     let throttle = std::sync::Arc::new(chat_memory::InProcessThrottle::new(policy, 1_000));
 //!     (throttle.clone(), throttle)
 //! });
 //! # fn main() {}
@@ -131,6 +131,8 @@ macro_rules! store_contract_tests {
             the_patch_sees_the_thread_with_the_new_last_seq,
             a_failing_patch_stores_nothing,
             append_writes_the_patch_back,
+            append_reports_whether_the_status_changed,
+            a_patch_without_a_rank_key_keeps_the_stored_one,
             an_agent_reply_patch_marks_the_clients_messages_read,
             a_repeated_client_message_id_returns_the_earlier_message,
             another_sender_may_reuse_a_client_message_id,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chat_domain::memory::{InProcessBus, InProcessThrottle, MemoryStore};
+use chat_memory::{InProcessBus, InProcessThrottle, MemoryStore};
 
 mod store {
     use super::*;

@@ -42,6 +42,16 @@ impl ClaimPolicy {
     }
 }
 
+/// Whose claim an agent may take (see [`crate::thread::Thread::on_claim`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimMode {
+    /// A free thread, one whose lease ran out, or the agent's own (a renewal); another agent's
+    /// live claim refuses it.
+    Take,
+    /// Whoever holds it: an admin's take-over.
+    TakeOver,
+}
+
 /// What a store answers to an attempt to take a claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimAttempt {

@@ -2,8 +2,11 @@
 //! conversation, as a lease) and the urgency rules, written against ports (stores, event bus, clock,
 //! password hasher) that adapters implement.
 //!
-//! This crate depends on no database, web or Redis crate, so other services can embed it. The
-//! `memory` feature adds in-memory adapters for embedding and tests.
+//! This crate depends on no database, web or Redis crate, nor on an async runtime, so other
+//! services can embed it; `chat-memory` has in-memory adapters of every port (and the bcrypt
+//! hasher) to embed it with.
+
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod canned;
@@ -21,9 +24,6 @@ pub mod throttle;
 pub mod time;
 pub mod urgency;
 pub mod user;
-
-#[cfg(feature = "memory")]
-pub mod memory;
 
 pub use error::{Conflict, DomainError, DomainResult};
 pub use ids::{CannedReplyId, MessageId, ThreadId, UserId};

@@ -116,4 +116,6 @@ pub struct Appended {
     pub thread: crate::thread::Thread,
     /// False when the client message id had been used before: nothing new was stored.
     pub created: bool,
+    /// Whether the append changed the thread's status (false when nothing was stored).
+    pub status_changed: bool,
 }

@@ -77,7 +77,8 @@ pub trait ThreadStore: Send + Sync {
     /// (a renewal), and MUST otherwise answer [`ClaimAttempt::Held`] with the live claim, changing
     /// nothing. Of any number of concurrent attempts on a free thread exactly one wins. Records
     /// `agent` as the thread's last agent. Fails with NotFound if there is no such thread, and with
-    /// Conflict if it is resolved.
+    /// Conflict if it is resolved. The rule is [`Thread::on_claim`] with [`ClaimMode::Take`](crate::claim::ClaimMode::Take)
+    /// (a SQL store writes it as the update's condition).
     fn try_claim(
         &self,
         thread: ThreadId,
@@ -96,8 +97,9 @@ pub trait ThreadStore: Send + Sync {
     ) -> DomainResult<bool>;
     /// Ends `agent`'s claim. Returns false (changing nothing) if `agent` does not hold it.
     fn release_claim(&self, thread: ThreadId, agent: UserId) -> DomainResult<bool>;
-    /// Gives the claim to `agent` whoever holds it; returns the claim it replaced, if one was
-    /// live at `now`.
+    /// Gives the claim to `agent` whoever holds it ([`Thread::on_claim`] with
+    /// [`ClaimMode::TakeOver`](crate::claim::ClaimMode::TakeOver): Conflict if it is resolved); returns the claim it replaced, if
+    /// one was live at `now`.
     fn force_claim(
         &self,
         thread: ThreadId,
@@ -108,7 +110,9 @@ pub trait ThreadStore: Send + Sync {
     /// Clears every claim whose lease ended at or before `now` and returns them; each expired
     /// claim is returned by exactly one call, even with concurrent callers.
     fn expire_claims(&self, now: Timestamp) -> DomainResult<Vec<ExpiredClaim>>;
-    /// Sets a thread's status (and, when resolving, clears its claim and waiting time).
+    /// Sets a thread's status as [`Thread::on_status`] says (resolving ends the claim and the
+    /// wait), with the thread's row locked, and stamps `last_activity_at` with `now`. Conflict if
+    /// it would reopen a thread beside another unresolved one of its client and type.
     fn set_status(
         &self,
         thread: ThreadId,
@@ -129,7 +133,9 @@ pub trait MessageStore: Send + Sync {
     /// Appends a message to its thread in one transaction: takes the next sequence number
     /// (1, 2, ... per thread, no gaps, no repeats under concurrency), stores the message, then
     /// calls `patch` with the thread as locked for this append (its `last_seq` already the new
-    /// one) and writes the patch back. If `patch` fails, nothing is stored and its error is
+    /// one, its `last_activity_at` the message's time) and writes the patch back
+    /// ([`Thread::apply`]; a `rank_key` of `None` keeps the stored one), answering whether the
+    /// patch changed the thread's status. If `patch` fails, nothing is stored and its error is
     /// returned. If the sender already stored a message with the same client message id, MUST
     /// store nothing and return that message with `created: false` (enforced by a unique
     /// constraint, not a check-then-insert). NotFound if the thread does not exist.

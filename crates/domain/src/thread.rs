@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::claim::Claim;
-use crate::urgency::Urgency;
-use crate::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use crate::claim::{Claim, ClaimMode, ClaimPolicy};
+use crate::urgency::{Urgency, UrgencyRules};
+use crate::user::{Role, User};
+use crate::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 
 /// The topic of a thread, numbered as the seed app numbered them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -145,9 +146,148 @@ impl Thread {
     pub fn is_held_by(&self, agent: UserId, now: Timestamp) -> bool {
         self.live_claim(now).is_some_and(|c| c.agent_id == agent)
     }
+
+    /// What a message from `sender` at `now` does to the thread (a store calls it with the
+    /// thread as locked for the append).
+    ///
+    /// - Its client: the thread is open again (a resolved one reopens), the client waits from
+    ///   its oldest unanswered message, and the message's urgency adds to the unanswered ones'.
+    /// - The agent (or admin) holding the live claim: pending, nobody waits, the urgency clears,
+    ///   the client's messages are read, and the reply renews the lease to
+    ///   `claims.lease_end(now)`.
+    /// - Anyone else is refused: another client (Forbidden), staff while another agent holds the
+    ///   claim ([`DomainError::Claimed`]) or while nobody does (Conflict).
+    pub fn on_message(
+        &self,
+        sender: &User,
+        body: &str,
+        now: Timestamp,
+        claims: &ClaimPolicy,
+        rules: &UrgencyRules,
+    ) -> DomainResult<ThreadPatch> {
+        match sender.role {
+            Role::Client => {
+                if self.client_id != sender.id {
+                    return Err(DomainError::forbidden(
+                        "this thread belongs to another client",
+                    ));
+                }
+                let urgency = self
+                    .urgency
+                    .clone()
+                    .merge(rules.assess(self.thread_type, body));
+                let waiting_since = self.waiting_since.or(Some(now));
+                Ok(ThreadPatch {
+                    status: ThreadStatus::Open,
+                    claim: self.claim,
+                    agent_id: self.agent_id,
+                    rank_key: Some(rules.rank_key(&urgency, waiting_since)),
+                    waiting_since,
+                    urgency,
+                    mark_client_messages_read: false,
+                })
+            }
+            Role::Agent | Role::Admin => {
+                match self.live_claim(now) {
+                    Some(claim) if claim.agent_id == sender.id => {}
+                    Some(claim) => return Err(self.claimed_by(claim)),
+                    None => return Err(DomainError::Conflict(Conflict::NotClaimHolder)),
+                }
+                let urgency = Urgency::default();
+                Ok(ThreadPatch {
+                    status: ThreadStatus::Pending,
+                    claim: Some(Claim {
+                        agent_id: sender.id,
+                        until: claims.lease_end(now),
+                    }),
+                    agent_id: Some(sender.id),
+                    waiting_since: None,
+                    rank_key: Some(rules.rank_key(&urgency, None)),
+                    urgency,
+                    mark_client_messages_read: true,
+                })
+            }
+        }
+    }
+
+    /// What setting the status does to the thread. Resolving ends the claim and the wait and
+    /// clears the urgency (the last agent is kept); open and pending change the status only.
+    /// Who may do it is the use case's to check.
+    pub fn on_status(&self, status: ThreadStatus) -> ThreadPatch {
+        let resolved = status == ThreadStatus::Resolved;
+        ThreadPatch {
+            status,
+            claim: if resolved { None } else { self.claim },
+            agent_id: self.agent_id,
+            waiting_since: if resolved { None } else { self.waiting_since },
+            urgency: if resolved {
+                Urgency::default()
+            } else {
+                self.urgency.clone()
+            },
+            // Nobody waits on a resolved thread: the lowest rank (as `UrgencyRules::rank_key`
+            // gives without a waiting time).
+            rank_key: resolved.then_some(i64::MIN),
+            mark_client_messages_read: false,
+        }
+    }
+
+    /// What `agent` taking the claim until `until` does at `now`: the claim and the last agent
+    /// become the agent's, nothing else changes. A resolved thread cannot be claimed
+    /// (Conflict); with [`ClaimMode::Take`], another agent's live claim refuses it with
+    /// [`DomainError::Claimed`] (a store's [`crate::claim::ClaimAttempt::Held`]).
+    pub fn on_claim(
+        &self,
+        agent: UserId,
+        until: Timestamp,
+        now: Timestamp,
+        mode: ClaimMode,
+    ) -> DomainResult<ThreadPatch> {
+        if self.status == ThreadStatus::Resolved {
+            return Err(DomainError::Conflict(Conflict::ThreadResolved));
+        }
+        if mode == ClaimMode::Take {
+            if let Some(claim) = self.live_claim(now).filter(|c| c.agent_id != agent) {
+                return Err(self.claimed_by(claim));
+            }
+        }
+        Ok(ThreadPatch {
+            status: self.status,
+            claim: Some(Claim {
+                agent_id: agent,
+                until,
+            }),
+            agent_id: Some(agent),
+            waiting_since: self.waiting_since,
+            urgency: self.urgency.clone(),
+            rank_key: None,
+            mark_client_messages_read: false,
+        })
+    }
+
+    /// Writes a patch's thread fields onto the thread (a store then saves the thread, the
+    /// patch's rank key, and marks messages read if the patch says so).
+    pub fn apply(&mut self, patch: ThreadPatch) {
+        self.status = patch.status;
+        self.claim = patch.claim;
+        self.agent_id = patch.agent_id;
+        self.waiting_since = patch.waiting_since;
+        self.urgency = patch.urgency;
+    }
+
+    fn claimed_by(&self, claim: &Claim) -> DomainError {
+        DomainError::Claimed {
+            thread: self.id,
+            holder: claim.agent_id,
+            until: claim.until,
+        }
+    }
 }
 
-/// The state a store writes back onto a thread when a message is appended to it.
+/// The state a store writes back onto a thread when something happens to it, as the domain's
+/// rules decide: made by [`Thread::on_message`], [`Thread::on_status`] and
+/// [`Thread::on_claim`], applied with [`Thread::apply`]. The store itself keeps `last_seq` and
+/// stamps `last_activity_at` (with the message's time, or the time of a status change).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadPatch {
     /// The new status.
@@ -160,8 +300,263 @@ pub struct ThreadPatch {
     pub waiting_since: Option<Timestamp>,
     /// The new urgency.
     pub urgency: Urgency,
-    /// The queue's sort key for that urgency (see [`crate::urgency::UrgencyRules::rank_key`]).
-    pub rank_key: i64,
+    /// The queue's new sort key for that urgency (see
+    /// [`crate::urgency::UrgencyRules::rank_key`]); `None` keeps the stored one.
+    pub rank_key: Option<i64>,
     /// Mark the client's messages in the thread as read (an agent answered them).
     pub mark_client_messages_read: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::user::{PasswordHash, Username};
+
+    const NOW: Timestamp = Timestamp(1_764_064_800_000);
+    const MINUTE: i64 = 60_000;
+
+    fn user(id: i64, role: Role) -> User {
+        User {
+            id: UserId(id),
+            username: Username::parse(&format!("user{id}")).unwrap(),
+            password_hash: PasswordHash("$2b$04$not-a-real-hash".to_owned()),
+            role,
+            created_at: NOW,
+            deleted_at: None,
+        }
+    }
+
+    const CLIENT: i64 = 1;
+    const AGENT: i64 = 2;
+    const OTHER_AGENT: i64 = 3;
+
+    fn thread() -> Thread {
+        Thread {
+            id: ThreadId(7),
+            client_id: UserId(CLIENT),
+            thread_type: ThreadType::Loan,
+            status: ThreadStatus::Open,
+            claim: None,
+            agent_id: None,
+            created_at: NOW,
+            last_activity_at: NOW,
+            last_seq: 0,
+            waiting_since: None,
+            urgency: Urgency::default(),
+        }
+    }
+
+    fn claimed_by(agent: i64, until: Timestamp) -> Thread {
+        Thread {
+            claim: Some(Claim {
+                agent_id: UserId(agent),
+                until,
+            }),
+            agent_id: Some(UserId(agent)),
+            ..thread()
+        }
+    }
+
+    fn message(t: &Thread, sender: &User, body: &str, now: Timestamp) -> DomainResult<ThreadPatch> {
+        t.on_message(
+            sender,
+            body,
+            now,
+            &ClaimPolicy::default(),
+            &UrgencyRules::default(),
+        )
+    }
+
+    #[test]
+    fn a_client_message_opens_the_thread_and_makes_the_client_wait() {
+        let rules = UrgencyRules::default();
+        let resolved = Thread {
+            status: ThreadStatus::Resolved,
+            ..thread()
+        };
+        let p = message(
+            &resolved,
+            &user(CLIENT, Role::Client),
+            "my card was stolen",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(p.status, ThreadStatus::Open);
+        assert_eq!(p.waiting_since, Some(NOW));
+        assert_eq!(p.urgency.score, 30 + 50);
+        assert_eq!(p.rank_key, Some(rules.rank_key(&p.urgency, Some(NOW))));
+        assert!(!p.mark_client_messages_read);
+        assert_eq!((p.claim, p.agent_id), (None, None));
+    }
+
+    #[test]
+    fn a_client_keeps_waiting_from_its_oldest_unanswered_message_and_urgency_adds_up() {
+        let mut t = thread();
+        let client = user(CLIENT, Role::Client);
+        t.apply(message(&t, &client, "fraud!", NOW).unwrap());
+        let later = NOW.plus_millis(5 * MINUTE);
+        let p = message(&t, &client, "still waiting, urgent", later).unwrap();
+        assert_eq!(p.waiting_since, Some(NOW));
+        assert_eq!(p.urgency.score, 30 + 50, "the most urgent message counts");
+        assert!(p.urgency.reasons.iter().any(|r| r.contains("fraud")));
+        assert!(p.urgency.reasons.iter().any(|r| r.contains("urgent")));
+    }
+
+    #[test]
+    fn a_client_message_leaves_the_claim_alone() {
+        let t = claimed_by(AGENT, NOW.plus_millis(MINUTE));
+        let p = message(&t, &user(CLIENT, Role::Client), "hello", NOW).unwrap();
+        assert_eq!(p.claim, t.claim);
+        assert_eq!(p.agent_id, Some(UserId(AGENT)));
+    }
+
+    #[test]
+    fn another_client_may_not_write_in_the_thread() {
+        let err = message(&thread(), &user(9, Role::Client), "hi", NOW).unwrap_err();
+        assert!(matches!(err, DomainError::Forbidden(_)), "{err:?}");
+    }
+
+    #[test]
+    fn the_holders_reply_answers_the_client_and_renews_the_lease() {
+        let mut t = claimed_by(AGENT, NOW.plus_millis(MINUTE));
+        t.apply(message(&t, &user(CLIENT, Role::Client), "fraud", NOW).unwrap());
+        let p = message(&t, &user(AGENT, Role::Agent), "on it", NOW).unwrap();
+        assert_eq!(p.status, ThreadStatus::Pending);
+        assert_eq!(p.waiting_since, None);
+        assert_eq!(p.urgency, Urgency::default());
+        assert_eq!(p.rank_key, Some(i64::MIN));
+        assert!(p.mark_client_messages_read);
+        assert_eq!(
+            p.claim,
+            Some(Claim {
+                agent_id: UserId(AGENT),
+                until: ClaimPolicy::default().lease_end(NOW),
+            })
+        );
+        assert_eq!(p.agent_id, Some(UserId(AGENT)));
+    }
+
+    #[test]
+    fn staff_without_the_claim_may_not_reply() {
+        let until = NOW.plus_millis(MINUTE);
+        let held = claimed_by(OTHER_AGENT, until);
+        for role in [Role::Agent, Role::Admin] {
+            let err = message(&held, &user(AGENT, role), "me too", NOW).unwrap_err();
+            assert_eq!(
+                err,
+                DomainError::Claimed {
+                    thread: held.id,
+                    holder: UserId(OTHER_AGENT),
+                    until,
+                }
+            );
+            let err = message(&thread(), &user(AGENT, role), "anyone?", NOW).unwrap_err();
+            assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
+        }
+        // an expired claim is no claim
+        let expired = claimed_by(AGENT, NOW);
+        let err = message(&expired, &user(AGENT, Role::Agent), "late", NOW).unwrap_err();
+        assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
+    }
+
+    #[test]
+    fn resolving_ends_the_claim_and_the_wait_and_keeps_the_last_agent() {
+        let mut t = claimed_by(AGENT, NOW.plus_millis(MINUTE));
+        t.apply(message(&t, &user(CLIENT, Role::Client), "fraud", NOW).unwrap());
+        let p = t.on_status(ThreadStatus::Resolved);
+        assert_eq!(p.status, ThreadStatus::Resolved);
+        assert_eq!(p.claim, None);
+        assert_eq!(p.waiting_since, None);
+        assert_eq!(p.urgency, Urgency::default());
+        assert_eq!(p.rank_key, Some(i64::MIN));
+        assert_eq!(p.agent_id, Some(UserId(AGENT)));
+        assert!(!p.mark_client_messages_read);
+    }
+
+    #[test]
+    fn open_and_pending_change_the_status_only() {
+        let mut t = claimed_by(AGENT, NOW.plus_millis(MINUTE));
+        t.apply(message(&t, &user(CLIENT, Role::Client), "fraud", NOW).unwrap());
+        for status in [ThreadStatus::Open, ThreadStatus::Pending] {
+            let p = t.on_status(status);
+            assert_eq!(p.status, status);
+            assert_eq!(p.claim, t.claim);
+            assert_eq!(p.waiting_since, t.waiting_since);
+            assert_eq!(p.urgency, t.urgency);
+            assert_eq!(p.rank_key, None, "the stored rank is kept");
+        }
+    }
+
+    #[test]
+    fn a_claim_on_a_free_expired_or_own_thread_is_taken() {
+        let until = NOW.plus_millis(5 * MINUTE);
+        for t in [
+            thread(),
+            claimed_by(OTHER_AGENT, NOW),
+            claimed_by(AGENT, NOW.plus_millis(MINUTE)),
+        ] {
+            let p = t
+                .on_claim(UserId(AGENT), until, NOW, ClaimMode::Take)
+                .unwrap();
+            assert_eq!(
+                p.claim,
+                Some(Claim {
+                    agent_id: UserId(AGENT),
+                    until
+                })
+            );
+            assert_eq!(p.agent_id, Some(UserId(AGENT)));
+            assert_eq!(p.status, t.status);
+            assert_eq!(p.waiting_since, t.waiting_since);
+            assert_eq!(p.rank_key, None);
+        }
+    }
+
+    #[test]
+    fn another_agents_live_claim_refuses_a_claim_but_not_a_take_over() {
+        let held_until = NOW.plus_millis(MINUTE);
+        let t = claimed_by(OTHER_AGENT, held_until);
+        let until = NOW.plus_millis(5 * MINUTE);
+        let err = t
+            .on_claim(UserId(AGENT), until, NOW, ClaimMode::Take)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DomainError::Claimed {
+                thread: t.id,
+                holder: UserId(OTHER_AGENT),
+                until: held_until,
+            }
+        );
+        let p = t
+            .on_claim(UserId(AGENT), until, NOW, ClaimMode::TakeOver)
+            .unwrap();
+        assert_eq!(p.claim.map(|c| c.agent_id), Some(UserId(AGENT)));
+    }
+
+    #[test]
+    fn a_resolved_thread_cannot_be_claimed() {
+        let t = Thread {
+            status: ThreadStatus::Resolved,
+            ..thread()
+        };
+        for mode in [ClaimMode::Take, ClaimMode::TakeOver] {
+            let err = t
+                .on_claim(UserId(AGENT), NOW.plus_millis(MINUTE), NOW, mode)
+                .unwrap_err();
+            assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn apply_writes_the_patch_onto_the_thread() {
+        let mut t = thread();
+        let p = message(&t, &user(CLIENT, Role::Client), "fraud", NOW).unwrap();
+        t.apply(p.clone());
+        assert_eq!(t.status, p.status);
+        assert_eq!(t.waiting_since, p.waiting_since);
+        assert_eq!(t.urgency, p.urgency);
+        assert_eq!((t.claim, t.agent_id), (p.claim, p.agent_id));
+        assert_eq!(t.last_seq, 0, "the store keeps the sequence");
+    }
 }

@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use chat_domain::auth::BcryptHasher;
 use chat_domain::event::{Delivery, Event, Topic};
-use chat_domain::memory::{InProcessBus, ManualClock, MemoryStore};
 use chat_domain::ports::{EventBus, EventStream};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::user::{Role, User};
 use chat_domain::{Chat, ChatConfig, DomainError, ThreadId, Timestamp, UserId};
+use chat_memory::{BcryptHasher, InProcessBus, ManualClock, MemoryStore};
 use futures_util::{FutureExt, StreamExt};
 
 const PASSWORD: &str = "correct horse battery";

@@ -10,7 +10,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use std::path::{Path, PathBuf};
 
 /// The embedded adapter's live-event bus: in-process fan-out (one server instance).
-pub use chat_domain::memory::InProcessBus;
+pub use chat_memory::InProcessBus;
 
 /// The schema migrations, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

@@ -29,9 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::event::{Event, Topic};
-use chat_domain::memory::InProcessBus;
 use chat_domain::ports::{EventBus, EventStream};
 use chat_domain::{DomainError, DomainResult};
+use chat_memory::InProcessBus;
 use deadpool_redis::{PoolConfig, Runtime, Timeouts};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_domain::memory::InProcessBus;
 use chat_domain::DomainResult;
+use chat_memory::InProcessBus;
 use futures_util::StreamExt;
 use redis::aio::PubSub;
 use uuid::Uuid;

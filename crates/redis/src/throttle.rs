@@ -27,10 +27,10 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chat_domain::memory::InProcessThrottle;
 use chat_domain::ports::LoginThrottle;
 use chat_domain::throttle::{Locked, ThrottleKey, ThrottlePolicy};
 use chat_domain::{DomainError, DomainResult, Timestamp};
+use chat_memory::InProcessThrottle;
 use redis::{Client, Connection, RedisResult};
 
 /// Counts one failure against every `(failures, lock)` key pair; returns how many it locked.

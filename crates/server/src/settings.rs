@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use chat_domain::auth::BcryptHasher;
 use chat_domain::claim::ClaimPolicy;
 use chat_domain::urgency::{PhraseRule, UrgencyRules};
 use chat_domain::ChatConfig;
+use chat_memory::BcryptHasher;
 use serde::Deserialize;
 
 /// A value that never appears in logs or debug output.

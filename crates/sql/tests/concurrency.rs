@@ -68,7 +68,7 @@ fn client_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
         agent_id: thread.agent_id,
         waiting_since: thread.waiting_since.or(Some(NOW)),
         urgency: thread.urgency.clone(),
-        rank_key: 0,
+        rank_key: Some(0),
         mark_client_messages_read: false,
     })
 }
@@ -354,7 +354,7 @@ fn agent_reply_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
         agent_id: thread.agent_id,
         waiting_since: None,
         urgency: thread.urgency.clone(),
-        rank_key: i64::MIN,
+        rank_key: Some(i64::MIN),
         mark_client_messages_read: true,
     })
 }

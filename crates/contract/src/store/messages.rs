@@ -10,7 +10,7 @@ use chat_domain::{DomainError, MessageId, ThreadId};
 
 use crate::fixtures::{
     agent, agent_replied, client, client_wrote, failing, keep, minutes, new_message, reload, say,
-    say_at, thread, with_client_id, T0,
+    say_at, thread, wait_in_queue, with_client_id, T0,
 };
 
 /// Sequence numbers run 1, 2, 3, ... in each thread separately; last_seq follows.
@@ -180,6 +180,65 @@ pub fn append_writes_the_patch_back(store: Arc<dyn Store>) {
         assert_eq!(th.last_seq, 2);
     }
     assert_eq!(reply.message.sender_role, Role::Agent);
+}
+
+/// The append says whether it changed the thread's status; a retry changed nothing.
+pub fn append_reports_whether_the_status_changed(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let ag = agent(&store, "agent");
+    let t = thread(&store, &ann, ThreadType::Loan);
+    let first = say(&store, t.id, &ann, "one");
+    assert!(first.created);
+    assert!(!first.status_changed, "open stays open");
+    let claim = Claim {
+        agent_id: ag.id,
+        until: minutes(30),
+    };
+    let reply = |body: &str, cmid: &str| {
+        store
+            .append_message(
+                with_client_id(new_message(t.id, &ag, body, minutes(1)), cmid),
+                &|_| Ok(agent_replied(claim)),
+            )
+            .unwrap()
+    };
+    let answered = reply("answer", "cm-1");
+    assert!(answered.created);
+    assert!(answered.status_changed, "open became pending");
+    assert_eq!(answered.thread.status, ThreadStatus::Pending);
+    let again = reply("more", "cm-2");
+    assert!(again.created);
+    assert!(!again.status_changed, "pending stays pending");
+    let retry = reply("answer", "cm-1");
+    assert!(!retry.created);
+    assert!(!retry.status_changed, "a retry stores nothing");
+}
+
+/// A patch without a rank key leaves the thread's stored rank (and so its queue place) alone.
+pub fn a_patch_without_a_rank_key_keeps_the_stored_one(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let bob = client(&store, "bob");
+    let low = thread(&store, &ann, ThreadType::Loan);
+    let high = thread(&store, &bob, ThreadType::Loan);
+    wait_in_queue(&store, low.id, &ann, minutes(1), 10);
+    wait_in_queue(&store, high.id, &bob, minutes(2), 42);
+    store
+        .append_message(
+            new_message(high.id, &bob, "still here", minutes(3)),
+            &|th| {
+                let mut p = keep(th);
+                p.rank_key = None;
+                Ok(p)
+            },
+        )
+        .unwrap();
+    let queue: Vec<ThreadId> = store
+        .queue(minutes(4), 10, 0)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(queue, vec![high.id, low.id]);
 }
 
 /// A patch asking to mark the client's messages read marks them (in that thread only).

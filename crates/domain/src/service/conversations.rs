@@ -3,7 +3,7 @@
 use super::{can_view, require_staff, Chat};
 use crate::event::Event;
 use crate::message::{Appended, ClientMessageId, Message, MessageBody, NewMessage};
-use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use crate::thread::{Thread, ThreadStatus, ThreadType};
 use crate::user::{Role, User};
 use crate::{Conflict, DomainError, DomainResult, ThreadId, UserId};
 
@@ -59,62 +59,10 @@ impl Chat {
         client_message_id: Option<ClientMessageId>,
     ) -> DomainResult<Appended> {
         let now = self.now();
-        let rules = &self.config.urgency;
-        let lease_end = self.config.claims.lease_end(now);
         let text = body.as_str().to_owned();
-        let sender = actor.clone();
-        let status_before = std::cell::Cell::new(None);
-        let patch = |thread: &Thread| -> DomainResult<ThreadPatch> {
-            status_before.set(Some(thread.status));
-            match sender.role {
-                Role::Client => {
-                    if thread.client_id != sender.id {
-                        return Err(DomainError::forbidden(
-                            "this thread belongs to another client",
-                        ));
-                    }
-                    let urgency = thread
-                        .urgency
-                        .clone()
-                        .merge(rules.assess(thread.thread_type, &text));
-                    let waiting_since = thread.waiting_since.or(Some(now));
-                    Ok(ThreadPatch {
-                        status: ThreadStatus::Open,
-                        claim: thread.claim,
-                        agent_id: thread.agent_id,
-                        rank_key: rules.rank_key(&urgency, waiting_since),
-                        waiting_since,
-                        urgency,
-                        mark_client_messages_read: false,
-                    })
-                }
-                Role::Agent | Role::Admin => {
-                    match thread.live_claim(now) {
-                        Some(claim) if claim.agent_id == sender.id => {}
-                        Some(claim) => {
-                            return Err(DomainError::Claimed {
-                                thread: thread.id,
-                                holder: claim.agent_id,
-                                until: claim.until,
-                            })
-                        }
-                        None => return Err(DomainError::Conflict(Conflict::NotClaimHolder)),
-                    }
-                    Ok(ThreadPatch {
-                        status: ThreadStatus::Pending,
-                        claim: Some(crate::claim::Claim {
-                            agent_id: sender.id,
-                            until: lease_end,
-                        }),
-                        agent_id: Some(sender.id),
-                        waiting_since: None,
-                        urgency: Default::default(),
-                        rank_key: rules.rank_key(&Default::default(), None),
-                        mark_client_messages_read: true,
-                    })
-                }
-            }
-        };
+        let config = &self.config;
+        let patch =
+            |thread: &Thread| thread.on_message(actor, &text, now, &config.claims, &config.urgency);
         let appended = self.store.append_message(
             NewMessage {
                 thread_id,
@@ -132,7 +80,7 @@ impl Chat {
                 seq: appended.message.seq,
                 message: appended.message.clone(),
             });
-            if status_before.get() != Some(appended.thread.status) {
+            if appended.status_changed {
                 self.publish(Event::StatusChanged {
                     thread_id,
                     status: appended.thread.status,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use chat_domain::memory::ManualClock;
 use chat_domain::{Chat, Clock, SystemClock, Timestamp};
+use chat_memory::ManualClock;
 use chat_server::settings::Secret;
 use chat_server::{Application, Settings};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use chat_domain::memory::ManualClock;
 use chat_domain::Timestamp;
+use chat_memory::ManualClock;
 use chat_server::settings::Secret;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};

@@ -25,7 +25,7 @@ use crate::schema::{messages, threads};
 ///    sequence numbers are 1, 2, ... without gaps or repeats;
 /// 2. the insert, where the unique `(sender_id, client_message_id)` turns a retry into
 ///    [`StoreError::DuplicateClientMessage`] (and the whole transaction rolls back);
-/// 3. the caller's patch, written back whole.
+/// 3. the caller's patch, applied to the thread and written back.
 fn append_in_transaction(
     conn: &mut DbConnection,
     new: &NewMessage,
@@ -58,13 +58,11 @@ fn append_in_transaction(
         }
         .execute(conn)?;
     }
-    thread.status = p.status;
-    thread.claim = p.claim;
-    thread.agent_id = p.agent_id;
-    thread.waiting_since = p.waiting_since;
-    thread.urgency = p.urgency;
+    let status_changed = thread.status != p.status;
+    let rank_key = p.rank_key.unwrap_or(row.rank_key);
+    thread.apply(p);
     SavePatch {
-        row: ThreadRow::new(&thread, p.rank_key)?,
+        row: ThreadRow::new(&thread, rank_key)?,
     }
     .execute(conn)
     .map_err(|e| conflict_if_unique(e, Conflict::OpenThreadExists))?;
@@ -72,6 +70,7 @@ fn append_in_transaction(
         message: stored.into_message()?,
         thread,
         created: true,
+        status_changed,
     })
 }
 
@@ -96,6 +95,7 @@ fn earlier_message(
         message,
         thread,
         created: false,
+        status_changed: false,
     })
 }
 

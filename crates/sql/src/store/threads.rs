@@ -1,6 +1,6 @@
 //! Threads, claims and the queue.
 
-use chat_domain::claim::{Claim, ClaimAttempt, ExpiredClaim};
+use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
 use chat_domain::ports::ThreadStore;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
@@ -85,10 +85,6 @@ fn existing_thread(conn: &mut DbConnection, id: ThreadId) -> Result<Thread, Stor
         .to_thread()
 }
 
-fn resolved_conflict() -> StoreError {
-    StoreError::Domain(DomainError::Conflict(Conflict::ThreadResolved))
-}
-
 impl ThreadStore for SqlStore {
     fn open_thread(
         &self,
@@ -170,17 +166,20 @@ impl ThreadStore for SqlStore {
                         until,
                     }));
                 }
-                // Lost: say why, from the row as it is now.
+                // Lost: say why, from the row as it is now (the rule the update's condition
+                // is written from).
                 let current = existing_thread(conn, thread)?;
-                if current.status == ThreadStatus::Resolved {
-                    return Err(resolved_conflict());
-                }
-                if let Some(claim) = current.live_claim(now) {
-                    if claim.agent_id != agent {
-                        return Ok(ClaimAttempt::Held(*claim));
+                match current.on_claim(agent, until, now, ClaimMode::Take) {
+                    // Released or reopened in between: try again.
+                    Ok(_) => {}
+                    Err(DomainError::Claimed { holder, until, .. }) => {
+                        return Ok(ClaimAttempt::Held(Claim {
+                            agent_id: holder,
+                            until,
+                        }))
                     }
+                    Err(e) => return Err(e.into()),
                 }
-                // Released or reopened in between: try again.
             }
             Err(DomainError::unavailable("could not claim: too much contention").into())
         })
@@ -232,16 +231,11 @@ impl ThreadStore for SqlStore {
         self.write(|conn| {
             let row = lock_thread(conn, thread)?;
             let mut current = row.to_thread()?;
-            if current.status == ThreadStatus::Resolved {
-                return Err(resolved_conflict());
-            }
+            let patch = current.on_claim(agent, until, now, ClaimMode::TakeOver)?;
             let previous = current.live_claim(now).copied();
-            current.claim = Some(Claim {
-                agent_id: agent,
-                until,
-            });
-            current.agent_id = Some(agent);
-            save_thread(conn, &current, row.rank_key)?;
+            let rank_key = patch.rank_key.unwrap_or(row.rank_key);
+            current.apply(patch);
+            save_thread(conn, &current, rank_key)?;
             Ok(previous)
         })
     }
@@ -289,15 +283,10 @@ impl ThreadStore for SqlStore {
         self.write(|conn| {
             let row = lock_thread(conn, thread)?;
             let mut current = row.to_thread()?;
-            let mut rank_key = row.rank_key;
-            current.status = status;
+            let patch = current.on_status(status);
+            let rank_key = patch.rank_key.unwrap_or(row.rank_key);
+            current.apply(patch);
             current.last_activity_at = now;
-            if status == ThreadStatus::Resolved {
-                current.claim = None;
-                current.waiting_since = None;
-                current.urgency = Urgency::default();
-                rank_key = i64::MIN;
-            }
             save_thread(conn, &current, rank_key)?;
             Ok(current)
         })

@@ -1,16 +1,18 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::auth::NewSession;
-use crate::canned::{CannedReply, NewCannedReply};
-use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
-use crate::message::{Appended, Message, NewMessage};
-use crate::ports::{CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore};
-use crate::search::{SearchHit, SearchQuery, SearchScope};
-use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
-use crate::urgency::Urgency;
-use crate::user::{NewUser, Role, User, Username};
-use crate::{
+use chat_domain::auth::NewSession;
+use chat_domain::canned::{CannedReply, NewCannedReply};
+use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
+use chat_domain::message::{Appended, Message, NewMessage};
+use chat_domain::ports::{
+    CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore,
+};
+use chat_domain::search::{SearchHit, SearchQuery, SearchScope};
+use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use chat_domain::urgency::Urgency;
+use chat_domain::user::{NewUser, Role, User, Username};
+use chat_domain::{
     CannedReplyId, Conflict, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId,
 };
 
@@ -259,21 +261,20 @@ impl ThreadStore for MemoryStore {
     ) -> DomainResult<ClaimAttempt> {
         let mut s = self.lock();
         let (t, _) = s.thread_mut(thread)?;
-        if t.status == ThreadStatus::Resolved {
-            return Err(DomainError::Conflict(Conflict::ThreadResolved));
-        }
-        if let Some(claim) = t.live_claim(now) {
-            if claim.agent_id != agent {
-                return Ok(ClaimAttempt::Held(*claim));
+        match t.on_claim(agent, until, now, ClaimMode::Take) {
+            Ok(patch) => t.apply(patch),
+            Err(DomainError::Claimed { holder, until, .. }) => {
+                return Ok(ClaimAttempt::Held(Claim {
+                    agent_id: holder,
+                    until,
+                }))
             }
+            Err(e) => return Err(e),
         }
-        let claim = Claim {
+        Ok(ClaimAttempt::Won(Claim {
             agent_id: agent,
             until,
-        };
-        t.claim = Some(claim);
-        t.agent_id = Some(agent);
-        Ok(ClaimAttempt::Won(claim))
+        }))
     }
 
     fn renew_claim(
@@ -314,15 +315,9 @@ impl ThreadStore for MemoryStore {
     ) -> DomainResult<Option<Claim>> {
         let mut s = self.lock();
         let (t, _) = s.thread_mut(thread)?;
-        if t.status == ThreadStatus::Resolved {
-            return Err(DomainError::Conflict(Conflict::ThreadResolved));
-        }
+        let patch = t.on_claim(agent, until, now, ClaimMode::TakeOver)?;
         let previous = t.live_claim(now).copied();
-        t.claim = Some(Claim {
-            agent_id: agent,
-            until,
-        });
-        t.agent_id = Some(agent);
+        t.apply(patch);
         Ok(previous)
     }
 
@@ -352,15 +347,11 @@ impl ThreadStore for MemoryStore {
         if s.reopening_clashes(&current, status) {
             return Err(reopen_conflict());
         }
+        let patch = current.on_status(status);
         let (t, rank) = s.thread_mut(thread)?;
-        t.status = status;
+        *rank = patch.rank_key.unwrap_or(*rank);
+        t.apply(patch);
         t.last_activity_at = now;
-        if status == ThreadStatus::Resolved {
-            t.claim = None;
-            t.waiting_since = None;
-            t.urgency = Urgency::default();
-            *rank = i64::MIN;
-        }
         Ok(t.clone())
     }
 
@@ -426,6 +417,7 @@ impl MessageStore for MemoryStore {
                     message,
                     thread,
                     created: false,
+                    status_changed: false,
                 });
             }
         }
@@ -456,18 +448,17 @@ impl MessageStore for MemoryStore {
                 m.is_read = true;
             }
         }
-        thread.status = p.status;
-        thread.claim = p.claim;
-        thread.agent_id = p.agent_id;
-        thread.waiting_since = p.waiting_since;
-        thread.urgency = p.urgency;
-        let entry = s.thread_mut(thread.id)?;
-        *entry = (thread.clone(), p.rank_key);
+        let status_changed = thread.status != p.status;
+        let (entry, rank) = s.thread_mut(thread.id)?;
+        *rank = p.rank_key.unwrap_or(*rank);
+        thread.apply(p);
+        *entry = thread.clone();
         s.messages.push(message.clone());
         Ok(Appended {
             message,
             thread,
             created: true,
+            status_changed,
         })
     }
 

@@ -1,6 +1,6 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::{Clock, Timestamp};
+use chat_domain::{Clock, Timestamp};
 
 /// A clock that moves only when told to, for tests of leases and waiting times.
 #[derive(Debug, Default)]

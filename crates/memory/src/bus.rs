@@ -7,9 +7,9 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
-use crate::event::{Delivery, Event, Topic};
-use crate::ports::{EventBus, EventStream};
-use crate::DomainResult;
+use chat_domain::event::{Delivery, Event, Topic};
+use chat_domain::ports::{EventBus, EventStream};
+use chat_domain::DomainResult;
 
 /// Events delivered within one process. Each subscription has a bounded buffer; a subscriber
 /// that falls behind loses events and is told so with a [`Delivery::Gap`], so a slow reader

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::ports::LoginThrottle;
-use crate::throttle::{Locked, ThrottleKey, ThrottlePolicy};
-use crate::Timestamp;
+use chat_domain::ports::LoginThrottle;
+use chat_domain::throttle::{Locked, ThrottleKey, ThrottlePolicy};
+use chat_domain::Timestamp;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
