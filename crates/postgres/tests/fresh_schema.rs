@@ -1,4 +1,5 @@
 //! Test schemas do not pile up: a fresh schema is dropped, tables and all, with its guard.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chat_postgres::testing::{base_url, FreshSchema};
 use diesel::{Connection, PgConnection, RunQueryDsl};
