@@ -10,11 +10,15 @@ export REDIS_URL ?= redis://127.0.0.1:6379
 run:
 	$(CARGO) run --release --bin chat-server -- serve
 
+## One build of everything (one feature resolution): the tests, the example, the browser test and
+## bench-smoke all use its binaries, so nothing is compiled twice.
 build:
 	$(CARGO) build --workspace --all-targets
 
+DEBUG_BIN := $(or $(CARGO_TARGET_DIR),target)/debug
+
 ## The whole suite: formatting, lints, then every test against real Postgres and Redis.
-test: lint check-services test-rust example test-browser
+test: lint check-services build test-rust example test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -32,8 +36,8 @@ test-rust:
 
 ## Another service embedding chat-domain on the in-memory adapters (examples/embed): one
 ## conversation, printed and checked; fails if the embedding breaks.
-example:
-	$(CARGO) run -p chat-example-embed
+example: build
+	$(DEBUG_BIN)/chat-example-embed
 
 ## The pages in headless Chromium against the real server (installs chromium and node modules if missing).
 test-browser:
@@ -56,8 +60,7 @@ bench:
 
 ## The same harness with tiny sizes, on the embedded default and then on Postgres + Redis (two
 ## instances); fails if the harness breaks or a correctness check fails. Uses the debug build.
-bench-smoke:
-	$(CARGO) build -p chat-server -p chat-bench
+bench-smoke: build
 	$(BENCH_TARGET_DIR)/debug/chat-bench --smoke --embedded --server-bin $(BENCH_TARGET_DIR)/debug/chat-server \
 		--scenario $(SCENARIO) --out target/bench/smoke-embedded $(BENCH_ARGS)
 	$(BENCH_TARGET_DIR)/debug/chat-bench --smoke --server-bin $(BENCH_TARGET_DIR)/debug/chat-server \

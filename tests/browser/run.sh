@@ -24,8 +24,10 @@ if [ ! -d "$HERE/node_modules/playwright-core" ]; then
   (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
-echo "browser test: building chat-server"
-cargo build --quiet --bin chat-server
+# The workspace build (`make build`, which `make test` ran already): building the server alone
+# would resolve features differently and compile it, and much of its tree, a second time.
+echo "browser test: building the workspace (nothing to do after make build)"
+cargo build --quiet --workspace --all-targets
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 BIN="$TARGET_DIR/debug/chat-server"
