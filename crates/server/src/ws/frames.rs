@@ -299,4 +299,84 @@ mod tests {
         assert_eq!(json["code"], "claimed");
         assert_eq!(json["holder_id"], 5);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                any::<String>().prop_map(Value::String),
+                prop_oneof![
+                    Just("message.send"),
+                    Just("auth"),
+                    Just("read"),
+                    Just("resume"),
+                    Just("typing"),
+                    Just("ping"),
+                    Just("claim.renew")
+                ]
+                .prop_map(|s| Value::String(s.to_owned())),
+            ];
+            leaf.prop_recursive(3, 24, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(
+                        prop_oneof![
+                            Just("type".to_owned()),
+                            Just("body".to_owned()),
+                            Just("message".to_owned()),
+                            Just("up_to_seq".to_owned()),
+                            Just("last_seq".to_owned()),
+                            Just("token".to_owned()),
+                            Just("client_message_id".to_owned()),
+                            "[a-z]{1,6}"
+                        ],
+                        inner,
+                        0..5,
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_a_frame_or_a_coded_refusal(text in any::<String>()) {
+                if let Err(err) = ClientFrame::parse(&text) {
+                    prop_assert!(["malformed_json", "invalid_frame", "unknown_type"].contains(&err.code));
+                }
+            }
+
+            #[test]
+            fn any_json_is_a_frame_or_a_coded_refusal(value in json_value()) {
+                if let Err(err) = ClientFrame::parse(&value.to_string()) {
+                    prop_assert!(["invalid_frame", "unknown_type"].contains(&err.code), "{}", err.code);
+                }
+            }
+
+            #[test]
+            fn a_send_frame_carries_any_body_and_id_unchanged(
+                body in any::<String>(),
+                id in proptest::option::of(any::<String>()),
+            ) {
+                let frame = serde_json::json!({
+                    "type": "message.send", "body": body, "client_message_id": id,
+                });
+                prop_assert_eq!(
+                    ClientFrame::parse(&frame.to_string()),
+                    Ok(ClientFrame::Send { body: body.clone(), client_message_id: id.clone() })
+                );
+                let seed = serde_json::json!({"message": body});
+                prop_assert_eq!(
+                    ClientFrame::parse(&seed.to_string()),
+                    Ok(ClientFrame::Send { body, client_message_id: None })
+                );
+            }
+        }
+    }
 }

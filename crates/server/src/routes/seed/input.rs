@@ -279,4 +279,56 @@ mod tests {
         assert!(parse_json(b"{\"a\":").is_err());
         assert!(parse_json(br#"{"a": [1]}"#).is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn fields() -> impl Strategy<Value = Vec<(String, String)>> {
+            prop::collection::vec(("[a-z_]{1,12}", any::<String>()), 0..6)
+        }
+
+        proptest! {
+            #[test]
+            fn any_urlencoded_form_reads_back_its_fields_exactly(fields in fields()) {
+                let encoded = serde_urlencoded::to_string(&fields).unwrap();
+                prop_assert_eq!(parse_urlencoded(encoded.as_bytes(), "bad_form").unwrap(), fields);
+            }
+
+            #[test]
+            fn any_bytes_as_a_form_are_read_or_refused_with_400(bytes in any::<Vec<u8>>()) {
+                if let Err(err) = parse_urlencoded(&bytes, "bad_form") {
+                    let refused = matches!(
+                        err,
+                        ApiError::BadRequest { code: "bad_form" | "bad_encoding", .. }
+                    );
+                    prop_assert!(refused, "{err:?}");
+                }
+            }
+
+            #[test]
+            fn any_json_object_of_strings_reads_back_its_fields(fields in fields()) {
+                let object: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                let mut read = parse_json(Value::Object(object.clone()).to_string().as_bytes()).unwrap();
+                read.sort();
+                let mut expected: Vec<(String, String)> = object
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                    .collect();
+                expected.sort();
+                prop_assert_eq!(read, expected);
+            }
+
+            #[test]
+            fn any_bytes_as_json_are_read_or_refused_with_400(bytes in any::<Vec<u8>>()) {
+                if let Err(err) = parse_json(&bytes) {
+                    let refused = matches!(err, ApiError::BadRequest { code: "bad_json", .. });
+                    prop_assert!(refused, "{err:?}");
+                }
+            }
+        }
+    }
 }
