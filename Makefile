@@ -47,7 +47,7 @@ clean:
 	$(CARGO) clean
 
 ## Benchmarks (crates/bench, docs/BENCHMARKS.md). Results: target/bench/results.{md,json}.
-## make bench [SCENARIO=rest-send|claims|connections|fanout|queue] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
+## make bench [SCENARIO=rest-send|claims|connections|fanout|queue|urgency] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
 BENCH_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 SCENARIO ?= all
 BENCH_ARGS ?=

@@ -46,6 +46,8 @@ pub struct Ctx {
     pub idle: Option<IdlePool>,
     /// Users whose password hash has the measured (production) bcrypt cost.
     pub seed_users: Vec<Session>,
+    /// The urgency scenario's labelled corpus, if given on the command line.
+    pub urgency_corpus: Option<std::path::PathBuf>,
 }
 
 impl Ctx {
@@ -296,6 +298,7 @@ async fn run(cli: Cli) -> Result<bool> {
         tag,
         idle: None,
         seed_users,
+        urgency_corpus: cli.urgency_corpus.clone(),
     };
     for scenario in scenarios {
         eprintln!("== {}", scenario.name());
@@ -363,7 +366,7 @@ mod tests {
         let cli = Cli::parse_from(["chat-bench", "--scenario", "nope"]);
         assert!(selected(&cli).is_err());
         let cli = Cli::parse_from(["chat-bench"]);
-        assert_eq!(selected(&cli).unwrap().len(), 5);
+        assert_eq!(selected(&cli).unwrap().len(), 6);
     }
 
     #[test]

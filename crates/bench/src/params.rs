@@ -19,16 +19,19 @@ pub enum Scenario {
     Fanout,
     /// Queue latency as stored messages grow.
     Queue,
+    /// How well the queue orders the labelled urgency corpus.
+    Urgency,
 }
 
 impl Scenario {
     /// Every scenario, in run order.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::RestSend,
         Scenario::Claims,
         Scenario::Connections,
         Scenario::Fanout,
         Scenario::Queue,
+        Scenario::Urgency,
     ];
 
     /// Its name on the command line.
@@ -39,6 +42,7 @@ impl Scenario {
             Scenario::Connections => "connections",
             Scenario::Fanout => "fanout",
             Scenario::Queue => "queue",
+            Scenario::Urgency => "urgency",
         }
     }
 }
@@ -88,6 +92,10 @@ pub struct Cli {
     /// cost; the default leaves the server's setting).
     #[arg(long)]
     pub synchronous_commit: Option<String>,
+    /// urgency: the labelled corpus (JSON lines of id, thread_type, body, tier); by default
+    /// crates/domain/tests/data/urgency_corpus.jsonl, else ../shared/urgency/corpus.jsonl.
+    #[arg(long)]
+    pub urgency_corpus: Option<PathBuf>,
     #[command(flatten)]
     pub sizes: SizeOverrides,
 }

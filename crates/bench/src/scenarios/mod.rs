@@ -6,6 +6,7 @@ mod connections;
 mod fanout;
 mod queue;
 mod rest_send;
+mod urgency;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ pub async fn run(scenario: Scenario, ctx: &mut Ctx) -> Result<Sink> {
         Scenario::Connections => connections::run(ctx).await,
         Scenario::Fanout => fanout::run(ctx).await,
         Scenario::Queue => queue::run(ctx).await,
+        Scenario::Urgency => urgency::run(ctx).await,
     }
 }
 
