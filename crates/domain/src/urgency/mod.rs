@@ -10,6 +10,8 @@
 //! grows at the same rate for every thread, the order of two threads never changes as time
 //! passes, and the queue sorts on [`UrgencyRules::rank_key`], a number fixed at write time.
 
+pub mod evaluation;
+
 use serde::{Deserialize, Serialize};
 
 use crate::thread::ThreadType;
