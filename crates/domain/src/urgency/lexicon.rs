@@ -30,6 +30,7 @@ pub(crate) enum Concept {
     Theft,
     Blocked,
     BlockRequest,
+    StopRequest,
     Medical,
     Stranded,
     Failed,
@@ -87,7 +88,7 @@ impl Concepts {
 
 use Concept::*;
 
-const MONEY_OBJECTS: &str = "money|amount*|debit*|withdraw*|transaction*|txn*|charge*|transfer*|transfered|deduct*|payment*|funds|fund|rs|inr|lakh*|savings|balance|salary|refund*|disburs*|cashback|payout|credit|credited|emi*|cash|upi|imps|neft|rtgs|dollars|usd|overdraft|credit_limit";
+const MONEY_OBJECTS: &str = "money|amount*|debit*|withdraw*|transaction*|txn*|withdrew|k|lac|lacs|crore*|charge*|transfer*|transfered|deduct*|payment*|funds|fund|rs|inr|lakh*|savings|balance|salary|refund*|disburs*|cashback|payout|credit|credited|emi*|cash|upi|imps|neft|rtgs|dollars|usd|overdraft|credit_limit";
 
 /// (concept, negatable, patterns).
 const ENTRIES: &[(Concept, bool, &[&str])] = &[
@@ -103,7 +104,11 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "scam*|scammer*|swindl*|cheated|conned|duped",
         "phish* !email|emails|mail|mails|awareness|attempts|tips",
         "safe|secure|safety account",
-        "is|was this you|real|genuine|legit*|true|from_you|your_staff",
+        "is|was this|it you|real|genuine|legit*|true|from_you|your_staff|yours",
+        "says|saying|said|claims|claiming|claimed|pretending|posing .. from|of your|ur|the bank|customer_care|rbi|police|company|head_office",
+        "install|download .. app|apk|anydesk|teamviewer",
+        "claiming|claims|claimed|pretending|posing|says|saying|said to be|hes|he_is|she_is|they_are|is .. bank|rbi|police|officer|customer_care|cbi|income_tax|customs|official|executive|manager|from_your",
+        "transfer|move|send|deposit|shift .. into|to .. new|safe|another|different|secure account",
         "clicked .. link",
         "customer_care|helpline number .. google|internet|online",
         "asking|asked for more",
@@ -128,6 +133,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     (Fraud, false, &["not|never|without authori*|authoriz*"]),
     (Takeover, true, &[
         "someone|somebody|some_one|stranger|hacker*|unknown|they .. trying .. get|log*|access*|into",
+        "someone|somebody|some_one|stranger|hacker* .. has|have|got|had|is access*|into|logged",
         "login|logged|log_in|signin|sign_in .. from|on .. new|unknown|another|different device|phone|city|location|country",
         "new device",
         "password|pin|email|mobile|number|phone .. changed|reset !by",
@@ -139,7 +145,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Takeover, false, &["otp* .. didnt|not|never|dont request*|ask*|initiat*"]),
     (Disowned, false, &[
-        "didnt|never|not|dont !able|sure .. make|made|do|done|authori*|authoriz*|request*|initiat*|recogni*|use|used|apply|applied|sign|signed|take|took|taken|open|opened|order|ordered|know_about",
+        "didnt|never|not|dont !able|sure .. make|made|do|done|authori*|authoriz*|request*|initiat*|recogni*|use|used|apply|applied|sign|signed|take|took|taken|open|opened|order|ordered|know_about|did|do_it|do_these|do_this",
         "wasnt|not me|mine|us",
         "not_by_me|done_by_me",
         "without my|her|his|our knowledge|consent|permission|approval|authori*",
@@ -185,6 +191,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "emptied|drained|wiped|siphoned",
         "0|zero|nil balance",
         "balance .. 0|zero|nil",
+        "account|acc|balance .. empty|emptied|nothing_left",
         "lost all|my money|savings",
         "took|taken|take my money",
     ]),
@@ -194,12 +201,16 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "private|personal|nude|morphed|intimate photo*|pictures|pics|images|videos",
         "photo*|picture* .. on whatsapp|facebook|social|groups",
         "whatsapp|social groups",
-        "tell|call|inform|contact|calling|calls|phoning|visit* .. my employer|office|boss|colleagues|relatives|family|neighbours|neighbors|mother|father|parents|wife|husband",
+        "post|share|leak|upload|send|viral .. my|her|his pics|photos|photo|pictures|videos|images",
+        "pics|photos|pictures|videos .. online|viral|internet|everyone",
+        "calling|telling|calls|called|phoning|contacting|informing|visiting|visited|messaging|harassing .. employer|office|boss|colleagues|relatives|neighbours|neighbors|mother|father|parents|wife|husband|school|teachers|friends|contacts|children|kids|family",
+        "tell|inform|call|contact .. my employer|boss|colleagues|relatives|neighbours|neighbors|family|contacts|friends",
         "came|come|coming|visited|standing .. my|our home|house|office|door|shop|flat",
         "at|outside my|our|the door|gate|house|home",
         "come back",
         "more men",
         "demand*|demanding cash|money|payment",
+        "demand* .. transfer|pay|money|cash",
         "arrest*|jail|prison",
         "police|cbi|cyber_cell .. case|station|custody|officer|calling|called|will|coming",
         "defaulter",
@@ -222,7 +233,10 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "account*|acc|card*|app|upi|banking|netbanking|salary|wallet|funds|kyc|disburs* .. blocked|frozen|freezed|locked|suspended|blocking|deactivated|restricted|disabled|inactive|dormant|on_hold",
     ]),
     (BlockRequest, false, &[
+        "please|pls|plz|kindly block|freeze|hotlist",
         "block|freeze|lock|hotlist|deactivate|suspend|disable it|card*|account*|everything|both|all|them|my|her|his|the|this|these",
+    ]),
+    (StopRequest, false, &[
         "stop|cancel|reverse|recall|hold it|them|the_transaction*|the_payment|the_transfer|transaction*|payment*|transfer*|disburs*|this_loan|the_loan",
         "transfer*|transaction*|payment*|disburs* .. be stopped|reversed|blocked|recalled|cancelled",
     ]),
@@ -237,14 +251,17 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "no money left|at_all|for",
         "while i|im|i_am .. abroad",
     ]),
-    (Failed, false, &[
+    (Failed, true, &[
         "fail*|declin*|bounc*|rejected_by_bank",
-        "not|isnt|doesnt|stopped working",
-        "didnt|did_not|not give|dispens* cash|money",
         "but|still|and .. debited|deducted|cut",
         "pending|stuck|processing since|for",
         "showing|shows|says success|successful|pending|failed",
         "stuck",
+    ]),
+    (Failed, false, &[
+        "never|didnt|not|did_not happen*|go_through|went_through|completed|successful",
+        "not|isnt|doesnt|stopped working",
+        "didnt|did_not|not give|dispens* cash|money",
     ]),
     (NotArrived, false, &[
         "not|never|havent|hasnt|didnt .. received|receive|reached|credited|reflect*|delivered|got|get|arrived|come",
@@ -259,16 +276,14 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "two|2|three|3 times",
         "# x",
         "debited|charged|deducted|paid|billed .. again|twice",
-        "debited|charged|deducted|paid|billed .. # times",
+        "debited|charged|deducted|paid|billed|taken|cut|debit .. # times",
         "same emi|payment|amount|bill|transaction|charge .. twice|again",
         "multiple times",
     ]),
-    (WrongDebit, false, &[
+    (WrongDebit, true, &[
         "wrong|incorrect|extra|excess|unexpected|unknown|mistaken|erroneous .. debit*|charg*|deduct*|amount|fee*|account|emi|number",
         "by mistake",
         "even_though|despite|although",
-        "without any|prior notice|intimation|information|reason|warning",
-        "without notice|intimation|warning",
         "lifetime free",
         "i|already|had|have cancel*",
         "give it|my_money back",
@@ -283,23 +298,29 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "already paid",
         "suddenly|unilaterally reduced|cut|stopped",
         "reduced to zero",
-        "not applied|updated",
         "closed .. still|again|debited",
     ]),
-    (Late, false, &[
+    (WrongDebit, false, &[
+        "without any|prior notice|intimation|information|reason|warning",
+        "without notice|intimation|warning",
+        "not applied|updated",
+    ]),
+    (Late, true, &[
         "promised|assured|supposed_to|was_to|committed|guaranteed",
         "would|will come|reach|be_credited|be_done .. by|within|on|in",
         "its|it_has been # days|weeks|hours",
         "its|it_has been",
-        "still no|not|showing|pending|nothing|waiting",
-        "nothing yet",
-        "not yet",
         "yet_to",
         "delay*|late",
         "past the|due_date",
         "since yesterday|morning|monday|tuesday|wednesday|thursday|friday|saturday|sunday|last",
         "# hours|days|weeks now",
         "today is",
+    ]),
+    (Late, false, &[
+        "still no|not|showing|pending|nothing|waiting",
+        "nothing yet",
+        "not yet",
     ]),
     (LockedOut, false, &[
         "cant|cannot|unable|not_able|couldnt|cudnt !believe|understand|find|see .. log*|login|signin|sign_in|access*|withdraw*|use|open|pay|transfer*|enter|get_into|transact",
@@ -361,7 +382,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "no_one|nobody replies|replied|answers|answered|helps|helped|called|told",
     ]),
     (Status, false, &[
-        "status|update|updates|news|progress",
+        "status|update|updates|news|progress|confirm|clarify|advise",
+        "how much|when|what|whats|tell_me|check|know .. my|mine",
         "when will|is|can|do|does|would",
         "pending",
         "how long",
@@ -375,16 +397,17 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "statement*|certificate|noc|letter|copy|reference|police_report|pdf|document*|receipt*|schedule|proof|kyc|chequebook|passbook|invoice|form|cheque_book|reference_number",
     ]),
     (Change, false, &[
-        "change|changing|update|updating|correct|correction|modify|amend|edit",
-        "add|adding|remove .. nominee|name|number|email|address|account",
+        "<!new|app|latest|recent|the|an|this|software|any change|changing|update|updating|correct|correction|modify|amend|edit",
+        "add|adding|remove .. nominee|name|number|email|address|account|holder|joint|husband|wife|son|daughter|father|mother|member",
         "nominee|address|surname|spelling|tenure|mandate|autopay|prepay*|foreclos*|limit|convert|reissue|reissued|replacement|replace|resend|close|closing|closure|increase|reduce|activate|reactivate|set_up|setup|emi_date|email_id|re_issue|re_issued",
         "mobile|phone|registered number",
     ]),
     (Praise, true, &[
         "thank|thanks|thankyou|thanx|thx .. for|to|again|a_lot|so_much",
         "pass_on|convey .. thanks",
-        "great|love|loved|lovely|helpful|excellent|awesome|amazing|fantastic|wonderful|brilliant|superb|smooth|informative|appreciat*|congrat*|kudos|grateful|impressed|improved|fast_lately",
+        "great|nice|cool|best|love|loved|lovely|helpful|excellent|awesome|amazing|fantastic|wonderful|brilliant|superb|smooth|informative|appreciat*|congrat*|kudos|impressed|improved|fast_lately",
         "good job|work|service|experience",
+        "grateful !if",
         "well done",
         "# stars",
         "five stars",
@@ -401,7 +424,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "feature",
         "just saying",
         "thought youd|you_would|you_might want|like",
-        "new app|design|look|logo|font",
+        "new app|design|look|logo|font|update|version|feature|features",
     ]),
     (OptOut, false, &[
         "unsubscri*|promotion*|promotional|promo|promos|marketing|newsletter*|spam*|dnd",
@@ -416,8 +439,10 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     (Info, false, &[
         "do|does you|u|your offer|have|give|provide|support|accept|allow|charge",
         "are your|you .. accepted|available|open|charged|free",
-        "is there any|a .. charge|fee|limit|branch|offer|option|way",
+        "is|are there any|a|an",
         "what is|whats a|an|the_meaning|the_difference",
+        "what|whats|what_is|what_are .. rate|rates|charges|fees|eligibility|minimum|maximum|max",
+        "become .. agent|partner|franchise|dsa|employee|member",
         "meaning of",
         "what does .. mean",
         "how does|do .. work",
@@ -467,7 +492,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "it was me",
         "turned out",
         "myself",
-        "nothing stolen|wrong|missing|lost|taken",
+        "nothing stolen|wrong|missing|lost|taken|clicked|shared",
+        "no money|amount|loss .. lost|taken|gone|deducted|debited",
     ]),
 ];
 

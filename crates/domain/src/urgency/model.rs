@@ -63,14 +63,15 @@ pub(crate) fn content(body: &str) -> (i64, Vec<&'static str>) {
         1
     } else {
         let requests = c.count(&[Status, Document, Change]);
-        let mut low = c.count(&[Praise, Feedback, OptOut, Info]);
+        // An opt-out is a request, but one that can wait: it weighs double against requests.
+        let mut low = c.count(&[Praise, Feedback, OptOut, OptOut, Info]);
         if low == 0 && requests == 0 && c.any(&[Courtesy, Calm]) {
             low = 1;
         }
         if low > requests || (low > 0 && c.has(Calm)) {
             reasons.push(low_reason(c));
             3
-        } else if requests > 0 || c.any(&[Chase, Late]) {
+        } else if requests > 0 || c.any(&[Chase, Late, NotArrived]) {
             reasons.push(normal_reason(c));
             2
         } else {
@@ -112,7 +113,8 @@ fn act_now(c: Concepts) -> Option<Vec<&'static str>> {
         r.push("security details given away");
     }
     if c.has(Fraud)
-        || (c.has(Disowned) && (money_involved || c.any(&[Theft, Blocked, Now, BlockRequest])))
+        || (c.has(Disowned)
+            && (money_involved || c.any(&[Theft, Blocked, Now, BlockRequest, StopRequest])))
     {
         r.push("suspected fraud");
     }
@@ -122,12 +124,17 @@ fn act_now(c: Concepts) -> Option<Vec<&'static str>> {
     if c.has(Legal) && c.any(&[DeadlineToday, DeadlineSoon]) {
         r.push("legal deadline");
     }
-    if c.any(&[Medical, Stranded]) && c.any(&[Blocked, LockedOut, Failed, BlockRequest]) {
+    if c.any(&[Medical, Stranded])
+        && c.any(&[Blocked, LockedOut, Failed, BlockRequest, StopRequest])
+    {
         r.push(if c.has(Medical) {
             "blocked with a medical need"
         } else {
             "blocked and stranded"
         });
+    }
+    if c.has(BlockRequest) {
+        r.push("asks to block the card");
     }
     if c.has(MoneyGone) && c.has(Duplicate) {
         r.push("account being emptied");
@@ -162,8 +169,8 @@ fn same_day(c: Concepts) -> Option<Vec<&'static str>> {
     if c.has(Blocked) {
         r.push("account blocked");
     }
-    if c.has(BlockRequest) {
-        r.push("asks to block");
+    if c.has(StopRequest) {
+        r.push("asks to stop a payment");
     }
     if c.has(Legal) {
         r.push("legal action");

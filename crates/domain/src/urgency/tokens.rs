@@ -44,6 +44,19 @@ impl Tokens {
                         capitals += 1;
                     }
                 }
+                // "40k", "3am", "10min": a number and its unit are two words.
+                let unit_change = prev.is_some_and(|p| {
+                    p.is_alphanumeric() && p.is_ascii_digit() != c.is_ascii_digit()
+                });
+                if unit_change {
+                    if let Some(s) = start.take() {
+                        words.push(Word {
+                            start: s,
+                            end: text.len(),
+                            clause,
+                        });
+                    }
+                }
                 if start.is_none() {
                     start = Some(text.len());
                 }
