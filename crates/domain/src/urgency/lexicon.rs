@@ -107,7 +107,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "is|was this|it you|real|genuine|legit*|true|from_you|your_staff|yours",
         "says|saying|said|claims|claiming|claimed|pretending|posing .. from|of your|ur|the bank|customer_care|rbi|police|company|head_office",
         "install|download .. app|apk|anydesk|teamviewer",
-        "claiming|claims|claimed|pretending|posing|says|saying|said to be|hes|he_is|she_is|they_are|is .. bank|rbi|police|officer|customer_care|cbi|income_tax|customs|official|executive|manager|from_your",
+        "claiming|claims|claimed|pretending|posing|says|saying|said|stating|stated to_be|hes|he_is|she_is|they_are|is|as .. bank|rbi|police|officer|customer_care|cbi|income_tax|customs|official|executive|manager|from_your",
         "transfer|move|send|deposit|shift .. into|to .. new|safe|another|different|secure account",
         "clicked .. link",
         "customer_care|helpline number .. google|internet|online",
@@ -153,6 +153,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "not with anybody|anyone|anybody|someone",
         "card .. in_my_hand|in_my_pocket",
         "card|it with me !and",
+        "home|here|still with|have my|the card",
         "someone|somebody|stranger|some_one .. using|used|withdraw*|withdrew|spending|spent|took|taken|opened|added|logged|moving|moved|transferr*|transfer*|trying|applied|accessing",
     ]),
     (CredentialsGiven, false, &[
@@ -161,7 +162,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (MoneyLeaving, false, &[
         "being|getting transferred|transfered|debited|withdrawn|deducted|moved|taken|spent|used|charged|emptied|drained|siphoned",
-        "keep|keeps|keeping .. debit*|deduct*|charg*|withdraw*|going|leaving|coming|disappearing",
+        "keep|keeps|keeping .. debit*|deduct*|charg*|withdraw*|disappearing",
+        "money|amount|funds|balance|debits|charges|transactions .. keeps|keep|is|are going|leaving|disappearing|reducing|coming",
+        "# debits|transactions|withdrawals|charges|txns|payments .. since|each|in_a_row|back_to_back",
         "still coming|happening|going_on",
         "again_and_again",
         "every few|couple minutes|mins|seconds|hours",
@@ -173,6 +176,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Now, false, &[
         "right now",
+        "just found|noticed|saw|discovered|got|received|seen",
         "just now",
         "as_we_speak",
         "this moment|minute",
@@ -196,7 +200,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "took|taken|take my money",
     ]),
     (Threat, true, &[
-        "threat*|harass*|abus*|slap*|beat|beaten|beating|assault*|violen*|attack*|kill*|murder*|hurt*|blackmail*|extort*|intimidat*|stalk*|kidnap*|molest*|weapon*|knife|gun|goons|thugs|bouncers",
+        "threat*|harass*|abus*|slap*|pushed|shoved|punch*|manhandl*|physically|beat|beaten|beating|assault*|violen*|attack*|kill*|murder*|hurt*|blackmail*|extort*|intimidat*|stalk*|kidnap*|molest*|weapon*|knife|gun|goons|thugs|bouncers",
         "hit me|him|her|my|us",
         "private|personal|nude|morphed|intimate photo*|pictures|pics|images|videos",
         "photo*|picture* .. on whatsapp|facebook|social|groups",
@@ -205,7 +209,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "pics|photos|pictures|videos .. online|viral|internet|everyone",
         "calling|telling|calls|called|phoning|contacting|informing|visiting|visited|messaging|harassing .. employer|office|boss|colleagues|relatives|neighbours|neighbors|mother|father|parents|wife|husband|school|teachers|friends|contacts|children|kids|family",
         "tell|inform|call|contact .. my employer|boss|colleagues|relatives|neighbours|neighbors|family|contacts|friends",
-        "came|come|coming|visited|standing .. my|our home|house|office|door|shop|flat",
+        "came|come|coming|visited|standing .. my|our home|house|office|door|shop|flat|residence",
         "at|outside my|our|the door|gate|house|home",
         "come back",
         "more men",
@@ -227,6 +231,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "stolen|stole|snatched|robbed|lost|misplaced|missing|took|theft|pickpocket* ... card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|identity|pan|aadhaar|aadhar",
         "card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|mine .. stolen|stole|snatched|robbed|lost|missing|theft|pickpocket*",
         "snatched|pickpocketed|mugged|robbed|burgled",
+        "was|were|got|been stolen|snatched|robbed|pickpocketed|nicked",
     ]),
     (Blocked, true, &[
         "<!i|have|had|me|myself blocked|block|frozen|freezed|froze|locked|suspended|blocking|deactivated|restricted|disabled|on_hold .. account*|acc|card*|app|upi|banking|netbanking|salary|wallet|funds|money|kyc|loan*|disburs*|me|payment*|transactions",
@@ -252,7 +257,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "while i|im|i_am .. abroad",
     ]),
     (Failed, true, &[
-        "fail*|declin*|bounc*|rejected_by_bank",
+        "fail*|declin*|bounc*|rejected_by_bank|error|errors",
+        "gave|dispensed|came nothing|no_cash|no_money",
+        "balance|amount|money .. went_down|dropped|reduced|reduce|less|deducted",
         "but|still|and .. debited|deducted|cut",
         "pending|stuck|processing since|for",
         "showing|shows|says success|successful|pending|failed",
@@ -307,7 +314,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Late, true, &[
         "promised|assured|supposed_to|was_to|committed|guaranteed",
-        "would|will come|reach|be_credited|be_done .. by|within|on|in",
+        "would|will come|reach|be_credited|be_done|be_disbursed|be_transferred|be_processed|be_refunded|be_released .. by|within|on|in",
+        "was_told|were_told|told_me|assured_me|said .. would|will",
+        "it_is|its now",
         "its|it_has been # days|weeks|hours",
         "its|it_has been",
         "yet_to",
@@ -369,6 +378,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Chase, false, &[
         "still no reply|response|answer|update|one|callback",
+        "not|havent|hasnt|never heard",
+        "no word|news|communication|information",
         "no reply|response|answer|callback",
         "anyone|anybody|someone there",
         "why .. no|not|nobody|dont .. reply|respond|answer|help*",
@@ -383,7 +394,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Status, false, &[
         "status|update|updates|news|progress|confirm|clarify|advise",
-        "how much|when|what|whats|tell_me|check|know .. my|mine",
+        "how_much|when|what|whats|tell_me|check|know .. my|mine",
         "when will|is|can|do|does|would",
         "pending",
         "how long",
