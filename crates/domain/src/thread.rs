@@ -383,7 +383,11 @@ mod tests {
         .unwrap();
         assert_eq!(p.status, ThreadStatus::Open);
         assert_eq!(p.waiting_since, Some(NOW));
-        assert_eq!(p.urgency.score, 30 + 50);
+        assert!(
+            p.urgency.score >= crate::urgency::ACT_NOW,
+            "{:?}",
+            p.urgency
+        );
         assert_eq!(p.rank_key, Some(rules.rank_key(&p.urgency, Some(NOW))));
         assert!(!p.mark_client_messages_read);
         assert_eq!((p.claim, p.agent_id), (None, None));
@@ -395,11 +399,21 @@ mod tests {
         let client = user(CLIENT, Role::Client);
         t.apply(message(&t, &client, "fraud!", NOW).unwrap());
         let later = NOW.plus_millis(5 * MINUTE);
-        let p = message(&t, &client, "still waiting, urgent", later).unwrap();
+        let first = t.urgency.clone();
+        let p = message(&t, &client, "still no reply, urgent", later).unwrap();
         assert_eq!(p.waiting_since, Some(NOW));
-        assert_eq!(p.urgency.score, 30 + 50, "the most urgent message counts");
-        assert!(p.urgency.reasons.iter().any(|r| r.contains("fraud")));
-        assert!(p.urgency.reasons.iter().any(|r| r.contains("urgent")));
+        assert_eq!(
+            p.urgency.score,
+            first.score + crate::urgency::POINTS_PER_FURTHER_MESSAGE,
+            "the most urgent message counts, and a second unanswered one adds distress"
+        );
+        assert!(p.urgency.reasons.iter().any(|r| r == "suspected fraud"));
+        assert!(p.urgency.reasons.iter().any(|r| r == "still no reply"));
+        assert!(p
+            .urgency
+            .reasons
+            .iter()
+            .any(|r| r == "2 unanswered messages"));
     }
 
     #[test]

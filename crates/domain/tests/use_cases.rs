@@ -572,7 +572,7 @@ fn a_loan_disbursement_outranks_an_earlier_address_change() {
         .urgency
         .reasons
         .iter()
-        .any(|r| r.contains("disburs")));
+        .any(|r| r == "status question"));
     assert_eq!(entries[0].client_username, "late");
     assert_eq!(
         entries[0].first_waiting.as_ref().map(|m| m.body.as_str()),
