@@ -14,6 +14,7 @@ mod connection;
 mod frames;
 mod queue;
 mod registry;
+mod session;
 mod settings;
 mod thread;
 
@@ -27,6 +28,8 @@ pub use settings::{WsSettings, WsState};
 
 use admission::{admit, authenticate, parse_query, request_token, Refusal, Target};
 use connection::Connection;
+use queue::QueueSocket;
+use thread::ThreadSocket;
 
 use crate::shutdown::Shutdown;
 
@@ -71,15 +74,9 @@ async fn thread_socket(
         else {
             return;
         };
-        thread::ThreadSocket::run(
-            chat,
-            state.settings.clone(),
-            user,
-            thread_id,
-            resume_from,
-            conn,
-        )
-        .await;
+        let settings = state.settings.clone();
+        let socket = ThreadSocket::new(chat, settings.clone(), user, thread_id, resume_from);
+        session::run(socket, &settings, conn).await;
     })
 }
 
@@ -108,7 +105,7 @@ async fn queue_socket(
         else {
             return;
         };
-        queue::run(chat, state.settings.clone(), user, conn).await;
+        session::run(QueueSocket::new(chat, user), &state.settings, conn).await;
     })
 }
 
