@@ -44,16 +44,18 @@ impl Handler for QueueSocket {
     }
 
     async fn on_frame(&mut self, conn: &mut Connection, frame: ClientFrame) -> Result<(), Stop> {
-        match frame {
-            ClientFrame::Ping => conn.send(&ServerFrame::Pong).await,
-            _ => {
-                conn.send(&ServerFrame::error(
-                    "unsupported",
-                    "the queue socket only accepts ping; act on threads over REST or their sockets",
-                ))
-                .await
-            }
-        }
+        let answering = match frame {
+            ClientFrame::Ping => return conn.send(&ServerFrame::Pong).await,
+            ClientFrame::Send {
+                client_message_id, ..
+            } => client_message_id,
+            _ => None,
+        };
+        let refusal = ServerFrame::error(
+            "unsupported",
+            "the queue socket only accepts ping; act on threads over REST or their sockets",
+        );
+        conn.send(&refusal.answering(answering)).await
     }
 
     async fn on_event(&mut self, conn: &mut Connection, event: &Event) -> Result<(), Stop> {

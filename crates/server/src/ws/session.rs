@@ -102,7 +102,7 @@ async fn on_incoming<H: Handler>(
             .await
         }
         Incoming::Frame(frame) => handler.on_frame(conn, frame).await,
-        Incoming::Bad(err) => conn.send(&ServerFrame::error(err.code, err.message)).await,
+        Incoming::Bad(err) => conn.send(&ServerFrame::bad_frame(err)).await,
         Incoming::Handled => Ok(()),
     }
 }

@@ -220,3 +220,104 @@ async fn a_queue_socket_that_stops_answering_pings_is_closed() {
         "{ended:?} {frames:?}"
     );
 }
+
+#[tokio::test]
+async fn error_frames_answering_a_send_name_its_client_message_id() {
+    let shared = Shared::fresh();
+    let a = Instance::start(&shared, &[]).await;
+    let client = a.new_client().await;
+    let agent = a.new_agent().await;
+    let admin = a.admin().await;
+    let thread = a.open_thread(&client, "hello").await;
+    let mut ws = a
+        .socket(&format!("/ws/threads/{thread}"), &client.token)
+        .await;
+    ws.next_of("ready").await;
+
+    // Refused by the domain: the error names the send it answers.
+    let cases = [
+        (
+            json!({"type": "message.send", "body": "  ", "client_message_id": "c-empty"}),
+            "invalid",
+            "c-empty",
+        ),
+        (
+            json!({"type": "message.send", "body": "x", "client_message_id": "no spaces!"}),
+            "invalid",
+            "no spaces!",
+        ),
+        // Not understood, but recognisably a send with an id.
+        (
+            json!({"type": "message.send", "client_message_id": "c-nobody"}),
+            "invalid_frame",
+            "c-nobody",
+        ),
+    ];
+    for (frame, code, id) in cases {
+        ws.send_json(frame).await;
+        let error = ws.next_of("error").await;
+        assert_eq!(error["code"], code, "{error}");
+        assert_eq!(error["client_message_id"], id, "{error}");
+    }
+
+    // An id already used in another thread of the client's.
+    ws.send_json(json!({"type": "message.send", "body": "first", "client_message_id": "c-1"}))
+        .await;
+    assert_eq!(ws.next_of("ack").await["client_message_id"], "c-1");
+    let (status, other) = a
+        .post(
+            "/api/v1/threads",
+            json!({"thread_type": "payment", "body": "another topic"}),
+            Some(&client.token),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["thread"]["id"].as_i64().unwrap();
+    let mut other_ws = a
+        .socket(&format!("/ws/threads/{other}"), &client.token)
+        .await;
+    other_ws.next_of("ready").await;
+    other_ws
+        .send_json(json!({"type": "message.send", "body": "first", "client_message_id": "c-1"}))
+        .await;
+    let error = other_ws.next_of("error").await;
+    assert_eq!(error["code"], "client_message_id_reused", "{error}");
+    assert_eq!(error["client_message_id"], "c-1", "{error}");
+
+    // No id given, or not a send: no id named.
+    ws.send_json(json!({"type": "message.send", "body": ""}))
+        .await;
+    let error = ws.next_of("error").await;
+    assert_eq!(error["code"], "invalid", "{error}");
+    assert!(error.get("client_message_id").is_none(), "{error}");
+    ws.send_json(json!({"type": "claim.renew"})).await;
+    let error = ws.next_of("error").await;
+    assert_eq!(error["code"], "forbidden", "{error}");
+    assert!(error.get("client_message_id").is_none(), "{error}");
+
+    // Beside the detail of `claimed`: an admin writing into a thread an agent holds.
+    a.claim(&agent, thread).await;
+    let mut admin_ws = a
+        .socket(&format!("/ws/threads/{thread}"), &admin.token)
+        .await;
+    admin_ws.next_of("ready").await;
+    admin_ws
+        .send_json(json!({"type": "message.send", "body": "hi", "client_message_id": "adm-1"}))
+        .await;
+    let error = admin_ws.next_of("error").await;
+    assert_eq!(error["code"], "claimed", "{error}");
+    assert_eq!(error["holder_id"], agent.id, "{error}");
+    assert_eq!(error["client_message_id"], "adm-1", "{error}");
+
+    // The queue socket does not take sends, and says which one it refused.
+    let mut queue_ws = a.socket("/ws/queue", &agent.token).await;
+    queue_ws.next_of("ready").await;
+    queue_ws
+        .send_json(json!({"type": "message.send", "body": "hi", "client_message_id": "q-1"}))
+        .await;
+    let error = queue_ws.next_of("error").await;
+    assert_eq!(error["code"], "unsupported", "{error}");
+    assert_eq!(error["client_message_id"], "q-1", "{error}");
+
+    assert_eq!(a.messages(&client, thread).await.len(), 2);
+}

@@ -45,7 +45,8 @@ impl ThreadSocket {
         }
     }
 
-    /// `message.send`: stores the message (the bus then publishes it) and acks it.
+    /// `message.send`: stores the message (the bus then publishes it) and acks it; an `error`
+    /// frame refusing it names its `client_message_id`.
     async fn send(
         &mut self,
         conn: &mut Connection,
@@ -70,7 +71,11 @@ impl ThreadSocket {
                 })
                 .await
             }
-            Err(err) => self.report(conn, &err).await,
+            Err(err) => {
+                crate::error::log_domain_error(&err, "socket action");
+                let refusal = ServerFrame::domain_error(&err).answering(client_message_id);
+                conn.send(&refusal).await
+            }
         }
     }
 
