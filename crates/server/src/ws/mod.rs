@@ -8,6 +8,10 @@
 //! bring credentials are refused with an HTTP error before the upgrade, the others with an
 //! `error` frame and a close code after it. Sockets subscribe to the event bus before reading
 //! the store, so a resume (`?last_seq=` or a `resume` frame) has no gap and no duplicate.
+//!
+//! Once admitted, every socket runs the one loop of `session.rs` (frames, events, heartbeat,
+//! shutdown, close codes), driving a `Handler` that holds what its kind does:
+//! `thread::ThreadSocket` or `queue::QueueSocket`.
 
 mod admission;
 mod connection;
