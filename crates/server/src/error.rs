@@ -64,6 +64,10 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub until: Option<Timestamp>,
+    /// For socket `error` frames answering a `message.send`: the `client_message_id` the client
+    /// gave it, so the client knows which send failed. Never set in REST answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
     /// For `too_many_attempts`: seconds until log-in may be tried again (also `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
@@ -79,6 +83,7 @@ impl ErrorDetail {
             thread_id: None,
             holder_id: None,
             until: None,
+            client_message_id: None,
             retry_after_seconds: None,
         }
     }

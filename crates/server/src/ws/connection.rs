@@ -126,10 +126,10 @@ impl Connection {
                 Ok(frame) => Incoming::Frame(frame),
                 Err(err) => Incoming::Bad(err),
             }),
-            Ok(AggregatedMessage::Binary(_)) => Ok(Incoming::Bad(FrameError {
-                code: "invalid_frame",
-                message: "binary frames are not supported; send JSON text".to_owned(),
-            })),
+            Ok(AggregatedMessage::Binary(_)) => Ok(Incoming::Bad(FrameError::new(
+                "invalid_frame",
+                "binary frames are not supported; send JSON text",
+            ))),
             Ok(AggregatedMessage::Ping(bytes)) => {
                 if self.session.pong(&bytes).await.is_err() {
                     return Err(Stop::Gone);

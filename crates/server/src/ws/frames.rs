@@ -49,6 +49,20 @@ pub struct FrameError {
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
+    /// The `client_message_id` of a `message.send` frame that could not be understood, when
+    /// it has one (a string); the `error` frame names it.
+    pub client_message_id: Option<String>,
+}
+
+impl FrameError {
+    /// A frame error with a code and message.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+            client_message_id: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,9 +90,8 @@ struct ResumeFields {
 impl ClientFrame {
     /// Parses a text frame.
     pub fn parse(text: &str) -> Result<Self, FrameError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| FrameError {
-            code: "malformed_json",
-            message: format!("frame is not valid JSON: {e}"),
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            FrameError::new("malformed_json", format!("frame is not valid JSON: {e}"))
         })?;
         let Value::Object(map) = &value else {
             return Err(invalid("a frame must be a JSON object"));
@@ -101,10 +114,18 @@ impl ClientFrame {
             "auth" => {
                 fields::<AuthFields>(&value, kind).map(|f| ClientFrame::Auth { token: f.token })
             }
-            "message.send" => fields::<SendFields>(&value, kind).map(|f| ClientFrame::Send {
-                body: f.body,
-                client_message_id: f.client_message_id,
-            }),
+            "message.send" => fields::<SendFields>(&value, kind)
+                .map(|f| ClientFrame::Send {
+                    body: f.body,
+                    client_message_id: f.client_message_id,
+                })
+                .map_err(|err| FrameError {
+                    client_message_id: match map.get("client_message_id") {
+                        Some(Value::String(id)) => Some(id.clone()),
+                        _ => None,
+                    },
+                    ..err
+                }),
             "typing" => Ok(ClientFrame::Typing),
             "read" => fields::<ReadFields>(&value, kind).map(|f| ClientFrame::Read {
                 up_to_seq: f.up_to_seq,
@@ -114,10 +135,10 @@ impl ClientFrame {
             }),
             "claim.renew" => Ok(ClientFrame::ClaimRenew),
             "ping" => Ok(ClientFrame::Ping),
-            other => Err(FrameError {
-                code: "unknown_type",
-                message: format!("unknown frame type {:?}", truncate(other)),
-            }),
+            other => Err(FrameError::new(
+                "unknown_type",
+                format!("unknown frame type {:?}", truncate(other)),
+            )),
         }
     }
 }
@@ -127,10 +148,7 @@ fn fields<T: for<'de> Deserialize<'de>>(value: &Value, kind: &str) -> Result<T, 
 }
 
 fn invalid(message: &str) -> FrameError {
-    FrameError {
-        code: "invalid_frame",
-        message: message.to_owned(),
-    }
+    FrameError::new("invalid_frame", message)
 }
 
 fn truncate(text: &str) -> String {
@@ -211,6 +229,27 @@ impl ServerFrame {
         ServerFrame::Error(ErrorDetail::from_domain(err))
     }
 
+    /// The `error` frame for a frame that could not be understood (naming the
+    /// `client_message_id` of a `message.send`, when it has one).
+    pub fn bad_frame(err: FrameError) -> Self {
+        ServerFrame::Error(ErrorDetail {
+            client_message_id: err.client_message_id,
+            ..ErrorDetail::new(err.code, err.message)
+        })
+    }
+
+    /// This frame answering a `message.send`: an `error` frame names the send's
+    /// `client_message_id`, when the client gave one. Other frames are unchanged.
+    pub fn answering(self, client_message_id: Option<String>) -> Self {
+        match self {
+            ServerFrame::Error(detail) => ServerFrame::Error(ErrorDetail {
+                client_message_id,
+                ..detail
+            }),
+            other => other,
+        }
+    }
+
     /// The frame as JSON text.
     pub fn to_text(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {
@@ -285,6 +324,39 @@ mod tests {
         );
         assert_eq!(code(r#"{"type":"message.send"}"#), Err("invalid_frame"));
         assert_eq!(code(r#"{"message":5}"#), Err("invalid_frame"));
+    }
+
+    #[test]
+    fn a_send_that_cannot_be_understood_names_its_client_message_id() {
+        let err =
+            ClientFrame::parse(r#"{"type":"message.send","client_message_id":"c-9"}"#).unwrap_err();
+        assert_eq!(err.code, "invalid_frame");
+        let json: Value = serde_json::from_str(&ServerFrame::bad_frame(err).to_text()).unwrap();
+        assert_eq!(json["type"], "error");
+        assert_eq!(json["client_message_id"], "c-9");
+
+        let err =
+            ClientFrame::parse(r#"{"type":"message.send","client_message_id":5}"#).unwrap_err();
+        let json: Value = serde_json::from_str(&ServerFrame::bad_frame(err).to_text()).unwrap();
+        assert!(json.get("client_message_id").is_none(), "{json}");
+
+        let err = ClientFrame::parse(r#"{"type":"read","client_message_id":"c-9"}"#).unwrap_err();
+        assert_eq!(err.client_message_id, None);
+    }
+
+    #[test]
+    fn errors_answering_a_send_name_its_client_message_id_and_others_do_not() {
+        let err = DomainError::Forbidden("no".into());
+        let json: Value = serde_json::from_str(
+            &ServerFrame::domain_error(&err)
+                .answering(Some("c-1".into()))
+                .to_text(),
+        )
+        .unwrap();
+        assert_eq!(json["code"], "forbidden");
+        assert_eq!(json["client_message_id"], "c-1");
+        let json: Value = serde_json::from_str(&ServerFrame::domain_error(&err).to_text()).unwrap();
+        assert!(json.get("client_message_id").is_none(), "{json}");
     }
 
     #[test]

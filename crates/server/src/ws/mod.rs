@@ -8,12 +8,17 @@
 //! bring credentials are refused with an HTTP error before the upgrade, the others with an
 //! `error` frame and a close code after it. Sockets subscribe to the event bus before reading
 //! the store, so a resume (`?last_seq=` or a `resume` frame) has no gap and no duplicate.
+//!
+//! Once admitted, every socket runs the one loop of `session.rs` (frames, events, heartbeat,
+//! shutdown, close codes), driving a `Handler` that holds what its kind does:
+//! `thread::ThreadSocket` or `queue::QueueSocket`.
 
 mod admission;
 mod connection;
 mod frames;
 mod queue;
 mod registry;
+mod session;
 mod settings;
 mod thread;
 
@@ -27,6 +32,8 @@ pub use settings::{WsSettings, WsState};
 
 use admission::{admit, authenticate, parse_query, request_token, Refusal, Target};
 use connection::Connection;
+use queue::QueueSocket;
+use thread::ThreadSocket;
 
 use crate::shutdown::Shutdown;
 
@@ -71,15 +78,9 @@ async fn thread_socket(
         else {
             return;
         };
-        thread::ThreadSocket::run(
-            chat,
-            state.settings.clone(),
-            user,
-            thread_id,
-            resume_from,
-            conn,
-        )
-        .await;
+        let settings = state.settings.clone();
+        let socket = ThreadSocket::new(chat, settings.clone(), user, thread_id, resume_from);
+        session::run(socket, &settings, conn).await;
     })
 }
 
@@ -108,7 +109,7 @@ async fn queue_socket(
         else {
             return;
         };
-        queue::run(chat, state.settings.clone(), user, conn).await;
+        session::run(QueueSocket::new(chat, user), &state.settings, conn).await;
     })
 }
 

@@ -1,0 +1,96 @@
+//! What a thread socket delivers: live events, message events in sequence order and each
+//! once, with any gap filled from the store; and the end of an agent's access when its claim
+//! ends.
+
+use chat_domain::event::Event;
+use chat_domain::user::Role;
+use chat_domain::UserId;
+
+use super::{stop_for, ThreadSocket, PAGE};
+use crate::ws::admission::close_code;
+use crate::ws::connection::{Connection, Stop};
+use crate::ws::frames::event_text;
+
+impl ThreadSocket {
+    /// One live event: message events in sequence order, each once; others as they come.
+    pub(super) async fn forward(
+        &mut self,
+        conn: &mut Connection,
+        event: &Event,
+    ) -> Result<(), Stop> {
+        match event {
+            Event::MessageCreated { seq, .. } => {
+                if *seq <= self.last_seq {
+                    return Ok(());
+                }
+                if *seq > self.last_seq + 1 {
+                    // Something was missed: the store has it.
+                    self.catch_up(conn).await?;
+                    if *seq <= self.last_seq {
+                        return Ok(());
+                    }
+                }
+                conn.send_text(event_text(event)).await?;
+                self.last_seq = *seq;
+                Ok(())
+            }
+            // The typist knows.
+            Event::Typing { user_id, .. } if *user_id == self.user.id => Ok(()),
+            Event::Released { agent_id, .. } | Event::Expired { agent_id, .. }
+                if self.loses_access(*agent_id) =>
+            {
+                conn.send_text(event_text(event)).await?;
+                Err(Stop::close(close_code::FORBIDDEN, "claim ended"))
+            }
+            Event::TakenOver {
+                from: Some(from), ..
+            } if self.loses_access(*from) => {
+                conn.send_text(event_text(event)).await?;
+                Err(Stop::close(close_code::FORBIDDEN, "claim taken over"))
+            }
+            _ if event.thread_id() != self.thread_id => Ok(()),
+            _ => conn.send_text(event_text(event)).await,
+        }
+    }
+
+    /// Whether losing `agent`'s claim on this thread takes this socket's right to be here.
+    fn loses_access(&self, agent: UserId) -> bool {
+        self.user.role == Role::Agent && agent == self.user.id
+    }
+
+    /// Live events were lost: check the socket may still be here, then fill from the store.
+    pub(super) async fn resync(&mut self, conn: &mut Connection) -> Result<(), Stop> {
+        self.call(|chat, user, id| chat.joinable_thread(user, id))
+            .await
+            .map_err(|e| stop_for(&e))?;
+        self.catch_up(conn).await
+    }
+
+    /// Sends every stored message after the last delivered one, in order.
+    pub(super) async fn catch_up(&mut self, conn: &mut Connection) -> Result<(), Stop> {
+        loop {
+            let after = self.last_seq;
+            let page = self
+                .call(move |chat, user, id| chat.messages(user, id, after, PAGE))
+                .await
+                .map_err(|e| stop_for(&e))?;
+            let full = page.len() >= PAGE as usize;
+            for message in page {
+                if message.seq <= self.last_seq {
+                    continue;
+                }
+                let seq = message.seq;
+                let frame = Event::MessageCreated {
+                    thread_id: self.thread_id,
+                    seq,
+                    message,
+                };
+                conn.send_text(event_text(&frame)).await?;
+                self.last_seq = seq;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
