@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::v1::{accounts, agent, threads};
+use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
 
 /// The document.
 #[derive(OpenApi)]
@@ -13,12 +13,14 @@ use crate::routes::v1::{accounts, agent, threads};
     paths(
         accounts::sign_up, accounts::me, accounts::user, accounts::delete_user,
         accounts::log_in, accounts::log_out,
-        threads::create_thread, threads::list_threads, threads::get_thread,
-        threads::list_messages, threads::post_message, threads::mark_read,
-        threads::set_status, threads::conversation,
-        agent::claim, agent::renew, agent::release, agent::take_over, agent::queue,
-        agent::list_canned, agent::add_canned, agent::delete_canned, agent::render_canned,
-        agent::search, agent::search_clients, agent::client_context,
+        conversations::create_thread, conversations::list_threads, conversations::get_thread,
+        conversations::list_messages, conversations::post_message, conversations::mark_read,
+        conversations::conversation,
+        claims::claim, claims::renew, claims::release, claims::take_over, claims::set_status,
+        queue::queue,
+        agent_tools::list_canned, agent_tools::add_canned, agent_tools::delete_canned,
+        agent_tools::render_canned, agent_tools::search, agent_tools::search_clients,
+        agent_tools::client_context,
     ),
     modifiers(&BearerAuth)
 )]

@@ -1,4 +1,4 @@
-//! The agent workflow: claims, the queue, canned replies, search and the client's context.
+//! What agents reach for: canned replies, search, client look-up and the client's context.
 
 use actix_web::{web, HttpResponse};
 use chat_domain::{CannedReplyId, Chat, ThreadId, UserId};
@@ -8,18 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Authenticated;
 use crate::error::{blocking, ApiResult};
 use crate::views::{
-    CannedReplyView, ClientContextView, ErrorBody, Items, QueueEntryView, RenderedView,
-    SearchHitView, ThreadClaimView, UserView,
+    CannedReplyView, ClientContextView, ErrorBody, Items, RenderedView, SearchHitView, UserView,
 };
-
-/// A page of the queue.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct QueueQuery {
-    /// At most this many (default 50, at most 200).
-    pub limit: Option<u32>,
-    /// Skip this many.
-    pub offset: Option<u32>,
-}
 
 /// A new canned reply.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -53,96 +43,6 @@ pub struct ClientSearchParams {
     pub q: String,
     /// At most this many clients (default 20, 1 to 100).
     pub limit: Option<u32>,
-}
-
-/// An agent claims a thread (or renews its own claim).
-#[utoipa::path(post, path = "/api/v1/threads/{id}/claim", tag = "claims",
-    params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "claimed by another agent")),
-    security(("bearer" = [])))]
-pub async fn claim(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    id: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let id = ThreadId(id.into_inner());
-    let claim = blocking(move || chat.claim(&caller.user, id)).await?;
-    Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
-}
-
-/// The holder extends its lease.
-#[utoipa::path(post, path = "/api/v1/threads/{id}/claim/renew", tag = "claims",
-    params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn renew(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    id: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let id = ThreadId(id.into_inner());
-    let claim = blocking(move || chat.renew_claim(&caller.user, id)).await?;
-    Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
-}
-
-/// The holder lets the thread go.
-#[utoipa::path(delete, path = "/api/v1/threads/{id}/claim", tag = "claims",
-    params(("id" = i64, Path, description = "thread id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn release(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    id: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let id = ThreadId(id.into_inner());
-    blocking(move || chat.release_claim(&caller.user, id)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// An admin takes the thread over, whoever holds it.
-#[utoipa::path(post, path = "/api/v1/threads/{id}/takeover", tag = "claims",
-    params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn take_over(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    id: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let id = ThreadId(id.into_inner());
-    let claim = blocking(move || chat.take_over(&caller.user, id)).await?;
-    Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
-}
-
-/// The agents' queue: unclaimed threads with a client waiting, most urgent first.
-#[utoipa::path(get, path = "/api/v1/queue", tag = "queue", params(QueueQuery),
-    responses((status = 200, body = Items<QueueEntryView>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn queue(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    query: web::Query<QueueQuery>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let (limit, offset) = (query.limit.unwrap_or(50), query.offset.unwrap_or(0));
-    let (entries, now) = blocking(move || {
-        let entries = chat.queue(&caller.user, limit, offset)?;
-        Ok((entries, chat.now()))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(Items::new(
-        entries.iter().map(|e| QueueEntryView::at(e, now)).collect(),
-    )))
 }
 
 /// Canned replies (staff).

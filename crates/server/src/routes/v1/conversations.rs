@@ -1,7 +1,7 @@
-//! Threads and messages.
+//! Conversations: threads and their messages, read marks, an agent's history with a client.
 
 use actix_web::{web, HttpResponse};
-use chat_domain::thread::{ThreadStatus, ThreadType};
+use chat_domain::thread::ThreadType;
 use chat_domain::user::Role;
 use chat_domain::{Chat, DomainResult, ThreadId, UserId};
 use serde::Deserialize;
@@ -56,13 +56,6 @@ pub struct NewMessageRequest {
 pub struct ReadRequest {
     /// Up to which sequence number.
     pub up_to_seq: i64,
-}
-
-/// A new status.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct StatusRequest {
-    /// open, pending or resolved.
-    pub status: String,
 }
 
 /// Whose threads.
@@ -242,31 +235,6 @@ pub async fn mark_read(
     let up_to = body.up_to_seq;
     let marked = blocking(move || chat.mark_read(&caller.user, id, up_to)).await?;
     Ok(HttpResponse::Ok().json(MarkedView { marked }))
-}
-
-/// Changes a thread's status (resolving ends the claim).
-#[utoipa::path(put, path = "/api/v1/threads/{id}/status", tag = "threads",
-    params(("id" = i64, Path, description = "thread id")), request_body = StatusRequest,
-    responses((status = 200, body = ThreadView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn set_status(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    id: web::Path<i64>,
-    body: web::Json<StatusRequest>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let id = ThreadId(id.into_inner());
-    let status = body.into_inner().status;
-    let (thread, now) = blocking(move || {
-        let status = ThreadStatus::parse(&status)?;
-        let thread = chat.set_status(&caller.user, id, status)?;
-        Ok((thread, chat.now()))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(ThreadView::at(&thread, now)))
 }
 
 /// Every message between an agent and a client: for that agent, that client or an admin.
