@@ -11,6 +11,7 @@ mod bad_input;
 mod clients;
 mod health_and_openapi;
 mod hostile_text;
+mod methods;
 mod readiness;
 mod restart;
 mod security_headers;
