@@ -9,20 +9,23 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::error::{blocking, ApiResult};
+use crate::openapi::schema;
 use crate::views::{ErrorBody, ThreadClaimView, ThreadView};
 
 /// A new status.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StatusRequest {
     /// open, pending or resolved.
+    #[schema(schema_with = schema::thread_status)]
     pub status: String,
 }
 
 /// An agent claims a thread (or renews its own claim).
 #[utoipa::path(post, path = "/api/v1/threads/{id}/claim", tag = "claims",
     params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "claimed by another agent")),
+    responses((status = 200, body = ThreadClaimView), (status = 403, body = ErrorBody, description = "not staff"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`claimed` by another agent (with `holder_id` and `until`), or `thread_resolved`")),
     security(("bearer" = [])))]
 pub async fn claim(
     chat: web::Data<Chat>,
@@ -38,8 +41,9 @@ pub async fn claim(
 /// The holder extends its lease.
 #[utoipa::path(post, path = "/api/v1/threads/{id}/claim/renew", tag = "claims",
     params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = ThreadClaimView), (status = 403, body = ErrorBody, description = "not staff"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the caller does not hold the claim")),
     security(("bearer" = [])))]
 pub async fn renew(
     chat: web::Data<Chat>,
@@ -55,8 +59,9 @@ pub async fn renew(
 /// The holder lets the thread go.
 #[utoipa::path(delete, path = "/api/v1/threads/{id}/claim", tag = "claims",
     params(("id" = i64, Path, description = "thread id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 204), (status = 403, body = ErrorBody, description = "not staff"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the caller does not hold the claim")),
     security(("bearer" = [])))]
 pub async fn release(
     chat: web::Data<Chat>,
@@ -72,8 +77,9 @@ pub async fn release(
 /// An admin takes the thread over, whoever holds it.
 #[utoipa::path(post, path = "/api/v1/threads/{id}/takeover", tag = "claims",
     params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadClaimView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+    responses((status = 200, body = ThreadClaimView), (status = 403, body = ErrorBody, description = "not an admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`thread_resolved`")),
     security(("bearer" = [])))]
 pub async fn take_over(
     chat: web::Data<Chat>,
@@ -89,9 +95,9 @@ pub async fn take_over(
 /// Changes a thread's status (resolving ends the claim).
 #[utoipa::path(put, path = "/api/v1/threads/{id}/status", tag = "threads",
     params(("id" = i64, Path, description = "thread id")), request_body = StatusRequest,
-    responses((status = 200, body = ThreadView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ThreadView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid`: an unknown status")),
     security(("bearer" = [])))]
 pub async fn set_status(
     chat: web::Data<Chat>,

@@ -8,6 +8,67 @@ pub mod conversations;
 pub mod queue;
 
 use actix_web::web;
+use chat_domain::DomainError;
+
+use crate::error::ApiResult;
+
+/// The bounds of a paged list: `limit` defaults to `default` and must be 1 to `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// `limit` when absent.
+    pub default: u32,
+    /// The largest `limit`.
+    pub max: u32,
+}
+
+/// The largest `offset` (an int32, as the document states).
+pub const MAX_OFFSET: u32 = i32::MAX as u32;
+
+impl Page {
+    /// The queue: 50 by default, at most 200.
+    pub const QUEUE: Page = Page {
+        default: 50,
+        max: 200,
+    };
+    /// A thread's messages: 100 by default, at most 500 (the domain's page).
+    pub const MESSAGES: Page = Page {
+        default: 100,
+        max: 500,
+    };
+    /// Search hits: 20 by default, at most 100.
+    pub const SEARCH: Page = Page {
+        default: 20,
+        max: 100,
+    };
+    /// Client look-up: 20 by default, at most 100.
+    pub const CLIENTS: Page = Page {
+        default: 20,
+        max: 100,
+    };
+
+    /// The `limit` asked for: the default when absent, else 1 to `max` or 422 `invalid` (field
+    /// `limit`), never silently clamped.
+    pub fn limit(self, asked: Option<u32>) -> ApiResult<u32> {
+        match asked {
+            None => Ok(self.default),
+            Some(n) if (1..=self.max).contains(&n) => Ok(n),
+            Some(_) => {
+                Err(DomainError::invalid("limit", format!("must be 1 to {}", self.max)).into())
+            }
+        }
+    }
+
+    /// The `offset` asked for: 0 when absent, else at most [`MAX_OFFSET`] or 422 `invalid`.
+    pub fn offset(asked: Option<u32>) -> ApiResult<u32> {
+        match asked {
+            None => Ok(0),
+            Some(n) if n <= MAX_OFFSET => Ok(n),
+            Some(_) => {
+                Err(DomainError::invalid("offset", format!("must be 0 to {MAX_OFFSET}")).into())
+            }
+        }
+    }
+}
 
 /// Registers every `/api/v1` route. Each path is one `web::resource` holding all its methods,
 /// so another method answers 405 with `Allow` (see `error::method_not_allowed`), not 404.
