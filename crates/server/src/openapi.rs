@@ -379,3 +379,189 @@ pub mod schema {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chat_domain::canned::NewCannedReply;
+    use chat_domain::message::{ClientMessageId, MessageBody};
+    use chat_domain::search::{client_lookup, SearchQuery, SearchScope};
+    use chat_domain::text::{self, patterns};
+    use chat_domain::thread::{ThreadStatus, ThreadType};
+    use chat_domain::user::{Role, Username};
+    use chat_domain::{DomainResult, Timestamp, UserId};
+    use regex::Regex;
+
+    /// Characters at the edges of the rules: ASCII classes, whitespace `trim` strips and the
+    /// kinds it does not, controls of each range, letters and digits outside ASCII (Nd, Nl,
+    /// Other_Alphabetic marks and symbols), astral characters.
+    const ALPHABET: &[char] = &[
+        'a',
+        'Z',
+        '0',
+        '7',
+        'é',
+        '\u{663}',
+        '\u{216B}',
+        '\u{24D0}',
+        '\u{93E}',
+        '!',
+        '@',
+        '.',
+        '+',
+        '-',
+        '_',
+        ' ',
+        '\t',
+        '\n',
+        '\r',
+        '\u{A0}',
+        '\u{3000}',
+        '\u{2028}',
+        '\u{B}',
+        '\u{85}',
+        '\u{0}',
+        '\u{1B}',
+        '\u{7F}',
+        '\u{9F}',
+        '\u{202E}',
+        '\u{2066}',
+        '\u{200B}',
+        '\u{FEFF}',
+        '\u{1F600}',
+        'L',
+        'o',
+        'A',
+        'N',
+        '1',
+        '3',
+    ];
+
+    /// Every string of up to three characters of [`ALPHABET`], the words the enum patterns
+    /// name in several spellings, and strings around each length bound.
+    fn corpus() -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..3 {
+            last = last
+                .iter()
+                .flat_map(|s| ALPHABET.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        for word in [
+            "loan", "LOAN", "Payment", "other", "01", "+3", "-1", "4", "open", "PENDING",
+            "resolved", "client", "Agent", "admin", "1.0",
+        ] {
+            all.extend([
+                word.to_owned(),
+                format!(" {word}\t"),
+                format!("\u{B}{word}"),
+                format!("{word}\u{85}"),
+                format!("{word}x"),
+            ]);
+        }
+        for n in [
+            63, 64, 65, 99, 100, 101, 149, 150, 151, 199, 200, 201, 3999, 4000, 4001,
+        ] {
+            for fill in ["a", "é", " ", "-"] {
+                all.push(fill.repeat(n));
+                all.push(format!(" {} ", "b".repeat(n)));
+                all.push(format!("x{}y", fill.repeat(n.saturating_sub(2))));
+            }
+        }
+        all
+    }
+
+    /// The pattern as Rust regexes, which have no look-ahead: `^P(?=L)R$` is `^PR$` and `^PL`
+    /// (one look-ahead at most, right after a prefix `P` that cannot meet `L` otherwise).
+    fn regexes(name: &str, pattern: &str) -> Vec<Regex> {
+        let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let Some(start) = pattern.find("(?=") else {
+            return vec![compile(pattern)];
+        };
+        let mut depth = 0;
+        let end = pattern[start..]
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(start + i)
+            })
+            .unwrap_or_else(|| panic!("{name}: unbalanced look-ahead"));
+        let (prefix, look) = (&pattern[..start], &pattern[start + 3..end]);
+        vec![
+            compile(&format!("{prefix}{}", &pattern[end + 1..])),
+            compile(&format!("{prefix}{look}")),
+        ]
+    }
+
+    fn agrees(name: &str, pattern: &str, max_chars: usize, parse: impl Fn(&str) -> bool) {
+        let regexes = regexes(name, pattern);
+        for text in corpus() {
+            let documented =
+                regexes.iter().all(|r| r.is_match(&text)) && text.chars().count() <= max_chars;
+            assert_eq!(
+                documented,
+                parse(&text),
+                "{name}: the document and the server disagree on {text:?}"
+            );
+        }
+    }
+
+    fn ok<T>(result: DomainResult<T>) -> bool {
+        result.is_ok()
+    }
+
+    #[test]
+    fn each_pattern_accepts_exactly_what_its_parser_accepts() {
+        let any = usize::MAX;
+        agrees("text", text::PATTERN, any, |t| ok(text::check("f", t)));
+        agrees(
+            "body",
+            patterns::MESSAGE_BODY,
+            MessageBody::MAX_CHARS,
+            |t| ok(MessageBody::parse(t)),
+        );
+        agrees("username", patterns::USERNAME, any, |t| {
+            ok(Username::parse(t))
+        });
+        agrees("client message id", patterns::CLIENT_MESSAGE_ID, any, |t| {
+            ok(ClientMessageId::parse(t))
+        });
+        agrees("title", patterns::CANNED_TITLE, any, |t| {
+            ok(NewCannedReply::new(t, "body", UserId(1), Timestamp(0)))
+        });
+        agrees("search", patterns::SEARCH, any, |t| {
+            ok(SearchQuery::new(t, SearchScope::All, 10))
+        });
+        agrees("client look-up", patterns::CLIENT_LOOKUP, any, |t| {
+            ok(client_lookup(t))
+        });
+        agrees("thread type", patterns::THREAD_TYPE, any, |t| {
+            ok(ThreadType::parse(t))
+        });
+        agrees("status", patterns::THREAD_STATUS, any, |t| {
+            ok(ThreadStatus::parse(t))
+        });
+        agrees("role", patterns::ROLE, any, |t| ok(Role::parse(t)));
+    }
+
+    #[test]
+    fn integers_are_json_schema_integers() {
+        let read = |json: &str| -> Result<i64, serde_json::Error> {
+            let mut de = serde_json::Deserializer::from_str(json);
+            super::integer(&mut de)
+        };
+        assert_eq!(read("7").ok(), Some(7));
+        assert_eq!(read("-7.0").ok(), Some(-7));
+        assert_eq!(read("9223372036854775807").ok(), Some(i64::MAX));
+        assert!(read("7.5").is_err());
+        assert!(read("9223372036854775808").is_err());
+        assert!(read("-9223372036854775809").is_err());
+        assert!(read("1e300").is_err());
+        assert!(read("\"7\"").is_err());
+    }
+}
