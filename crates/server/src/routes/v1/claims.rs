@@ -43,7 +43,7 @@ pub async fn claim(
     params(("id" = i64, Path, description = "thread id")),
     responses((status = 200, body = ThreadClaimView), (status = 403, body = ErrorBody, description = "not staff"),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "the caller does not hold the claim")),
+        (status = 409, body = ErrorBody, description = "the caller does not hold the claim: `claimed` (another agent does) or `not_claim_holder`")),
     security(("bearer" = [])))]
 pub async fn renew(
     chat: web::Data<Chat>,
@@ -61,7 +61,7 @@ pub async fn renew(
     params(("id" = i64, Path, description = "thread id")),
     responses((status = 204), (status = 403, body = ErrorBody, description = "not staff"),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "the caller does not hold the claim")),
+        (status = 409, body = ErrorBody, description = "the caller does not hold the claim: `claimed` (another agent does) or `not_claim_holder`")),
     security(("bearer" = [])))]
 pub async fn release(
     chat: web::Data<Chat>,

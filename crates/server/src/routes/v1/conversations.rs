@@ -228,7 +228,7 @@ pub async fn list_messages(
     responses((status = 201, body = MessageView), (status = 200, body = MessageView, description = "a repeated client_message_id"),
         (status = 403, body = ErrorBody, description = "not its client, nor the agent holding its claim"),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "`client_message_id_reused` (for another thread), `thread_resolved`, `not_claim_holder`"),
+        (status = 409, body = ErrorBody, description = "an agent without the claim: `claimed` (another agent holds it) or `not_claim_holder`; or `client_message_id_reused` (for another thread)"),
         (status = 422, body = ErrorBody, description = "`invalid`: the body or client message id breaks its rule")),
     security(("bearer" = [])))]
 pub async fn post_message(
