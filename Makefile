@@ -4,7 +4,7 @@ CARGO ?= cargo
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: run test lint fmt check-services test-rust example test-browser build bench bench-smoke clean
+.PHONY: run test lint fmt check-services test-rust example test-browser test-openapi build bench bench-smoke clean
 
 ## Start the server on 127.0.0.1:8000 with the embedded default (SQLite under ./data, in-process events).
 run:
@@ -18,7 +18,7 @@ build:
 DEBUG_BIN := $(or $(CARGO_TARGET_DIR),target)/debug
 
 ## The whole suite: formatting, lints, then every test against real Postgres and Redis.
-test: lint check-services build test-rust example test-browser
+test: lint check-services build test-rust example test-browser test-openapi
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -42,6 +42,12 @@ example: build
 ## The pages in headless Chromium against the real server (installs chromium and node modules if missing).
 test-browser:
 	tests/browser/run.sh
+
+## The OpenAPI document against the real server: Schemathesis (pinned, installed into
+## tests/openapi/.venv if missing), every check, on SQLite and on Postgres + Redis. Uses the debug
+## `chat-server` the browser test builds (`cargo build --bin chat-server`): no second compile.
+test-openapi:
+	tests/openapi/run.sh
 
 clean:
 	$(CARGO) clean

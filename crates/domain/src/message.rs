@@ -54,7 +54,7 @@ impl ClientMessageId {
             Ok(ClientMessageId(text.to_owned()))
         } else {
             Err(DomainError::invalid(
-                "client_id",
+                "client_message_id",
                 "must be 1 to 64 characters of letters, digits, - and _",
             ))
         }

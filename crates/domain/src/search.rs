@@ -54,6 +54,22 @@ impl SearchQuery {
     }
 }
 
+/// The text of a client look-up (`Chat::search_clients`): no control characters, 1 to
+/// [`crate::user::Username::MAX_CHARS`] characters once trimmed (Invalid, field `q`). Answers the
+/// trimmed text.
+pub fn client_lookup(text: &str) -> DomainResult<&str> {
+    crate::text::check("q", text)?;
+    let max = crate::user::Username::MAX_CHARS;
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max {
+        return Err(DomainError::invalid(
+            "q",
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(text)
+}
+
 /// One match, best first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {

@@ -7,9 +7,147 @@
 
 use crate::{DomainError, DomainResult};
 
+/// The characters [`is_allowed`] refuses, as the inside of an ECMA-262 character class.
+macro_rules! controls {
+    () => {
+        "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069"
+    };
+}
+
+/// The whitespace `str::trim` strips (Unicode White_Space) that [`is_allowed`] lets through.
+macro_rules! spaces {
+    () => {
+        "\\t\\n\\r \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+    };
+}
+
+/// All Unicode White_Space, `str::trim`'s set (for words parsed without [`check`]).
+macro_rules! all_spaces {
+    () => {
+        concat!(spaces!(), "\\u000B\\u000C\\u0085")
+    };
+}
+
 /// The rule as an ECMA-262 regular expression, for the OpenAPI document (`pattern`).
-pub const PATTERN: &str =
-    "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+pub const PATTERN: &str = concat!("^[^", controls!(), "]*$");
+
+/// The domain's text rules as ECMA-262 regular expressions, for the OpenAPI document: each one
+/// matches exactly the strings its parser accepts (a test in the server checks them against
+/// the parsers). Lengths are in characters (JSON Schema's `maxLength`), except where a parser
+/// counts bytes, which no pattern can: see [`crate::user::Password`].
+pub mod patterns {
+    /// [`crate::message::MessageBody`]: a character other than whitespace, no control
+    /// character (at most 4,000 characters: `maxLength`).
+    pub const MESSAGE_BODY: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*[^",
+        controls!(),
+        spaces!(),
+        "][^",
+        controls!(),
+        "]*$"
+    );
+
+    /// [`crate::user::Username`]: 1 to 150 letters, digits and `@.+-_` (`char::is_alphanumeric`
+    /// is Unicode Alphabetic or Number), surrounding whitespace ignored.
+    pub const USERNAME: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*[\\p{Alpha}\\p{N}@.+_-]{1,150}[",
+        spaces!(),
+        "]*$"
+    );
+
+    /// [`crate::message::ClientMessageId`]: 1 to 64 ASCII letters, digits, `-` and `_`.
+    pub const CLIENT_MESSAGE_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+    /// A canned reply's title ([`crate::canned::NewCannedReply`]): 1 to 100 characters once
+    /// surrounding whitespace is trimmed, no control character.
+    pub const CANNED_TITLE: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*[^",
+        controls!(),
+        spaces!(),
+        "](?:[^",
+        controls!(),
+        "]{0,98}[^",
+        controls!(),
+        spaces!(),
+        "])?[",
+        spaces!(),
+        "]*$"
+    );
+
+    /// A search ([`crate::search::SearchQuery`]): 1 to 200 characters once trimmed, with a
+    /// letter or digit, no control character.
+    pub const SEARCH: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*(?=[^",
+        controls!(),
+        "]*[\\p{Alpha}\\p{N}])[^",
+        controls!(),
+        spaces!(),
+        "](?:[^",
+        controls!(),
+        "]{0,198}[^",
+        controls!(),
+        spaces!(),
+        "])?[",
+        spaces!(),
+        "]*$"
+    );
+
+    /// A client look-up (`Chat::search_clients`): 1 to 150 characters once trimmed, no control
+    /// character.
+    pub const CLIENT_LOOKUP: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*[^",
+        controls!(),
+        spaces!(),
+        "](?:[^",
+        controls!(),
+        "]{0,148}[^",
+        controls!(),
+        spaces!(),
+        "])?[",
+        spaces!(),
+        "]*$"
+    );
+
+    /// [`crate::thread::ThreadType::parse`] of text: `loan`, `payment`, `other` in any ASCII
+    /// case, or the seed's number 1 to 3, surrounding whitespace ignored.
+    pub const THREAD_TYPE: &str = concat!(
+        "^[",
+        all_spaces!(),
+        "]*(?:[Ll][Oo][Aa][Nn]|[Pp][Aa][Yy][Mm][Ee][Nn][Tt]|[Oo][Tt][Hh][Ee][Rr]|\\+?0*[1-3])[",
+        all_spaces!(),
+        "]*$"
+    );
+
+    /// [`crate::thread::ThreadStatus::parse`]: `open`, `pending`, `resolved` in any ASCII case,
+    /// surrounding whitespace ignored.
+    pub const THREAD_STATUS: &str = concat!(
+        "^[",
+        all_spaces!(),
+        "]*(?:[Oo][Pp][Ee][Nn]|[Pp][Ee][Nn][Dd][Ii][Nn][Gg]|[Rr][Ee][Ss][Oo][Ll][Vv][Ee][Dd])[",
+        all_spaces!(),
+        "]*$"
+    );
+
+    /// [`crate::user::Role::parse`]: `client`, `agent`, `admin` in any ASCII case, surrounding
+    /// whitespace ignored.
+    pub const ROLE: &str = concat!(
+        "^[",
+        all_spaces!(),
+        "]*(?:[Cc][Ll][Ii][Ee][Nn][Tt]|[Aa][Gg][Ee][Nn][Tt]|[Aa][Dd][Mm][Ii][Nn])[",
+        all_spaces!(),
+        "]*$"
+    );
+}
 
 /// Whether `c` may appear in text a person gives. Refused: the C0 controls (NUL included)
 /// other than tab, line feed and carriage return; DEL and the C1 controls; and the

@@ -91,24 +91,26 @@ impl Username {
     }
 }
 
-/// A plain-text password on its way to the hasher: 8 to 72 bytes (bcrypt reads no more than 72,
-/// so longer ones are refused rather than silently cut). Never printed.
+/// A plain-text password on its way to the hasher: at least 8 characters (as the sign-up page
+/// says) and at most 72 bytes of UTF-8 (bcrypt reads no more than 72, so longer ones are
+/// refused rather than silently cut). Never printed.
 #[derive(Clone)]
 pub struct Password(String);
 
 impl Password {
-    /// Shortest accepted password, in bytes.
-    pub const MIN_BYTES: usize = 8;
+    /// Shortest accepted password, in characters (a character is at least one byte, so this
+    /// is at least 8 bytes too).
+    pub const MIN_CHARS: usize = 8;
     /// Longest accepted password, in bytes (bcrypt's limit).
     pub const MAX_BYTES: usize = 72;
 
     /// Validates a new password (control characters are refused, as in every text).
     pub fn parse(text: &str) -> DomainResult<Self> {
         crate::text::check("password", text)?;
-        if text.len() < Self::MIN_BYTES {
+        if text.chars().count() < Self::MIN_CHARS {
             return Err(DomainError::invalid(
                 "password",
-                format!("must be at least {} bytes", Self::MIN_BYTES),
+                format!("must be at least {} characters", Self::MIN_CHARS),
             ));
         }
         if text.len() > Self::MAX_BYTES {
@@ -195,6 +197,13 @@ mod tests {
         assert!(Password::parse(&"a".repeat(72)).is_ok());
         assert!(Password::parse(&"a".repeat(73)).is_err());
         assert!(Password::parse("short").is_err());
+        // At least 8 characters, not 8 bytes: two 4-byte characters are too short.
+        assert!(Password::parse("😀😀").is_err());
+        assert!(Password::parse("ééééééé").is_err());
+        assert!(Password::parse("éééééééé").is_ok());
+        // At most 72 bytes, not characters: 37 two-byte characters are 74 bytes.
+        assert!(Password::parse(&"é".repeat(36)).is_ok());
+        assert!(Password::parse(&"é".repeat(37)).is_err());
     }
 
     #[test]

@@ -272,8 +272,13 @@ fn users_delete_themselves_and_admins_delete_anyone() {
         d.chat.log_in("ann", PASSWORD).unwrap_err(),
         DomainError::Unauthenticated
     );
-    let kept = d.chat.user(&d.admin, ann.id).unwrap();
+    let kept = d.chat.store().user_by_id(ann.id).unwrap().unwrap();
     assert!(kept.is_deleted(), "a deleted user's data is kept");
+    assert_eq!(
+        d.chat.user(&d.admin, ann.id).unwrap_err(),
+        DomainError::NotFound("user"),
+        "but it is gone from the API, as deleting it again says"
+    );
 
     d.chat.delete_user(&d.admin, bob.id).unwrap();
     assert_eq!(

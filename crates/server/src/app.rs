@@ -291,7 +291,7 @@ impl Application {
     }
 }
 
-/// The actix app factory: shared state, extractor limits, every route, a JSON 404.
+/// The actix app factory: shared state, extractor limits, every route, JSON 404 and 405.
 fn http_server(
     listener: TcpListener,
     chat: Chat,
@@ -307,6 +307,7 @@ fn http_server(
     let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(error::method_not_allowed))
             .wrap(from_fn(security_headers))
             .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())

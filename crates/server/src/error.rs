@@ -4,7 +4,10 @@
 //! `error` frame and the OpenAPI document's `ErrorBody` are the same type. Extractor failures
 //! (JSON, form, query, path, payload) come here too, as 400s.
 
-use actix_web::http::StatusCode;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use chat_domain::{DomainError, ThreadId, Timestamp, UserId};
 use serde::Serialize;
@@ -193,9 +196,19 @@ pub enum ApiError {
         /// Seconds until the lockout ends.
         retry_after_seconds: u64,
     },
-    /// No route answers this path and method.
+    /// No route answers this path.
     #[error("no route for {0}")]
     NoRoute(String),
+    /// The path is served, but not with this method (the answer carries `Allow`).
+    #[error("{method} is not allowed on {path}; allowed: {allowed}")]
+    MethodNotAllowed {
+        /// The method the request used.
+        method: String,
+        /// The request's path.
+        path: String,
+        /// The methods the path answers, as in the `Allow` header.
+        allowed: String,
+    },
     /// A blocking task could not finish (the pool shut down or it panicked).
     #[error("internal error")]
     Internal,
@@ -233,6 +246,9 @@ impl ApiError {
                 ..ErrorDetail::new("too_many_attempts", self.to_string())
             },
             ApiError::NoRoute(_) => ErrorDetail::new("route_not_found", self.to_string()),
+            ApiError::MethodNotAllowed { .. } => {
+                ErrorDetail::new("method_not_allowed", self.to_string())
+            }
             ApiError::Internal => ErrorDetail::new("internal", "an internal error occurred"),
         }
     }
@@ -253,6 +269,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -265,14 +282,14 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Domain(DomainError::Unauthenticated)) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if let ApiError::MethodNotAllowed { allowed, .. } = self {
+            response.insert_header((header::ALLOW, allowed.as_str()));
+        }
         if let ApiError::TooManyAttempts {
             retry_after_seconds,
         } = self
         {
-            response.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                retry_after_seconds.to_string(),
-            ));
+            response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
         }
         response.json(self.body())
     }
@@ -359,7 +376,38 @@ pub fn extractor_configs(cfg: &mut web::ServiceConfig, limit: usize) {
     .app_data(web::PayloadConfig::default().limit(limit));
 }
 
-/// The answer for a path and method no route serves, in the API's error shape.
+/// Middleware (`App::wrap(from_fn(method_not_allowed))`, innermost): the one place a wrong
+/// method is answered. Every path is registered as one `web::resource` with all its methods, so
+/// the router answers a method the path does not serve with an empty 405 and the `Allow` header
+/// it computed from the resource's routes; this gives that answer the API's error shape
+/// (`method_not_allowed`), keeping `Allow`. Unknown paths still reach [`no_route`] (404).
+pub async fn method_not_allowed(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return Ok(res.map_into_boxed_body());
+    }
+    let allowed = res
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (req, _) = res.into_parts();
+    let answer = ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+        allowed,
+    }
+    .error_response();
+    Ok(ServiceResponse::new(req, answer))
+}
+
+/// The answer for a path no route serves, in the API's error shape.
 pub async fn no_route(req: HttpRequest) -> ApiResult<HttpResponse> {
     Err(ApiError::NoRoute(format!(
         "{} {}",

@@ -1,10 +1,11 @@
 //! The OpenAPI 3 document of `/api/v1`, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::v1::{accounts, agent, threads};
+use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
 
 /// The document.
 #[derive(OpenApi)]
@@ -13,14 +14,16 @@ use crate::routes::v1::{accounts, agent, threads};
     paths(
         accounts::sign_up, accounts::me, accounts::user, accounts::delete_user,
         accounts::log_in, accounts::log_out,
-        threads::create_thread, threads::list_threads, threads::get_thread,
-        threads::list_messages, threads::post_message, threads::mark_read,
-        threads::set_status, threads::conversation,
-        agent::claim, agent::renew, agent::release, agent::take_over, agent::queue,
-        agent::list_canned, agent::add_canned, agent::delete_canned, agent::render_canned,
-        agent::search, agent::search_clients, agent::client_context,
+        conversations::create_thread, conversations::list_threads, conversations::get_thread,
+        conversations::list_messages, conversations::post_message, conversations::mark_read,
+        conversations::conversation,
+        claims::claim, claims::renew, claims::release, claims::take_over, claims::set_status,
+        queue::queue,
+        agent_tools::list_canned, agent_tools::add_canned, agent_tools::delete_canned,
+        agent_tools::render_canned, agent_tools::search, agent_tools::search_clients,
+        agent_tools::client_context,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &EdgeResponses)
 )]
 pub struct ApiDoc;
 
@@ -36,7 +39,529 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers the edge gives on any route, stated on every operation they can happen to (a
+/// route's own annotation keeps its more precise description when it lists one): 400 when a
+/// path, query or body cannot be read (`bad_path`, `bad_query`, `bad_json`), 401 without a valid
+/// bearer token where one is required, 413 for a body over `server.max_body_bytes`, 500 for a
+/// bug of ours and 503 when the store or Redis cannot be reached (every operation reads the
+/// store, if only for the token).
+struct EdgeResponses;
+
+impl Modify for EdgeResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let reads_input = operation.request_body.is_some()
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let needs_token = operation.security.as_ref().is_some_and(|requirements| {
+                    !requirements.is_empty()
+                        && requirements
+                            .iter()
+                            .all(|r| *r != SecurityRequirement::default())
+                });
+                let optional_token = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|requirements| requirements.len() > 1);
+                if reads_input {
+                    add(operation, "400", "the path, query or body cannot be read (`bad_path`,                         `bad_query`, `bad_json`, `missing_field`)");
+                }
+                if needs_token || optional_token {
+                    add(operation, "401", "no valid bearer token (`unauthenticated`, with                         `WWW-Authenticate: Bearer`)");
+                }
+                if operation.request_body.is_some() {
+                    add(operation, "413", "the body is over the server's limit                         (`payload_too_large`)");
+                }
+                add(
+                    operation,
+                    "500",
+                    "a bug of ours (`internal`); the cause is logged, never answered",
+                );
+                add(
+                    operation,
+                    "503",
+                    "the store or Redis cannot be reached (`unavailable`); try again",
+                );
+            }
+        }
+    }
+}
+
+fn add(operation: &mut utoipa::openapi::path::Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+                .into()
+        });
+}
+
+/// Reads a JSON integer as JSON Schema defines one: any number with no fractional part, so
+/// `7.0` is 7 (serde alone refuses it, though the document's `integer` admits it).
+pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct Integer;
+    impl serde::de::Visitor<'_> for Integer {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom("integer out of range"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // Below 2^53 every float is exact, so `fract` tells an integer from the rest; a
+            // float past it may be a rounded non-integer or an integer past int64 (serde hands
+            // integers that fit an i64 to `visit_i64` / `visit_u64`), so it is refused.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if v.fract() == 0.0 && v.abs() < EXACT {
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!("{v} is not an integer in range")))
+            }
+        }
+    }
+    deserializer.deserialize_any(Integer)
+}
+
 /// GET /api/v1/openapi.json
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// Schemas of the inputs, built from the domain's rules (`chat_domain::text::patterns`, the
+/// page bounds) so the document states exactly what the server refuses. Used by the request
+/// types through `schema_with` and by the query parameters' `IntoParams`.
+pub mod schema {
+    use chat_domain::text::{patterns, PATTERN};
+    use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{
+        KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+    };
+    use utoipa::openapi::{Object, Required};
+
+    use crate::routes::v1::Page;
+
+    fn text(pattern: &str, description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .description(Some(description))
+    }
+
+    fn nullable(builder: ObjectBuilder) -> Object {
+        builder
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .build()
+    }
+
+    /// A message body (also a canned reply's body).
+    pub fn message_body() -> Object {
+        text(
+            patterns::MESSAGE_BODY,
+            "The text: at most 4,000 characters, at least one of them not whitespace, no control \
+             characters (C0 but tab, LF and CR; DEL; C1; bidi embedding/override/isolate).",
+        )
+        .min_length(Some(1))
+        .max_length(Some(chat_domain::message::MessageBody::MAX_CHARS))
+        .build()
+    }
+
+    /// A client message id (optional, nullable).
+    pub fn client_message_id() -> Object {
+        nullable(
+            text(
+                patterns::CLIENT_MESSAGE_ID,
+                "Makes retries idempotent: 1 to 64 ASCII letters, digits, `-` and `_`, unique per \
+                 sender.",
+            )
+            .min_length(Some(1))
+            .max_length(Some(64)),
+        )
+    }
+
+    /// A username at sign-up.
+    pub fn username() -> Object {
+        text(
+            patterns::USERNAME,
+            "1 to 150 letters, digits and `@.+-_` (surrounding whitespace is trimmed).",
+        )
+        .min_length(Some(1))
+        .build()
+    }
+
+    /// A new password: at least 8 characters and at most 72 bytes of UTF-8 (bcrypt reads no
+    /// more; longer ones are refused, never cut). JSON Schema cannot count bytes: `maxLength`
+    /// is the bound those bytes imply (72 bytes hold at most 72 characters) and
+    /// `format: password` with the description carries the byte rule.
+    pub fn new_password() -> Object {
+        text(
+            PATTERN,
+            "At least 8 characters and at most 72 bytes of UTF-8 (72 ASCII characters, fewer \
+             when some take more bytes), no control characters.",
+        )
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+        .min_length(Some(chat_domain::user::Password::MIN_CHARS))
+        .max_length(Some(chat_domain::user::Password::MAX_BYTES))
+        .build()
+    }
+
+    /// Text presented at log-in (a username or a password): any text without control
+    /// characters; a wrong one is 401.
+    pub fn login_text(description: &str) -> Object {
+        text(PATTERN, description).build()
+    }
+
+    /// The log-in username.
+    pub fn login_username() -> Object {
+        login_text("The username (no control characters).")
+    }
+
+    /// The log-in password.
+    pub fn login_password() -> Object {
+        ObjectBuilder::from(login_text("The password (no control characters)."))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+            .build()
+    }
+
+    /// A role at sign-up (optional, nullable: client).
+    pub fn role() -> Object {
+        nullable(text(
+            patterns::ROLE,
+            "client (default), agent or admin, in any case (the last two need an admin's bearer \
+             token).",
+        ))
+    }
+
+    /// A thread status.
+    pub fn thread_status() -> Object {
+        text(
+            patterns::THREAD_STATUS,
+            "open, pending or resolved, in any case.",
+        )
+        .examples(["resolved"])
+        .build()
+    }
+
+    /// A canned reply's title.
+    pub fn canned_title() -> Object {
+        text(
+            patterns::CANNED_TITLE,
+            "1 to 100 characters once surrounding whitespace is trimmed, no control characters.",
+        )
+        .min_length(Some(1))
+        .build()
+    }
+
+    /// A thread type: the seed's number, or a name.
+    pub fn thread_type() -> Schema {
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .enum_values(Some([1, 2, 3]))
+                    .description(Some("1 = loan, 2 = payment, 3 = other.")),
+            )
+            .item(text(
+                patterns::THREAD_TYPE,
+                "loan, payment or other in any case, or 1 to 3 as text.",
+            ))
+            .description(Some("The topic."))
+            .build()
+            .into()
+    }
+
+    /// A bounded integer query parameter.
+    pub fn integer_query(
+        name: &str,
+        required: bool,
+        minimum: i64,
+        maximum: i64,
+        description: &str,
+    ) -> Parameter {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(if required {
+                Required::True
+            } else {
+                Required::False
+            })
+            .description(Some(description))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(minimum))
+                    .maximum(Some(maximum)),
+            ))
+            .build()
+    }
+
+    /// `limit` of a page.
+    pub fn limit(page: Page) -> Parameter {
+        integer_query(
+            "limit",
+            false,
+            1,
+            i64::from(page.max),
+            &format!(
+                "At most this many (default {}, 1 to {}).",
+                page.default, page.max
+            ),
+        )
+    }
+
+    /// `offset` of a page.
+    pub fn offset() -> Parameter {
+        integer_query(
+            "offset",
+            false,
+            0,
+            i64::from(crate::routes::v1::MAX_OFFSET),
+            "Skip this many (default 0).",
+        )
+    }
+
+    /// A required text query parameter.
+    pub fn text_query(name: &str, schema: ObjectBuilder) -> Parameter {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::True)
+            .schema(Some(schema.build()))
+            .build()
+    }
+
+    /// `q` of a message search.
+    pub fn search_q() -> Parameter {
+        text_query(
+            "q",
+            text(
+                patterns::SEARCH,
+                "Words that must all occur: 1 to 200 characters once trimmed, with a letter or \
+                 digit, no control characters.",
+            )
+            .min_length(Some(1)),
+        )
+    }
+
+    /// `q` of a client look-up.
+    pub fn client_q() -> Parameter {
+        text_query(
+            "q",
+            text(
+                patterns::CLIENT_LOOKUP,
+                "Part of the username (case-insensitive; those starting with it come first): 1 \
+                 to 150 characters once trimmed, no control characters.",
+            )
+            .min_length(Some(1)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_domain::canned::NewCannedReply;
+    use chat_domain::message::{ClientMessageId, MessageBody};
+    use chat_domain::search::{client_lookup, SearchQuery, SearchScope};
+    use chat_domain::text::{self, patterns};
+    use chat_domain::thread::{ThreadStatus, ThreadType};
+    use chat_domain::user::{Role, Username};
+    use chat_domain::{DomainResult, Timestamp, UserId};
+    use regex::Regex;
+
+    /// Characters at the edges of the rules: ASCII classes, whitespace `trim` strips and the
+    /// kinds it does not, controls of each range, letters and digits outside ASCII (Nd, Nl,
+    /// Other_Alphabetic marks and symbols), astral characters.
+    const ALPHABET: &[char] = &[
+        'a',
+        'Z',
+        '0',
+        '7',
+        'é',
+        '\u{663}',
+        '\u{216B}',
+        '\u{24D0}',
+        '\u{93E}',
+        '!',
+        '@',
+        '.',
+        '+',
+        '-',
+        '_',
+        ' ',
+        '\t',
+        '\n',
+        '\r',
+        '\u{A0}',
+        '\u{3000}',
+        '\u{2028}',
+        '\u{B}',
+        '\u{85}',
+        '\u{0}',
+        '\u{1B}',
+        '\u{7F}',
+        '\u{9F}',
+        '\u{202E}',
+        '\u{2066}',
+        '\u{200B}',
+        '\u{FEFF}',
+        '\u{1F600}',
+        'L',
+        'o',
+        'A',
+        'N',
+        '1',
+        '3',
+    ];
+
+    /// Every string of up to three characters of [`ALPHABET`], the words the enum patterns
+    /// name in several spellings, and strings around each length bound.
+    fn corpus() -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..3 {
+            last = last
+                .iter()
+                .flat_map(|s| ALPHABET.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        for word in [
+            "loan", "LOAN", "Payment", "other", "01", "+3", "-1", "4", "open", "PENDING",
+            "resolved", "client", "Agent", "admin", "1.0",
+        ] {
+            all.extend([
+                word.to_owned(),
+                format!(" {word}\t"),
+                format!("\u{B}{word}"),
+                format!("{word}\u{85}"),
+                format!("{word}x"),
+            ]);
+        }
+        for n in [
+            63, 64, 65, 99, 100, 101, 149, 150, 151, 199, 200, 201, 3999, 4000, 4001,
+        ] {
+            for fill in ["a", "é", " ", "-"] {
+                all.push(fill.repeat(n));
+                all.push(format!(" {} ", "b".repeat(n)));
+                all.push(format!("x{}y", fill.repeat(n.saturating_sub(2))));
+            }
+        }
+        all
+    }
+
+    /// The pattern as Rust regexes, which have no look-ahead: `^P(?=L)R$` is `^PR$` and `^PL`
+    /// (one look-ahead at most, right after a prefix `P` that cannot meet `L` otherwise).
+    fn regexes(name: &str, pattern: &str) -> Vec<Regex> {
+        let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let Some(start) = pattern.find("(?=") else {
+            return vec![compile(pattern)];
+        };
+        let mut depth = 0;
+        let end = pattern[start..]
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(start + i)
+            })
+            .unwrap_or_else(|| panic!("{name}: unbalanced look-ahead"));
+        let (prefix, look) = (&pattern[..start], &pattern[start + 3..end]);
+        vec![
+            compile(&format!("{prefix}{}", &pattern[end + 1..])),
+            compile(&format!("{prefix}{look}")),
+        ]
+    }
+
+    fn agrees(name: &str, pattern: &str, max_chars: usize, parse: impl Fn(&str) -> bool) {
+        let regexes = regexes(name, pattern);
+        for text in corpus() {
+            let documented =
+                regexes.iter().all(|r| r.is_match(&text)) && text.chars().count() <= max_chars;
+            assert_eq!(
+                documented,
+                parse(&text),
+                "{name}: the document and the server disagree on {text:?}"
+            );
+        }
+    }
+
+    fn ok<T>(result: DomainResult<T>) -> bool {
+        result.is_ok()
+    }
+
+    #[test]
+    fn each_pattern_accepts_exactly_what_its_parser_accepts() {
+        let any = usize::MAX;
+        agrees("text", text::PATTERN, any, |t| ok(text::check("f", t)));
+        agrees(
+            "body",
+            patterns::MESSAGE_BODY,
+            MessageBody::MAX_CHARS,
+            |t| ok(MessageBody::parse(t)),
+        );
+        agrees("username", patterns::USERNAME, any, |t| {
+            ok(Username::parse(t))
+        });
+        agrees("client message id", patterns::CLIENT_MESSAGE_ID, any, |t| {
+            ok(ClientMessageId::parse(t))
+        });
+        agrees("title", patterns::CANNED_TITLE, any, |t| {
+            ok(NewCannedReply::new(t, "body", UserId(1), Timestamp(0)))
+        });
+        agrees("search", patterns::SEARCH, any, |t| {
+            ok(SearchQuery::new(t, SearchScope::All, 10))
+        });
+        agrees("client look-up", patterns::CLIENT_LOOKUP, any, |t| {
+            ok(client_lookup(t))
+        });
+        agrees("thread type", patterns::THREAD_TYPE, any, |t| {
+            ok(ThreadType::parse(t))
+        });
+        agrees("status", patterns::THREAD_STATUS, any, |t| {
+            ok(ThreadStatus::parse(t))
+        });
+        agrees("role", patterns::ROLE, any, |t| ok(Role::parse(t)));
+    }
+
+    #[test]
+    fn integers_are_json_schema_integers() {
+        let read = |json: &str| -> Result<i64, serde_json::Error> {
+            let mut de = serde_json::Deserializer::from_str(json);
+            super::integer(&mut de)
+        };
+        assert_eq!(read("7").ok(), Some(7));
+        assert_eq!(read("-7.0").ok(), Some(-7));
+        assert_eq!(read("9223372036854775807").ok(), Some(i64::MAX));
+        assert!(read("7.5").is_err());
+        assert!(read("9223372036854775808").is_err());
+        assert!(read("-9223372036854775809").is_err());
+        assert!(read("1e300").is_err());
+        assert!(read("\"7\"").is_err());
+    }
 }

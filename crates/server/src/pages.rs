@@ -93,23 +93,26 @@ static ASSETS: &[Asset] = &[
 /// `/chat-app/{thread_id}/{user_id}` (digits only, so the seed's `/chat-app/user/...` API paths
 /// stay free), `/static/{file}` and `/favicon.ico`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", get_or_head().to(login_page))
-        .route("/signup", get_or_head().to(signup_page))
-        .route("/signup/", get_or_head().to(signup_page))
-        .route("/client", get_or_head().to(client_page))
-        .route("/client/", get_or_head().to(client_page))
-        .route("/agent", get_or_head().to(agent_page))
-        .route("/agent/", get_or_head().to(agent_page))
-        .route(
-            r"/chat-app/{thread_id:\d+}/{user_id:\d+}",
+    let page = |paths: &[&'static str], route: Route| web::resource(paths.to_vec()).route(route);
+    cfg.service(page(&["/"], get_or_head().to(login_page)))
+        .service(page(
+            &["/signup", "/signup/"],
+            get_or_head().to(signup_page),
+        ))
+        .service(page(
+            &["/client", "/client/"],
+            get_or_head().to(client_page),
+        ))
+        .service(page(&["/agent", "/agent/"], get_or_head().to(agent_page)))
+        .service(page(
+            &[
+                r"/chat-app/{thread_id:\d+}/{user_id:\d+}",
+                r"/chat-app/{thread_id:\d+}/{user_id:\d+}/",
+            ],
             get_or_head().to(chat_page),
-        )
-        .route(
-            r"/chat-app/{thread_id:\d+}/{user_id:\d+}/",
-            get_or_head().to(chat_page),
-        )
-        .route("/favicon.ico", get_or_head().to(favicon))
-        .route("/static/{path:.*}", get_or_head().to(static_asset));
+        ))
+        .service(page(&["/favicon.ico"], get_or_head().to(favicon)))
+        .service(page(&["/static/{path:.*}"], get_or_head().to(static_asset)));
 }
 
 /// GET, and HEAD (same headers, no body: actix leaves the body out of HEAD answers).
@@ -317,7 +320,9 @@ mod tests {
         assert_eq!(resp.status(), 200);
         assert_eq!(header_of(&resp, header::CONTENT_TYPE), HTML);
         let post = test::TestRequest::post().uri("/agent").to_request();
-        assert_eq!(test::call_service(&app, post).await.status(), 404);
+        let resp = test::call_service(&app, post).await;
+        assert_eq!(resp.status(), 405);
+        assert_eq!(header_of(&resp, header::ALLOW), "GET, HEAD");
     }
 
     #[actix_web::test]

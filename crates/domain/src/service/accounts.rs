@@ -131,13 +131,15 @@ impl Chat {
         self.store.delete_user_sessions(id)
     }
 
-    /// A user the actor may see: itself, or anyone for staff.
+    /// A user the actor may see: itself, or anyone for staff. A deleted user is NotFound, as
+    /// deleting it again is: once deleted it is gone from the API.
     pub fn user(&self, actor: &User, id: UserId) -> DomainResult<User> {
         if actor.id != id && !actor.role.is_staff() {
             return Err(DomainError::forbidden("you may see only yourself"));
         }
         self.store
             .user_by_id(id)?
+            .filter(|u| !u.is_deleted())
             .ok_or(DomainError::NotFound("user"))
     }
 }

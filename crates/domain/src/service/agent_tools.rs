@@ -6,7 +6,7 @@ use super::{require_admin, require_staff, Chat};
 use crate::canned::{render, CannedReply, NewCannedReply};
 use crate::search::{SearchHit, SearchQuery, SearchScope};
 use crate::thread::Thread;
-use crate::user::{Role, User, Username};
+use crate::user::{Role, User};
 use crate::{CannedReplyId, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 
 /// What an agent sees beside a conversation.
@@ -93,14 +93,7 @@ impl Chat {
     /// 100). Clients get Forbidden; an empty or over-long `text` is Invalid (field `q`).
     pub fn search_clients(&self, actor: &User, text: &str, limit: u32) -> DomainResult<Vec<User>> {
         require_staff(actor)?;
-        crate::text::check("q", text)?;
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > Username::MAX_CHARS {
-            return Err(DomainError::invalid(
-                "q",
-                format!("must be 1 to {} characters", Username::MAX_CHARS),
-            ));
-        }
+        let text = crate::search::client_lookup(text)?;
         self.store.search_clients(text, limit.clamp(1, 100))
     }
 

@@ -11,8 +11,8 @@ use crate::shutdown::Shutdown;
 
 /// Registers `/healthz` and `/readyz`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+    cfg.service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz));
 }
 
 async fn healthz(chat: web::Data<Chat>) -> HttpResponse {

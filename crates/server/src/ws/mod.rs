@@ -41,8 +41,8 @@ use crate::shutdown::Shutdown;
 /// `web::Data<WsState>` (one per process) and `web::Data<Shutdown>` (triggering it closes every
 /// socket with 1001).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ws/threads/{thread_id}", web::get().to(thread_socket))
-        .route("/ws/queue", web::get().to(queue_socket));
+    cfg.service(web::resource("/ws/threads/{thread_id}").get(thread_socket))
+        .service(web::resource("/ws/queue").get(queue_socket));
 }
 
 /// `GET /ws/threads/{thread_id}`.

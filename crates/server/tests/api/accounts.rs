@@ -191,12 +191,30 @@ async fn a_user_deletes_itself_but_not_someone_else(app: TestApp) {
         .delete(&format!("/api/v1/users/{}", bob.id), Some(&admin.token))
         .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    // Soft delete: staff still see the user.
-    let user: Value = app
-        .get(&format!("/api/v1/users/{}", bob.id), Some(&admin.token))
+    // Gone from the API, as deleting it again says...
+    assert_error(
+        app.get(&format!("/api/v1/users/{}", bob.id), Some(&admin.token))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.delete(&format!("/api/v1/users/{}", bob.id), Some(&admin.token))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // ...but a soft delete: staff still see the client's history.
+    let context: Value = app
+        .get(
+            &format!("/api/v1/clients/{}/context", bob.id),
+            Some(&admin.token),
+        )
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(user["username"], json!("bob"));
+    assert_eq!(context["username"], json!("bob"));
 }

@@ -8,16 +8,20 @@ use utoipa::ToSchema;
 
 use crate::auth::{Authenticated, MaybeAuthenticated, PasswordGate};
 use crate::error::{blocking, ApiResult};
+use crate::openapi::schema;
 use crate::views::{ErrorBody, SessionView, UserView};
 
 /// A sign-up.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignUpRequest {
     /// 1 to 150 letters, digits and `@.+-_`.
+    #[schema(schema_with = schema::username)]
     pub username: String,
     /// 8 to 72 bytes.
+    #[schema(schema_with = schema::new_password)]
     pub password: String,
     /// client (default), agent or admin (the last two need an admin's bearer token).
+    #[schema(schema_with = schema::role)]
     pub role: Option<String>,
 }
 
@@ -25,16 +29,22 @@ pub struct SignUpRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LogInRequest {
     /// The username.
+    #[schema(schema_with = schema::login_username)]
     pub username: String,
     /// The password.
+    #[schema(schema_with = schema::login_password)]
     pub password: String,
 }
 
-/// Creates a user: anyone as a client; an admin creates agents and admins.
+/// Creates a user: anyone as a client; an admin creates agents and admins (a bearer token is
+/// optional, but a present one must be valid).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUpRequest,
-    responses((status = 201, body = UserView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UserView),
+        (status = 401, body = ErrorBody, description = "an invalid bearer token, or none for an agent or admin"),
+        (status = 403, body = ErrorBody, description = "agents and admins are created by admins"),
+        (status = 409, body = ErrorBody, description = "`username_taken`"),
+        (status = 422, body = ErrorBody, description = "`invalid`: the username, password or role breaks its rule")),
+    security((), ("bearer" = [])))]
 pub async fn sign_up(
     chat: web::Data<Chat>,
     caller: MaybeAuthenticated,
@@ -59,7 +69,7 @@ pub async fn sign_up(
 
 /// The caller.
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users",
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = UserView)),
     security(("bearer" = [])))]
 pub async fn me(caller: Authenticated) -> HttpResponse {
     HttpResponse::Ok().json(UserView::from(&caller.user))
@@ -68,8 +78,8 @@ pub async fn me(caller: Authenticated) -> HttpResponse {
 /// A user: oneself, or anyone for staff.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
     params(("id" = i64, Path, description = "user id")),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = UserView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such user, or deleted")),
     security(("bearer" = [])))]
 pub async fn user(
     chat: web::Data<Chat>,
@@ -85,8 +95,8 @@ pub async fn user(
 /// Softly deletes a user (oneself, or anyone for an admin) and ends its sessions.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
     params(("id" = i64, Path, description = "user id")),
-    responses((status = 204), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such user, or already deleted")),
     security(("bearer" = [])))]
 pub async fn delete_user(
     chat: web::Data<Chat>,
@@ -102,10 +112,12 @@ pub async fn delete_user(
 /// Logs in: one bcrypt check, then a bearer token. Repeated failures for a username or from an
 /// address lock it for a while (429 with `Retry-After`), whether or not the user exists.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LogInRequest,
-    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
+    responses((status = 201, body = SessionView),
+        (status = 401, body = ErrorBody, description = "wrong username or password"),
+        (status = 422, body = ErrorBody, description = "`invalid`: the username holds a control character"),
         (status = 429, body = ErrorBody, description = "too many failed attempts; \
-            `error.retry_after_seconds` and the `Retry-After` header say when to try again")))]
+            `error.retry_after_seconds` and the `Retry-After` header say when to try again",
+            headers(("Retry-After" = u64, description = "seconds until log-in may be tried again")))))]
 pub async fn log_in(req: HttpRequest, body: web::Json<LogInRequest>) -> ApiResult<HttpResponse> {
     let gate = PasswordGate::of(&req)?;
     let LogInRequest { username, password } = body.into_inner();
@@ -118,7 +130,7 @@ pub async fn log_in(req: HttpRequest, body: web::Json<LogInRequest>) -> ApiResul
 
 /// Logs out: the token stops working.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions",
-    responses((status = 204), (status = 401, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 pub async fn log_out(chat: web::Data<Chat>, caller: Authenticated) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();

@@ -1,65 +1,121 @@
-//! The JSON API under `/api/v1` (see docs/API.md and the OpenAPI document it serves).
+//! The JSON API under `/api/v1` (see docs/API.md and the OpenAPI document it serves). One
+//! module per domain service module (`chat_domain::service::*`) it calls.
 
 pub mod accounts;
-pub mod agent;
-pub mod threads;
+pub mod agent_tools;
+pub mod claims;
+pub mod conversations;
+pub mod queue;
 
 use actix_web::web;
+use chat_domain::DomainError;
 
-/// Registers every `/api/v1` route.
+use crate::error::ApiResult;
+
+/// The bounds of a paged list: `limit` defaults to `default` and must be 1 to `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// `limit` when absent.
+    pub default: u32,
+    /// The largest `limit`.
+    pub max: u32,
+}
+
+/// The largest `offset` (an int32, as the document states).
+pub const MAX_OFFSET: u32 = i32::MAX as u32;
+
+impl Page {
+    /// The queue: 50 by default, at most 200.
+    pub const QUEUE: Page = Page {
+        default: 50,
+        max: 200,
+    };
+    /// A thread's messages: 100 by default, at most 500 (the domain's page).
+    pub const MESSAGES: Page = Page {
+        default: 100,
+        max: 500,
+    };
+    /// Search hits: 20 by default, at most 100.
+    pub const SEARCH: Page = Page {
+        default: 20,
+        max: 100,
+    };
+    /// Client look-up: 20 by default, at most 100.
+    pub const CLIENTS: Page = Page {
+        default: 20,
+        max: 100,
+    };
+
+    /// The `limit` asked for: the default when absent, else 1 to `max` or 422 `invalid` (field
+    /// `limit`), never silently clamped.
+    pub fn limit(self, asked: Option<u32>) -> ApiResult<u32> {
+        match asked {
+            None => Ok(self.default),
+            Some(n) if (1..=self.max).contains(&n) => Ok(n),
+            Some(_) => {
+                Err(DomainError::invalid("limit", format!("must be 1 to {}", self.max)).into())
+            }
+        }
+    }
+
+    /// The `offset` asked for: 0 when absent, else at most [`MAX_OFFSET`] or 422 `invalid`.
+    pub fn offset(asked: Option<u32>) -> ApiResult<u32> {
+        match asked {
+            None => Ok(0),
+            Some(n) if n <= MAX_OFFSET => Ok(n),
+            Some(_) => {
+                Err(DomainError::invalid("offset", format!("must be 0 to {MAX_OFFSET}")).into())
+            }
+        }
+    }
+}
+
+/// Registers every `/api/v1` route. Each path is one `web::resource` holding all its methods,
+/// so another method answers 405 with `Allow` (see `error::method_not_allowed`), not 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/openapi.json", web::get().to(crate::openapi::document))
-            .route("/users", web::post().to(accounts::sign_up))
-            .route("/users/me", web::get().to(accounts::me))
+            .service(web::resource("/openapi.json").get(crate::openapi::document))
+            .service(web::resource("/users").post(accounts::sign_up))
+            .service(web::resource("/users/me").get(accounts::me))
             .service(
                 web::resource("/users/{id}")
-                    .route(web::get().to(accounts::user))
-                    .route(web::delete().to(accounts::delete_user)),
+                    .get(accounts::user)
+                    .delete(accounts::delete_user),
             )
-            .route("/sessions", web::post().to(accounts::log_in))
-            .route("/sessions/current", web::delete().to(accounts::log_out))
+            .service(web::resource("/sessions").post(accounts::log_in))
+            .service(web::resource("/sessions/current").delete(accounts::log_out))
             .service(
                 web::resource("/threads")
-                    .route(web::get().to(threads::list_threads))
-                    .route(web::post().to(threads::create_thread)),
+                    .get(conversations::list_threads)
+                    .post(conversations::create_thread),
             )
-            .route("/threads/{id}", web::get().to(threads::get_thread))
+            .service(web::resource("/threads/{id}").get(conversations::get_thread))
             .service(
                 web::resource("/threads/{id}/messages")
-                    .route(web::get().to(threads::list_messages))
-                    .route(web::post().to(threads::post_message)),
+                    .get(conversations::list_messages)
+                    .post(conversations::post_message),
             )
-            .route("/threads/{id}/read", web::post().to(threads::mark_read))
-            .route("/threads/{id}/status", web::put().to(threads::set_status))
+            .service(web::resource("/threads/{id}/read").post(conversations::mark_read))
+            .service(web::resource("/threads/{id}/status").put(claims::set_status))
             .service(
                 web::resource("/threads/{id}/claim")
-                    .route(web::post().to(agent::claim))
-                    .route(web::delete().to(agent::release)),
+                    .post(claims::claim)
+                    .delete(claims::release),
             )
-            .route("/threads/{id}/claim/renew", web::post().to(agent::renew))
-            .route("/threads/{id}/takeover", web::post().to(agent::take_over))
-            .route("/conversations", web::get().to(threads::conversation))
-            .route("/queue", web::get().to(agent::queue))
+            .service(web::resource("/threads/{id}/claim/renew").post(claims::renew))
+            .service(web::resource("/threads/{id}/takeover").post(claims::take_over))
+            .service(web::resource("/conversations").get(conversations::conversation))
+            .service(web::resource("/queue").get(queue::queue))
             .service(
                 web::resource("/canned-replies")
-                    .route(web::get().to(agent::list_canned))
-                    .route(web::post().to(agent::add_canned)),
+                    .get(agent_tools::list_canned)
+                    .post(agent_tools::add_canned),
             )
-            .route(
-                "/canned-replies/{id}",
-                web::delete().to(agent::delete_canned),
-            )
-            .route(
-                "/canned-replies/{id}/render",
-                web::get().to(agent::render_canned),
-            )
-            .route("/search", web::get().to(agent::search))
-            .route("/clients", web::get().to(agent::search_clients))
-            .route(
-                "/clients/{id}/context",
-                web::get().to(agent::client_context),
-            ),
+            .service(web::resource("/canned-replies/{id}").delete(agent_tools::delete_canned))
+            .service(web::resource("/canned-replies/{id}/render").get(agent_tools::render_canned))
+            .service(web::resource("/search").get(agent_tools::search))
+            .service(web::resource("/clients").get(agent_tools::search_clients))
+            .service(web::resource("/clients/{id}/context").get(agent_tools::client_context)),
     );
 }

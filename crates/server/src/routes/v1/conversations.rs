@@ -1,22 +1,25 @@
-//! Threads and messages.
+//! Conversations: threads and their messages, read marks, an agent's history with a client.
 
 use actix_web::{web, HttpResponse};
-use chat_domain::thread::{ThreadStatus, ThreadType};
+use chat_domain::thread::ThreadType;
 use chat_domain::user::Role;
-use chat_domain::{Chat, DomainResult, ThreadId, UserId};
+use chat_domain::{Chat, DomainError, DomainResult, ThreadId, UserId};
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
-use crate::error::{blocking, ApiError, ApiResult};
+use crate::error::{blocking, ApiResult};
+use crate::openapi::schema;
+use crate::routes::v1::Page;
 use crate::views::{ErrorBody, Items, MarkedView, MessageView, SentView, ThreadView};
 
 /// A thread type as the seed numbers it (1, 2, 3) or by name (`loan`, `payment`, `other`).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum ThreadTypeInput {
     /// 1 = loan, 2 = payment, 3 = other.
-    Code(i64),
+    Code(#[serde(deserialize_with = "crate::openapi::integer")] i64),
     /// `loan`, `payment`, `other` (or a number as text).
     Name(String),
 }
@@ -35,10 +38,13 @@ impl ThreadTypeInput {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewThreadRequest {
     /// The topic.
+    #[schema(schema_with = schema::thread_type)]
     pub thread_type: ThreadTypeInput,
     /// The message.
+    #[schema(schema_with = schema::message_body)]
     pub body: String,
     /// Makes retries idempotent.
+    #[schema(schema_with = schema::client_message_id)]
     pub client_message_id: Option<String>,
 }
 
@@ -46,8 +52,10 @@ pub struct NewThreadRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewMessageRequest {
     /// The message.
+    #[schema(schema_with = schema::message_body)]
     pub body: String,
     /// Makes retries idempotent.
+    #[schema(schema_with = schema::client_message_id)]
     pub client_message_id: Option<String>,
 }
 
@@ -55,30 +63,41 @@ pub struct NewMessageRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReadRequest {
     /// Up to which sequence number.
+    #[serde(deserialize_with = "crate::openapi::integer")]
     pub up_to_seq: i64,
-}
-
-/// A new status.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct StatusRequest {
-    /// open, pending or resolved.
-    pub status: String,
 }
 
 /// Whose threads.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ThreadsQuery {
-    /// The client (staff must give it; a client sees its own).
+    /// The client: a client may give only its own id (the default); staff must give one (403
+    /// without it).
+    #[param(required = false, value_type = i64)]
     pub client_id: Option<i64>,
 }
 
 /// A page of messages.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct MessagesQuery {
     /// Only messages after this sequence number (default 0).
     pub after_seq: Option<i64>,
-    /// At most this many (default 100, at most 500).
+    /// At most this many (default 100, 1 to 500).
     pub limit: Option<u32>,
+}
+
+impl IntoParams for MessagesQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            schema::integer_query(
+                "after_seq",
+                false,
+                0,
+                i64::MAX,
+                "Only messages after this sequence number (default 0).",
+            ),
+            schema::limit(Page::MESSAGES),
+        ]
+    }
 }
 
 /// An agent and a client.
@@ -93,8 +112,9 @@ pub struct ConversationQuery {
 /// A client writes about a topic: into its open thread of that type, created if missing.
 #[utoipa::path(post, path = "/api/v1/threads", tag = "threads", request_body = NewThreadRequest,
     responses((status = 201, body = SentView), (status = 200, body = SentView, description = "a repeated client_message_id"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 403, body = ErrorBody, description = "only clients open threads"),
+        (status = 409, body = ErrorBody, description = "`client_message_id_reused` (for another thread), or `open_thread_exists`"),
+        (status = 422, body = ErrorBody, description = "`invalid`: the body, thread type or client message id breaks its rule")),
     security(("bearer" = [])))]
 pub async fn create_thread(
     chat: web::Data<Chat>,
@@ -127,8 +147,8 @@ pub async fn create_thread(
 
 /// A client's threads: its own, or for staff the given client's.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ThreadsQuery),
-    responses((status = 200, body = Items<ThreadView>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Items<ThreadView>),
+        (status = 403, body = ErrorBody, description = "a client asking for another's threads, or staff naming no client")),
     security(("bearer" = [])))]
 pub async fn list_threads(
     chat: web::Data<Chat>,
@@ -139,7 +159,12 @@ pub async fn list_threads(
     let client = match (query.client_id, caller.user.role) {
         (Some(id), _) => UserId(id),
         (None, Role::Client) => caller.user.id,
-        (None, _) => return Err(ApiError::missing_field("client_id")),
+        (None, _) => {
+            return Err(DomainError::forbidden(
+                "staff must name the client whose threads to list (client_id)",
+            )
+            .into())
+        }
     };
     let (threads, now) = blocking(move || {
         let threads = chat.threads_of_client(&caller.user, client)?;
@@ -154,8 +179,8 @@ pub async fn list_threads(
 /// One thread: its client or staff.
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "threads",
     params(("id" = i64, Path, description = "thread id")),
-    responses((status = 200, body = ThreadView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = ThreadView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_thread(
     chat: web::Data<Chat>,
@@ -175,8 +200,9 @@ pub async fn get_thread(
 /// Messages of a thread, in sequence order.
 #[utoipa::path(get, path = "/api/v1/threads/{id}/messages", tag = "threads",
     params(("id" = i64, Path, description = "thread id"), MessagesQuery),
-    responses((status = 200, body = Items<MessageView>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Items<MessageView>), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid`: `after_seq` or `limit` out of range")),
     security(("bearer" = [])))]
 pub async fn list_messages(
     chat: web::Data<Chat>,
@@ -186,8 +212,12 @@ pub async fn list_messages(
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let after = query.after_seq.unwrap_or(0);
-    let limit = query.limit.unwrap_or(100);
+    let after = match query.after_seq {
+        None => 0,
+        Some(seq) if seq >= 0 => seq,
+        Some(_) => return Err(DomainError::invalid("after_seq", "must not be negative").into()),
+    };
+    let limit = Page::MESSAGES.limit(query.limit)?;
     let messages = blocking(move || chat.messages(&caller.user, id, after, limit)).await?;
     Ok(HttpResponse::Ok().json(Items::new(messages.iter().map(MessageView::from).collect())))
 }
@@ -196,8 +226,10 @@ pub async fn list_messages(
 #[utoipa::path(post, path = "/api/v1/threads/{id}/messages", tag = "threads",
     params(("id" = i64, Path, description = "thread id")), request_body = NewMessageRequest,
     responses((status = 201, body = MessageView), (status = 200, body = MessageView, description = "a repeated client_message_id"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 403, body = ErrorBody, description = "not its client, nor the agent holding its claim"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "an agent without the claim: `claimed` (another agent holds it) or `not_claim_holder`; or `client_message_id_reused` (for another thread)"),
+        (status = 422, body = ErrorBody, description = "`invalid`: the body or client message id breaks its rule")),
     security(("bearer" = [])))]
 pub async fn post_message(
     chat: web::Data<Chat>,
@@ -228,8 +260,8 @@ pub async fn post_message(
 /// Marks the other side's messages read.
 #[utoipa::path(post, path = "/api/v1/threads/{id}/read", tag = "threads",
     params(("id" = i64, Path, description = "thread id")), request_body = ReadRequest,
-    responses((status = 200, body = MarkedView), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = MarkedView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn mark_read(
     chat: web::Data<Chat>,
@@ -244,35 +276,10 @@ pub async fn mark_read(
     Ok(HttpResponse::Ok().json(MarkedView { marked }))
 }
 
-/// Changes a thread's status (resolving ends the claim).
-#[utoipa::path(put, path = "/api/v1/threads/{id}/status", tag = "threads",
-    params(("id" = i64, Path, description = "thread id")), request_body = StatusRequest,
-    responses((status = 200, body = ThreadView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn set_status(
-    chat: web::Data<Chat>,
-    caller: Authenticated,
-    id: web::Path<i64>,
-    body: web::Json<StatusRequest>,
-) -> ApiResult<HttpResponse> {
-    let chat = chat.get_ref().clone();
-    let id = ThreadId(id.into_inner());
-    let status = body.into_inner().status;
-    let (thread, now) = blocking(move || {
-        let status = ThreadStatus::parse(&status)?;
-        let thread = chat.set_status(&caller.user, id, status)?;
-        Ok((thread, chat.now()))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(ThreadView::at(&thread, now)))
-}
-
 /// Every message between an agent and a client: for that agent, that client or an admin.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "threads", params(ConversationQuery),
-    responses((status = 200, body = Items<MessageView>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Items<MessageView>), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such agent (staff) or client")),
     security(("bearer" = [])))]
 pub async fn conversation(
     chat: web::Data<Chat>,
