@@ -148,10 +148,17 @@ impl UrgencyRules {
     /// what it says, the topic's prior, and the operators' phrases found in it.
     pub fn assess(&self, thread_type: ThreadType, body: &str) -> Urgency {
         let (score, reasons) = model::content(body);
+        let prior = self.type_weight(thread_type);
         let mut urgency = Urgency {
-            score: score.saturating_add(self.type_weight(thread_type)),
+            score: score.saturating_add(prior),
             reasons: reasons.into_iter().map(str::to_owned).collect(),
         };
+        // The topic is shown too, so agents see every point's origin (it only tips ties).
+        if prior != 0 {
+            urgency
+                .reasons
+                .push(format!("{} topic (+{prior})", thread_type.as_str()));
+        }
         if self.phrases.is_empty() {
             return urgency;
         }
