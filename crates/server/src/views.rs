@@ -179,7 +179,8 @@ pub struct ThreadView {
     /// Since when the client has waited for an answer.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub waiting_since: Option<Timestamp>,
-    /// Urgency from topic and content (the queue adds waiting time).
+    /// Urgency from what the client wrote, a small topic prior and further unanswered messages
+    /// (the queue adds waiting time).
     pub urgency: UrgencyView,
 }
 
