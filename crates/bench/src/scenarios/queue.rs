@@ -125,7 +125,7 @@ FROM generate_series(1, {threads}) AS g;
 CREATE TEMP TABLE seed_threads ON COMMIT DROP AS
 SELECT u.id AS client_id, x.g, x.tt, x.base,
        CASE WHEN x.g % 10 < 6 THEN 'open' WHEN x.g % 10 < 9 THEN 'pending' ELSE 'resolved' END AS status,
-       (CASE x.tt WHEN 1 THEN 30 WHEN 2 THEN 20 ELSE 10 END) + (CASE WHEN x.g % 7 = 0 THEN 30 ELSE 0 END) AS score,
+       (CASE x.tt WHEN 1 THEN 10 WHEN 2 THEN 5 ELSE 0 END) + (CASE WHEN x.g % 7 = 0 THEN 160 ELSE 60 END) + 60 AS score,
        x.g % 7 = 0 AS blocked
 FROM users u
 CROSS JOIN LATERAL (
@@ -143,8 +143,9 @@ SELECT client_id, tt, status,
        CASE WHEN status = 'open' THEN base + 7000 END,
        CASE WHEN status = 'open' THEN score ELSE 0 END,
        CASE WHEN status = 'open' THEN
-            '["topic: ' || (CASE tt WHEN 1 THEN 'loan (+30)' WHEN 2 THEN 'payment (+20)' ELSE 'other (+10)' END) || '"'
-            || (CASE WHEN blocked THEN ',"mentions \"blocked\" (+30)"' ELSE '' END) || ']'
+            '[' || (CASE WHEN blocked THEN '"account blocked"' ELSE '"no sign of urgency"' END)
+            || (CASE tt WHEN 1 THEN ',"loan topic (+10)"' WHEN 2 THEN ',"payment topic (+5)"' ELSE '' END)
+            || ',"4 unanswered messages"]'
             ELSE '[]' END,
        CASE WHEN status = 'open' THEN score * 60000 - (base + 7000) ELSE -9223372036854775808 END
 FROM seed_threads;
