@@ -3,6 +3,10 @@
 //! must stay above the targets. `cargo run -p chat-domain --example urgency_eval` prints the
 //! figures. `tests/data/urgency_other_styles.jsonl` holds our own messages in other styles
 //! (texting, formal letters, non-native English), which must meet the same targets.
+//! `tests/data/urgency_blind_1.jsonl` was written blind to the model and the corpus (from the
+//! corpus README's tier definitions only) and scored before any change for it: 0.892 pairwise,
+//! 0.80 tier-1 recall, 4 tier-4 in the top quarter; the generic fixes it showed brought it to the
+//! targets, and it stays here as a regression set.
 
 #![allow(clippy::unwrap_used)] // test helpers: a malformed corpus line should fail the test loudly
 
@@ -21,6 +25,7 @@ struct Line {
 
 const CORPUS: &str = include_str!("data/urgency_corpus.jsonl");
 const OTHER_STYLES: &str = include_str!("data/urgency_other_styles.jsonl");
+const BLIND_1: &str = include_str!("data/urgency_blind_1.jsonl");
 
 fn lines(text: &str) -> Vec<Line> {
     text.lines()
@@ -69,4 +74,11 @@ fn messages_in_other_styles_meet_the_targets() {
     let m = measured(OTHER_STYLES, |_| true);
     assert!(m.messages >= 100);
     assert_targets("other styles", m);
+}
+
+#[test]
+fn the_first_blind_set_meets_the_targets() {
+    let m = measured(BLIND_1, |_| true);
+    assert_eq!(m.messages, 120);
+    assert_targets("blind 1", m);
 }

@@ -54,6 +54,10 @@ pub(crate) enum Concept {
     Info,
     Calm,
     Resolved,
+    NothingLost,
+    Marketing,
+    CredentialChanged,
+    DeadlineHours,
 }
 
 /// A set of [`Concept`]s.
@@ -84,11 +88,16 @@ impl Concepts {
     fn insert(&mut self, c: Concept) {
         self.0 |= 1u64 << c as u8;
     }
+
+    /// Adds `c` (for the model's own inferences).
+    pub fn insert_pub(&mut self, c: Concept) {
+        self.insert(c);
+    }
 }
 
 use Concept::*;
 
-const MONEY_OBJECTS: &str = "money|amount*|debit*|withdraw*|transaction*|txn*|withdrew|k|lac|lacs|crore*|charge*|transfer*|transfered|deduct*|payment*|funds|fund|rs|inr|lakh*|savings|balance|salary|refund*|disburs*|cashback|payout|credit|credited|emi*|cash|upi|imps|neft|rtgs|dollars|usd|overdraft|credit_limit";
+const MONEY_OBJECTS: &str = "pension|wages|wage|stipend|remittance|tranche|instal*|install*|money|amount*|debit*|withdraw*|transaction*|txn*|withdrew|k|lac|lacs|crore*|charge*|transfer*|transfered|deduct*|payment*|funds|fund|rs|inr|lakh*|savings|balance|salary|refund*|disburs*|cashback|payout|credit|credited|emi*|cash|upi|imps|neft|rtgs|dollars|usd|overdraft|credit_limit";
 
 /// (concept, negatable, patterns).
 const ENTRIES: &[(Concept, bool, &[&str])] = &[
@@ -136,17 +145,21 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "someone|somebody|some_one|stranger|hacker* .. has|have|got|had|is access*|into|logged",
         "login|logged|log_in|signin|sign_in .. from|on .. new|unknown|another|different device|phone|city|location|country",
         "new device",
-        "password|pin|email|mobile|number|phone .. changed|reset !by",
         "beneficiar* .. added|registered",
         "added .. beneficiar*",
-        "sim .. stopped|deactivated|blocked|swap*|dead",
+        "sim .. stopped|deactivated|blocked|swap*|dead|no_network|no_signal|not_working|no_service",
         "otp* .. in_a_row",
         "otps",
     ]),
     (Takeover, false, &["otp* .. didnt|not|never|dont request*|ask*|initiat*"]),
+    (CredentialChanged, false, &[
+        "password|pin|email|mobile|number|phone|address .. changed|reset|updated !by",
+        "changed|reset|updated .. my|the password|pin|email|mobile|number|phone",
+    ]),
     (Disowned, false, &[
-        "didnt|never|not|dont !able|sure .. make|made|do|done|authori*|authoriz*|request*|initiat*|recogni*|use|used|apply|applied|sign|signed|take|took|taken|open|opened|order|ordered|know_about|did|do_it|do_these|do_this",
-        "wasnt|not me|mine|us",
+        "didnt|never|not !able|sure .. make|made|do|done|authori*|authoriz*|request*|initiat*|recogni*|use|used|apply|applied|sign|signed|take|took|taken|open|opened|order|ordered|know_about|did|do_it|do_these|do_this|change|changed",
+        "dont recogni*|know_about|know_this|know_these",
+        "wasnt|not|not_even me|mine|us",
         "not_by_me|done_by_me",
         "without my|her|his|our knowledge|consent|permission|approval|authori*",
         "unknown merchant*|transaction*|debit*|charge*|payee*|beneficiar*|person|number|device|login|withdrawal*",
@@ -200,8 +213,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "took|taken|take my money",
     ]),
     (Threat, true, &[
-        "threat*|harass*|abus*|slap*|pushed|shoved|punch*|manhandl*|physically|beat|beaten|beating|assault*|violen*|attack*|kill*|murder*|hurt*|blackmail*|extort*|intimidat*|stalk*|kidnap*|molest*|weapon*|knife|gun|goons|thugs|bouncers",
-        "hit me|him|her|my|us",
+        "threat*|harass*|abus*|slap*|pushed|shoved|punch*|manhandl*|physically|beat|beaten|beating|assault*|violen*|attack*|kill*|murder*|blackmail*|extort*|intimidat*|stalk*|kidnap*|molest*|weapon*|knife|gun|goons|thugs|bouncers",
+        "hit me|him|her|my|us|our",
+        "hurt|harm me|him|her|us|them|family|kids|children",
         "private|personal|nude|morphed|intimate photo*|pictures|pics|images|videos",
         "photo*|picture* .. on whatsapp|facebook|social|groups",
         "whatsapp|social groups",
@@ -221,15 +235,16 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "shame|humiliat*|insult*|abusive|rude_language|filthy",
     ]),
     (Legal, true, &[
-        "court|hearing|summons|warrant|tribunal|magistrate|lawyer|advocate|lawsuit",
+        "court|hearing|summons|warrant|tribunal|magistrate|lawyer|advocate|lawsuit|adalat|arbitration|sarfaesi",
+        "auction*|seiz*|repossess*|attachment",
         "legal notice|action|case|proceedings",
         "case against",
         "file|filing|register .. case|fir",
         "appear in|before",
     ]),
     (Theft, true, &[
-        "stolen|stole|snatched|robbed|lost|misplaced|missing|took|theft|pickpocket* ... card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|identity|pan|aadhaar|aadhar",
-        "card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|mine .. stolen|stole|snatched|robbed|lost|missing|theft|pickpocket*",
+        "stolen|stole|snatched|robbed|lost|misplaced|missing|took|taken|theft|pickpocket* ... card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|identity|pan|aadhaar|aadhar",
+        "card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|mine .. stolen|stole|snatched|robbed|lost|missing|theft|pickpocket*|taken",
         "snatched|pickpocketed|mugged|robbed|burgled",
         "was|were|got|been stolen|snatched|robbed|pickpocketed|nicked",
     ]),
@@ -240,6 +255,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     (BlockRequest, false, &[
         "please|pls|plz|kindly block|freeze|hotlist",
         "block|freeze|lock|hotlist|deactivate|suspend|disable it|card*|account*|everything|both|all|them|my|her|his|the|this|these",
+        "make .. unusable|useless|inactive",
     ]),
     (StopRequest, false, &[
         "stop|cancel|reverse|recall|hold it|them|the_transaction*|the_payment|the_transfer|transaction*|payment*|transfer*|disburs*|this_loan|the_loan",
@@ -263,6 +279,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "but|still|and .. debited|deducted|cut",
         "pending|stuck|processing since|for",
         "showing|shows|says success|successful|pending|failed",
+        "debited|deducted|cut|paid .. but|and .. shows|showing|unpaid|not_paid|overdue",
+        "still shows|showing unpaid|due|overdue|pending|not_paid",
         "stuck",
     ]),
     (Failed, false, &[
@@ -274,6 +292,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "not|never|havent|hasnt|didnt .. received|receive|reached|credited|reflect*|delivered|got|get|arrived|come",
         "no money|amount|credit|payment in|yet",
         "nothing yet",
+        "credit*|receiv*|mila|mili|aaya|aayi|aya|pahunch* nahi|nahin|nhi|nai",
         "where is the|my money",
         "yet_to receive|get|be",
         "less than",
@@ -292,6 +311,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "by mistake",
         "even_though|despite|although",
         "lifetime free",
+        "agreement|contract|terms .. says|states|mentions|said .. zero|nil|free|no|0|nothing",
         "i|already|had|have cancel*",
         "give it|my_money back",
         "reverse|reversal|refund*",
@@ -428,7 +448,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Courtesy, true, &["thanks|thank|thankyou|thanx|thx|regards|cheers|ty !in|advance"]),
     (Feedback, false, &[
-        "feedback|suggest*|suggestion*|wish|typo|spelling_mistake|redesign|colour|color|dark_mode|widget|webinar|slides|blog|article|lol|fyi|worst|horrible|ugly|terrible|hate|annoying|useless|pathetic",
+        "feedback|suggest*|suggestion*|wish|typo|spelling_mistake|redesign|colour|color|dark_mode|widget|webinar|slides|blog|article|lol|fyi|worst|horrible|ugly|terrible|hate|annoying|useless|pathetic|ridiculous",
         "you should add|have|make|consider|improve|allow|introduce",
         "would be nice|great|good|helpful",
         "maybe redesign|add|use|consider|change",
@@ -443,8 +463,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "dont call|send|message|text|email me",
         "remove me",
         "not interested",
-        "offer|offers|festive",
-        "email|mailing|sms list",
+        "email|mailing|sms|telemarketing|calling list",
+        "off .. list|lists",
         "opt out",
     ]),
     (Info, false, &[
@@ -474,6 +494,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "available in",
         "language",
         "ceo|founder|headquarters",
+        "offer|offers|festive",
+        "are you planning|going",
     ]),
     (Calm, false, &[
         "no|not|in_no hurry|rush|urgency|pressure",
@@ -503,8 +525,25 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "it was me",
         "turned out",
         "myself",
-        "nothing stolen|wrong|missing|lost|taken|clicked|shared",
+        "years|year ago|back",
+        "last year",
+    ]),
+];
+
+/// Concepts with their own small entries, kept apart so the model can weigh them alone.
+const MORE_ENTRIES: &[(Concept, bool, &[&str])] = &[
+    (NothingLost, false, &[
+        "nothing stolen|wrong|missing|lost|taken|clicked|shared|happened",
         "no money|amount|loss .. lost|taken|gone|deducted|debited",
+    ]),
+    (Marketing, false, &[
+        "unsubscri*|promotion*|promotional|promo|promos|marketing|telemarketing|newsletter*|spam*|dnd|offers",
+    ]),
+    (DeadlineHours, false, &[
+        "by|before|till|until # pm|am|oclock|o_clock",
+        "by|before|till|until #pm|#am",
+        "in|within # hours|hrs|hour|hr|minutes|mins",
+        "by|before evening|tonight|noon",
     ]),
 ];
 
@@ -525,7 +564,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         number: Vec::new(),
         longest_stem: 0,
     };
-    for (concept, negatable, specs) in ENTRIES {
+    for (concept, negatable, specs) in ENTRIES.iter().chain(MORE_ENTRIES) {
         for spec in *specs {
             let pattern = Pattern::compile(spec, *negatable);
             let id = index.patterns.len();
@@ -585,8 +624,12 @@ mod tests {
 
     #[test]
     fn every_concept_fits_the_set() {
-        assert!((Resolved as u8) < 64);
-        let patterns: usize = ENTRIES.iter().map(|(_, _, specs)| specs.len()).sum();
+        assert!((DeadlineHours as u8) < 64);
+        let patterns: usize = ENTRIES
+            .iter()
+            .chain(MORE_ENTRIES)
+            .map(|(_, _, specs)| specs.len())
+            .sum();
         assert_eq!(INDEX.patterns.len(), patterns);
     }
 

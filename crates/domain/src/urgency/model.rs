@@ -36,6 +36,17 @@ const MAX_MALUS: i64 = 20;
 pub(crate) fn content(body: &str) -> (i64, Vec<&'static str>) {
     let tokens = Tokens::new(body);
     let mut c = concepts_in(&tokens);
+    if c.has(NothingLost) {
+        // "nothing stolen, the system blocked it": no theft or fraud, whatever else holds.
+        for alarm in [Fraud, Scam, Theft, IdentityTheft, Disowned] {
+            c.remove(alarm);
+        }
+    }
+    if c.has(Marketing) {
+        // "this promotional spam is harassment": a complaint about marketing, not a threat.
+        c.remove(Threat);
+        c.insert_pub(OptOut);
+    }
     if c.has(Resolved) {
         // "stolen in March, already reported and replaced": an old alarm, not a live one.
         for alarm in [
@@ -68,7 +79,7 @@ pub(crate) fn content(body: &str) -> (i64, Vec<&'static str>) {
         if low == 0 && requests == 0 && c.any(&[Courtesy, Calm]) {
             low = 1;
         }
-        if low > requests || (low > 0 && c.has(Calm)) {
+        if low > requests || (low > 0 && c.has(Calm) && low >= requests) {
             reasons.push(low_reason(c));
             3
         } else if requests > 0 || c.any(&[Chase, Late, NotArrived]) {
@@ -106,7 +117,7 @@ fn act_now(c: Concepts) -> Option<Vec<&'static str>> {
     if c.has(IdentityTheft) {
         r.push("identity theft");
     }
-    if c.has(Takeover) {
+    if c.has(Takeover) || (c.has(CredentialChanged) && c.has(Disowned)) {
         r.push("account takeover");
     }
     if c.has(CredentialsGiven) {
@@ -121,7 +132,7 @@ fn act_now(c: Concepts) -> Option<Vec<&'static str>> {
     if c.has(Theft) {
         r.push("card or phone stolen");
     }
-    if c.has(Legal) && c.any(&[DeadlineToday, DeadlineSoon]) {
+    if c.has(Legal) && c.any(&[DeadlineToday, DeadlineSoon, DeadlineHours]) {
         r.push("legal deadline");
     }
     if c.any(&[Medical, Stranded])
@@ -135,6 +146,9 @@ fn act_now(c: Concepts) -> Option<Vec<&'static str>> {
     }
     if c.has(BlockRequest) {
         r.push("asks to block the card");
+    }
+    if c.any(&[Blocked, LockedOut]) && c.has(DeadlineHours) {
+        r.push("blocked with a deadline within hours");
     }
     if c.has(MoneyGone) && c.has(Duplicate) {
         r.push("account being emptied");
