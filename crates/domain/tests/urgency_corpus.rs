@@ -6,7 +6,8 @@
 //! `tests/data/urgency_blind_1.jsonl` was written blind to the model and the corpus (from the
 //! corpus README's tier definitions only) and scored before any change for it: 0.892 pairwise,
 //! 0.80 tier-1 recall, 4 tier-4 in the top quarter; the generic fixes it showed brought it to the
-//! targets, and it stays here as a regression set.
+//! targets, and it stays here as a regression set. `urgency_blind_2.jsonl` likewise (another
+//! writer, other styles): 0.858 / 0.76 / 2 before its fixes.
 
 #![allow(clippy::unwrap_used)] // test helpers: a malformed corpus line should fail the test loudly
 
@@ -26,6 +27,7 @@ struct Line {
 const CORPUS: &str = include_str!("data/urgency_corpus.jsonl");
 const OTHER_STYLES: &str = include_str!("data/urgency_other_styles.jsonl");
 const BLIND_1: &str = include_str!("data/urgency_blind_1.jsonl");
+const BLIND_2: &str = include_str!("data/urgency_blind_2.jsonl");
 
 fn lines(text: &str) -> Vec<Line> {
     text.lines()
@@ -81,4 +83,11 @@ fn the_first_blind_set_meets_the_targets() {
     let m = measured(BLIND_1, |_| true);
     assert_eq!(m.messages, 120);
     assert_targets("blind 1", m);
+}
+
+#[test]
+fn the_second_blind_set_meets_the_targets() {
+    let m = measured(BLIND_2, |_| true);
+    assert_eq!(m.messages, 100);
+    assert_targets("blind 2", m);
 }

@@ -97,7 +97,7 @@ impl Concepts {
 
 use Concept::*;
 
-const MONEY_OBJECTS: &str = "pension|wages|wage|stipend|remittance|tranche|instal*|install*|money|amount*|debit*|withdraw*|transaction*|txn*|withdrew|k|lac|lacs|crore*|charge*|transfer*|transfered|deduct*|payment*|funds|fund|rs|inr|lakh*|savings|balance|salary|refund*|disburs*|cashback|payout|credit|credited|emi*|cash|upi|imps|neft|rtgs|dollars|usd|overdraft|credit_limit";
+const MONEY_OBJECTS: &str = "aed|gbp|pounds|pound|dirham*|riyal*|euro*|eur|fee|fees|bill|bills|gst|paisa|paise|pension|wages|wage|stipend|remittance|tranche|instal*|install*|money|amount*|debit*|withdraw*|transaction*|txn*|withdrew|k|lac|lacs|crore*|charge*|transfer*|transfered|deduct*|payment*|funds|fund|rs|inr|lakh*|savings|balance|salary|refund*|disburs*|cashback|payout|credit|credited|emi*|cash|upi|imps|neft|rtgs|dollars|usd|overdraft|credit_limit";
 
 /// (concept, negatable, patterns).
 const ENTRIES: &[(Concept, bool, &[&str])] = &[
@@ -113,7 +113,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "scam*|scammer*|swindl*|cheated|conned|duped",
         "phish* !email|emails|mail|mails|awareness|attempts|tips",
         "safe|secure|safety account",
-        "is|was this|it you|real|genuine|legit*|true|from_you|your_staff|yours",
+        "is|was this|it .. you|real|genuine|legit*|true|from_you|your_staff|yours",
+        "read_out|share|tell_him|give_him|send_him .. code|otp|pin|cvv",
         "says|saying|said|claims|claiming|claimed|pretending|posing .. from|of your|ur|the bank|customer_care|rbi|police|company|head_office",
         "install|download .. app|apk|anydesk|teamviewer",
         "claiming|claims|claimed|pretending|posing|says|saying|said|stating|stated to_be|hes|he_is|she_is|they_are|is|as .. bank|rbi|police|officer|customer_care|cbi|income_tax|customs|official|executive|manager|from_your",
@@ -164,7 +165,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "without my|her|his|our knowledge|consent|permission|approval|authori*",
         "unknown merchant*|transaction*|debit*|charge*|payee*|beneficiar*|person|number|device|login|withdrawal*",
         "not with anybody|anyone|anybody|someone",
-        "card .. in_my_hand|in_my_pocket",
+        "card|phone .. in_my_hand|in_my_pocket|in_my_wallet|in_my_purse|with_me",
+        "havent|didnt|never|not bought|purchased|spent|ordered|shopped",
+        "maine|mene|humne .. nahi|nhi|nahin kiya|kia|diya",
         "card|it with me !and",
         "home|here|still with|have my|the card",
         "someone|somebody|stranger|some_one .. using|used|withdraw*|withdrew|spending|spent|took|taken|opened|added|logged|moving|moved|transferr*|transfer*|trying|applied|accessing",
@@ -180,6 +183,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "# debits|transactions|withdrawals|charges|txns|payments .. since|each|in_a_row|back_to_back",
         "still coming|happening|going_on",
         "again_and_again",
+        "another|one_more ... just came|now|again",
+        "kat raha|rahe|rha|gaya|gaye",
         "every few|couple minutes|mins|seconds|hours",
         "one_after another|other",
         "as_we_speak",
@@ -213,9 +218,11 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "took|taken|take my money",
     ]),
     (Threat, true, &[
-        "threat*|harass*|abus*|slap*|pushed|shoved|punch*|manhandl*|physically|beat|beaten|beating|assault*|violen*|attack*|kill*|murder*|blackmail*|extort*|intimidat*|stalk*|kidnap*|molest*|weapon*|knife|gun|goons|thugs|bouncers",
+        "threat*|harass*|abus*|slap*|pushed|shoved|punch*|manhandl*|physically|beat|beaten|beating|assault*|violen*|attack*|murder*|blackmail*|gaali|gali|dhamki|dhamka*|maarenge|maar_denge|extort*|intimidat*|stalk*|kidnap*|molest*|weapon*|knife|gun|goons|thugs|bouncers",
         "hit me|him|her|my|us|our",
-        "hurt|harm me|him|her|us|them|family|kids|children",
+        "hurt|harm|kill|break me|him|her|us|them|family|kids|children|his|your|legs|bones",
+        "ghar|dukaan|shop pe|par|mein .. aaya|aaye|aa_gaye|baitha|baithe|khada|khade",
+        "dare_hue|darr|dara_rahe|dhamka_rahe",
         "private|personal|nude|morphed|intimate photo*|pictures|pics|images|videos",
         "photo*|picture* .. on whatsapp|facebook|social|groups",
         "whatsapp|social groups",
@@ -244,6 +251,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
     ]),
     (Theft, true, &[
         "stolen|stole|snatched|robbed|lost|misplaced|missing|took|taken|theft|pickpocket* ... card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|identity|pan|aadhaar|aadhar",
+        "card|cards|phone|wallet|purse|mobile gone|missing",
         "card*|phone*|mobile*|wallet*|purse|bag|handbag|sim|laptop|passport|cheque*|chequebook|mine .. stolen|stole|snatched|robbed|lost|missing|theft|pickpocket*|taken",
         "snatched|pickpocketed|mugged|robbed|burgled",
         "was|were|got|been stolen|snatched|robbed|pickpocketed|nicked",
@@ -292,6 +300,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "not|never|havent|hasnt|didnt .. received|receive|reached|credited|reflect*|delivered|got|get|arrived|come",
         "no money|amount|credit|payment in|yet",
         "nothing yet",
+        "nothing .. arrived|received|came|come|reached|credited",
+        "except me|mine",
+        "shows|showing nothing|zero",
         "credit*|receiv*|mila|mili|aaya|aayi|aya|pahunch* nahi|nahin|nhi|nai",
         "where is the|my money",
         "yet_to receive|get|be",
@@ -302,6 +313,9 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "two|2|three|3 times",
         "# x",
         "debited|charged|deducted|paid|billed .. again|twice",
+        "two|2|three|3 debits|charges|deductions|transactions",
+        "second time",
+        "teen|do|char baar",
         "debited|charged|deducted|paid|billed|taken|cut|debit .. # times",
         "same emi|payment|amount|bill|transaction|charge .. twice|again",
         "multiple times",
@@ -366,6 +380,8 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "verification fail*",
         "tried # times",
         "logged out",
+        "wont|doesnt|does_not|not let me in|log*|access|use",
+        "not registered",
     ]),
     (DeadlineToday, false, &[
         "<!on|as|since|till today|tonight|tonite",
@@ -468,7 +484,10 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "opt out",
     ]),
     (Info, false, &[
-        "do|does you|u|your offer|have|give|provide|support|accept|allow|charge",
+        "do|does you|u|your .. offer|have|give|provide|support|accept|allow|charge",
+        "which .. card|cards|loan|loans|account|accounts|plan|plans|scheme|schemes|of_your",
+        "usually|generally|typically",
+        "read|saw|heard .. news|article|blog",
         "are your|you .. accepted|available|open|charged|free",
         "is|are there any|a|an",
         "what is|whats a|an|the_meaning|the_difference",
@@ -503,6 +522,7 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "no urgent",
         "just|only checking|curious|asking|a_question|wondering|saying|planning|an_enquiry|enquiring|fyi",
         "no issue*|problem*|complaint*",
+        "thinking of|about",
         "all fine|good|ok|okay|sorted",
         "not|isnt a complaint",
         "dont|do_not need anything",
@@ -526,6 +546,11 @@ const ENTRIES: &[(Concept, bool, &[&str])] = &[
         "turned out",
         "myself",
         "years|year ago|back",
+        "what happens|would_happen if",
+        "what if",
+        "in case",
+        "another|other|a_different company|bank|lender|app",
+        "friend|cousin|uncle|aunt|colleague got|was|says|said|told",
         "last year",
     ]),
 ];
