@@ -222,7 +222,7 @@ impl Params {
             rate: 1000,
             duration_s: 20,
             max_concurrency: 64,
-            seed_users: 8,
+            seed_users: 64,
             sockets: 10_000,
             pairs: 500,
             agents: 125,

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod canned;
 pub mod claim;
+pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -116,8 +116,9 @@ impl PasswordGate {
     }
 }
 
-/// The user behind a username and password (one bcrypt verification, known or not), under the
-/// log-in throttle.
+/// The user behind a username and password sent with a request (the seed's endpoints), under the
+/// log-in throttle: one bcrypt verification, known user or not, unless the verified-credential
+/// cache has this password for this user and stored hash (`auth.seed_credential_cache_seconds`).
 pub async fn user_from_password(
     gate: PasswordGate,
     username: String,
@@ -125,7 +126,7 @@ pub async fn user_from_password(
 ) -> ApiResult<User> {
     let presented = username.clone();
     gate.run(&presented, move |chat| {
-        chat.authenticate_password(&username, &password)
+        chat.authenticate_password_repeatedly(&username, &password)
     })
     .await
 }

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use chat_domain::claim::ClaimPolicy;
+use chat_domain::credentials::CredentialCachePolicy;
 use chat_domain::urgency::{PhraseRule, UrgencyRules};
 use chat_domain::ChatConfig;
 use chat_memory::BcryptHasher;
@@ -169,6 +170,11 @@ pub struct AuthSettings {
     /// Most usernames and IPs the in-process throttle (or the Redis throttle's local fallback)
     /// remembers at once.
     pub login_throttle_max_entries: usize,
+    /// How long a username + password verified on a seed endpoint is accepted again without
+    /// bcrypt (same user, same stored hash); 0 checks bcrypt on every request.
+    pub seed_credential_cache_seconds: i64,
+    /// Most users the verified-credential cache remembers at once.
+    pub seed_credential_cache_max_entries: usize,
 }
 
 impl Default for AuthSettings {
@@ -182,6 +188,8 @@ impl Default for AuthSettings {
             login_window_seconds: 15 * 60,
             login_lockout_seconds: 15 * 60,
             login_throttle_max_entries: 100_000,
+            seed_credential_cache_seconds: 60,
+            seed_credential_cache_max_entries: 10_000,
         }
     }
 }
@@ -401,6 +409,15 @@ impl Settings {
                 message: "must be at least 1".to_owned(),
             });
         }
+        if self.auth.seed_credential_cache_seconds < 0
+            || self.auth.seed_credential_cache_max_entries < 1
+        {
+            return Err(SettingsError::Invalid {
+                key: "auth.seed_credential_cache_seconds",
+                message: "the cache's seconds must be 0 or more and its entries at least 1"
+                    .to_owned(),
+            });
+        }
         if self.auth.session_ttl_minutes < 1 {
             return Err(SettingsError::Invalid {
                 key: "auth.session_ttl_minutes",
@@ -428,6 +445,12 @@ impl Settings {
                 lease_ms: self.claims.lease_seconds.saturating_mul(1000),
             },
             urgency: self.urgency.rules(),
+            credential_cache: (self.auth.seed_credential_cache_seconds > 0).then(|| {
+                CredentialCachePolicy {
+                    ttl_ms: self.auth.seed_credential_cache_seconds.saturating_mul(1000),
+                    max_entries: self.auth.seed_credential_cache_max_entries,
+                }
+            }),
         }
     }
 }

@@ -71,13 +71,38 @@ impl Chat {
     /// deleted users and wrong passwords all answer [`DomainError::Unauthenticated`]; a
     /// username with a control character is Invalid (field `username`) and reaches no store.
     pub fn authenticate_password(&self, username: &str, password: &str) -> DomainResult<User> {
+        self.check_password(username, password, false)
+    }
+
+    /// [`Chat::authenticate_password`] for clients that send username + password with every
+    /// request (the seed's endpoints): with the verified-credential cache configured
+    /// ([`crate::credentials`]), a password verified for this user and its stored hash a moment
+    /// ago is accepted without bcrypt. A wrong password, a new hash or a deleted user answers
+    /// exactly as without the cache.
+    pub fn authenticate_password_repeatedly(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> DomainResult<User> {
+        self.check_password(username, password, true)
+    }
+
+    fn check_password(&self, username: &str, password: &str, cached: bool) -> DomainResult<User> {
         crate::text::check("username", username)?;
         let user = self
             .store
             .user_by_username(username.trim())?
             .filter(|u| !u.is_deleted());
+        let cache = self.credentials.as_ref().filter(|_| cached);
+        let now = self.now();
         match user {
-            Some(user) if self.hasher.verify(password, &user.password_hash) => Ok(user),
+            Some(user) if cache.is_some_and(|c| c.matches(&user, password, now)) => Ok(user),
+            Some(user) if self.hasher.verify(password, &user.password_hash) => {
+                if let Some(cache) = cache {
+                    cache.remember(&user, password, now);
+                }
+                Ok(user)
+            }
             Some(_) => Err(DomainError::Unauthenticated),
             None => {
                 let _ = self.hasher.verify(password, &self.decoy_hash);
@@ -127,6 +152,9 @@ impl Chat {
         }
         if !self.store.soft_delete_user(id, self.now())? {
             return Err(DomainError::NotFound("user"));
+        }
+        if let Some(cache) = &self.credentials {
+            cache.forget(id);
         }
         self.store.delete_user_sessions(id)
     }

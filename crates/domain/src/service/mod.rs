@@ -14,6 +14,7 @@ pub use agent_tools::ClientContext;
 pub use queue::QueueEntry;
 
 use crate::claim::ClaimPolicy;
+use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
 use crate::event::Event;
 use crate::ports::{EventBus, PasswordHasher, Store};
 use crate::thread::Thread;
@@ -30,6 +31,9 @@ pub struct ChatConfig {
     pub claims: ClaimPolicy,
     /// Urgency rules and weights.
     pub urgency: UrgencyRules,
+    /// The verified-credential cache of username + password requests (the seed's endpoints), or
+    /// `None` for a bcrypt check on every request.
+    pub credential_cache: Option<CredentialCachePolicy>,
 }
 
 impl Default for ChatConfig {
@@ -38,6 +42,7 @@ impl Default for ChatConfig {
             session_ttl_ms: 7 * 24 * 60 * 60 * 1000,
             claims: ClaimPolicy::default(),
             urgency: UrgencyRules::default(),
+            credential_cache: None,
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct Chat {
     /// A hash checked when the user is unknown, so that unknown users and wrong passwords take
     /// about the same time.
     decoy_hash: PasswordHash,
+    /// Verified username + password pairs, when the config asks for the cache.
+    credentials: Option<Arc<VerifiedCredentials>>,
 }
 
 impl std::fmt::Debug for Chat {
@@ -76,6 +83,9 @@ impl Chat {
     ) -> DomainResult<Self> {
         let decoy = Password::parse("decoy-password-never-used")?;
         let decoy_hash = hasher.hash(&decoy)?;
+        let credentials = config
+            .credential_cache
+            .map(|policy| Arc::new(VerifiedCredentials::new(policy)));
         Ok(Chat {
             store,
             bus,
@@ -83,6 +93,7 @@ impl Chat {
             hasher,
             config: Arc::new(config),
             decoy_hash,
+            credentials,
         })
     }
 

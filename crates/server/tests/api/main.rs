@@ -9,6 +9,7 @@ mod accounts;
 mod agent_workflow;
 mod bad_input;
 mod clients;
+mod credential_cache;
 mod documented_bounds;
 mod health_and_openapi;
 mod hostile_text;
