@@ -85,13 +85,9 @@ impl Concepts {
         self.0 &= !(1u64 << c as u8);
     }
 
-    fn insert(&mut self, c: Concept) {
+    /// Adds `c` (the lexicon's matches, and the model's own inferences).
+    pub fn insert(&mut self, c: Concept) {
         self.0 |= 1u64 << c as u8;
-    }
-
-    /// Adds `c` (for the model's own inferences).
-    pub fn insert_pub(&mut self, c: Concept) {
-        self.insert(c);
     }
 }
 

@@ -45,7 +45,7 @@ pub(crate) fn content(body: &str) -> (i64, Vec<&'static str>) {
     if c.has(Marketing) {
         // "this promotional spam is harassment": a complaint about marketing, not a threat.
         c.remove(Threat);
-        c.insert_pub(OptOut);
+        c.insert(OptOut);
     }
     if c.has(Resolved) {
         // "stolen in March, already reported and replaced": an old alarm, not a live one.
