@@ -382,10 +382,13 @@ impl Socket {
         self.stream.send(message).await.unwrap();
     }
 
-    /// The next JSON frame, or how the socket ended.
+    /// The next JSON frame, or how the socket ended. Pings and other control frames are
+    /// skipped, within one overall wait (a server pinging every few seconds cannot keep a test
+    /// waiting forever for a frame that never comes).
     pub async fn next_frame(&mut self) -> Result<Value, Ended> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let next = tokio::time::timeout(PATIENCE, self.stream.next())
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .expect("no frame in time");
             match next {
@@ -409,14 +412,19 @@ impl Socket {
         }
     }
 
-    /// The next frame of this type, skipping others.
+    /// The next frame of this type, skipping others, within one overall wait.
     pub async fn next_of(&mut self, kind: &str) -> Value {
-        loop {
-            let frame = self.next_json().await;
-            if frame["type"] == kind {
-                return frame;
+        let wanted = async {
+            loop {
+                let frame = self.next_json().await;
+                if frame["type"] == kind {
+                    return frame;
+                }
             }
-        }
+        };
+        tokio::time::timeout(PATIENCE, wanted)
+            .await
+            .unwrap_or_else(|_| panic!("no {kind:?} frame in time"))
     }
 
     /// The next frame that is not a presence/claim signal (typing, read, claimed, thread.status).
