@@ -49,7 +49,11 @@ fn data_survives_closing_and_reopening_the_file() {
 fn pooled_connections_run_in_wal_mode_with_a_busy_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let store = chat_embedded::open(&dir.path().join("chat.db"), 2).unwrap();
-    let mut conn = store.pool().get().unwrap();
+    let mut conn = store
+        .pool()
+        .expect("an open store has its pool")
+        .get()
+        .unwrap();
     let mode: JournalMode = diesel::sql_query("PRAGMA journal_mode")
         .get_result(&mut **conn)
         .unwrap();

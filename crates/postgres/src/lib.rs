@@ -4,7 +4,7 @@
 
 pub mod testing;
 
-use chat_sql::setup::{open_pool, run_migrations};
+use chat_sql::setup::{build_pool, open_pool, run_migrations};
 use chat_sql::{Backend, SqlStore};
 use diesel::sql_types::BigInt;
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -43,4 +43,22 @@ pub fn migrate(url: &str) -> Result<Vec<String>, PostgresError> {
 pub fn connect(url: &str, pool_size: u32) -> Result<SqlStore, PostgresError> {
     migrate(url)?;
     open_pool(Backend::Postgres, url, pool_size, None)
+}
+
+/// A Postgres store that does not connect yet: every call answers `Unavailable` until
+/// [`open_pending`] has migrated the database and installed the pool. A server started while
+/// Postgres is down serves on it and retries [`open_pending`].
+pub fn pending() -> SqlStore {
+    SqlStore::pending(Backend::Postgres)
+}
+
+/// Migrates the database at `url` and gives the pending `store` its pool of `pool_size`
+/// connections (as [`connect`] does). Does nothing if the store already has its pool.
+pub fn open_pending(store: &SqlStore, url: &str, pool_size: u32) -> Result<(), PostgresError> {
+    if store.pool().is_some() {
+        return Ok(());
+    }
+    migrate(url)?;
+    store.install(build_pool(Backend::Postgres, url, pool_size, None)?);
+    Ok(())
 }

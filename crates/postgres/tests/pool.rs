@@ -16,7 +16,11 @@ struct BackendPid {
 }
 
 fn backend_pid(store: &chat_sql::SqlStore) -> i32 {
-    let mut conn = store.pool().get().unwrap();
+    let mut conn = store
+        .pool()
+        .expect("an open store has its pool")
+        .get()
+        .unwrap();
     diesel::sql_query("SELECT pg_backend_pid() AS pid")
         .get_result::<BackendPid>(&mut **conn)
         .unwrap()
@@ -43,4 +47,30 @@ fn a_connection_killed_while_idle_is_replaced_before_use() {
         before,
         "the dead connection was replaced"
     );
+}
+
+#[test]
+fn a_pending_store_answers_unavailable_at_once_until_it_is_opened() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = chat_postgres::pending();
+    let clone = store.clone();
+
+    let started = std::time::Instant::now();
+    let err = store.count_active_with_role(Role::Client).unwrap_err();
+    assert!(
+        matches!(err, chat_domain::DomainError::Unavailable(_)),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+
+    // Nothing listens on port 1: the attempt fails and leaves the store pending.
+    let unreachable = "postgres://postgres@127.0.0.1:1/postgres";
+    assert!(chat_postgres::open_pending(&store, unreachable, 2).is_err());
+    assert!(store.pool().is_none());
+
+    chat_postgres::open_pending(&store, schema.url(), 2).unwrap();
+    // Migrated, and every clone shares the pool.
+    assert_eq!(clone.count_active_with_role(Role::Client).unwrap(), 0);
+    // A second call is a no-op.
+    chat_postgres::open_pending(&store, unreachable, 2).unwrap();
 }

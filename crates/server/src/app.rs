@@ -1,5 +1,6 @@
 //! Wiring: the adapters chosen by settings, the use cases over them, the HTTP server, and the
-//! background sweep of expired claims.
+//! background tasks: start-up while Postgres cannot be reached yet ([`crate::startup`]), then
+//! the sweep of expired claims.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use crate::routes::seed::input::BodyLimit;
 use crate::security_headers::security_headers;
 use crate::settings::Settings;
 use crate::shutdown::{termination_signal, Shutdown};
+use crate::startup::{self, PendingPostgres, Readiness, StartupError};
 use crate::ws::WsState;
 
 /// Which store the settings select.
@@ -125,6 +127,16 @@ pub fn build_chat_on(
     settings.validate()?;
     let choice = StoreChoice::from_settings(settings)?;
     let store = open_store(&choice, settings)?;
+    chat_on(store, settings, clock, bus)
+}
+
+/// The use cases over `store` and `bus`. Does not touch the store.
+fn chat_on(
+    store: Arc<dyn Store>,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    bus: Arc<dyn EventBus>,
+) -> anyhow::Result<Chat> {
     let hasher = Arc::new(BcryptHasher::new(settings.auth.bcrypt_cost)?);
     let chat = Chat::new(store, bus, clock, hasher, settings.chat_config())?;
     tracing::info!(
@@ -186,7 +198,9 @@ pub struct Application {
     chat: Chat,
     server: Server,
     shutdown: Shutdown,
-    sweeper: tokio::task::JoinHandle<()>,
+    readiness: Readiness,
+    /// Start-up (while Postgres was not reachable), then the claim sweeper.
+    background: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Application {
@@ -197,26 +211,59 @@ impl Application {
     }
 
     /// Builds the server on the given clock (tests move time without sleeping).
+    ///
+    /// The store is opened and the start-up work done (bootstrap admin, urgency re-score)
+    /// before the server listens, and any failure is returned, except for a Postgres store
+    /// that cannot be reached: then the server listens anyway, not ready, and a background
+    /// task retries with backoff ([`startup::wait_for_store`]).
     pub async fn build_with_clock(
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        settings.validate()?;
+        let choice = StoreChoice::from_settings(&settings)?;
         let bus = open_bus(&settings).await?;
-        let (chat, throttle) = {
+        let max_delay = Duration::from_millis(settings.database.connect_retry_max_ms);
+        let (chat, throttle, waiting) = {
             let settings = Arc::clone(&settings);
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let chat = build_chat_on(&settings, clock, bus)?;
-                ensure_bootstrap_admin(&chat, &settings)?;
-                let rescored = chat.rescore_waiting_threads()?;
-                tracing::info!(
-                    rescored,
-                    "waiting threads re-scored with the configured urgency rules"
-                );
-                Ok((chat, login_throttle(&settings)?))
+                let (store, pending): (Arc<dyn Store>, _) = match &choice {
+                    StoreChoice::Postgres(url) => {
+                        let store = chat_postgres::pending();
+                        let pending = PendingPostgres {
+                            store: store.clone(),
+                            url: url.clone(),
+                            pool_size: settings.database.pool_size,
+                        };
+                        (Arc::new(store), Some(pending))
+                    }
+                    _ => (open_store(&choice, &settings)?, None),
+                };
+                let chat = chat_on(store, &settings, clock, bus)?;
+                let waiting = match startup::prepare(&chat, &settings, pending.as_ref()) {
+                    Ok(()) => None,
+                    Err(StartupError::Retry(e)) if pending.is_some() => {
+                        tracing::warn!(
+                            attempt = 1,
+                            error = %startup::one_line(&e),
+                            retry_in_ms = u64::try_from(startup::FIRST_RETRY_DELAY.as_millis())
+                                .unwrap_or(u64::MAX),
+                            "store not reachable yet; serving, not ready, retrying"
+                        );
+                        pending
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                Ok((chat, login_throttle(&settings)?, waiting))
             })
             .await
             .context("start-up task failed")??
+        };
+        let readiness = if waiting.is_some() {
+            Readiness::starting(max_delay.as_millis().div_ceil(1000).try_into().unwrap_or(1))
+        } else {
+            Readiness::ready()
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
@@ -233,20 +280,29 @@ impl Application {
             Arc::clone(&settings),
             throttle,
             shutdown.clone(),
+            readiness.clone(),
         )?;
-        let sweeper = tokio::spawn(sweep_expired_claims(
+        let background = tokio::spawn(background_tasks(
             chat.clone(),
-            Duration::from_secs(settings.claims.sweep_interval_seconds),
+            Arc::clone(&settings),
+            waiting,
+            readiness.clone(),
             shutdown.clone(),
         ));
-        tracing::info!(%address, "listening");
+        tracing::info!(%address, ready = readiness.is_ready(), "listening");
         Ok(Application {
             address,
             chat,
             server,
             shutdown,
-            sweeper,
+            readiness,
+            background,
         })
+    }
+
+    /// Whether start-up has finished (at once unless Postgres could not be reached at start).
+    pub fn is_ready(&self) -> bool {
+        self.readiness.is_ready()
     }
 
     /// Where the server listens.
@@ -267,7 +323,8 @@ impl Application {
     /// Serves until SIGTERM, SIGINT or [`Application::shutdown`]: then triggers the shutdown
     /// signal (sockets and background tasks end), stops accepting connections, lets in-flight
     /// requests finish (up to `server.shutdown_timeout_seconds`), and waits for the background
-    /// tasks.
+    /// tasks. Fails if start-up in the background failed in a way retrying cannot mend (which
+    /// also stops the server).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown.clone();
@@ -278,10 +335,16 @@ impl Application {
             }
             handle.stop(true).await;
         });
-        let result = self.server.await;
+        let mut result = self.server.await;
         self.shutdown.trigger();
-        if let Err(e) = self.sweeper.await {
-            tracing::warn!(error = %e, "claim sweeper ended abnormally");
+        match self.background.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                if result.is_ok() {
+                    result = Err(std::io::Error::other(format!("{e:#}")));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "background tasks ended abnormally"),
         }
         if let Err(e) = stopper.await {
             tracing::warn!(error = %e, "shutdown task ended abnormally");
@@ -298,15 +361,18 @@ fn http_server(
     settings: Arc<Settings>,
     throttle: Arc<dyn LoginThrottle>,
     shutdown: Shutdown,
+    readiness: Readiness,
 ) -> anyhow::Result<Server> {
     let limit = settings.server.max_body_bytes;
     let chat = web::Data::new(chat);
     let settings_data = web::Data::from(Arc::clone(&settings));
     let throttle = web::Data::from(throttle);
     let shutdown = web::Data::new(shutdown);
+    let readiness = web::Data::new(readiness);
     let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(startup::gate))
             .wrap(from_fn(error::method_not_allowed))
             .wrap(from_fn(security_headers))
             .wrap(TracingLogger::<RedactingRootSpan>::new())
@@ -314,6 +380,7 @@ fn http_server(
             .app_data(settings_data.clone())
             .app_data(throttle.clone())
             .app_data(shutdown.clone())
+            .app_data(readiness.clone())
             .app_data(ws_state.clone())
             .app_data(BodyLimit(limit))
             .configure(|cfg| error::extractor_configs(cfg, limit))
@@ -329,6 +396,46 @@ fn http_server(
         server = server.workers(settings.server.workers);
     }
     Ok(server.run())
+}
+
+/// The background tasks: when start-up is `waiting` for Postgres, that first
+/// ([`startup::wait_for_store`]; a failure retrying cannot mend stops the server), then the
+/// sweep of expired claims, until shutdown.
+async fn background_tasks(
+    chat: Chat,
+    settings: Arc<Settings>,
+    waiting: Option<PendingPostgres>,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    if let Some(pending) = waiting {
+        let max_delay = Duration::from_millis(settings.database.connect_retry_max_ms);
+        let started = startup::wait_for_store(
+            chat.clone(),
+            Arc::clone(&settings),
+            Some(pending),
+            readiness,
+            max_delay,
+            shutdown.clone(),
+        )
+        .await;
+        match started {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "start-up failed: stopping");
+                shutdown.trigger();
+                return Err(e);
+            }
+        }
+    }
+    sweep_expired_claims(
+        chat,
+        Duration::from_secs(settings.claims.sweep_interval_seconds),
+        shutdown,
+    )
+    .await;
+    Ok(())
 }
 
 /// Frees expired claims every `every` (safe on many instances at once: each expiry is reported

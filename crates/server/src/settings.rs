@@ -112,6 +112,9 @@ pub struct DatabaseSettings {
     pub sqlite_path: PathBuf,
     /// Connections in the pool.
     pub pool_size: u32,
+    /// Postgres only: when the database cannot be reached at start-up, the server serves anyway
+    /// (not ready) and retries every 100 ms, doubling up to this many milliseconds.
+    pub connect_retry_max_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -120,6 +123,7 @@ impl Default for DatabaseSettings {
             url: Secret::default(),
             sqlite_path: PathBuf::from("data/chat.db"),
             pool_size: 10,
+            connect_retry_max_ms: 2000,
         }
     }
 }
@@ -486,6 +490,11 @@ mod tests {
         assert_eq!(
             from_file.database.sqlite_path,
             defaults.database.sqlite_path
+        );
+        assert_eq!(from_file.database.pool_size, defaults.database.pool_size);
+        assert_eq!(
+            from_file.database.connect_retry_max_ms,
+            defaults.database.connect_retry_max_ms
         );
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::backend::Backend as DieselBackend;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
-use crate::connection::{Backend, CheckedConnection, DbConnectionManager};
+use crate::connection::{Backend, CheckedConnection, DbConnectionManager, DbPool};
 use crate::store::SqlStore;
 
 /// How long a request waits for a pooled connection before the store reports itself unavailable.
@@ -39,14 +39,30 @@ pub fn run_migrations<DB: DieselBackend>(
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+/// Sets up each pooled connection when it opens.
+pub type Customizer = Box<dyn r2d2::CustomizeConnection<CheckedConnection, diesel::r2d2::Error>>;
+
 /// A store on a pool of `pool_size` connections to `url` (already migrated), each set up by
 /// `customizer` when it opens.
 pub fn open_pool(
     backend: Backend,
     url: &str,
     pool_size: u32,
-    customizer: Option<Box<dyn r2d2::CustomizeConnection<CheckedConnection, diesel::r2d2::Error>>>,
+    customizer: Option<Customizer>,
 ) -> Result<SqlStore, SetupError> {
+    let pool = build_pool(backend, url, pool_size, customizer)?;
+    Ok(SqlStore::new(pool, backend))
+}
+
+/// A pool of `pool_size` connections to `url` (already migrated), each set up by `customizer`
+/// when it opens. Waits until the first connections open (failing after the checkout timeout
+/// when the database does not answer).
+pub fn build_pool(
+    backend: Backend,
+    url: &str,
+    pool_size: u32,
+    customizer: Option<Customizer>,
+) -> Result<DbPool, SetupError> {
     let mut builder = r2d2::Pool::builder()
         .max_size(pool_size.max(1))
         .connection_timeout(CHECKOUT_TIMEOUT);
@@ -55,5 +71,5 @@ pub fn open_pool(
     }
     let pool = builder.build(DbConnectionManager::new(backend, url))?;
     tracing::info!(backend = backend.name(), pool_size, "store opened");
-    Ok(SqlStore::new(pool, backend))
+    Ok(pool)
 }

@@ -1,5 +1,6 @@
 //! `GET /healthz` (liveness: the process answers, and which store and bus it runs on) and
-//! `GET /readyz` (readiness: the store answers a trivial query, and no shutdown is under way).
+//! `GET /readyz` (readiness: start-up is done, the store answers a trivial query, and no
+//! shutdown is under way).
 
 use actix_web::{web, HttpResponse};
 use chat_domain::user::Role;
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use crate::error::blocking;
 use crate::shutdown::Shutdown;
+use crate::startup::Readiness;
 
 /// Registers `/healthz` and `/readyz`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -24,11 +26,23 @@ async fn healthz(chat: web::Data<Chat>) -> HttpResponse {
 }
 
 /// 200 `{"status":"ready","store"}` when the store answers (a cheap count through an existing
-/// port call); 503 in the API's error shape when it does not, or while shutting down.
-async fn readyz(chat: web::Data<Chat>, shutdown: web::Data<Shutdown>) -> HttpResponse {
+/// port call); 503 in the API's error shape when it does not (`store_unavailable`), while
+/// start-up still waits for the store (`starting`), or while shutting down (`shutting_down`).
+async fn readyz(
+    chat: web::Data<Chat>,
+    shutdown: web::Data<Shutdown>,
+    readiness: web::Data<Readiness>,
+) -> HttpResponse {
     let store = chat.store().backend_name();
     if shutdown.is_triggered() {
         return unavailable("shutting_down", "the server is shutting down", store);
+    }
+    if !readiness.is_ready() {
+        return unavailable(
+            "starting",
+            "the server is starting and cannot reach its store yet",
+            store,
+        );
     }
     let probe = chat.get_ref().clone();
     match blocking(move || probe.store().count_active_with_role(Role::Admin)).await {

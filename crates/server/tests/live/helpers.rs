@@ -68,6 +68,19 @@ impl Shared {
             channel_prefix: unique("live-test-"),
         }
     }
+
+    /// The same schema and prefix, reached through 127.0.0.1:`port` (a proxy the test runs
+    /// there, or nothing yet); also returns the `host:port` the URL named before.
+    pub fn through_port(&self, port: u16) -> (Self, String) {
+        let url = &self.database_url;
+        let start = url.find("://").map_or(0, |i| i + 3);
+        let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+        let host_start = url[start..end].rfind('@').map_or(start, |i| start + i + 1);
+        let upstream = url[host_start..end].to_owned();
+        let mut shared = self.clone();
+        shared.database_url = format!("{}127.0.0.1:{port}{}", &url[..host_start], &url[end..]);
+        (shared, upstream)
+    }
 }
 
 /// A running `chat-server` process, killed on drop.

@@ -12,3 +12,4 @@ mod refusals;
 mod resume;
 mod shutdown;
 mod slow_consumer;
+mod startup;

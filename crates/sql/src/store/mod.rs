@@ -8,6 +8,8 @@ mod sessions;
 mod threads;
 mod users;
 
+use std::sync::{Arc, OnceLock};
+
 use chat_domain::ports::Store;
 use chat_domain::{DomainError, DomainResult};
 
@@ -18,9 +20,14 @@ use crate::error::{is_connection_loss, StoreError};
 
 /// The store ports on a pool of Postgres or SQLite connections. Calls block: run them off the
 /// async workers (`web::block`, `spawn_blocking`).
+///
+/// A store is usually made on its pool ([`SqlStore::new`]). A *pending* one
+/// ([`SqlStore::pending`]) has no pool yet: every call answers `Unavailable` at once, until
+/// [`SqlStore::install`] gives it the pool (a server started while its database is down
+/// installs it once the database answers and the schema is migrated). Clones share the pool.
 #[derive(Clone)]
 pub struct SqlStore {
-    pool: DbPool,
+    pool: Arc<OnceLock<DbPool>>,
     backend: Backend,
 }
 
@@ -28,7 +35,7 @@ impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlStore")
             .field("backend", &self.backend)
-            .field("pool", &self.pool.state())
+            .field("pool", &self.pool.get().map(|pool| pool.state()))
             .finish()
     }
 }
@@ -36,7 +43,24 @@ impl std::fmt::Debug for SqlStore {
 impl SqlStore {
     /// A store on `pool`, whose connections open on `backend` with the schema migrated.
     pub fn new(pool: DbPool, backend: Backend) -> Self {
-        SqlStore { pool, backend }
+        let store = Self::pending(backend);
+        store.install(pool);
+        store
+    }
+
+    /// A store on `backend` without a pool yet: every call answers `Unavailable` until
+    /// [`SqlStore::install`].
+    pub fn pending(backend: Backend) -> Self {
+        SqlStore {
+            pool: Arc::new(OnceLock::new()),
+            backend,
+        }
+    }
+
+    /// Gives a pending store its pool (connections to the migrated schema). Returns false, and
+    /// drops `pool`, if the store already had one.
+    pub fn install(&self, pool: DbPool) -> bool {
+        self.pool.set(pool).is_ok()
     }
 
     /// The database it runs on.
@@ -44,14 +68,17 @@ impl SqlStore {
         self.backend
     }
 
-    /// The connection pool.
-    pub fn pool(&self) -> &DbPool {
-        &self.pool
+    /// The connection pool (`None` while the store is pending).
+    pub fn pool(&self) -> Option<&DbPool> {
+        self.pool.get()
     }
 
     /// A pooled connection, or Unavailable.
     fn conn(&self) -> DomainResult<PooledConnection<DbConnectionManager>> {
-        self.pool.get().map_err(DomainError::unavailable)
+        let pool = self.pool.get().ok_or_else(|| {
+            DomainError::Unavailable("the database has not been reached yet".into())
+        })?;
+        pool.get().map_err(DomainError::unavailable)
     }
 
     /// Runs `f` on a pooled connection (single statements and reads: each statement is atomic).
