@@ -24,6 +24,7 @@
 //! that one: each instance then enforces the limits alone (at worst N times the limit, as before
 //! Redis), log-ins keep working, and the outage is logged as an error once.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -98,7 +99,14 @@ pub struct RedisThrottle {
     /// When Redis last failed, while it has not answered since.
     down_since: Mutex<Option<Instant>>,
     local: InProcessThrottle,
+    /// Username keys a check just found with no failures and no lock, by failures key, with
+    /// that check's `now`: the success of the same attempt then has nothing to forget and
+    /// skips its round trip (see [`LoginThrottle::record_success`] below).
+    seen_clean: Mutex<HashMap<String, i64>>,
 }
+
+/// Most entries `seen_clean` holds before it is emptied (each is one attempt in flight).
+const SEEN_CLEAN_MAX: usize = 10_000;
 
 impl std::fmt::Debug for RedisThrottle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,6 +153,7 @@ impl RedisThrottle {
             idle: Mutex::new(Vec::new()),
             down_since: Mutex::new(None),
             local: InProcessThrottle::new(policy, options.fallback_max_entries),
+            seen_clean: Mutex::new(HashMap::new()),
         })
     }
 
@@ -228,21 +237,49 @@ impl LoginThrottle for RedisThrottle {
             return Ok(());
         }
         let lock_keys: Vec<String> = keys.iter().map(|k| self.lock_key(k)).collect();
-        let ends = self.on_redis("check", |conn| {
-            redis::cmd("MGET")
-                .arg(&lock_keys)
-                .query::<Vec<Option<i64>>>(conn)
+        let user_failures: Vec<String> = keys
+            .iter()
+            .filter(|k| matches!(k, ThrottleKey::Username(..)))
+            .map(|k| self.failures_key(k))
+            .collect();
+        // One round trip: the lock ends, and whether the usernames have failures to forget.
+        let answer = self.on_redis("check", |conn| {
+            let mut pipe = redis::pipe();
+            pipe.cmd("MGET").arg(&lock_keys);
+            if user_failures.is_empty() {
+                pipe.cmd("PING");
+                let (ends, _): (Vec<Option<i64>>, String) = pipe.query(conn)?;
+                Ok((ends, 0))
+            } else {
+                pipe.cmd("EXISTS").arg(&user_failures);
+                pipe.query::<(Vec<Option<i64>>, i64)>(conn)
+            }
         });
-        match ends {
-            Some(ends) => match ends
-                .into_iter()
-                .flatten()
-                .max()
-                .and_then(|until| Locked::until(until, now.0))
-            {
-                None => Ok(()),
-                Some(locked) => Err(locked),
-            },
+        match answer {
+            Some((ends, failures)) => {
+                let users_locked = keys
+                    .iter()
+                    .zip(&ends)
+                    .any(|(k, end)| matches!(k, ThrottleKey::Username(..)) && end.is_some());
+                if failures == 0 && !users_locked {
+                    let mut seen = lock(&self.seen_clean);
+                    if seen.len() >= SEEN_CLEAN_MAX {
+                        seen.clear();
+                    }
+                    for key in user_failures {
+                        seen.insert(key, now.0);
+                    }
+                }
+                match ends
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .and_then(|until| Locked::until(until, now.0))
+                {
+                    None => Ok(()),
+                    Some(locked) => Err(locked),
+                }
+            }
             None => self.local.check(keys, now),
         }
     }
@@ -273,9 +310,23 @@ impl LoginThrottle for RedisThrottle {
 
     fn record_success(&self, keys: &[ThrottleKey], now: Timestamp) {
         self.local.record_success(keys, now);
-        let forget: Vec<String> = keys
+        let users: Vec<&ThrottleKey> = keys
             .iter()
             .filter(|k| matches!(k, ThrottleKey::Username(..)))
+            .collect();
+        // The check of this same attempt (same `now`) found nothing to forget: no round trip.
+        // A failure another attempt recorded in between stays counted (the safe side).
+        let clean = {
+            let mut seen = lock(&self.seen_clean);
+            users.iter().fold(!users.is_empty(), |clean, k| {
+                seen.remove(&self.failures_key(k)) == Some(now.0) && clean
+            })
+        };
+        if clean {
+            return;
+        }
+        let forget: Vec<String> = users
+            .iter()
             .flat_map(|k| [self.failures_key(k), self.lock_key(k)])
             .collect();
         if forget.is_empty() {
