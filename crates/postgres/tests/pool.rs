@@ -74,3 +74,51 @@ fn a_pending_store_answers_unavailable_at_once_until_it_is_opened() {
     // A second call is a no-op.
     chat_postgres::open_pending(&store, unreachable, 2).unwrap();
 }
+
+#[test]
+fn a_connection_that_died_under_a_statement_is_replaced_at_once() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = chat_postgres::connect(schema.url(), 1).unwrap();
+    let before = backend_pid(&store);
+
+    let mut admin = PgConnection::establish(&base_url()).unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({before})"))
+        .execute(&mut admin)
+        .unwrap();
+    // Within the window in which the pool trusts it without a ping: the call finds it dead.
+    let err = store.count_active_with_role(Role::Client).unwrap_err();
+    assert!(
+        matches!(err, chat_domain::DomainError::Unavailable(_)),
+        "{err:?}"
+    );
+    // Not handed out again: the next call gets a new connection.
+    let started = std::time::Instant::now();
+    assert_eq!(store.count_active_with_role(Role::Client).unwrap(), 0);
+    assert!(started.elapsed() < PING_AFTER, "{:?}", started.elapsed());
+    assert_ne!(backend_pid(&store), before);
+}
+
+#[test]
+fn a_call_waits_at_most_the_checkout_timeout_for_a_connection() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let timeout = std::time::Duration::from_millis(300);
+    let store = chat_postgres::connect(schema.url(), 1)
+        .unwrap()
+        .with_checkout_timeout(timeout);
+    assert_eq!(store.checkout_timeout(), timeout);
+    let held = store.pool().unwrap().get().unwrap();
+
+    let started = std::time::Instant::now();
+    let err = store.count_active_with_role(Role::Client).unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(err, chat_domain::DomainError::Unavailable(_)),
+        "{err:?}"
+    );
+    assert!(
+        waited >= timeout && waited < timeout * 3,
+        "waited {waited:?}"
+    );
+    drop(held);
+    assert_eq!(store.count_active_with_role(Role::Client).unwrap(), 0);
+}

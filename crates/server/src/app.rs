@@ -64,13 +64,17 @@ impl StoreChoice {
 /// Opens the selected store (applying migrations). Blocking: call it off the async workers.
 pub fn open_store(choice: &StoreChoice, settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let pool_size = settings.database.pool_size;
+    let checkout_timeout = settings.database.checkout_timeout();
     Ok(match choice {
-        StoreChoice::Postgres(url) => {
-            Arc::new(chat_postgres::connect(url, pool_size).context("opening the Postgres store")?)
-        }
+        StoreChoice::Postgres(url) => Arc::new(
+            chat_postgres::connect(url, pool_size)
+                .context("opening the Postgres store")?
+                .with_checkout_timeout(checkout_timeout),
+        ),
         StoreChoice::Sqlite(path) => Arc::new(
             chat_embedded::open(path, pool_size)
-                .with_context(|| format!("opening the SQLite store at {}", path.display()))?,
+                .with_context(|| format!("opening the SQLite store at {}", path.display()))?
+                .with_checkout_timeout(checkout_timeout),
         ),
         StoreChoice::Memory => {
             tracing::warn!("in-memory store: nothing survives a restart");
@@ -230,7 +234,8 @@ impl Application {
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let (store, pending): (Arc<dyn Store>, _) = match &choice {
                     StoreChoice::Postgres(url) => {
-                        let store = chat_postgres::pending();
+                        let store = chat_postgres::pending()
+                            .with_checkout_timeout(settings.database.checkout_timeout());
                         let pending = PendingPostgres {
                             store: store.clone(),
                             url: url.clone(),

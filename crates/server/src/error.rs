@@ -120,6 +120,10 @@ impl ErrorDetail {
     }
 }
 
+/// `Retry-After` (seconds) of every 503 `unavailable` answer: the store reopens its connections
+/// within a fraction of a second of its database answering again, so one second is enough.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
+
 /// The stable code of a domain error.
 pub fn domain_code(err: &DomainError) -> &'static str {
     match err {
@@ -285,6 +289,12 @@ impl ResponseError for ApiError {
         if let ApiError::MethodNotAllowed { allowed, .. } = self {
             response.insert_header((header::ALLOW, allowed.as_str()));
         }
+        if matches!(self, ApiError::Domain(DomainError::Unavailable(_))) {
+            response.insert_header((
+                header::RETRY_AFTER,
+                UNAVAILABLE_RETRY_AFTER_SECONDS.to_string(),
+            ));
+        }
         if let ApiError::TooManyAttempts {
             retry_after_seconds,
         } = self
@@ -440,6 +450,19 @@ mod tests {
         let err = ApiError::from(DomainError::Unavailable("password=hunter2".into()));
         assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(!format!("{:?}", err.body()).contains("hunter2"));
+    }
+
+    #[test]
+    fn unavailable_answers_tell_when_to_retry() {
+        let err = ApiError::from(DomainError::Unavailable("pool timed out".into()));
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            &UNAVAILABLE_RETRY_AFTER_SECONDS.to_string()
+        );
+        let internal = ApiError::from(DomainError::Internal("bug".into())).error_response();
+        assert!(!internal.headers().contains_key(header::RETRY_AFTER));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The OpenAPI 3 document of `/api/v1`, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -84,10 +86,12 @@ impl Modify for EdgeResponses {
                     "500",
                     "a bug of ours (`internal`); the cause is logged, never answered",
                 );
-                add(
+                add_with(
                     operation,
                     "503",
-                    "the store or Redis cannot be reached (`unavailable`); try again",
+                    "the store or Redis cannot be reached (`unavailable`, answered within \
+                     `database.checkout_timeout_ms`); try again after `Retry-After`",
+                    Some(("Retry-After", "seconds to wait before trying again")),
                 );
             }
         }
@@ -95,21 +99,41 @@ impl Modify for EdgeResponses {
 }
 
 fn add(operation: &mut utoipa::openapi::path::Operation, status: &str, description: &str) {
+    add_with(operation, status, description, None);
+}
+
+/// [`add`], with an integer `header` (name, description) the answer carries.
+fn add_with(
+    operation: &mut utoipa::openapi::path::Operation,
+    status: &str,
+    description: &str,
+    header: Option<(&str, &str)>,
+) {
     operation
         .responses
         .responses
         .entry(status.to_owned())
         .or_insert_with(|| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+            let mut response = ResponseBuilder::new().description(description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            );
+            if let Some((name, about)) = header {
+                response = response.header(
+                    name,
+                    HeaderBuilder::new()
+                        .schema(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .minimum(Some(0)),
+                        )
+                        .description(Some(about))
                         .build(),
-                )
-                .build()
-                .into()
+                );
+            }
+            response.build().into()
         });
 }
 

@@ -5,6 +5,7 @@
 //! file still gives a working server. Secrets print as `***`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chat_domain::claim::ClaimPolicy;
 use chat_domain::credentials::CredentialCachePolicy;
@@ -115,6 +116,17 @@ pub struct DatabaseSettings {
     /// Postgres only: when the database cannot be reached at start-up, the server serves anyway
     /// (not ready) and retries every 100 ms, doubling up to this many milliseconds.
     pub connect_retry_max_ms: u64,
+    /// How long a request waits for a pooled connection before it is answered 503
+    /// `unavailable` (with `Retry-After`): while the database is down, how long a request takes
+    /// to fail; with every connection busy, how long it queues.
+    pub checkout_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    /// [`DatabaseSettings::checkout_timeout_ms`] as a duration.
+    pub fn checkout_timeout(&self) -> Duration {
+        Duration::from_millis(self.checkout_timeout_ms)
+    }
 }
 
 impl Default for DatabaseSettings {
@@ -124,6 +136,7 @@ impl Default for DatabaseSettings {
             sqlite_path: PathBuf::from("data/chat.db"),
             pool_size: 10,
             connect_retry_max_ms: 2000,
+            checkout_timeout_ms: 1000,
         }
     }
 }
@@ -382,6 +395,12 @@ impl Settings {
                 ),
             });
         }
+        if self.database.checkout_timeout_ms < 1 {
+            return Err(SettingsError::Invalid {
+                key: "database.checkout_timeout_ms",
+                message: "must be at least 1".to_owned(),
+            });
+        }
         if self.claims.lease_seconds < 1 {
             return Err(SettingsError::Invalid {
                 key: "claims.lease_seconds",
@@ -495,6 +514,12 @@ mod tests {
         assert_eq!(
             from_file.database.connect_retry_max_ms,
             defaults.database.connect_retry_max_ms
+        );
+        // Stated in the file, not just defaulted by serde.
+        assert!(text.contains("\ncheckout_timeout_ms = "), "default.toml");
+        assert_eq!(
+            from_file.database.checkout_timeout_ms,
+            defaults.database.checkout_timeout_ms
         );
     }
 

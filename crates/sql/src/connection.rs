@@ -83,10 +83,12 @@ where
 /// a database restart, is replaced before a request gets it) at a few pings a second under load.
 pub const PING_AFTER: Duration = Duration::from_secs(1);
 
-/// A pooled connection and when it last answered a ping. Derefs to [`DbConnection`].
+/// A pooled connection, when it last answered a ping, and whether it was found dead. Derefs to
+/// [`DbConnection`].
 pub struct CheckedConnection {
     conn: DbConnection,
     checked_at: Instant,
+    dead: bool,
 }
 
 impl CheckedConnection {
@@ -94,7 +96,15 @@ impl CheckedConnection {
         CheckedConnection {
             conn,
             checked_at: Instant::now(),
+            dead: false,
         }
+    }
+
+    /// The connection stopped answering (a statement failed and so did a ping after it): the
+    /// pool drops it when it comes back, rather than trusting it again within [`PING_AFTER`],
+    /// and opens another.
+    pub fn mark_dead(&mut self) {
+        self.dead = true;
     }
 }
 
@@ -159,6 +169,6 @@ impl r2d2::ManageConnection for DbConnectionManager {
     }
 
     fn has_broken(&self, conn: &mut CheckedConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        std::thread::panicking() || conn.dead || conn.is_broken()
     }
 }

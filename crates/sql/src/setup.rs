@@ -8,8 +8,17 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use crate::connection::{Backend, CheckedConnection, DbConnectionManager, DbPool};
 use crate::store::SqlStore;
 
-/// How long a request waits for a pooled connection before the store reports itself unavailable.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest pause between two attempts of the pool to open a connection that failed.
+///
+/// r2d2 retries a failed attempt after 200 ms, doubling, up to half the pool's
+/// `connection_timeout`; after the database comes back, requests keep failing until the next
+/// attempt. The pool's own timeout is therefore twice this (a store's calls wait for their
+/// own checkout timeout instead, [`SqlStore::with_checkout_timeout`]): attempts every 200 ms,
+/// so a store serves again within about 200 ms of its database answering.
+pub const RECONNECT_DELAY_MAX: Duration = Duration::from_millis(200);
+
+/// How long opening a pool waits for its first connection.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a store could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +64,13 @@ pub fn open_pool(
 }
 
 /// A pool of `pool_size` connections to `url` (already migrated), each set up by `customizer`
-/// when it opens. Waits until the first connections open (failing after the checkout timeout
-/// when the database does not answer).
+/// when it opens. Waits until a first connection opens (failing after 10 s when the database
+/// does not answer); the others open in the background.
+///
+/// A connection found dead (at check-out, [`crate::connection::PING_AFTER`], or broken under a
+/// statement) is dropped and reopened in the background, retried at most
+/// [`RECONNECT_DELAY_MAX`] apart while the database stays away; those failures are logged at
+/// `debug` only (each call that fails for want of a connection already logs why).
 pub fn build_pool(
     backend: Backend,
     url: &str,
@@ -65,11 +79,25 @@ pub fn build_pool(
 ) -> Result<DbPool, SetupError> {
     let mut builder = r2d2::Pool::builder()
         .max_size(pool_size.max(1))
-        .connection_timeout(CHECKOUT_TIMEOUT);
+        .connection_timeout(RECONNECT_DELAY_MAX * 2)
+        .error_handler(Box::new(DebugErrorHandler));
     if let Some(customizer) = customizer {
         builder = builder.connection_customizer(customizer);
     }
-    let pool = builder.build(DbConnectionManager::new(backend, url))?;
+    let pool = builder.build_unchecked(DbConnectionManager::new(backend, url));
+    drop(pool.get_timeout(OPEN_TIMEOUT)?);
     tracing::info!(backend = backend.name(), pool_size, "store opened");
     Ok(pool)
+}
+
+/// Logs the pool's failures (a connection that could not open, or failed its check-out ping) at
+/// `debug`: while the database is down, attempts repeat every [`RECONNECT_DELAY_MAX`] per
+/// missing connection.
+#[derive(Debug)]
+struct DebugErrorHandler;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for DebugErrorHandler {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::debug!(%error, "pooled connection failed");
+    }
 }

@@ -115,9 +115,17 @@ impl Refusal {
         }
     }
 
-    /// The JSON error answer before the upgrade.
+    /// The JSON error answer before the upgrade (a 503 with `Retry-After`, as the edge mapping
+    /// answers it).
     pub fn response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(serde_json::json!({
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::error::UNAVAILABLE_RETRY_AFTER_SECONDS.to_string(),
+            ));
+        }
+        response.json(serde_json::json!({
             "error": {"code": self.code, "message": self.message}
         }))
     }

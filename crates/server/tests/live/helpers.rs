@@ -508,3 +508,74 @@ pub fn seqs(frames: &[Value]) -> Vec<i64> {
         .map(|f| f["seq"].as_i64().unwrap_or(-1))
         .collect()
 }
+
+/// A TCP proxy on 127.0.0.1:`port` forwarding every connection to `upstream` (the test
+/// Postgres): "the database" as the server sees it. [`Proxy::cut`] makes it an outage (the
+/// port refuses connections and every proxied connection is closed), [`Proxy::restore`] ends it.
+pub struct Proxy {
+    port: u16,
+    upstream: String,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Listens on `port` (which must be free) and forwards to `upstream`.
+    pub async fn start(port: u16, upstream: String) -> Self {
+        let mut proxy = Proxy {
+            port,
+            upstream,
+            running: None,
+        };
+        proxy.restore().await;
+        proxy
+    }
+
+    /// Listens and forwards again (a no-op while it runs).
+    pub async fn restore(&mut self) {
+        if self.running.is_some() {
+            return;
+        }
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("the proxy's port is free");
+        let upstream = self.upstream.clone();
+        // The forwarding tasks live in a JoinSet owned by the accept loop: aborting the loop
+        // drops the listener and the set, which aborts them and closes both their sockets.
+        self.running = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { break };
+                        let upstream = upstream.clone();
+                        connections.spawn(async move {
+                            if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                    .await;
+                            }
+                        });
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        }));
+    }
+
+    /// The outage: stops listening (connecting is refused) and closes every proxied connection.
+    pub async fn cut(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.abort();
+            let _ = running.await;
+        }
+        // Let the aborted forwarding tasks be dropped (their sockets closed).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.abort();
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod helpers;
 mod chat;
 mod expiry;
 mod frames;
+mod outage;
 mod redis_restart;
 mod refusals;
 mod resume;

@@ -3,32 +3,14 @@
 //! serves sign-ups and log-ins) once Postgres answers. SIGTERM ends the wait promptly.
 //!
 //! "Postgres down" is a port nothing listens on yet; "Postgres up" is a small TCP proxy the test
-//! starts on that port, forwarding to the test Postgres.
+//! starts on that port, forwarding to the test Postgres ([`Proxy`]).
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::*;
-
-/// Forwards every connection to 127.0.0.1:`port` to `upstream`, until the test ends.
-async fn start_proxy(port: u16, upstream: String) -> tokio::task::JoinHandle<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("the proxy's port is free");
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    })
-}
 
 async fn readyz(server: &Instance) -> (StatusCode, Value) {
     let resp = server.http.get(server.url("/readyz")).send().await.unwrap();
@@ -75,7 +57,7 @@ async fn a_server_started_before_postgres_waits_for_it_then_serves() {
     assert!(server.is_running(), "exited: {}", server.log_text());
     assert_eq!(readyz(&server).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
-    let _proxy = start_proxy(port, upstream).await;
+    let _proxy = Proxy::start(port, upstream).await;
     let up = Instant::now();
     loop {
         let (status, body) = readyz(&server).await;
@@ -139,7 +121,7 @@ async fn a_start_up_failure_retrying_cannot_mend_stops_the_server_once_postgres_
     let mut server = Instance::start(&through_proxy, &[("CHAT__ADMIN__PASSWORD", "short")]).await;
     assert_eq!(readyz(&server).await.0, StatusCode::SERVICE_UNAVAILABLE);
 
-    let _proxy = start_proxy(port, upstream).await;
+    let _proxy = Proxy::start(port, upstream).await;
     let status = server.exit_status().await;
     assert!(
         !status.success(),

@@ -7,7 +7,7 @@ use chat_domain::ports::MessageStore;
 use chat_domain::search::{SearchHit, SearchQuery};
 use chat_domain::thread::{Thread, ThreadPatch};
 use chat_domain::user::Role;
-use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use chat_domain::{Conflict, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::min;
 use diesel::prelude::*;
 
@@ -157,7 +157,7 @@ impl MessageStore for SqlStore {
             },
             result => result,
         };
-        result.map_err(DomainError::from)
+        result.map_err(|err| super::failure(&mut conn, err))
     }
 
     fn messages_after(

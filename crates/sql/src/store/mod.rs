@@ -9,6 +9,7 @@ mod threads;
 mod users;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use chat_domain::ports::Store;
 use chat_domain::{DomainError, DomainResult};
@@ -16,7 +17,7 @@ use chat_domain::{DomainError, DomainResult};
 use r2d2::PooledConnection;
 
 use crate::connection::{write_transaction, Backend, DbConnection, DbConnectionManager, DbPool};
-use crate::error::{is_connection_loss, StoreError};
+use crate::error::StoreError;
 
 /// The store ports on a pool of Postgres or SQLite connections. Calls block: run them off the
 /// async workers (`web::block`, `spawn_blocking`).
@@ -25,16 +26,26 @@ use crate::error::{is_connection_loss, StoreError};
 /// ([`SqlStore::pending`]) has no pool yet: every call answers `Unavailable` at once, until
 /// [`SqlStore::install`] gives it the pool (a server started while its database is down
 /// installs it once the database answers and the schema is migrated). Clones share the pool.
+///
+/// A call waits at most its *checkout timeout* ([`SqlStore::with_checkout_timeout`], by default
+/// [`DEFAULT_CHECKOUT_TIMEOUT`]) for a pooled connection, then answers `Unavailable`: while the
+/// database is down, that is how long a call takes to fail.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: Arc<OnceLock<DbPool>>,
     backend: Backend,
+    checkout_timeout: Duration,
 }
+
+/// How long a call waits for a pooled connection unless the store is told otherwise (the
+/// server sets `database.checkout_timeout_ms`).
+pub const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlStore")
             .field("backend", &self.backend)
+            .field("checkout_timeout", &self.checkout_timeout)
             .field("pool", &self.pool.get().map(|pool| pool.state()))
             .finish()
     }
@@ -54,7 +65,21 @@ impl SqlStore {
         SqlStore {
             pool: Arc::new(OnceLock::new()),
             backend,
+            checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT,
         }
+    }
+
+    /// The same store (sharing its pool, pending or not) whose calls wait at most `timeout` for
+    /// a pooled connection before answering `Unavailable`. A zero timeout is taken as 1 ms.
+    #[must_use]
+    pub fn with_checkout_timeout(mut self, timeout: Duration) -> Self {
+        self.checkout_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a call waits for a pooled connection.
+    pub fn checkout_timeout(&self) -> Duration {
+        self.checkout_timeout
     }
 
     /// Gives a pending store its pool (connections to the migrated schema). Returns false, and
@@ -73,12 +98,13 @@ impl SqlStore {
         self.pool.get()
     }
 
-    /// A pooled connection, or Unavailable.
+    /// A pooled connection, or Unavailable after the checkout timeout.
     fn conn(&self) -> DomainResult<PooledConnection<DbConnectionManager>> {
         let pool = self.pool.get().ok_or_else(|| {
             DomainError::Unavailable("the database has not been reached yet".into())
         })?;
-        pool.get().map_err(DomainError::unavailable)
+        pool.get_timeout(self.checkout_timeout)
+            .map_err(DomainError::unavailable)
     }
 
     /// Runs `f` on a pooled connection (single statements and reads: each statement is atomic).
@@ -87,15 +113,7 @@ impl SqlStore {
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> DomainResult<T> {
         let mut conn = self.conn()?;
-        match f(&mut conn) {
-            Ok(value) => Ok(value),
-            // An error the database did not classify may still be a connection that died
-            // under the statement (a restart, say): a live connection makes it our bug.
-            Err(StoreError::Db(err)) if !is_connection_loss(&err) && !answers_ping(&mut conn) => {
-                Err(DomainError::unavailable(err))
-            }
-            Err(err) => Err(DomainError::from(err)),
-        }
+        f(&mut conn).map_err(|err| failure(&mut conn, err))
     }
 
     /// Runs `f` in a write transaction on a pooled connection (see [`write_transaction`]).
@@ -104,6 +122,24 @@ impl SqlStore {
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> DomainResult<T> {
         self.run(|conn| write_transaction(conn, f))
+    }
+}
+
+/// What a statement's `err` on `conn` means to the domain. A database error on a connection that
+/// no longer answers a ping is an outage (`Unavailable`, whatever the error said: a restart or
+/// a cut can surface as any of them), and the connection is marked dead so the pool replaces
+/// it at once; on a live connection it is classified as usual ([`StoreError`]'s mapping: a
+/// busy or lost connection is `Unavailable`, anything else our bug).
+pub(crate) fn failure(
+    conn: &mut PooledConnection<DbConnectionManager>,
+    err: StoreError,
+) -> DomainError {
+    match err {
+        StoreError::Db(err) if !answers_ping(conn) => {
+            conn.mark_dead();
+            DomainError::unavailable(err)
+        }
+        err => DomainError::from(err),
     }
 }
 
