@@ -1,4 +1,4 @@
-//! The JSON API under `/api/v1` (see docs/API.md and the OpenAPI document it serves). One
+//! The JSON API under `/api/v1` (described by the OpenAPI document it serves at `/api/v1/openapi.json`). One
 //! module per domain service module (`chat_domain::service::*`) it calls.
 
 pub mod accounts;
