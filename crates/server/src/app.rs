@@ -396,7 +396,17 @@ fn http_server(
     // Signals are handled in `Application::run_until_stopped`, which tells sockets and
     // background tasks before draining requests.
     .disable_signals()
-    .shutdown_timeout(settings.server.shutdown_timeout_seconds);
+    .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+    // A connection whose response is complete but whose request stream is not (every
+    // WebSocket after its close handshake; a request refused before its body was read) is closed
+    // at once rather than waiting ("lingering") for the client to hang up: actix-web's 1 s
+    // default held a closed socket's TCP connection open 0.6-1 s after both close frames were
+    // exchanged, since a WebSocket client waits for the server to close first (RFC 6455 7.1.1).
+    // Zero, not a short wait: actix's clock ticks every 500 ms, and a linger deadline already
+    // past when set is never woken (actix-http 3.20), so a wait under ~500 ms can leave the
+    // connection open until the client moves. The cost: a body the server never read may make
+    // the close a reset (bodies here are small JSON that handlers read).
+    .client_disconnect_timeout(Duration::ZERO);
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }

@@ -55,8 +55,15 @@ pub struct Connection {
     /// How long a slow consumer's close frame may wait for room once its socket is dropped.
     close_grace: Duration,
     last_heard: Instant,
+    /// Whether the client sent its close frame (the server's close is then the answer, and
+    /// there is no reply to wait for).
+    client_closed: bool,
     shutdown: Shutdown,
 }
+
+/// How long a server-initiated close waits for the client's answering close frame before the
+/// connection ends anyway (capped by the send timeout).
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
 
 impl Connection {
     /// Wraps an upgraded socket that ends (1001) when `shutdown` is triggered.
@@ -72,6 +79,7 @@ impl Connection {
             send_timeout: settings.send_timeout(),
             close_grace: settings.client_timeout(),
             last_heard: Instant::now(),
+            client_closed: false,
             shutdown,
         }
     }
@@ -137,7 +145,10 @@ impl Connection {
                 Ok(Incoming::Handled)
             }
             Ok(AggregatedMessage::Pong(_)) => Ok(Incoming::Handled),
-            Ok(AggregatedMessage::Close(_)) => Err(Stop::close(1000, "bye")),
+            Ok(AggregatedMessage::Close(_)) => {
+                self.client_closed = true;
+                Err(Stop::close(1000, "bye"))
+            }
             Err(err) => {
                 let too_big = matches!(err, actix_ws::ProtocolError::Overflow)
                     || err.to_string().contains("maximum continuation size");
@@ -169,6 +180,12 @@ impl Connection {
 
     /// Ends the socket as `stop` says.
     ///
+    /// The response body (the server's half of the socket) ends once both close frames are
+    /// exchanged: at once when the server's close answers the client's, or when the client's
+    /// answer to the server's close arrives (within [`CLOSE_REPLY_WAIT`]). The HTTP layer then
+    /// closes the TCP connection (see `client_disconnect_timeout` in `app.rs`), so a client sees
+    /// EOF promptly after a graceful close.
+    ///
     /// A slow consumer's outgoing queue is full, so its close frame cannot be queued now: the
     /// socket's loop ends at once (releasing its subscription and its slot), and a detached
     /// task queues the 1008 close behind the frames already buffered, should the client read
@@ -181,20 +198,41 @@ impl Connection {
             code: CloseCode::from(code),
             description: Some(reason),
         };
+        let Connection {
+            session,
+            mut stream,
+            send_timeout,
+            close_grace,
+            client_closed,
+            shutdown,
+            ..
+        } = self;
         if code == close_code::SLOW_CONSUMER {
-            let grace = self.close_grace;
-            let session = self.session;
-            let shutdown = self.shutdown;
             // A shutdown does not wait for a slow consumer to read its backlog.
             actix_rt::spawn(async move {
                 tokio::select! {
-                    _ = tokio::time::timeout(grace, session.close(Some(reason))) => {}
+                    _ = tokio::time::timeout(close_grace, session.close(Some(reason))) => {}
                     () = shutdown.wait() => {}
                 }
             });
-        } else {
-            let _ = tokio::time::timeout(self.send_timeout, self.session.close(Some(reason))).await;
+            return;
         }
+        // A clone of the session keeps the response body open after `close` until the
+        // client has answered; dropping it ends the body.
+        let body_open = session.clone();
+        let sent = tokio::time::timeout(send_timeout, session.close(Some(reason))).await;
+        if matches!(sent, Ok(Ok(()))) && !client_closed {
+            let reply = async {
+                // Frames the client sent before its close are dropped: the socket is closing.
+                while let Some(item) = stream.recv().await {
+                    if matches!(item, Ok(AggregatedMessage::Close(_)) | Err(_)) {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_REPLY_WAIT.min(send_timeout), reply).await;
+        }
+        drop(body_open);
     }
 
     /// Waits for the first frame to be `{"type":"auth","token":..}` and returns its user;

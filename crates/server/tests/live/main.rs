@@ -5,6 +5,7 @@
 mod helpers;
 
 mod chat;
+mod close;
 mod expiry;
 mod frames;
 mod outage;
