@@ -581,6 +581,10 @@ mod tests {
         };
         assert_eq!(read("7").ok(), Some(7));
         assert_eq!(read("-7.0").ok(), Some(-7));
+        // Read exactly (serde_json's float_roundtrip): a fast, inexact parse once made this
+        // 2077944195432032.75 and refused an integer the document admits (Schemathesis found it).
+        assert_eq!(read("2077944195432033.0").ok(), Some(2_077_944_195_432_033));
+        assert_eq!(read("9007199254740991.0").ok(), Some(9_007_199_254_740_991));
         assert_eq!(read("9223372036854775807").ok(), Some(i64::MAX));
         assert!(read("7.5").is_err());
         assert!(read("9223372036854775808").is_err());
