@@ -65,7 +65,7 @@ pub fn open_pool(
 
 /// A pool of `pool_size` connections to `url` (already migrated), each set up by `customizer`
 /// when it opens. Waits until a first connection opens (failing after 10 s when the database
-/// does not answer); the others open in the background.
+/// does not answer), then until all have opened (or those 10 s have passed).
 ///
 /// A connection found dead (at check-out, [`crate::connection::PING_AFTER`], or broken under a
 /// statement) is dropped and reopened in the background, retried at most
@@ -85,7 +85,15 @@ pub fn build_pool(
         builder = builder.connection_customizer(customizer);
     }
     let pool = builder.build_unchecked(DbConnectionManager::new(backend, url));
+    let opened = std::time::Instant::now();
     drop(pool.get_timeout(OPEN_TIMEOUT)?);
+    // The database answers: let the rest of the initial connections open before returning, as
+    // r2d2's own `build` does. A process that exits right after (`create-admin`, `migrate`) then
+    // never leaves connection attempts in flight on the pool's threads, which crashed libpq's TLS
+    // clean-up at exit (a segfault seen in CI).
+    while pool.state().connections < pool.max_size() && opened.elapsed() < OPEN_TIMEOUT {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     tracing::info!(backend = backend.name(), pool_size, "store opened");
     Ok(pool)
 }
