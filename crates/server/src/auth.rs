@@ -116,21 +116,6 @@ impl PasswordGate {
     }
 }
 
-/// The user behind a username and password sent with a request (the seed's endpoints), under the
-/// log-in throttle: one bcrypt verification, known user or not, unless the verified-credential
-/// cache has this password for this user and stored hash (`auth.seed_credential_cache_seconds`).
-pub async fn user_from_password(
-    gate: PasswordGate,
-    username: String,
-    password: String,
-) -> ApiResult<User> {
-    let presented = username.clone();
-    gate.run(&presented, move |chat| {
-        chat.authenticate_password_repeatedly(&username, &password)
-    })
-    .await
-}
-
 /// An authenticated caller, from the `Authorization: Bearer` header. Refuses with 401.
 #[derive(Debug, Clone)]
 pub struct Authenticated {

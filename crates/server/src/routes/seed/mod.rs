@@ -10,7 +10,7 @@ use chat_domain::user::{Role, User};
 use chat_domain::{Chat, DomainError, UserId};
 use serde_json::{json, Value};
 
-use crate::auth::{bearer_token, user_from_password, user_from_token, PasswordGate};
+use crate::auth::{bearer_token, user_from_token, PasswordGate};
 use crate::error::{blocking, blocking_api, ApiError, ApiResult};
 use crate::views::UrgencyView;
 use input::SeedInput;
@@ -46,16 +46,7 @@ fn chat(data: &web::Data<Chat>) -> Chat {
 
 /// The caller: a bearer token if the request has one, else the seed's username + password.
 async fn caller(chat: &Chat, req: &HttpRequest, input: &SeedInput) -> ApiResult<User> {
-    if let Some(token) = bearer_token(req) {
-        return user_from_token(chat.clone(), token).await;
-    }
-    match (input.get("username"), input.get("password")) {
-        (Some(username), Some(password)) => {
-            let gate = PasswordGate::of(req)?;
-            user_from_password(gate, username.to_owned(), password.to_owned()).await
-        }
-        _ => Err(ApiError::Domain(DomainError::Unauthenticated)),
-    }
+    as_caller(chat, req, input, |_, user| Ok(user.clone())).await
 }
 
 /// Runs `action` as the caller (a bearer token, else the seed's username + password under the
