@@ -53,7 +53,10 @@ clean:
 	$(CARGO) clean
 
 ## Benchmarks (crates/bench, docs/BENCHMARKS.md). Results: target/bench/results.{md,json}.
-## make bench [SCENARIO=rest-send|claims|connections|fanout|queue|urgency] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
+## make bench [SCENARIO=rest-send|claims|connections|fanout|queue|urgency|chaos] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
+## SCENARIO=chaos (never part of `all`) stops and starts Postgres and Redis under load: it runs on a
+## private Postgres cluster and Redis server of its own (temporary directory, own ports), never the
+## machine's, and removes them afterwards.
 BENCH_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 SCENARIO ?= all
 BENCH_ARGS ?=
@@ -71,3 +74,6 @@ bench-smoke: build
 		--scenario $(SCENARIO) --out target/bench/smoke-embedded $(BENCH_ARGS)
 	$(BENCH_TARGET_DIR)/debug/chat-bench --smoke --server-bin $(BENCH_TARGET_DIR)/debug/chat-server \
 		--scenario $(SCENARIO) --out target/bench/smoke-postgres $(BENCH_ARGS)
+	if [ "$(SCENARIO)" = all ]; then \
+		$(BENCH_TARGET_DIR)/debug/chat-bench --smoke --server-bin $(BENCH_TARGET_DIR)/debug/chat-server \
+			--scenario chaos --out target/bench/smoke-chaos; fi

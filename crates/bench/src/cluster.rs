@@ -66,6 +66,8 @@ pub struct Cluster {
     /// The bootstrap admin's username and password.
     pub admin: (String, String),
     starts: usize,
+    /// The bcrypt cost of the last start (a respawned instance runs with it too).
+    bcrypt_cost: u32,
 }
 
 /// A database created for one run and dropped after it.
@@ -137,6 +139,7 @@ impl Cluster {
                 format!("pw-{run_id}"),
             ),
             starts: 0,
+            bcrypt_cost: 4,
         })
     }
 
@@ -147,6 +150,7 @@ impl Cluster {
 
     /// Starts the instances with this bcrypt cost and waits until each answers /healthz.
     pub async fn start(&mut self, bcrypt_cost: u32) -> Result<()> {
+        self.bcrypt_cost = bcrypt_cost;
         let n = match self.spec.backend {
             Backend::Embedded => 1,
             Backend::Postgres => self.spec.instances.max(1),
@@ -212,8 +216,68 @@ impl Cluster {
         env
     }
 
+    /// Kills instance `index` with SIGKILL (a crash) and waits until it is gone.
+    pub async fn kill(&mut self, index: usize) -> Result<()> {
+        let instance = self
+            .instances
+            .get_mut(index)
+            .with_context(|| format!("no instance {index}"))?;
+        instance.child.start_kill()?;
+        instance.child.wait().await?;
+        Ok(())
+    }
+
+    /// Sends SIGTERM to instance `index` (a graceful shutdown) and waits up to `limit` for it to
+    /// exit; returns how long it took and its exit status (`None` if it had to be killed).
+    pub async fn terminate(
+        &mut self,
+        index: usize,
+        limit: Duration,
+    ) -> Result<(Duration, Option<std::process::ExitStatus>)> {
+        let instance = self
+            .instances
+            .get_mut(index)
+            .with_context(|| format!("no instance {index}"))?;
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &instance.pid.to_string()])
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("kill -TERM {} failed", instance.pid);
+        }
+        match tokio::time::timeout(limit, instance.child.wait()).await {
+            Ok(exit) => Ok((started.elapsed(), Some(exit?))),
+            Err(_) => {
+                instance.child.start_kill()?;
+                instance.child.wait().await?;
+                Ok((started.elapsed(), None))
+            }
+        }
+    }
+
+    /// Starts instance `index` again on its port (after [`Cluster::kill`] or
+    /// [`Cluster::terminate`]) and waits until it answers /healthz.
+    pub async fn respawn(&mut self, index: usize) -> Result<()> {
+        let port = self
+            .instances
+            .get(index)
+            .with_context(|| format!("no instance {index}"))?
+            .addr
+            .port();
+        self.starts += 1;
+        let instance = self.spawn_on(index, port, self.bcrypt_cost).await?;
+        if let Some(slot) = self.instances.get_mut(index) {
+            *slot = instance;
+        }
+        self.wait_healthy(index).await
+    }
+
     async fn spawn(&self, index: usize, bcrypt_cost: u32) -> Result<Instance> {
-        let port = free_port()?;
+        self.spawn_on(index, free_port()?, bcrypt_cost).await
+    }
+
+    async fn spawn_on(&self, index: usize, port: u16, bcrypt_cost: u32) -> Result<Instance> {
         let log_path = self
             .spec
             .log_dir

@@ -15,6 +15,7 @@ mod params;
 mod population;
 mod report;
 mod scenarios;
+mod services;
 mod socket;
 mod stats;
 
@@ -48,6 +49,8 @@ pub struct Ctx {
     pub seed_users: Vec<Session>,
     /// The urgency scenario's labelled corpus, if given on the command line.
     pub urgency_corpus: Option<std::path::PathBuf>,
+    /// The chaos scenario's private Postgres and Redis (dropped after the cluster).
+    pub services: Option<services::PrivateServices>,
 }
 
 impl Ctx {
@@ -156,16 +159,19 @@ fn selected(cli: &Cli) -> Result<Vec<Scenario>> {
     }
     let mut chosen = Vec::new();
     for name in &names {
-        match Scenario::ALL.iter().find(|s| s.name() == name) {
+        match Scenario::NAMED.iter().find(|s| s.name() == name) {
             Some(s) => chosen.push(*s),
             None => bail!(
                 "unknown scenario {name:?}; expected all or one of {}",
-                Scenario::ALL.map(Scenario::name).join(", ")
+                Scenario::NAMED.map(Scenario::name).join(", ")
             ),
         }
     }
+    if chosen.contains(&Scenario::Chaos) && chosen.len() > 1 {
+        bail!("chaos stops and starts Postgres and Redis: run it alone (--scenario chaos)");
+    }
     // Run in the canonical order whatever order they were given in.
-    Ok(Scenario::ALL
+    Ok(Scenario::NAMED
         .into_iter()
         .filter(|s| chosen.contains(s))
         .collect())
@@ -194,12 +200,34 @@ async fn run(cli: Cli) -> Result<bool> {
     } else {
         Backend::Postgres
     };
+    // The chaos scenario stops and starts its dependencies: it gets a Postgres cluster and a
+    // Redis server of its own, never the machine's.
+    let services = if scenarios.contains(&Scenario::Chaos) {
+        if backend == Backend::Embedded {
+            bail!("chaos runs on Postgres + Redis with two instances, not --embedded");
+        }
+        eprintln!(
+            "chaos: starting a private Postgres cluster and Redis server (the machine's own are \
+             not touched); they are stopped and starting again during the run"
+        );
+        Some(
+            services::PrivateServices::start()
+                .await
+                .context("starting the private Postgres and Redis for chaos")?,
+        )
+    } else {
+        None
+    };
+    let (database_url, redis_url) = match &services {
+        Some(s) => (s.postgres.url(), s.redis.url()),
+        None => (cli.database_url.clone(), cli.redis_url.clone()),
+    };
     let spec = ClusterSpec {
         backend,
         instances: cli.instances,
         server_bin: cli.server_bin.clone(),
-        database_url: cli.database_url.clone(),
-        redis_url: cli.redis_url.clone(),
+        database_url,
+        redis_url,
         log_dir: cli.out.join("logs"),
         nofile: machine::hard_nofile_limit(),
         keep_database: cli.keep_database,
@@ -299,6 +327,7 @@ async fn run(cli: Cli) -> Result<bool> {
         idle: None,
         seed_users,
         urgency_corpus: cli.urgency_corpus.clone(),
+        services,
     };
     for scenario in scenarios {
         eprintln!("== {}", scenario.name());

@@ -21,10 +21,24 @@ pub enum Scenario {
     Queue,
     /// How well the queue orders the labelled urgency corpus.
     Urgency,
+    /// Conversations under load through kill -9, Redis and Postgres outages and SIGTERM, on a
+    /// private Postgres and Redis. Never part of `all`: it runs only when named, alone.
+    Chaos,
 }
 
 impl Scenario {
-    /// Every scenario, in run order.
+    /// Every scenario that may be named, in run order.
+    pub const NAMED: [Scenario; 7] = [
+        Scenario::RestSend,
+        Scenario::Claims,
+        Scenario::Connections,
+        Scenario::Fanout,
+        Scenario::Queue,
+        Scenario::Urgency,
+        Scenario::Chaos,
+    ];
+
+    /// The scenarios of `all`, in run order.
     pub const ALL: [Scenario; 6] = [
         Scenario::RestSend,
         Scenario::Claims,
@@ -43,6 +57,7 @@ impl Scenario {
             Scenario::Fanout => "fanout",
             Scenario::Queue => "queue",
             Scenario::Urgency => "urgency",
+            Scenario::Chaos => "chaos",
         }
     }
 }
@@ -149,6 +164,18 @@ pub struct SizeOverrides {
     /// queue: requests per level.
     #[arg(long)]
     pub queue_requests: Option<usize>,
+    /// chaos: conversations (a client and an agent each).
+    #[arg(long)]
+    pub chaos_conversations: Option<usize>,
+    /// chaos: total messages/s.
+    #[arg(long)]
+    pub chaos_rate: Option<u64>,
+    /// chaos: seconds Redis and Postgres stay down.
+    #[arg(long)]
+    pub outage: Option<u64>,
+    /// chaos: seconds of load before the first fault and between faults.
+    #[arg(long)]
+    pub settle: Option<u64>,
 }
 
 /// The sizes in force.
@@ -186,6 +213,14 @@ pub struct Params {
     pub queue_levels: Vec<u64>,
     /// queue requests per level.
     pub queue_requests: usize,
+    /// chaos conversations.
+    pub chaos_conversations: usize,
+    /// chaos messages/s.
+    pub chaos_rate: u64,
+    /// chaos outage seconds.
+    pub chaos_outage_s: u64,
+    /// chaos seconds between faults.
+    pub chaos_settle_s: u64,
     /// Users created at once during set-up.
     pub setup_concurrency: usize,
 }
@@ -210,6 +245,10 @@ impl Params {
             claim_rounds: o.claim_rounds.unwrap_or(base.claim_rounds),
             queue_levels: o.queue_levels.clone().unwrap_or(base.queue_levels.clone()),
             queue_requests: o.queue_requests.unwrap_or(base.queue_requests),
+            chaos_conversations: o.chaos_conversations.unwrap_or(base.chaos_conversations),
+            chaos_rate: o.chaos_rate.unwrap_or(base.chaos_rate),
+            chaos_outage_s: o.outage.unwrap_or(base.chaos_outage_s),
+            chaos_settle_s: o.settle.unwrap_or(base.chaos_settle_s),
             ..base
         }
     }
@@ -233,6 +272,10 @@ impl Params {
             claim_rounds: 3,
             queue_levels: vec![10_000, 100_000, 1_000_000],
             queue_requests: 300,
+            chaos_conversations: 60,
+            chaos_rate: 200,
+            chaos_outage_s: 8,
+            chaos_settle_s: 8,
             setup_concurrency: 32,
         }
     }
@@ -256,6 +299,10 @@ impl Params {
             claim_rounds: 2,
             queue_levels: vec![2_000],
             queue_requests: 30,
+            chaos_conversations: 6,
+            chaos_rate: 30,
+            chaos_outage_s: 2,
+            chaos_settle_s: 2,
             setup_concurrency: 16,
         }
     }

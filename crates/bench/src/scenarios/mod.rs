@@ -1,6 +1,7 @@
 //! The scenarios. Each creates its own users and threads, measures, and returns its figures
 //! and checks.
 
+mod chaos;
 mod claims;
 mod connections;
 mod fanout;
@@ -26,6 +27,7 @@ pub async fn run(scenario: Scenario, ctx: &mut Ctx) -> Result<Sink> {
         Scenario::Fanout => fanout::run(ctx).await,
         Scenario::Queue => queue::run(ctx).await,
         Scenario::Urgency => urgency::run(ctx).await,
+        Scenario::Chaos => chaos::run(ctx).await,
     }
 }
 
