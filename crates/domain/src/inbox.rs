@@ -15,6 +15,30 @@ pub enum Assignee {
 }
 
 impl Assignee {
+    /// Reads an `assignee` filter as `actor` gives it: `me` (the actor), `none`, or a user id
+    /// of 1 to 18 digits (Invalid, field `assignee`, otherwise). An id nobody has lists nothing.
+    pub fn parse(text: &str, actor: UserId) -> DomainResult<Self> {
+        match text {
+            "me" => Ok(Assignee::Agent(actor)),
+            "none" => Ok(Assignee::Nobody),
+            digits
+                if !digits.is_empty()
+                    && digits.len() <= ActivityCursor::MAX_DIGITS
+                    && digits.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                digits
+                    .parse::<i64>()
+                    .map(|id| Assignee::Agent(UserId(id)))
+                    .map_err(|_| Self::invalid())
+            }
+            _ => Err(Self::invalid()),
+        }
+    }
+
+    fn invalid() -> DomainError {
+        DomainError::invalid("assignee", "must be me, none or a user id")
+    }
+
     /// Whether a thread at `now` matches.
     pub fn matches(self, thread: &Thread, now: Timestamp) -> bool {
         match self {
