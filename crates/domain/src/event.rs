@@ -178,7 +178,8 @@ impl Event {
 }
 
 impl Event {
-    /// Whether a client may receive this event: everything but a note.
+    /// Whether a client may receive this event: everything but the staff-only ones (a note,
+    /// a reopening told to the last agent).
     pub fn is_for_clients(&self) -> bool {
         !matches!(self, Event::NoteCreated { .. } | Event::Reopened { .. })
     }
