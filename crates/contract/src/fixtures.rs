@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chat_domain::claim::Claim;
-use chat_domain::message::{Appended, ClientMessageId, MessageBody, NewMessage};
+use chat_domain::message::{Appended, ClientMessageId, MessageBody, MessageKind, NewMessage};
 use chat_domain::ports::Store;
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
@@ -61,6 +61,7 @@ pub fn thread(store: &Arc<dyn Store>, client: &User, thread_type: ThreadType) ->
 /// A message about to be stored.
 pub fn new_message(thread: ThreadId, sender: &User, body: &str, at: Timestamp) -> NewMessage {
     NewMessage {
+        kind: MessageKind::Message,
         thread_id: thread,
         sender_id: sender.id,
         sender_role: sender.role,
@@ -151,6 +152,26 @@ pub fn wait_in_queue(
             new_message(thread, client, "hello, anyone there?", at),
             &|t| Ok(client_wrote(t, at, 10, rank_key)),
         )
+        .unwrap()
+}
+
+/// Appends a staff note at `at` (the patch leaves the thread as it is, keeping its rank).
+pub fn note_at(
+    store: &Arc<dyn Store>,
+    thread: ThreadId,
+    sender: &User,
+    body: &str,
+    at: Timestamp,
+) -> Appended {
+    let mut note = new_message(thread, sender, body, at);
+    note.kind = MessageKind::Note;
+    store
+        .append_message(note, &|t| {
+            Ok(ThreadPatch {
+                rank_key: None,
+                ..keep(t)
+            })
+        })
         .unwrap()
 }
 

@@ -105,6 +105,7 @@ macro_rules! store_contract_tests {
             // users
             usernames_are_unique,
             usernames_are_unique_even_after_deletion,
+            usernames_are_unique_without_regard_to_case,
             a_refused_user_is_not_stored,
             users_are_found_by_id_and_by_exact_username,
             soft_delete_keeps_the_user_and_answers_false_the_second_time,
@@ -143,6 +144,18 @@ macro_rules! store_contract_tests {
             mark_read_on_an_unknown_thread_changes_nothing,
             conversation_between_lists_the_threads_the_agent_wrote_in,
             count_sent_by_counts_a_users_messages,
+            // notes
+            notes_share_the_sequence_and_only_staff_read_them,
+            messages_are_stored_as_messages,
+            a_clients_search_never_finds_a_note,
+            conversation_between_leaves_notes_out,
+            mark_read_and_unread_counts_leave_notes_alone,
+            a_note_leaves_the_thread_waiting_and_resolved_threads_resolved,
+            append_reports_a_reopened_thread,
+            // staff's lists
+            threads_page_filters_by_assignee_status_and_client,
+            threads_page_continues_after_a_cursor,
+            unread_client_messages_counts_per_thread,
             // claims
             a_free_thread_is_won,
             a_held_claim_is_reported_and_changes_nothing,

@@ -23,6 +23,16 @@ pub enum Event {
         /// The stored message.
         message: Message,
     },
+    /// A private note was stored in a thread: for staff only, never a client's socket.
+    #[serde(rename = "note.created")]
+    NoteCreated {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The note's sequence number in the thread (shared with its messages).
+        seq: i64,
+        /// The stored note (`kind` is `note`).
+        message: Message,
+    },
     /// Someone is typing in a thread.
     #[serde(rename = "typing")]
     Typing {
@@ -87,13 +97,26 @@ pub enum Event {
         /// The new status.
         status: ThreadStatus,
     },
+    /// A client wrote into a resolved thread, which is open again: told to the agent who held
+    /// it last (on that agent's user topic) and to the queue.
+    #[serde(rename = "thread.reopened")]
+    Reopened {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The agent who held it last, if any.
+        agent_id: Option<UserId>,
+        /// Its client.
+        client_id: UserId,
+    },
 }
 
 /// Who an event is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Everyone in one thread's conversation.
+    /// Everyone in one thread's conversation, its client included.
     Thread(ThreadId),
+    /// The staff in one thread's conversation (never its client): notes.
+    StaffInThread(ThreadId),
     /// Every agent watching the queue.
     Queue,
     /// One user, wherever they are connected.
@@ -101,10 +124,12 @@ pub enum Topic {
 }
 
 impl Topic {
-    /// A stable text name, e.g. `thread:7`, `queue`, `user:3` (used as a bus channel suffix).
+    /// A stable text name, e.g. `thread:7`, `staff-thread:7`, `queue`, `user:3` (used as a bus
+    /// channel suffix).
     pub fn key(&self) -> String {
         match self {
             Topic::Thread(id) => format!("thread:{id}"),
+            Topic::StaffInThread(id) => format!("staff-thread:{id}"),
             Topic::Queue => "queue".to_owned(),
             Topic::User(id) => format!("user:{id}"),
         }
@@ -116,6 +141,8 @@ impl Event {
     pub fn thread_id(&self) -> ThreadId {
         match self {
             Event::MessageCreated { thread_id, .. }
+            | Event::NoteCreated { thread_id, .. }
+            | Event::Reopened { thread_id, .. }
             | Event::Typing { thread_id, .. }
             | Event::Read { thread_id, .. }
             | Event::Claimed { thread_id, .. }
@@ -126,10 +153,19 @@ impl Event {
         }
     }
 
-    /// The topics the event is published on.
+    /// The topics the event is published on. A note goes to the thread's staff and the queue,
+    /// never on the thread's own topic (its client listens there).
     pub fn topics(&self) -> Vec<Topic> {
         let thread = Topic::Thread(self.thread_id());
         match self {
+            Event::NoteCreated { thread_id, .. } => {
+                vec![Topic::StaffInThread(*thread_id), Topic::Queue]
+            }
+            Event::Reopened {
+                agent_id: Some(agent),
+                ..
+            } => vec![Topic::Queue, Topic::User(*agent)],
+            Event::Reopened { agent_id: None, .. } => vec![Topic::Queue],
             Event::Typing { .. } | Event::Read { .. } => vec![thread],
             Event::TakenOver {
                 from: Some(from), ..
@@ -138,6 +174,14 @@ impl Event {
             }
             _ => vec![thread, Topic::Queue],
         }
+    }
+}
+
+impl Event {
+    /// Whether a client may receive this event: everything but the staff-only ones (a note,
+    /// a reopening told to the last agent).
+    pub fn is_for_clients(&self) -> bool {
+        !matches!(self, Event::NoteCreated { .. } | Event::Reopened { .. })
     }
 }
 

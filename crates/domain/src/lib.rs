@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod inbox;
 pub mod message;
 pub mod ports;
 pub mod search;

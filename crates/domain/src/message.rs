@@ -66,7 +66,68 @@ impl ClientMessageId {
     }
 }
 
-/// A stored message.
+/// What a thread entry is: a message between the client and the desk, or a private note that
+/// only staff ever see (REST lists, sockets, search and the seed's endpoints leave notes out for
+/// clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    /// A message the client and the desk both see.
+    #[default]
+    Message,
+    /// A private note by an agent or admin: staff only.
+    Note,
+}
+
+impl MessageKind {
+    /// The stored name: `message` or `note`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Message => "message",
+            MessageKind::Note => "note",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> DomainResult<Self> {
+        match text {
+            "message" => Ok(MessageKind::Message),
+            "note" => Ok(MessageKind::Note),
+            _ => Err(DomainError::invalid(
+                "kind",
+                format!("unknown message kind {text:?}; expected message or note"),
+            )),
+        }
+    }
+}
+
+/// Who reads a thread, and so which entries they get: clients get messages only, staff get
+/// messages and notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// The thread's client: messages only, never a note.
+    Client,
+    /// Agents and admins: messages and notes.
+    Staff,
+}
+
+impl Audience {
+    /// The audience of a user with this role.
+    pub fn of(role: Role) -> Self {
+        if role.is_staff() {
+            Audience::Staff
+        } else {
+            Audience::Client
+        }
+    }
+
+    /// Whether this audience may see an entry of this kind.
+    pub fn sees(self, kind: MessageKind) -> bool {
+        self == Audience::Staff || kind == MessageKind::Message
+    }
+}
+
+/// A stored message (or, with [`MessageKind::Note`], a private note).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Its identifier.
@@ -79,6 +140,9 @@ pub struct Message {
     pub sender_id: UserId,
     /// The writer's role when it was written.
     pub sender_role: Role,
+    /// A message, or a staff-only note.
+    #[serde(default)]
+    pub kind: MessageKind,
     /// What was written.
     pub body: String,
     /// When it was stored.
@@ -99,6 +163,8 @@ pub struct NewMessage {
     pub sender_id: UserId,
     /// The writer's role.
     pub sender_role: Role,
+    /// A message, or a staff-only note.
+    pub kind: MessageKind,
     /// What is written.
     pub body: MessageBody,
     /// When.
@@ -118,4 +184,6 @@ pub struct Appended {
     pub created: bool,
     /// Whether the append changed the thread's status (false when nothing was stored).
     pub status_changed: bool,
+    /// Whether the append reopened a resolved thread (a client wrote into it again).
+    pub reopened: bool,
 }

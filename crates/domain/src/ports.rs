@@ -13,7 +13,8 @@ use crate::auth::NewSession;
 use crate::canned::{CannedReply, NewCannedReply};
 use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
 use crate::event::{Delivery, Event, Topic};
-use crate::message::{Appended, Message, NewMessage};
+use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::message::{Appended, Audience, Message, NewMessage};
 use crate::search::{SearchHit, SearchQuery};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
@@ -24,7 +25,9 @@ use crate::{CannedReplyId, DomainResult, ThreadId, Timestamp, UserId};
 /// Users.
 pub trait UserStore: Send + Sync {
     /// Stores a new user. MUST fail with [`crate::DomainError::Conflict`] if the username is taken by
-    /// any user, deleted ones included, and then store nothing.
+    /// any user, deleted ones included, without regard to case (`Maria_New` is taken when
+    /// `maria_new` exists: lowercase as Unicode's simple lowercase mapping does, Postgres' and
+    /// SQLite's `lower()` for ASCII letters), and then store nothing.
     fn insert_user(&self, user: NewUser) -> DomainResult<User>;
     /// The user with this id, deleted or not.
     fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>>;
@@ -126,6 +129,16 @@ pub trait ThreadStore: Send + Sync {
     fn waiting_threads(&self) -> DomainResult<Vec<Thread>>;
     /// Overwrites a thread's urgency and rank key.
     fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()>;
+    /// A page of the threads `filter` selects at `now` (its assignee is the holder of the
+    /// claim live at `now`), newest activity first: by `last_activity_at` descending, then id
+    /// descending; only those strictly after `after` in that order, at most `limit`.
+    fn threads_page(
+        &self,
+        filter: &ThreadFilter,
+        now: Timestamp,
+        after: Option<ActivityCursor>,
+        limit: u32,
+    ) -> DomainResult<Vec<Thread>>;
 }
 
 /// Messages.
@@ -144,19 +157,23 @@ pub trait MessageStore: Send + Sync {
         message: NewMessage,
         patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
     ) -> DomainResult<Appended>;
-    /// Messages of a thread with `seq > after_seq`, in sequence order, at most `limit`.
+    /// Entries of a thread with `seq > after_seq` that `audience` may see (notes for staff
+    /// only), in sequence order, at most `limit`. A client's page skips the notes' sequence
+    /// numbers.
     fn messages_after(
         &self,
         thread: ThreadId,
         after_seq: i64,
         limit: u32,
+        audience: Audience,
     ) -> DomainResult<Vec<Message>>;
-    /// Marks read the messages of a thread up to `up_to_seq` that were not sent by `reader`;
+    /// Marks read the messages (never notes) of a thread up to `up_to_seq` that were not sent by `reader`;
     /// returns how many changed (0 for an unknown thread). Takes the thread's lock first, as
     /// [`MessageStore::append_message`] does, so that it never deadlocks with an agent's reply
     /// marking the same messages read.
     fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64>;
-    /// Every message, in time order, of the client's threads in which the agent wrote.
+    /// Every message (notes left out), in time order, of the client's threads in which the
+    /// agent wrote a message (a note alone does not count).
     fn conversation_between(&self, agent: UserId, client: UserId) -> DomainResult<Vec<Message>>;
     /// For each `(thread, waiting_since)`: the thread's first client message (lowest `seq`
     /// among messages sent with the client role) created at or after `waiting_since`, in a
@@ -168,7 +185,12 @@ pub trait MessageStore: Send + Sync {
     ) -> DomainResult<HashMap<ThreadId, Message>>;
     /// How many messages a user has sent.
     fn count_sent_by(&self, user: UserId) -> DomainResult<u64>;
-    /// Messages matching every term of the query, within its scope, best first.
+    /// For each of these threads: how many of its client's messages are unread (notes and
+    /// staff messages never count). Threads without unread messages (or unknown) are left out.
+    /// One query whatever the number of threads.
+    fn unread_client_messages(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, u64>>;
+    /// Messages matching every term of the query, within its scope, best first (a client's
+    /// scope never finds a note).
     fn search(&self, query: &SearchQuery) -> DomainResult<Vec<SearchHit>>;
 }
 

@@ -19,9 +19,9 @@ pub struct SearchQuery {
 /// The threads a search may look into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchScope {
-    /// Only the threads of this client.
+    /// Only the threads of this client, and only messages (never a note).
     ClientThreads(UserId),
-    /// Every thread (staff).
+    /// Every thread, notes included (staff).
     All,
 }
 

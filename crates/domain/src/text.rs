@@ -138,6 +138,13 @@ pub mod patterns {
         "]*$"
     );
 
+    /// [`crate::inbox::Assignee::parse`]: `me`, `none`, or a user id of 1 to 18 digits,
+    /// exactly (no whitespace, lowercase).
+    pub const ASSIGNEE: &str = "^(?:me|none|[0-9]{1,18})$";
+
+    /// [`crate::inbox::ActivityCursor::parse`]: `<millis>_<id>`, each 1 to 18 digits.
+    pub const CURSOR: &str = "^[0-9]{1,18}_[0-9]{1,18}$";
+
     /// [`crate::user::Role::parse`]: `client`, `agent`, `admin` in any ASCII case, surrounding
     /// whitespace ignored.
     pub const ROLE: &str = concat!(

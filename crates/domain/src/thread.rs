@@ -210,9 +210,11 @@ impl Thread {
         }
     }
 
-    /// What setting the status does to the thread. Resolving ends the claim and the wait and
-    /// clears the urgency (the last agent is kept); open and pending change the status only.
-    /// Who may do it is the use case's to check.
+    /// What setting the status does to the thread. Resolving ends the claim and the wait (rank
+    /// to the bottom; the last agent is kept) but keeps the urgency of the client's unanswered
+    /// messages, so that a client writing again reopens the thread with those reasons merged
+    /// into the new message's (as any waiting thread's); open and pending change the status
+    /// only. Who may do it is the use case's to check.
     pub fn on_status(&self, status: ThreadStatus) -> ThreadPatch {
         let resolved = status == ThreadStatus::Resolved;
         ThreadPatch {
@@ -220,16 +222,32 @@ impl Thread {
             claim: if resolved { None } else { self.claim },
             agent_id: self.agent_id,
             waiting_since: if resolved { None } else { self.waiting_since },
-            urgency: if resolved {
-                Urgency::default()
-            } else {
-                self.urgency.clone()
-            },
+            urgency: self.urgency.clone(),
             // Nobody waits on a resolved thread: the lowest rank (as `UrgencyRules::rank_key`
             // gives without a waiting time).
             rank_key: resolved.then_some(i64::MIN),
             mark_client_messages_read: false,
         }
+    }
+
+    /// What a private note by `sender` does to the thread: nothing (the store still takes the
+    /// next sequence number and stamps `last_activity_at`). A note is not a reply: the client
+    /// keeps waiting, the urgency and the lease stay, nothing is marked read, and a resolved
+    /// thread stays resolved (notes on resolved threads are allowed). Staff only, claim or not;
+    /// a client is refused (Forbidden).
+    pub fn on_note(&self, sender: &User) -> DomainResult<ThreadPatch> {
+        if !sender.role.is_staff() {
+            return Err(DomainError::forbidden("only agents and admins write notes"));
+        }
+        Ok(ThreadPatch {
+            status: self.status,
+            claim: self.claim,
+            agent_id: self.agent_id,
+            waiting_since: self.waiting_since,
+            urgency: self.urgency.clone(),
+            rank_key: None,
+            mark_client_messages_read: false,
+        })
     }
 
     /// What `agent` taking the claim until `until` does at `now`: the claim and the last agent
@@ -481,10 +499,89 @@ mod tests {
         assert_eq!(p.status, ThreadStatus::Resolved);
         assert_eq!(p.claim, None);
         assert_eq!(p.waiting_since, None);
-        assert_eq!(p.urgency, Urgency::default());
+        assert_eq!(
+            p.urgency, t.urgency,
+            "the unanswered messages' reasons are kept"
+        );
         assert_eq!(p.rank_key, Some(i64::MIN));
         assert_eq!(p.agent_id, Some(UserId(AGENT)));
         assert!(!p.mark_client_messages_read);
+    }
+
+    #[test]
+    fn a_reopened_thread_keeps_its_unanswered_reasons_and_adds_the_new_ones() {
+        let client = user(CLIENT, Role::Client);
+        let mut t = claimed_by(AGENT, NOW.plus_millis(MINUTE));
+        t.apply(
+            message(
+                &t,
+                &client,
+                "someone took money from my account, fraud",
+                NOW,
+            )
+            .unwrap(),
+        );
+        let waiting = t.urgency.clone();
+        t.apply(t.on_status(ThreadStatus::Resolved));
+        let later = NOW.plus_millis(10 * MINUTE);
+        let p = message(&t, &client, "hello?", later).unwrap();
+        assert_eq!(p.status, ThreadStatus::Open);
+        assert_eq!(p.waiting_since, Some(later));
+        for reason in &waiting.reasons {
+            assert!(
+                p.urgency.reasons.contains(reason),
+                "{reason} lost: {:?}",
+                p.urgency
+            );
+        }
+        assert!(
+            p.urgency.score >= waiting.score,
+            "{:?} < {:?}",
+            p.urgency,
+            waiting
+        );
+        assert!(p
+            .urgency
+            .reasons
+            .iter()
+            .any(|r| r == "2 unanswered messages"));
+        assert_eq!(p.agent_id, Some(UserId(AGENT)), "the last agent is known");
+    }
+
+    #[test]
+    fn an_answered_then_resolved_thread_reopens_with_the_new_message_only() {
+        let client = user(CLIENT, Role::Client);
+        let mut t = claimed_by(AGENT, NOW.plus_millis(MINUTE));
+        t.apply(message(&t, &client, "fraud", NOW).unwrap());
+        t.apply(message(&t, &user(AGENT, Role::Agent), "fixed", NOW).unwrap());
+        t.apply(t.on_status(ThreadStatus::Resolved));
+        let p = message(&t, &client, "my card was stolen", NOW).unwrap();
+        let alone = message(&thread(), &client, "my card was stolen", NOW).unwrap();
+        assert_eq!(p.urgency, alone.urgency);
+    }
+
+    #[test]
+    fn a_note_changes_nothing_and_needs_no_claim_but_staff() {
+        let mut t = claimed_by(OTHER_AGENT, NOW.plus_millis(MINUTE));
+        t.apply(message(&t, &user(CLIENT, Role::Client), "fraud", NOW).unwrap());
+        for role in [Role::Agent, Role::Admin] {
+            let p = t.on_note(&user(AGENT, role)).unwrap();
+            assert_eq!(p.status, t.status);
+            assert_eq!(p.claim, t.claim);
+            assert_eq!(p.agent_id, t.agent_id);
+            assert_eq!(p.waiting_since, t.waiting_since);
+            assert_eq!(p.urgency, t.urgency);
+            assert_eq!(p.rank_key, None);
+            assert!(!p.mark_client_messages_read);
+        }
+        let resolved = Thread {
+            status: ThreadStatus::Resolved,
+            ..thread()
+        };
+        let p = resolved.on_note(&user(AGENT, Role::Agent)).unwrap();
+        assert_eq!(p.status, ThreadStatus::Resolved, "a note never reopens");
+        let err = t.on_note(&user(CLIENT, Role::Client)).unwrap_err();
+        assert!(matches!(err, DomainError::Forbidden(_)), "{err:?}");
     }
 
     #[test]

@@ -89,6 +89,13 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form two usernames are compared in for uniqueness: ASCII letters lowercased, every
+    /// other character as is (`Maria_New` and `maria_new` are one name; `É` and `é` are two, as
+    /// on every store: SQLite's `lower()` folds ASCII only). Log-in still matches exactly.
+    pub fn folded(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
 }
 
 /// A plain-text password on its way to the hasher: at least 8 characters (as the sign-up page

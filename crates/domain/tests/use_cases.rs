@@ -896,3 +896,94 @@ fn staff_see_a_clients_context() {
         Err(DomainError::Forbidden(_))
     ));
 }
+
+#[test]
+fn a_note_reaches_the_threads_staff_and_the_queue_never_its_client() {
+    let d = desk();
+    let ann = d.client("ann");
+    let a = d.agent("agent-a");
+    let t = d.write(&ann, ThreadType::Loan, "my card was stolen");
+    let mut clients_topic = d.subscribe(&[Topic::Thread(t.id), Topic::User(ann.id)]);
+    let mut staff = d.subscribe(&[Topic::StaffInThread(t.id)]);
+    let mut queue = d.subscribe(&[Topic::Queue]);
+    assert!(matches!(
+        d.chat.add_note(&ann, t.id, "let me in"),
+        Err(DomainError::Forbidden(_))
+    ));
+    let note = d
+        .chat
+        .add_note(&a, t.id, "blocked the card by phone")
+        .unwrap();
+    assert_eq!(note.kind, chat_domain::message::MessageKind::Note);
+    assert_eq!(note.seq, 2);
+    let expected = Event::NoteCreated {
+        thread_id: t.id,
+        seq: 2,
+        message: note.clone(),
+    };
+    assert_eq!(delivered(&mut staff), vec![expected.clone()]);
+    assert_eq!(delivered(&mut queue), vec![expected]);
+    assert!(delivered(&mut clients_topic).is_empty());
+    // Not a reply: still waiting in the queue, and the client's message list has no note.
+    assert_eq!(d.queue_ids(&a), vec![t.id]);
+    let seen = d.chat.messages(&ann, t.id, 0, 100).unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(d.chat.messages(&a, t.id, 0, 100).unwrap().len(), 2);
+}
+
+#[test]
+fn a_client_writing_into_a_resolved_thread_reopens_it_and_the_last_agent_is_told() {
+    let d = desk();
+    let ann = d.client("ann");
+    let a = d.agent("agent-a");
+    let t = d.write(
+        &ann,
+        ThreadType::Payment,
+        "someone took money from my account",
+    );
+    let reasons = d.chat.viewable_thread(&a, t.id).unwrap().urgency.reasons;
+    d.chat.claim(&a, t.id).unwrap();
+    d.chat.set_status(&a, t.id, ThreadStatus::Resolved).unwrap();
+    let mut told = d.subscribe(&[Topic::User(a.id)]);
+    let mut clients_topic = d.subscribe(&[Topic::User(ann.id)]);
+    d.advance_minutes(5);
+    let sent = d.chat.send_in_thread(&ann, t.id, "hello?", None).unwrap();
+    assert!(sent.reopened);
+    assert_eq!(sent.thread.status, ThreadStatus::Open);
+    for reason in &reasons {
+        assert!(sent.thread.urgency.reasons.contains(reason), "{reason}");
+    }
+    assert_eq!(
+        delivered(&mut told),
+        vec![Event::Reopened {
+            thread_id: t.id,
+            agent_id: Some(a.id),
+            client_id: ann.id,
+        }]
+    );
+    assert!(delivered(&mut clients_topic).is_empty());
+}
+
+#[test]
+fn only_staff_list_conversations() {
+    let d = desk();
+    let ann = d.client("ann");
+    let a = d.agent("agent-a");
+    let t = d.write(&ann, ThreadType::Loan, "hi");
+    d.chat.claim(&a, t.id).unwrap();
+    let mine = chat_domain::inbox::ThreadFilter {
+        assignee: chat_domain::inbox::Assignee::Agent(a.id),
+        status: None,
+        client: None,
+    };
+    assert!(matches!(
+        d.chat.inbox(&ann, &mine, None, 10),
+        Err(DomainError::Forbidden(_))
+    ));
+    let page = d.chat.inbox(&a, &mine, None, 10).unwrap();
+    assert_eq!(page.entries.len(), 1);
+    assert_eq!(page.entries[0].client_username, "ann");
+    assert_eq!(page.entries[0].holder_username.as_deref(), Some("agent-a"));
+    assert_eq!(page.entries[0].unread, 1);
+    assert!(page.next.is_none());
+}

@@ -4,7 +4,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chat_domain::auth::NewSession;
 use chat_domain::canned::{CannedReply, NewCannedReply};
 use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
-use chat_domain::message::{Appended, Message, NewMessage};
+use chat_domain::inbox::{ActivityCursor, ThreadFilter};
+use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::{
     CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore,
 };
@@ -77,7 +78,8 @@ impl State {
 impl UserStore for MemoryStore {
     fn insert_user(&self, user: NewUser) -> DomainResult<User> {
         let mut s = self.lock();
-        if s.users.iter().any(|u| u.username == user.username) {
+        let folded = user.username.folded();
+        if s.users.iter().any(|u| u.username.folded() == folded) {
             return Err(DomainError::Conflict(Conflict::UsernameTaken));
         }
         let stored = User {
@@ -392,6 +394,27 @@ impl ThreadStore for MemoryStore {
         *rank = rank_key;
         Ok(())
     }
+
+    fn threads_page(
+        &self,
+        filter: &ThreadFilter,
+        now: Timestamp,
+        after: Option<ActivityCursor>,
+        limit: u32,
+    ) -> DomainResult<Vec<Thread>> {
+        let s = self.lock();
+        let mut list: Vec<Thread> = s
+            .threads
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|t| filter.matches(t, now))
+            .filter(|t| after.is_none_or(|c| c.precedes(t)))
+            .cloned()
+            .collect();
+        list.sort_by_key(|t| std::cmp::Reverse((t.last_activity_at, t.id)));
+        list.truncate(limit as usize);
+        Ok(list)
+    }
 }
 
 impl MessageStore for MemoryStore {
@@ -418,6 +441,7 @@ impl MessageStore for MemoryStore {
                     thread,
                     created: false,
                     status_changed: false,
+                    reopened: false,
                 });
             }
         }
@@ -434,6 +458,7 @@ impl MessageStore for MemoryStore {
             seq: thread.last_seq,
             sender_id: new.sender_id,
             sender_role: new.sender_role,
+            kind: new.kind,
             body: new.body.as_str().to_owned(),
             created_at: new.created_at,
             is_read: false,
@@ -449,6 +474,8 @@ impl MessageStore for MemoryStore {
             }
         }
         let status_changed = thread.status != p.status;
+        let reopened =
+            thread.status == ThreadStatus::Resolved && p.status != ThreadStatus::Resolved;
         let (entry, rank) = s.thread_mut(thread.id)?;
         *rank = p.rank_key.unwrap_or(*rank);
         thread.apply(p);
@@ -459,6 +486,7 @@ impl MessageStore for MemoryStore {
             thread,
             created: true,
             status_changed,
+            reopened,
         })
     }
 
@@ -467,12 +495,13 @@ impl MessageStore for MemoryStore {
         thread: ThreadId,
         after_seq: i64,
         limit: u32,
+        audience: Audience,
     ) -> DomainResult<Vec<Message>> {
         let s = self.lock();
         let mut list: Vec<Message> = s
             .messages
             .iter()
-            .filter(|m| m.thread_id == thread && m.seq > after_seq)
+            .filter(|m| m.thread_id == thread && m.seq > after_seq && audience.sees(m.kind))
             .cloned()
             .collect();
         list.sort_by_key(|m| m.seq);
@@ -484,7 +513,11 @@ impl MessageStore for MemoryStore {
         let mut s = self.lock();
         let mut changed = 0;
         for m in s.messages.iter_mut().filter(|m| {
-            m.thread_id == thread && m.sender_id != reader && m.seq <= up_to_seq && !m.is_read
+            m.thread_id == thread
+                && m.kind == MessageKind::Message
+                && m.sender_id != reader
+                && m.seq <= up_to_seq
+                && !m.is_read
         }) {
             m.is_read = true;
             changed += 1;
@@ -499,16 +532,16 @@ impl MessageStore for MemoryStore {
             .iter()
             .filter(|(t, _)| t.client_id == client)
             .filter(|(t, _)| {
-                s.messages
-                    .iter()
-                    .any(|m| m.thread_id == t.id && m.sender_id == agent)
+                s.messages.iter().any(|m| {
+                    m.thread_id == t.id && m.sender_id == agent && m.kind == MessageKind::Message
+                })
             })
             .map(|(t, _)| t.id)
             .collect();
         let mut list: Vec<Message> = s
             .messages
             .iter()
-            .filter(|m| threads.contains(&m.thread_id))
+            .filter(|m| threads.contains(&m.thread_id) && m.kind == MessageKind::Message)
             .cloned()
             .collect();
         list.sort_by_key(|m| (m.created_at, m.id));
@@ -545,6 +578,20 @@ impl MessageStore for MemoryStore {
             .count() as u64)
     }
 
+    fn unread_client_messages(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, u64>> {
+        let s = self.lock();
+        let mut unread: HashMap<ThreadId, u64> = HashMap::new();
+        for m in s.messages.iter().filter(|m| {
+            threads.contains(&m.thread_id)
+                && m.kind == MessageKind::Message
+                && m.sender_role == Role::Client
+                && !m.is_read
+        }) {
+            *unread.entry(m.thread_id).or_default() += 1;
+        }
+        Ok(unread)
+    }
+
     fn search(&self, query: &SearchQuery) -> DomainResult<Vec<SearchHit>> {
         let terms = query.terms();
         let s = self.lock();
@@ -554,7 +601,7 @@ impl MessageStore for MemoryStore {
                 continue;
             };
             if let SearchScope::ClientThreads(client) = query.scope {
-                if thread.client_id != client {
+                if thread.client_id != client || m.kind != MessageKind::Message {
                     continue;
                 }
             }

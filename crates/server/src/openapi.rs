@@ -17,7 +17,8 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
         accounts::sign_up, accounts::me, accounts::user, accounts::delete_user,
         accounts::log_in, accounts::log_out,
         conversations::create_thread, conversations::list_threads, conversations::get_thread,
-        conversations::list_messages, conversations::post_message, conversations::mark_read,
+        conversations::list_messages, conversations::post_message, conversations::post_note,
+        conversations::mark_read,
         conversations::conversation,
         claims::claim, claims::renew, claims::release, claims::take_over, claims::set_status,
         queue::queue,
@@ -407,6 +408,7 @@ pub mod schema {
 #[cfg(test)]
 mod tests {
     use chat_domain::canned::NewCannedReply;
+    use chat_domain::inbox::{ActivityCursor, Assignee};
     use chat_domain::message::{ClientMessageId, MessageBody};
     use chat_domain::search::{client_lookup, SearchQuery, SearchScope};
     use chat_domain::text::{self, patterns};
@@ -473,8 +475,33 @@ mod tests {
             all.extend(last.iter().cloned());
         }
         for word in [
-            "loan", "LOAN", "Payment", "other", "01", "+3", "-1", "4", "open", "PENDING",
-            "resolved", "client", "Agent", "admin", "1.0",
+            "loan",
+            "LOAN",
+            "Payment",
+            "other",
+            "01",
+            "+3",
+            "-1",
+            "4",
+            "open",
+            "PENDING",
+            "resolved",
+            "client",
+            "Agent",
+            "admin",
+            "1.0",
+            "me",
+            "Me",
+            "none",
+            "NONE",
+            "12_34",
+            "1_",
+            "_1",
+            "0_0",
+            "123456789012345678",
+            "1234567890123456789",
+            "123456789012345678_123456789012345678",
+            "1234567890123456789_1",
         ] {
             all.extend([
                 word.to_owned(),
@@ -571,6 +598,12 @@ mod tests {
             ok(ThreadStatus::parse(t))
         });
         agrees("role", patterns::ROLE, any, |t| ok(Role::parse(t)));
+        agrees("assignee", patterns::ASSIGNEE, any, |t| {
+            ok(Assignee::parse(t, UserId(1)))
+        });
+        agrees("cursor", patterns::CURSOR, any, |t| {
+            ok(ActivityCursor::parse(t))
+        });
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use chat_domain::canned::CannedReply;
 use chat_domain::claim::Claim;
-use chat_domain::message::Message;
+use chat_domain::message::{Message, MessageKind};
 use chat_domain::search::SearchHit;
-use chat_domain::service::{ClientContext, LoggedIn, QueueEntry};
+use chat_domain::service::{ClientContext, InboxEntry, InboxPage, LoggedIn, QueueEntry};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::{Urgency, UrgencyNow};
 use chat_domain::user::{Role, User};
@@ -220,6 +220,9 @@ pub struct MessageView {
     /// The writer's role.
     #[schema(value_type = String, example = "client")]
     pub sender_role: Role,
+    /// `message`, or `note`: a private note, only ever shown to agents and admins.
+    #[schema(value_type = String, pattern = "^(?:message|note)$", example = "message")]
+    pub kind: MessageKind,
     /// The text.
     pub body: String,
     /// When it was stored.
@@ -240,6 +243,7 @@ impl From<&Message> for MessageView {
             seq: m.seq,
             sender_id: m.sender_id,
             sender_role: m.sender_role,
+            kind: m.kind,
             body: m.body.clone(),
             created_at: m.created_at,
             is_read: m.is_read,
@@ -287,6 +291,115 @@ impl QueueEntryView {
             first_waiting: e.first_waiting.as_ref().map(MessageView::from),
         }
     }
+}
+
+/// The live claim in a staff list: who holds the thread until when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HolderView {
+    /// The holder.
+    #[schema(value_type = i64)]
+    pub agent_id: UserId,
+    /// The holder's username.
+    pub agent_username: String,
+    /// When the lease ends unless renewed.
+    #[schema(value_type = String, format = DateTime)]
+    pub until: Timestamp,
+}
+
+/// One conversation in a staff list ("Mine", "All", by status).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxItemView {
+    /// The thread's id.
+    #[schema(value_type = i64)]
+    pub id: ThreadId,
+    /// Its client.
+    #[schema(value_type = i64)]
+    pub client_id: UserId,
+    /// The client's username.
+    pub client_username: String,
+    /// loan, payment or other.
+    #[schema(value_type = String, example = "loan")]
+    pub thread_type: ThreadType,
+    /// open, pending or resolved.
+    #[schema(value_type = String, example = "open")]
+    pub status: ThreadStatus,
+    /// The live claim, if any.
+    pub claim: Option<HolderView>,
+    /// The last agent who held it.
+    #[schema(value_type = Option<i64>)]
+    pub agent_id: Option<UserId>,
+    /// Urgency now (waiting time included), with the reasons.
+    pub urgency: UrgencyView,
+    /// Since when the client has waited for an answer.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub waiting_since: Option<Timestamp>,
+    /// When something last happened (the list's order).
+    #[schema(value_type = String, format = DateTime)]
+    pub last_activity_at: Timestamp,
+    /// Sequence number of its latest entry (message or note).
+    pub last_seq: i64,
+    /// The client's messages nobody on the desk has read yet.
+    pub unread: u64,
+}
+
+impl InboxItemView {
+    /// An entry as seen at `now`.
+    pub fn at(e: &InboxEntry, now: Timestamp) -> Self {
+        let t = &e.thread;
+        InboxItemView {
+            id: t.id,
+            client_id: t.client_id,
+            client_username: e.client_username.clone(),
+            thread_type: t.thread_type,
+            status: t.status,
+            claim: t.live_claim(now).map(|c| HolderView {
+                agent_id: c.agent_id,
+                agent_username: e.holder_username.clone().unwrap_or_default(),
+                until: c.until,
+            }),
+            agent_id: t.agent_id,
+            urgency: UrgencyView::from(&e.urgency),
+            waiting_since: t.waiting_since,
+            last_activity_at: t.last_activity_at,
+            last_seq: t.last_seq,
+            unread: e.unread,
+        }
+    }
+}
+
+/// A page of a staff list, newest activity first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadPageView {
+    /// The threads.
+    pub threads: Vec<InboxItemView>,
+    /// Give it as `cursor` for the next page; null on the last page.
+    #[schema(pattern = "^[0-9]{1,18}_[0-9]{1,18}$")]
+    pub next_cursor: Option<String>,
+}
+
+impl ThreadPageView {
+    /// A page as seen at `now`.
+    pub fn at(page: &InboxPage, now: Timestamp) -> Self {
+        ThreadPageView {
+            threads: page
+                .entries
+                .iter()
+                .map(|e| InboxItemView::at(e, now))
+                .collect(),
+            next_cursor: page.next.map(|c| c.encode()),
+        }
+    }
+}
+
+/// What `GET /api/v1/threads` answers: a client's threads (`items`), or a page of a staff list
+/// (`threads` and `next_cursor`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ThreadsAnswer {
+    /// A client's threads, newest activity first (`client_id` alone).
+    Client(Items<ThreadView>),
+    /// A page of a staff list.
+    Page(ThreadPageView),
 }
 
 /// A canned reply.

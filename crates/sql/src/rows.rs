@@ -3,7 +3,7 @@
 use chat_domain::auth::NewSession;
 use chat_domain::canned::{CannedReply, NewCannedReply};
 use chat_domain::claim::Claim;
-use chat_domain::message::{Message, NewMessage};
+use chat_domain::message::{Message, MessageKind, NewMessage};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
 use chat_domain::user::{NewUser, PasswordHash, Role, User, Username};
@@ -200,6 +200,7 @@ pub(crate) struct MessageRow {
     pub created_at_ms: i64,
     pub is_read: bool,
     pub client_message_id: Option<String>,
+    pub kind: String,
 }
 
 impl MessageRow {
@@ -210,6 +211,7 @@ impl MessageRow {
             seq: self.seq,
             sender_id: UserId(self.sender_id),
             sender_role: Role::parse(&self.sender_role).map_err(|e| corrupt("role", e))?,
+            kind: MessageKind::parse(&self.kind).map_err(|e| corrupt("message kind", e))?,
             body: self.body,
             created_at: Timestamp(self.created_at_ms),
             is_read: self.is_read,
@@ -240,6 +242,7 @@ pub(crate) struct NewMessageRow<'a> {
     pub created_at_ms: i64,
     pub is_read: bool,
     pub client_message_id: Option<&'a str>,
+    pub kind: &'static str,
 }
 
 impl<'a> NewMessageRow<'a> {
@@ -253,6 +256,7 @@ impl<'a> NewMessageRow<'a> {
             created_at_ms: message.created_at.millis(),
             is_read: false,
             client_message_id: message.client_message_id.as_ref().map(|c| c.as_str()),
+            kind: message.kind.as_str(),
         }
     }
 }

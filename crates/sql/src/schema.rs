@@ -45,7 +45,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Messages; `(thread_id, seq)` and `(sender_id, client_message_id)` are unique.
+    /// Messages and notes; `(thread_id, seq)` and `(sender_id, client_message_id)` are unique.
     messages (id) {
         id -> BigInt,
         thread_id -> BigInt,
@@ -56,6 +56,8 @@ diesel::table! {
         created_at_ms -> BigInt,
         is_read -> Bool,
         client_message_id -> Nullable<Text>,
+        /// `message` or `note` (staff only).
+        kind -> Text,
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
 use chat_domain::claim::ClaimAttempt;
-use chat_domain::message::{ClientMessageId, MessageBody, NewMessage};
+use chat_domain::message::{Audience, ClientMessageId, MessageBody, MessageKind, NewMessage};
 use chat_domain::ports::{MessageStore, Store, ThreadStore, UserStore};
 use chat_domain::search::{SearchQuery, SearchScope};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
@@ -75,6 +75,7 @@ fn client_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
 
 fn client_message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage {
     NewMessage {
+        kind: MessageKind::Message,
         thread_id: thread.id,
         sender_id: thread.client_id,
         sender_role: Role::Client,
@@ -154,7 +155,9 @@ fn parallel_appends_to_one_thread_number_every_message_once(store: SqlStore) {
     seqs.sort_unstable();
     let total = (writers * each) as i64;
     assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
-    let stored = store.messages_after(thread.id, 0, 1000).unwrap();
+    let stored = store
+        .messages_after(thread.id, 0, 1000, Audience::Staff)
+        .unwrap();
     assert_eq!(stored.len() as i64, total);
     assert!(stored.iter().zip(1..).all(|(m, seq)| m.seq == seq));
     let thread = store.thread_by_id(thread.id).unwrap().unwrap();
@@ -189,7 +192,9 @@ fn concurrent_retries_of_one_client_message_id_store_it_once(store: SqlStore) {
             .iter()
             .all(|a| a.message.client_message_id.as_deref() == Some(cmid)));
     }
-    let stored = store.messages_after(thread.id, 0, 100).unwrap();
+    let stored = store
+        .messages_after(thread.id, 0, 100, Audience::Staff)
+        .unwrap();
     assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(store.thread_by_id(thread.id).unwrap().unwrap().last_seq, 3);
 }
@@ -256,7 +261,10 @@ fn reopening_beside_another_open_thread_of_the_type_is_a_conflict(store: SqlStor
         matches!(reopened, Err(DomainError::Conflict(_))),
         "{reopened:?}"
     );
-    assert!(store.messages_after(first.id, 0, 10).unwrap().is_empty());
+    assert!(store
+        .messages_after(first.id, 0, 10, Audience::Staff)
+        .unwrap()
+        .is_empty());
     assert_eq!(store.thread_by_id(first.id).unwrap().unwrap().last_seq, 0);
 }
 
@@ -318,6 +326,7 @@ fn replies_and_mark_reads_on_the_same_messages_never_deadlock(store: SqlStore) {
                     0 => store
                         .append_message(
                             NewMessage {
+                                kind: MessageKind::Message,
                                 thread_id: thread.id,
                                 sender_id: agent.id,
                                 sender_role: Role::Agent,
@@ -337,7 +346,7 @@ fn replies_and_mark_reads_on_the_same_messages_never_deadlock(store: SqlStore) {
             outcome.unwrap_or_else(|e| panic!("round {round}: {e}"));
         }
         let unread_client_messages = store
-            .messages_after(thread.id, 0, 10_000)
+            .messages_after(thread.id, 0, 10_000, Audience::Staff)
             .unwrap()
             .into_iter()
             .filter(|m| m.sender_role == Role::Client && !m.is_read)

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier, Mutex};
 
 use chat_domain::claim::Claim;
+use chat_domain::message::Audience;
 use chat_domain::ports::Store;
 use chat_domain::thread::{ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
@@ -78,7 +79,9 @@ pub fn concurrent_appends_number_messages_1_to_n_with_nothing_lost(store: Arc<dy
     let mut sorted = seqs.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=n).collect::<Vec<_>>());
-    let stored = store.messages_after(t.id, 0, 1000).unwrap();
+    let stored = store
+        .messages_after(t.id, 0, 1000, Audience::Staff)
+        .unwrap();
     assert_eq!(
         stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=n).collect::<Vec<_>>()
@@ -117,7 +120,13 @@ pub fn a_failing_patch_stores_nothing(store: Arc<dyn Store>) {
     );
     assert_eq!(result.err(), Some(err));
     assert_eq!(reload(&store, t.id), before);
-    assert_eq!(store.messages_after(t.id, 0, 10).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .messages_after(t.id, 0, 10, Audience::Staff)
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(store.count_sent_by(ann.id).unwrap(), 1);
     // the client message id was not used up, and numbering goes on without a gap
     let next = store
@@ -259,10 +268,14 @@ pub fn an_agent_reply_patch_marks_the_clients_messages_read(store: Arc<dyn Store
             Ok(agent_replied(claim))
         })
         .unwrap();
-    let messages = store.messages_after(loan.id, 0, 10).unwrap();
+    let messages = store
+        .messages_after(loan.id, 0, 10, Audience::Staff)
+        .unwrap();
     let read: Vec<(i64, bool)> = messages.iter().map(|m| (m.seq, m.is_read)).collect();
     assert_eq!(read, vec![(1, true), (2, true), (3, false)]);
-    let elsewhere = store.messages_after(other.id, 0, 10).unwrap();
+    let elsewhere = store
+        .messages_after(other.id, 0, 10, Audience::Staff)
+        .unwrap();
     assert!(
         !elsewhere[0].is_read,
         "another thread's messages stay unread"
@@ -301,7 +314,13 @@ pub fn a_repeated_client_message_id_returns_the_earlier_message(store: Arc<dyn S
     assert_eq!(again.message, first.message);
     assert_eq!(again.thread.id, t.id);
     assert_eq!(reload(&store, t.id), before, "a replay changes nothing");
-    assert_eq!(store.messages_after(t.id, 0, 10).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .messages_after(t.id, 0, 10, Audience::Staff)
+            .unwrap()
+            .len(),
+        1
+    );
 
     // the id is unique per sender, whatever the thread
     let other = thread(&store, &ann, ThreadType::Other);
@@ -313,7 +332,10 @@ pub fn a_repeated_client_message_id_returns_the_earlier_message(store: Arc<dyn S
         .unwrap();
     assert!(!elsewhere.created);
     assert_eq!(elsewhere.message.id, first.message.id);
-    assert!(store.messages_after(other.id, 0, 10).unwrap().is_empty());
+    assert!(store
+        .messages_after(other.id, 0, 10, Audience::Staff)
+        .unwrap()
+        .is_empty());
 }
 
 /// Another sender may use the same client message id.
@@ -369,7 +391,13 @@ pub fn concurrent_retries_with_one_client_message_id_store_one_message(store: Ar
     assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
     let ids: BTreeSet<MessageId> = results.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(store.messages_after(t.id, 0, 100).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .messages_after(t.id, 0, 100, Audience::Staff)
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(reload(&store, t.id).last_seq, 1);
 }
 
@@ -399,7 +427,7 @@ pub fn messages_after_pages_in_sequence_order(store: Arc<dyn Store>) {
     }
     let seqs = |after, limit| -> Vec<i64> {
         store
-            .messages_after(loan.id, after, limit)
+            .messages_after(loan.id, after, limit, Audience::Staff)
             .unwrap()
             .iter()
             .map(|m| {
@@ -414,7 +442,7 @@ pub fn messages_after_pages_in_sequence_order(store: Arc<dyn Store>) {
     assert_eq!(seqs(6, 3), vec![7]);
     assert!(seqs(7, 3).is_empty());
     let bodies: Vec<String> = store
-        .messages_after(loan.id, 5, 10)
+        .messages_after(loan.id, 5, 10, Audience::Staff)
         .unwrap()
         .into_iter()
         .map(|m| m.body)
@@ -437,7 +465,7 @@ pub fn mark_read_marks_only_the_other_sides_messages_up_to_seq(store: Arc<dyn St
     assert_eq!(store.mark_read(t.id, ann.id, 4).unwrap(), 2);
     assert_eq!(store.mark_read(t.id, ann.id, 4).unwrap(), 0);
     let read: Vec<(i64, bool)> = store
-        .messages_after(t.id, 0, 10)
+        .messages_after(t.id, 0, 10, Audience::Staff)
         .unwrap()
         .iter()
         .map(|m| (m.seq, m.is_read))
@@ -449,7 +477,7 @@ pub fn mark_read_marks_only_the_other_sides_messages_up_to_seq(store: Arc<dyn St
     assert_eq!(store.mark_read(t.id, ag.id, 100).unwrap(), 2);
     assert_eq!(store.mark_read(t.id, ann.id, 100).unwrap(), 1);
     assert!(store
-        .messages_after(t.id, 0, 10)
+        .messages_after(t.id, 0, 10, Audience::Staff)
         .unwrap()
         .iter()
         .all(|m| m.is_read));
@@ -467,7 +495,7 @@ pub fn mark_read_on_an_unknown_thread_changes_nothing(store: Arc<dyn Store>) {
             .unwrap(),
         0
     );
-    assert!(!store.messages_after(t.id, 0, 10).unwrap()[0].is_read);
+    assert!(!store.messages_after(t.id, 0, 10, Audience::Staff).unwrap()[0].is_read);
 }
 
 /// conversation_between lists, in time order, every message of the client's threads in which

@@ -3,7 +3,9 @@
 
 mod canned;
 mod claims;
+mod inbox;
 mod messages;
+mod notes;
 mod queue;
 mod search;
 mod sessions;
@@ -13,7 +15,9 @@ mod users;
 
 pub use canned::*;
 pub use claims::*;
+pub use inbox::*;
 pub use messages::*;
+pub use notes::*;
 pub use queue::*;
 pub use search::*;
 pub use sessions::*;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chat_domain::canned::NewCannedReply;
-use chat_domain::message::MessageBody;
+use chat_domain::message::{Audience, MessageBody};
 use chat_domain::ports::Store;
 use chat_domain::search::{SearchQuery, SearchScope};
 use chat_domain::thread::ThreadType;
@@ -49,7 +49,7 @@ pub fn accepted_text_is_stored_and_read_back_exactly(store: Arc<dyn Store>) {
         assert_eq!(&say(&store, loan.id, &ann, text).message.body, text);
     }
     let read: Vec<String> = store
-        .messages_after(loan.id, 0, 100)
+        .messages_after(loan.id, 0, 100, Audience::Staff)
         .unwrap()
         .into_iter()
         .map(|m| m.body)

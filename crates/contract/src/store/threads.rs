@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use chat_domain::claim::ClaimAttempt;
+use chat_domain::message::Audience;
 use chat_domain::ports::Store;
 use chat_domain::thread::{ThreadStatus, ThreadType};
 use chat_domain::{DomainError, ThreadId, UserId};
@@ -208,6 +209,12 @@ pub fn a_client_never_has_two_unresolved_threads_of_one_type(store: Arc<dyn Stor
     let stored = reload(&store, old.id);
     assert_eq!(stored.status, ThreadStatus::Resolved);
     assert_eq!(stored.last_seq, 1);
-    assert_eq!(store.messages_after(old.id, 0, 10).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .messages_after(old.id, 0, 10, Audience::Staff)
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(reload(&store, new.id).status, ThreadStatus::Open);
 }

@@ -22,6 +22,25 @@ pub fn usernames_are_unique(store: Arc<dyn Store>) {
     assert_eq!(found.id, ann.id);
 }
 
+/// Usernames are unique without regard to the case of ASCII letters (`maria_new` takes
+/// `Maria_New`), while a look-up by username stays exact; other letters are compared as they are.
+pub fn usernames_are_unique_without_regard_to_case(store: Arc<dyn Store>) {
+    let maria = client(&store, "maria_new");
+    assert_conflict(store.insert_user(new_user("Maria_New", Role::Client)));
+    assert_conflict(store.insert_user(new_user("MARIA_NEW", Role::Agent)));
+    assert!(store.user_by_username("Maria_New").unwrap().is_none());
+    assert_eq!(
+        store.user_by_username("maria_new").unwrap().map(|u| u.id),
+        Some(maria.id)
+    );
+    let deleted = client(&store, "Gone");
+    assert!(store.soft_delete_user(deleted.id, minutes(1)).unwrap());
+    assert_conflict(store.insert_user(new_user("gone", Role::Client)));
+    // Only ASCII letters fold: every store agrees on these being two names.
+    client(&store, "émile");
+    client(&store, "Émile");
+}
+
 /// A deleted user's username stays taken.
 pub fn usernames_are_unique_even_after_deletion(store: Arc<dyn Store>) {
     let ann = client(&store, "ann");

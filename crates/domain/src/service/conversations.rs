@@ -2,7 +2,9 @@
 
 use super::{can_view, require_staff, Chat};
 use crate::event::Event;
-use crate::message::{Appended, ClientMessageId, Message, MessageBody, NewMessage};
+use crate::message::{
+    Appended, Audience, ClientMessageId, Message, MessageBody, MessageKind, NewMessage,
+};
 use crate::thread::{Thread, ThreadStatus, ThreadType};
 use crate::user::{Role, User};
 use crate::{Conflict, DomainError, DomainResult, ThreadId, UserId};
@@ -68,6 +70,7 @@ impl Chat {
                 thread_id,
                 sender_id: actor.id,
                 sender_role: actor.role,
+                kind: MessageKind::Message,
                 body,
                 created_at: now,
                 client_message_id,
@@ -86,11 +89,49 @@ impl Chat {
                     status: appended.thread.status,
                 });
             }
+            if appended.reopened {
+                self.publish(Event::Reopened {
+                    thread_id,
+                    agent_id: appended.thread.agent_id,
+                    client_id: appended.thread.client_id,
+                });
+            }
         }
         Ok(appended)
     }
 
-    /// Messages of a thread the actor may read, after sequence number `after_seq`.
+    /// Staff write a private note into a thread: stored in order with its messages (its own
+    /// `seq`), shown to staff only, and published as `note.created` to the thread's staff and
+    /// the queue, never to the client. No claim is needed, and a resolved thread takes notes
+    /// too (it stays resolved). A note is not a reply: the client keeps waiting, nothing is
+    /// marked read, the urgency and the lease stay as they were. Clients are refused
+    /// (Forbidden); the body follows the message rules.
+    pub fn add_note(&self, actor: &User, thread_id: ThreadId, body: &str) -> DomainResult<Message> {
+        require_staff(actor)?;
+        let body = MessageBody::parse(body)?;
+        let patch = |thread: &Thread| thread.on_note(actor);
+        let appended = self.store.append_message(
+            NewMessage {
+                thread_id,
+                sender_id: actor.id,
+                sender_role: actor.role,
+                kind: MessageKind::Note,
+                body,
+                created_at: self.now(),
+                client_message_id: None,
+            },
+            &patch,
+        )?;
+        self.publish(Event::NoteCreated {
+            thread_id,
+            seq: appended.message.seq,
+            message: appended.message.clone(),
+        });
+        Ok(appended.message)
+    }
+
+    /// Entries of a thread the actor may read, after sequence number `after_seq`: messages, and
+    /// for staff also notes.
     pub fn messages(
         &self,
         actor: &User,
@@ -99,8 +140,12 @@ impl Chat {
         limit: u32,
     ) -> DomainResult<Vec<Message>> {
         self.viewable_thread(actor, thread_id)?;
-        self.store
-            .messages_after(thread_id, after_seq.max(0), limit.clamp(1, MAX_PAGE))
+        self.store.messages_after(
+            thread_id,
+            after_seq.max(0),
+            limit.clamp(1, MAX_PAGE),
+            Audience::of(actor.role),
+        )
     }
 
     /// The threads of a client: the client itself, or staff.
@@ -140,7 +185,9 @@ impl Chat {
         let mut all = Vec::new();
         let mut after = 0;
         loop {
-            let page = self.store.messages_after(thread.id, after, MAX_PAGE)?;
+            let page = self
+                .store
+                .messages_after(thread.id, after, MAX_PAGE, Audience::Client)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             all.extend(

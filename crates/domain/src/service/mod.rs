@@ -5,12 +5,14 @@ mod accounts;
 mod agent_tools;
 mod claims;
 mod conversations;
+mod inbox;
 mod queue;
 
 use std::sync::Arc;
 
 pub use accounts::LoggedIn;
 pub use agent_tools::ClientContext;
+pub use inbox::{InboxEntry, InboxPage, MAX_INBOX_PAGE};
 pub use queue::QueueEntry;
 
 use crate::claim::ClaimPolicy;

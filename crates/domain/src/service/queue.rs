@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{require_staff, Chat};
-use crate::message::Message;
+use crate::message::{Audience, Message};
 use crate::thread::Thread;
 use crate::urgency::UrgencyNow;
 use crate::user::{Role, User};
@@ -67,17 +67,23 @@ impl Chat {
             let Some(since) = thread.waiting_since else {
                 continue;
             };
+            // The client's messages since the desk's last reply: those the client waits on
+            // (a reopened thread's include the ones left unanswered when it was resolved).
             let mut bodies = Vec::new();
             let mut after = (thread.last_seq - RESCORE_WINDOW).max(0);
             loop {
-                let page = self.store.messages_after(thread.id, after, 500)?;
+                let page = self
+                    .store
+                    .messages_after(thread.id, after, 500, Audience::Client)?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
-                bodies.extend(
-                    page.into_iter()
-                        .filter(|m| m.sender_role == Role::Client && m.created_at >= since)
-                        .map(|m| m.body),
-                );
+                for m in page {
+                    if m.sender_role == Role::Client {
+                        bodies.push(m.body);
+                    } else {
+                        bodies.clear();
+                    }
+                }
             }
             let urgency = rules.assess_all(thread.thread_type, bodies.iter().map(String::as_str));
             let urgency = if bodies.is_empty() {

@@ -37,6 +37,7 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/threads/{id}"),
     ("get", "/api/v1/threads/{id}/messages"),
     ("post", "/api/v1/threads/{id}/messages"),
+    ("post", "/api/v1/threads/{id}/notes"),
     ("post", "/api/v1/threads/{id}/read"),
     ("get", "/api/v1/conversations"),
     ("post", "/api/v1/threads/{id}/claim"),

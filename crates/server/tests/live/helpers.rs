@@ -204,6 +204,20 @@ impl Instance {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    pub async fn put(&self, path: &str, body: Value, token: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .put(self.url(path))
+            .json(&body)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         let resp = self
             .http

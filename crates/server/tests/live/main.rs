@@ -8,6 +8,7 @@ mod chat;
 mod close;
 mod expiry;
 mod frames;
+mod notes;
 mod outage;
 mod redis_restart;
 mod refusals;

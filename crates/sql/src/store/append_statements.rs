@@ -128,6 +128,7 @@ where
             messages::created_at_ms::NAME,
             messages::is_read::NAME,
             messages::client_message_id::NAME,
+            messages::kind::NAME,
         ];
         out.push_sql("INSERT INTO ");
         out.push_identifier("messages")?;
@@ -155,6 +156,8 @@ where
         out.push_bind_param::<Bool, _>(&row.is_read)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&row.client_message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(row.kind)?;
         out.push_sql(")");
         returning(&mut out, &messages::all_columns)
     }

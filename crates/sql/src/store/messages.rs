@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use chat_domain::message::{Appended, Message, NewMessage};
+use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::MessageStore;
 use chat_domain::search::{SearchHit, SearchQuery};
-use chat_domain::thread::{Thread, ThreadPatch};
+use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
 use chat_domain::{Conflict, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::min;
@@ -59,6 +59,7 @@ fn append_in_transaction(
         .execute(conn)?;
     }
     let status_changed = thread.status != p.status;
+    let reopened = thread.status == ThreadStatus::Resolved && p.status != ThreadStatus::Resolved;
     let rank_key = p.rank_key.unwrap_or(row.rank_key);
     thread.apply(p);
     SavePatch {
@@ -71,6 +72,7 @@ fn append_in_transaction(
         thread,
         created: true,
         status_changed,
+        reopened,
     })
 }
 
@@ -96,6 +98,7 @@ fn earlier_message(
         thread,
         created: false,
         status_changed: false,
+        reopened: false,
     })
 }
 
@@ -165,16 +168,20 @@ impl MessageStore for SqlStore {
         thread: ThreadId,
         after_seq: i64,
         limit: u32,
+        audience: Audience,
     ) -> DomainResult<Vec<Message>> {
         self.run(|conn| {
-            let rows = messages::table
+            let mut query = messages::table
                 .filter(messages::thread_id.eq(thread.0))
                 .filter(messages::seq.gt(after_seq))
                 .order(messages::seq.asc())
                 .limit(i64::from(limit))
                 .select(MessageRow::as_select())
-                .load(conn)?;
-            into_messages(rows)
+                .into_boxed();
+            if audience == Audience::Client {
+                query = query.filter(messages::kind.eq(MessageKind::Message.as_str()));
+            }
+            into_messages(query.load(conn)?)
         })
     }
 
@@ -191,6 +198,7 @@ impl MessageStore for SqlStore {
                     .filter(messages::thread_id.eq(thread.0))
                     .filter(messages::sender_id.ne(reader.0))
                     .filter(messages::seq.le(up_to_seq))
+                    .filter(messages::kind.eq(MessageKind::Message.as_str()))
                     .filter(messages::is_read.eq(false)),
             )
             .set(messages::is_read.eq(true))
@@ -208,10 +216,16 @@ impl MessageStore for SqlStore {
             let written = diesel::alias!(messages as written);
             let agents_threads = written
                 .filter(written.field(messages::sender_id).eq(agent.0))
+                .filter(
+                    written
+                        .field(messages::kind)
+                        .eq(MessageKind::Message.as_str()),
+                )
                 .select(written.field(messages::thread_id));
             let rows = messages::table
                 .filter(messages::thread_id.eq_any(clients_threads))
                 .filter(messages::thread_id.eq_any(agents_threads))
+                .filter(messages::kind.eq(MessageKind::Message.as_str()))
                 .order((messages::created_at_ms.asc(), messages::id.asc()))
                 .select(MessageRow::as_select())
                 .load(conn)?;
@@ -233,6 +247,30 @@ impl MessageStore for SqlStore {
                 .count()
                 .get_result(conn)?;
             Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
+    fn unread_client_messages(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, u64>> {
+        if threads.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<i64> = threads.iter().map(|t| t.0).collect();
+        self.run(|conn| {
+            // The partial index `messages_unread_client`'s predicate, as a literal the planners
+            // can match.
+            let unread_from_client = diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "NOT is_read AND sender_role = 'client' AND kind = 'message'",
+            );
+            let rows: Vec<(i64, i64)> = messages::table
+                .filter(messages::thread_id.eq_any(&ids))
+                .filter(unread_from_client)
+                .group_by(messages::thread_id)
+                .select((messages::thread_id, diesel::dsl::count(messages::id)))
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|(thread, n)| (ThreadId(thread), u64::try_from(n).unwrap_or(0)))
+                .collect())
         })
     }
 

@@ -16,7 +16,7 @@ use crate::rows::MessageRow;
 macro_rules! hit_columns {
     () => {
         "m.id, m.thread_id, m.seq, m.sender_id, m.sender_role, m.body, m.created_at_ms, \
-         m.is_read, m.client_message_id, u.username AS client_username"
+         m.is_read, m.client_message_id, m.kind, u.username AS client_username"
     };
 }
 
@@ -34,7 +34,8 @@ macro_rules! hit_order {
     };
 }
 
-/// Binds: $1 the terms, $2 whether every thread is in scope, $3 else the client, $4 the limit.
+/// Binds: $1 the terms, $2 whether every thread (and every note) is in scope, $3 else the client
+/// (whose scope has messages only, never a note), $4 the limit.
 const POSTGRES_SEARCH: &str = concat!(
     "SELECT ",
     hit_columns!(),
@@ -42,7 +43,7 @@ const POSTGRES_SEARCH: &str = concat!(
     " FROM messages m",
     hit_joins!(),
     " CROSS JOIN plainto_tsquery('simple', $1) AS q(query)",
-    " WHERE to_tsvector('simple', m.body) @@ q.query AND ($2 OR t.client_id = $3)",
+    " WHERE to_tsvector('simple', m.body) @@ q.query AND ($2 OR (t.client_id = $3 AND m.kind = 'message'))",
     hit_order!(),
     " LIMIT $4"
 );
@@ -54,7 +55,7 @@ const SQLITE_SEARCH: &str = concat!(
     ", -bm25(messages_fts) AS score",
     " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid",
     hit_joins!(),
-    " WHERE messages_fts MATCH ?1 AND (?2 OR t.client_id = ?3)",
+    " WHERE messages_fts MATCH ?1 AND (?2 OR (t.client_id = ?3 AND m.kind = 'message'))",
     hit_order!(),
     " LIMIT ?4"
 );

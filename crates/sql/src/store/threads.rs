@@ -1,6 +1,7 @@
 //! Threads, claims and the queue.
 
 use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
+use chat_domain::inbox::{ActivityCursor, Assignee, ThreadFilter};
 use chat_domain::ports::ThreadStore;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
@@ -339,6 +340,50 @@ impl ThreadStore for SqlStore {
                 return Err(thread_not_found());
             }
             Ok(())
+        })
+    }
+
+    fn threads_page(
+        &self,
+        filter: &ThreadFilter,
+        now: Timestamp,
+        after: Option<ActivityCursor>,
+        limit: u32,
+    ) -> DomainResult<Vec<Thread>> {
+        self.run(|conn| {
+            let mut query = threads::table
+                .order((threads::last_activity_at_ms.desc(), threads::id.desc()))
+                .limit(i64::from(limit))
+                .select(ThreadRow::as_select())
+                .into_boxed();
+            query = match filter.assignee {
+                Assignee::Anyone => query,
+                Assignee::Agent(agent) => query
+                    .filter(threads::claim_agent_id.eq(agent.0))
+                    .filter(threads::claim_until_ms.gt(now.millis())),
+                Assignee::Nobody => query.filter(
+                    threads::claim_agent_id
+                        .is_null()
+                        .or(threads::claim_until_ms.le(now.millis())),
+                ),
+            };
+            if let Some(status) = filter.status {
+                query = query.filter(threads::status.eq(status.as_str()));
+            }
+            if let Some(client) = filter.client {
+                query = query.filter(threads::client_id.eq(client.0));
+            }
+            if let Some(cursor) = after {
+                let at = cursor.last_activity_at.millis();
+                query = query.filter(
+                    threads::last_activity_at_ms
+                        .lt(at)
+                        .or(threads::last_activity_at_ms
+                            .eq(at)
+                            .and(threads::id.lt(cursor.id.0))),
+                );
+            }
+            into_threads(query.load(conn)?)
         })
     }
 }

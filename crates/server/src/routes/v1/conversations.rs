@@ -1,8 +1,8 @@
 //! Conversations: threads and their messages, read marks, an agent's history with a client.
 
 use actix_web::{web, HttpResponse};
-use chat_domain::thread::ThreadType;
-use chat_domain::user::Role;
+use chat_domain::inbox::{ActivityCursor, Assignee, ThreadFilter};
+use chat_domain::thread::{ThreadStatus, ThreadType};
 use chat_domain::{Chat, DomainError, DomainResult, ThreadId, UserId};
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -12,7 +12,9 @@ use crate::auth::Authenticated;
 use crate::error::{blocking, ApiResult};
 use crate::openapi::schema;
 use crate::routes::v1::Page;
-use crate::views::{ErrorBody, Items, MarkedView, MessageView, SentView, ThreadView};
+use crate::views::{
+    ErrorBody, Items, MarkedView, MessageView, SentView, ThreadPageView, ThreadView, ThreadsAnswer,
+};
 
 /// A thread type as the seed numbers it (1, 2, 3) or by name (`loan`, `payment`, `other`).
 #[derive(Debug, Clone, Deserialize)]
@@ -67,13 +69,88 @@ pub struct ReadRequest {
     pub up_to_seq: i64,
 }
 
-/// Whose threads.
-#[derive(Debug, Deserialize, IntoParams)]
+/// A private note.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewNoteRequest {
+    /// The note (the rules of a message body).
+    #[schema(schema_with = schema::message_body)]
+    pub body: String,
+}
+
+/// Whose threads, or which page of a staff list.
+#[derive(Debug, Deserialize)]
 pub struct ThreadsQuery {
-    /// The client: a client may give only its own id (the default); staff must give one (403
-    /// without it).
-    #[param(required = false, value_type = i64)]
+    /// The client.
     pub client_id: Option<i64>,
+    /// `me`, `none` or an agent's id: the holder of the live claim.
+    pub assignee: Option<String>,
+    /// open, pending or resolved.
+    pub status: Option<String>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+impl ThreadsQuery {
+    /// Whether any parameter of a staff list was given.
+    fn asks_for_a_list(&self) -> bool {
+        self.assignee.is_some()
+            || self.status.is_some()
+            || self.cursor.is_some()
+            || self.limit.is_some()
+    }
+}
+
+impl IntoParams for ThreadsQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        use utoipa::openapi::path::ParameterBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::Required;
+        let text = |name: &str, pattern: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(pattern)),
+                ))
+                .build()
+        };
+        let status = ParameterBuilder::new()
+            .name("status")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "A staff list: only threads with this status (open, pending, resolved).",
+            ))
+            .schema(Some(schema::thread_status()))
+            .build();
+        vec![
+            schema::integer_query(
+                "client_id",
+                false,
+                i64::MIN,
+                i64::MAX,
+                "The client. Alone: that client's threads as `items` (a client may give only its                  own id, the default). With a staff list's parameters: only that client's threads.",
+            ),
+            text(
+                "assignee",
+                chat_domain::text::patterns::ASSIGNEE,
+                "A staff list: `me` (the threads the caller holds), `none` (held by nobody) or                  an agent's id; the holder of the live claim. Absent: anyone's.",
+            ),
+            status,
+            text(
+                "cursor",
+                chat_domain::text::patterns::CURSOR,
+                "A staff list: the previous page's `next_cursor` (opaque).",
+            ),
+            schema::limit(Page::INBOX),
+        ]
+    }
 }
 
 /// A page of messages.
@@ -145,10 +222,14 @@ pub async fn create_thread(
     })
 }
 
-/// A client's threads: its own, or for staff the given client's.
+/// A client's threads (its own, or for staff the given client's) as `items`; or for staff a
+/// page of a list of conversations ("Mine": `assignee=me`; by status; all), newest activity
+/// first, with unread counts, as `threads` and `next_cursor`. Staff get the list whenever they
+/// give any of `assignee`, `status`, `cursor`, `limit`, or no `client_id`.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ThreadsQuery),
-    responses((status = 200, body = Items<ThreadView>),
-        (status = 403, body = ErrorBody, description = "a client asking for another's threads, or staff naming no client")),
+    responses((status = 200, body = ThreadsAnswer),
+        (status = 403, body = ErrorBody, description = "a client asking for another's threads, or for a staff list"),
+        (status = 422, body = ErrorBody, description = "`invalid`: `assignee`, `status`, `cursor` or `limit` breaks its rule")),
     security(("bearer" = [])))]
 pub async fn list_threads(
     chat: web::Data<Chat>,
@@ -156,24 +237,47 @@ pub async fn list_threads(
     query: web::Query<ThreadsQuery>,
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
-    let client = match (query.client_id, caller.user.role) {
-        (Some(id), _) => UserId(id),
-        (None, Role::Client) => caller.user.id,
-        (None, _) => {
-            return Err(DomainError::forbidden(
-                "staff must name the client whose threads to list (client_id)",
-            )
-            .into())
-        }
-    };
+    let query = query.into_inner();
+    let staff = caller.user.role.is_staff();
+    if query.asks_for_a_list() || (staff && query.client_id.is_none()) {
+        let limit = Page::INBOX.limit(query.limit)?;
+        let me = caller.user.id;
+        let assignee = match query.assignee.as_deref() {
+            Some(text) => Assignee::parse(text, me)?,
+            None => Assignee::Anyone,
+        };
+        let status = query
+            .status
+            .as_deref()
+            .map(ThreadStatus::parse)
+            .transpose()?;
+        let after = query
+            .cursor
+            .as_deref()
+            .map(ActivityCursor::parse)
+            .transpose()?;
+        let filter = ThreadFilter {
+            assignee,
+            status,
+            client: query.client_id.map(UserId),
+        };
+        let (page, now) = blocking(move || {
+            let page = chat.inbox(&caller.user, &filter, after, limit)?;
+            Ok((page, chat.now()))
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(ThreadsAnswer::Page(ThreadPageView::at(&page, now))));
+    }
+    // Here staff always named a client; a client's own threads are the default.
+    let client = query.client_id.map_or(caller.user.id, UserId);
     let (threads, now) = blocking(move || {
         let threads = chat.threads_of_client(&caller.user, client)?;
         Ok((threads, chat.now()))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Items::new(
+    Ok(HttpResponse::Ok().json(ThreadsAnswer::Client(Items::new(
         threads.iter().map(|t| ThreadView::at(t, now)).collect(),
-    )))
+    ))))
 }
 
 /// One thread: its client or staff.
@@ -255,6 +359,30 @@ pub async fn post_message(
     } else {
         HttpResponse::Ok().json(view)
     })
+}
+
+/// Staff write a private note into a thread: stored in the thread's sequence with its
+/// messages (`kind: note`), shown to agents and admins only, never to the client. No claim is
+/// needed; resolved threads take notes too (they stay resolved). A note is not a reply: the
+/// client keeps waiting and nothing is marked read.
+#[utoipa::path(post, path = "/api/v1/threads/{id}/notes", tag = "threads",
+    params(("id" = i64, Path, description = "thread id")), request_body = NewNoteRequest,
+    responses((status = 201, body = MessageView, description = "the stored note (`kind: note`)"),
+        (status = 403, body = ErrorBody, description = "clients do not write notes"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid`: the body breaks its rule")),
+    security(("bearer" = [])))]
+pub async fn post_note(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+    body: web::Json<NewNoteRequest>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let id = ThreadId(id.into_inner());
+    let req = body.into_inner();
+    let note = blocking(move || chat.add_note(&caller.user, id, &req.body)).await?;
+    Ok(HttpResponse::Created().json(MessageView::from(&note)))
 }
 
 /// Marks the other side's messages read.

@@ -30,6 +30,11 @@ impl Page {
         default: 50,
         max: 200,
     };
+    /// Staff's lists of conversations: 50 by default, at most 100 (the domain's page).
+    pub const INBOX: Page = Page {
+        default: 50,
+        max: chat_domain::service::MAX_INBOX_PAGE,
+    };
     /// A thread's messages: 100 by default, at most 500 (the domain's page).
     pub const MESSAGES: Page = Page {
         default: 100,
@@ -96,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(conversations::list_messages)
                     .post(conversations::post_message),
             )
+            .service(web::resource("/threads/{id}/notes").post(conversations::post_note))
             .service(web::resource("/threads/{id}/read").post(conversations::mark_read))
             .service(web::resource("/threads/{id}/status").put(claims::set_status))
             .service(

@@ -1,8 +1,9 @@
-//! What a thread socket delivers: live events, message events in sequence order and each
-//! once, with any gap filled from the store; and the end of an agent's access when its claim
-//! ends.
+//! What a thread socket delivers: live events, message (and for staff note) events in
+//! sequence order and each once, with any gap filled from the store; never a note to a client;
+//! and the end of an agent's access when its claim ends.
 
 use chat_domain::event::Event;
+use chat_domain::message::{Message, MessageKind};
 use chat_domain::user::Role;
 use chat_domain::UserId;
 
@@ -12,14 +13,18 @@ use crate::ws::connection::{Connection, Stop};
 use crate::ws::frames::event_text;
 
 impl ThreadSocket {
-    /// One live event: message events in sequence order, each once; others as they come.
+    /// One live event: message and note events in sequence order, each once; others as they
+    /// come. A client never gets a staff-only event (it is not subscribed to them either).
     pub(super) async fn forward(
         &mut self,
         conn: &mut Connection,
         event: &Event,
     ) -> Result<(), Stop> {
+        if self.user.role == Role::Client && !event.is_for_clients() {
+            return Ok(());
+        }
         match event {
-            Event::MessageCreated { seq, .. } => {
+            Event::MessageCreated { seq, .. } | Event::NoteCreated { seq, .. } => {
                 if *seq <= self.last_seq {
                     return Ok(());
                 }
@@ -66,7 +71,8 @@ impl ThreadSocket {
         self.catch_up(conn).await
     }
 
-    /// Sends every stored message after the last delivered one, in order.
+    /// Sends every stored entry after the last delivered one that the user may see, in order
+    /// (a client's pages have no notes, so its `seq`s skip theirs).
     pub(super) async fn catch_up(&mut self, conn: &mut Connection) -> Result<(), Stop> {
         loop {
             let after = self.last_seq;
@@ -80,11 +86,7 @@ impl ThreadSocket {
                     continue;
                 }
                 let seq = message.seq;
-                let frame = Event::MessageCreated {
-                    thread_id: self.thread_id,
-                    seq,
-                    message,
-                };
+                let frame = entry_event(self.thread_id, message);
                 conn.send_text(event_text(&frame)).await?;
                 self.last_seq = seq;
             }
@@ -92,5 +94,22 @@ impl ThreadSocket {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The live event of a stored entry: `message.created` or `note.created`.
+fn entry_event(thread_id: chat_domain::ThreadId, message: Message) -> Event {
+    let seq = message.seq;
+    match message.kind {
+        MessageKind::Message => Event::MessageCreated {
+            thread_id,
+            seq,
+            message,
+        },
+        MessageKind::Note => Event::NoteCreated {
+            thread_id,
+            seq,
+            message,
+        },
     }
 }

@@ -33,7 +33,7 @@ pub struct ThreadSocket {
     thread_id: ThreadId,
     /// The client's `?last_seq=`: replayed from once joined.
     resume_from: Option<i64>,
-    /// The last message sequence number delivered to the client.
+    /// The last sequence number delivered (a message's, or for staff a note's).
     last_seq: i64,
     last_renewal: Option<Instant>,
     last_typing: Option<Instant>,
@@ -85,10 +85,15 @@ impl Handler for ThreadSocket {
     /// Subscribes, then says `ready`, then replays what the client missed.
     async fn join(&mut self, conn: &mut Connection) -> Result<EventStream, Stop> {
         // Subscribe before reading the store, so nothing falls between the two.
+        // Staff also hear the thread's notes; a client's socket never subscribes to them.
+        let mut topics = vec![Topic::Thread(self.thread_id), Topic::User(self.user.id)];
+        if self.user.role.is_staff() {
+            topics.push(Topic::StaffInThread(self.thread_id));
+        }
         let events = self
             .chat
             .bus()
-            .subscribe(&[Topic::Thread(self.thread_id), Topic::User(self.user.id)])
+            .subscribe(&topics)
             .map_err(|e| stop_for(&e))?;
         let thread = self
             .call(|chat, user, id| chat.joinable_thread(user, id))

@@ -1,0 +1,156 @@
+//! Staff's lists of conversations ("Mine", "Queue", "All"): which threads, and where a page ends.
+
+use crate::thread::{Thread, ThreadStatus};
+use crate::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+
+/// Whose conversations: by the holder of the live claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    /// Held or not, by anyone.
+    Anyone,
+    /// Held by this agent (a live claim).
+    Agent(UserId),
+    /// Held by nobody (no claim, or a lapsed one).
+    Nobody,
+}
+
+impl Assignee {
+    /// Reads an `assignee` filter as `actor` gives it: `me` (the actor), `none`, or a user id
+    /// of 1 to 18 digits (Invalid, field `assignee`, otherwise). An id nobody has lists nothing.
+    pub fn parse(text: &str, actor: UserId) -> DomainResult<Self> {
+        match text {
+            "me" => Ok(Assignee::Agent(actor)),
+            "none" => Ok(Assignee::Nobody),
+            digits
+                if !digits.is_empty()
+                    && digits.len() <= ActivityCursor::MAX_DIGITS
+                    && digits.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                digits
+                    .parse::<i64>()
+                    .map(|id| Assignee::Agent(UserId(id)))
+                    .map_err(|_| Self::invalid())
+            }
+            _ => Err(Self::invalid()),
+        }
+    }
+
+    fn invalid() -> DomainError {
+        DomainError::invalid("assignee", "must be me, none or a user id")
+    }
+
+    /// Whether a thread at `now` matches.
+    pub fn matches(self, thread: &Thread, now: Timestamp) -> bool {
+        match self {
+            Assignee::Anyone => true,
+            Assignee::Agent(agent) => thread.is_held_by(agent, now),
+            Assignee::Nobody => thread.live_claim(now).is_none(),
+        }
+    }
+}
+
+/// Which threads a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadFilter {
+    /// Whose.
+    pub assignee: Assignee,
+    /// Only this status, if given.
+    pub status: Option<ThreadStatus>,
+    /// Only this client's, if given.
+    pub client: Option<UserId>,
+}
+
+impl ThreadFilter {
+    /// Whether a thread at `now` is in the list.
+    pub fn matches(&self, thread: &Thread, now: Timestamp) -> bool {
+        self.assignee.matches(thread, now)
+            && self.status.is_none_or(|s| thread.status == s)
+            && self.client.is_none_or(|c| thread.client_id == c)
+    }
+}
+
+/// Where a page of a newest-activity-first list ended: the last thread's activity time and id.
+/// Its text form (`<millis>_<id>`) is the API's opaque `cursor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    /// The last listed thread's `last_activity_at`.
+    pub last_activity_at: Timestamp,
+    /// The last listed thread's id.
+    pub id: ThreadId,
+}
+
+impl ActivityCursor {
+    /// The largest number of digits of either part (always fits an `i64`).
+    pub const MAX_DIGITS: usize = 18;
+
+    /// The cursor after this thread.
+    pub fn after(thread: &Thread) -> Self {
+        ActivityCursor {
+            last_activity_at: thread.last_activity_at,
+            id: thread.id,
+        }
+    }
+
+    /// Whether a thread comes strictly after the cursor (activity descending, then id
+    /// descending).
+    pub fn precedes(&self, thread: &Thread) -> bool {
+        (thread.last_activity_at, thread.id) < (self.last_activity_at, self.id)
+    }
+
+    /// The cursor's text.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.last_activity_at.millis(), self.id.0)
+    }
+
+    /// Reads a cursor's text: `<millis>_<id>`, each 1 to 18 digits (Invalid, field `cursor`).
+    pub fn parse(text: &str) -> DomainResult<Self> {
+        let bad = || DomainError::invalid("cursor", "not a cursor this API gave");
+        let (at, id) = text.split_once('_').ok_or_else(bad)?;
+        let number = |part: &str| -> DomainResult<i64> {
+            if part.is_empty()
+                || part.len() > Self::MAX_DIGITS
+                || !part.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(bad());
+            }
+            part.parse::<i64>().map_err(|_| bad())
+        };
+        Ok(ActivityCursor {
+            last_activity_at: Timestamp(number(at)?),
+            id: ThreadId(number(id)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_what_it_wrote() {
+        let c = ActivityCursor {
+            last_activity_at: Timestamp(1_764_064_800_000),
+            id: ThreadId(42),
+        };
+        assert_eq!(c.encode(), "1764064800000_42");
+        assert_eq!(ActivityCursor::parse(&c.encode()), Ok(c));
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for bad in [
+            "",
+            "_",
+            "1_",
+            "_1",
+            "1-2",
+            "a_1",
+            "1_2_3",
+            "-1_2",
+            "1234567890123456789_1",
+            "1_ 2",
+        ] {
+            assert!(ActivityCursor::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Staff's lists of conversations: "Mine" (`assignee = me`), "All", by status, a page at a time.
+
+use serde::Serialize;
+
+use super::{require_staff, Chat};
+use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::thread::Thread;
+use crate::urgency::UrgencyNow;
+use crate::user::User;
+use crate::{DomainResult, UserId};
+
+/// Most threads one page lists.
+pub const MAX_INBOX_PAGE: u32 = 100;
+
+/// One conversation in a staff list.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxEntry {
+    /// The thread.
+    pub thread: Thread,
+    /// Its urgency now, waiting time included.
+    pub urgency: UrgencyNow,
+    /// Its client's username.
+    pub client_username: String,
+    /// The username of the agent holding its live claim, if any.
+    pub holder_username: Option<String>,
+    /// How many of the client's messages nobody has read.
+    pub unread: u64,
+}
+
+/// A page of a staff list.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    /// The threads, newest activity first.
+    pub entries: Vec<InboxEntry>,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<ActivityCursor>,
+}
+
+impl Chat {
+    /// A page of the threads `filter` selects, newest activity first, after `after`: staff
+    /// only (Forbidden for clients). `limit` is 1 to [`MAX_INBOX_PAGE`]. A constant number of
+    /// store calls whatever the page size: the threads, the usernames, the unread counts.
+    pub fn inbox(
+        &self,
+        actor: &User,
+        filter: &ThreadFilter,
+        after: Option<ActivityCursor>,
+        limit: u32,
+    ) -> DomainResult<InboxPage> {
+        require_staff(actor)?;
+        let now = self.now();
+        let limit = limit.clamp(1, MAX_INBOX_PAGE);
+        let mut threads = self.store.threads_page(filter, now, after, limit + 1)?;
+        let more = threads.len() > limit as usize;
+        threads.truncate(limit as usize);
+        let mut people: Vec<UserId> = threads.iter().map(|t| t.client_id).collect();
+        people.extend(
+            threads
+                .iter()
+                .filter_map(|t| t.live_claim(now).map(|c| c.agent_id)),
+        );
+        let usernames = self.store.usernames(&people)?;
+        let ids: Vec<_> = threads.iter().map(|t| t.id).collect();
+        let unread = self.store.unread_client_messages(&ids)?;
+        let next = more
+            .then(|| threads.last().map(ActivityCursor::after))
+            .flatten();
+        let entries = threads
+            .into_iter()
+            .map(|thread| InboxEntry {
+                urgency: self
+                    .config
+                    .urgency
+                    .at(&thread.urgency, thread.waiting_since, now),
+                client_username: usernames
+                    .get(&thread.client_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                holder_username: thread
+                    .live_claim(now)
+                    .and_then(|c| usernames.get(&c.agent_id).cloned()),
+                unread: unread.get(&thread.id).copied().unwrap_or(0),
+                thread,
+            })
+            .collect();
+        Ok(InboxPage { entries, next })
+    }
+}

@@ -1,0 +1,2 @@
+DROP INDEX threads_claim_activity;
+DROP INDEX threads_activity;

@@ -1,0 +1,2 @@
+DROP INDEX messages_unread_client;
+ALTER TABLE messages DROP COLUMN kind;
