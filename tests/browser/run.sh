@@ -69,6 +69,8 @@ export CHAT__SERVER__WORKERS=2
 export CHAT__DATABASE__SQLITE_PATH="$WORK/chat.db"
 export CHAT__AUTH__BCRYPT_COST=4
 export CHAT__AUTH__ALLOW_INSECURE_COST=true
+# A short lease, so the test sees the console renew a claim that is not on screen before it lapses.
+export CHAT__CLAIMS__LEASE_SECONDS=30
 export CHAT__LOG__FORMAT=human
 export CHAT__LOG__LEVEL=${CHAT__LOG__LEVEL:-info}
 

@@ -394,6 +394,21 @@ function start({ user: me }) {
 
   // ---- availability -------------------------------------------------------------------------
 
+  /** The agents whose availability this console has seen, online first. */
+  function showTeam() {
+    const team = $('team');
+    const list = [...agents.entries()].sort(([a, x], [b, y]) => (x === 'online' ? 0 : 1) - (y === 'online' ? 0 : 1) || a - b);
+    const online = list.filter(([, availability]) => availability === 'online').length;
+    $('team-summary').textContent = `Team: ${online} online`;
+    $('team-list').replaceChildren(...list.map(([id, availability]) => el(
+      'li',
+      { dataset: { availability } },
+      id === me.id ? 'You' : names.label(id, 'an agent'),
+      ` · ${availability}`,
+    )));
+    team.hidden = !features.availability;
+  }
+
   function showAvailability(value) {
     if (AVAILABILITY[value]) {
       availabilitySelect.value = value;
@@ -407,6 +422,7 @@ function start({ user: me }) {
       const answer = await api('PUT', '/api/v1/users/me/availability', { availability: wanted });
       showAvailability((answer && answer.availability) || wanted);
       agents.set(me.id, availabilitySelect.value);
+      showTeam();
       alertUser(`You are ${availabilitySelect.value}.`, 'info');
     } catch (failure) {
       showAvailability(availabilitySelect.dataset.value || 'offline');
@@ -805,6 +821,7 @@ function start({ user: me }) {
         names.remember(agentId, frame.username);
         if (AVAILABILITY[frame.availability]) agents.set(agentId, frame.availability);
         if (agentId === me.id) showAvailability(frame.availability);
+        showTeam();
         break;
       }
       case 'taken_over':
@@ -930,6 +947,7 @@ function start({ user: me }) {
         showAvailability('offline');
       }
     }
+    showTeam();
     if (open) showClaimState();
     await held.restore();
     held.start();

@@ -278,6 +278,7 @@ export class Conversation {
   }
 
   dropPending(item) {
+    if (!this.outbox.includes(item)) return;
     this.outbox = this.outbox.filter((other) => other !== item);
     item.node.remove();
     this.saveOutbox();
@@ -377,6 +378,11 @@ export class Conversation {
       }
       return;
     }
+    // The stored copy of a message still pending here (the socket can bring it before the answer).
+    const pending = message.client_message_id && this.isMine(message)
+      ? this.outbox.find((item) => item.cmid === message.client_message_id)
+      : null;
+    if (pending) this.dropPending(pending);
     const entry = { message, node: this.render(message) };
     this.bySeq.set(message.seq, entry);
     const wasAtEnd = this.atEnd;
