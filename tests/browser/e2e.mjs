@@ -457,19 +457,26 @@ try {
   }
 
   step('the queue is counted and paged');
+  const waitingClients = [];
   for (let i = 0; i < 52; i += 1) {
     const waiting = await newClient(`waiting${i}_${suffix}`);
-    await call('POST', '/api/v1/threads', { thread_type: 'other', body: `Question number ${i}`, client_message_id: `w-${suffix}-${i}` }, waiting.token);
+    const sent = await call('POST', '/api/v1/threads', { thread_type: 'other', body: `Question number ${i}`, client_message_id: `w-${suffix}-${i}` }, waiting.token);
+    waitingClients.push({ ...waiting, threadId: sent.thread.id });
   }
+  const lastWaiting = waitingClients[waitingClients.length - 1];
+  await call('POST', `/api/v1/threads/${lastWaiting.threadId}/messages`, { body: 'Newer: I still cannot pay', client_message_id: `w2-${suffix}` }, lastWaiting.token);
   await pageB.getByRole('button', { name: /^Queue/ }).click();
-  await pageB.locator('#queue-count', { hasText: /\((5\d|50\+)\)/ }).waitFor();
+  await pageB.locator('#queue-count', { hasText: '(52)' }).waitFor();
   // 50 waiting on this page, and possibly conversations other agents hold, listed as taken.
   assert.ok(await pageB.locator('#queue li.queue-item').count() >= 50);
   await pageB.getByRole('button', { name: 'Next page' }).click();
-  await pageB.locator('#page-info', { hasText: /^51–/ }).waitFor();
+  await pageB.locator('#page-info', { hasText: '51–52 of 52 waiting' }).waitFor();
   assert.ok(await pageB.locator('#queue li.queue-item').count() >= 2);
   await pageB.getByRole('button', { name: 'Previous page' }).click();
   await pageB.locator('#page-info', { hasText: /^1–50/ }).waitFor();
+  step('a queue card shows the client\'s newest waiting message, not the first');
+  const card = pageB.locator('#queue li.queue-item', { hasText: lastWaiting.username });
+  await card.locator('.snippet', { hasText: 'Newer: I still cannot pay' }).waitFor();
 
   step('axe-core finds no accessibility violation on any page, at laptop and phone width');
   for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 812 }]) {
