@@ -171,6 +171,12 @@ function start({ user: me }) {
     if (claimNow.agent_id === me.id) {
       taken.delete(threadId);
       held.hold(threadId, claimNow.until, entry);
+      if (!entry) {
+        // Assigned or transferred to this agent before this page saw it: fetch what lists show.
+        api('GET', `/api/v1/threads/${threadId}`)
+          .then((thread) => { if (held.has(threadId)) held.hold(threadId, held.get(threadId).until, { thread }); })
+          .catch(() => {});
+      }
     } else {
       held.drop(threadId);
       if (entry) taken.set(threadId, { entry, claim: claimNow });
