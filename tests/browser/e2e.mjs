@@ -346,6 +346,8 @@ try {
   await pageA.locator('#messages li.theirs', { hasText: duringOutage }).waitFor();
   assert.equal(await client.locator('#messages li', { hasText: duringOutage }).count(), 1, 'shown exactly once');
   assert.equal(await pageA.locator('#messages li', { hasText: duringOutage }).count(), 1, 'stored exactly once');
+  await newestInView(client);
+  await newestInView(pageA);
 
   step('agent A holds a second conversation: it gets an unread mark, and its claim is renewed while not on screen');
   const second = await newClient(`client2_${suffix}`);

@@ -130,6 +130,7 @@ export class Conversation {
 
   /** Loads the stored messages (the newest in view), then (if live) joins the thread's socket. */
   async open() {
+    this.atEnd = true;
     await this.fetchAfter(0);
     this.restoreOutbox();
     this.scrollToEnd();
@@ -146,15 +147,25 @@ export class Conversation {
     }).start();
   }
 
+  /**
+   * Reads stored messages after a seq (on open, and to fill a gap after a reconnection). What it
+   * adds comes into view if the reader was at the newest message, else counts as new.
+   */
   async fetchAfter(afterSeq) {
     let after = afterSeq;
+    let unseen = 0;
     for (let page = 0; page < 50; page += 1) {
       const data = await api('GET', `/api/v1/threads/${this.thread.id}/messages?after_seq=${after}&limit=${PAGE_SIZE}`);
       const items = (data && data.items) || [];
-      for (const message of items) this.add(message, { replace: true, quiet: true });
+      for (const message of items) {
+        if (this.add(message, { replace: true, quiet: true }) && !this.isMine(message)) unseen += 1;
+      }
       if (items.length < PAGE_SIZE) break;
       after = items[items.length - 1].seq;
     }
+    if (this.closed) return;
+    if (this.atEnd) this.scrollToEnd();
+    else for (let i = 0; i < unseen; i += 1) this.noteUnseen();
   }
 
   close() {
@@ -368,15 +379,19 @@ export class Conversation {
     return message.kind === 'note';
   }
 
+  /**
+   * Shows a message once (by seq); answers whether it was new. `quiet` leaves scrolling to the
+   * caller (a batch scrolls once at its end).
+   */
   add(message, { replace = false, quiet = false } = {}) {
-    if (!message || typeof message.seq !== 'number' || message.thread_id !== this.thread.id) return;
+    if (!message || typeof message.seq !== 'number' || message.thread_id !== this.thread.id) return false;
     const known = this.bySeq.get(message.seq);
     if (known) {
       if (replace) {
         known.message = message;
         this.updateMark(known);
       }
-      return;
+      return false;
     }
     // The stored copy of a message still pending here (the socket can bring it before the answer).
     const pending = message.client_message_id && this.isMine(message)
@@ -396,9 +411,10 @@ export class Conversation {
       if (!this.isNote(message)) say(this.typingNode, '');
       this.scheduleRead();
     }
-    if (quiet) return;
+    if (quiet) return true;
     if (wasAtEnd || this.isMine(message)) this.scrollToEnd();
     else this.noteUnseen();
+    return true;
   }
 
   render(message) {
