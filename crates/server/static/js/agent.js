@@ -575,12 +575,17 @@ function start({ user: me }) {
       }
       renderList();
     } catch (failure) {
-      if (failure.status === 404 || failure.status === 403) {
-        // An older server: "Mine" falls back to the claims this console knows.
-        features.assignee = false;
-        $('views-all').hidden = true;
-        if (view === 'all') setView('queue');
-        else renderList();
+      if ([403, 404, 422].includes(failure.status)) {
+        if (asked === 'all') {
+          // This server lists only an agent's own conversations: no "All".
+          $('views-all').hidden = true;
+          setView('queue');
+        } else {
+          // An older server: "Mine" falls back to the claims this console knows.
+          features.assignee = false;
+          $('views-all').hidden = true;
+          renderList();
+        }
         return;
       }
       alertUser(`The list could not be loaded: ${describeError(failure, nameOf)}`);
