@@ -19,7 +19,7 @@ if [ ! -x "$CHROMIUM_PATH" ]; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
-if [ ! -d "$HERE/node_modules/playwright-core" ]; then
+if [ ! -d "$HERE/node_modules/playwright-core" ] || [ ! -d "$HERE/node_modules/axe-core" ]; then
   echo "browser test: installing node modules (npm ci)"
   (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
@@ -69,6 +69,8 @@ export CHAT__SERVER__WORKERS=2
 export CHAT__DATABASE__SQLITE_PATH="$WORK/chat.db"
 export CHAT__AUTH__BCRYPT_COST=4
 export CHAT__AUTH__ALLOW_INSECURE_COST=true
+# A short lease, so the test sees the console renew a claim that is not on screen before it lapses.
+export CHAT__CLAIMS__LEASE_SECONDS=30
 export CHAT__LOG__FORMAT=human
 export CHAT__LOG__LEVEL=${CHAT__LOG__LEVEL:-info}
 

@@ -174,10 +174,13 @@ macro_rules! store_contract_tests {
             an_expired_claim_puts_the_thread_back_in_the_queue,
             queue_orders_by_rank_then_waiting_longest_then_id,
             queue_pages_with_limit_and_offset,
+            queue_len_counts_every_page,
             set_urgency_overwrites_urgency_and_rank,
             waiting_threads_lists_threads_with_a_client_waiting,
             first_waiting_messages_are_each_threads_first_client_message_since,
             first_waiting_messages_answers_for_many_threads_at_once,
+            latest_waiting_messages_are_each_threads_newest_client_message_since,
+            latest_waiting_messages_answers_for_many_threads_at_once,
             // search
             search_finds_messages_containing_every_term,
             search_ranks_a_denser_match_first,

@@ -125,6 +125,8 @@ pub trait ThreadStore: Send + Sync {
     /// The agents' queue at `now`: threads not resolved, with a client waiting, and not under a
     /// live claim; by `rank_key` descending, then waiting longest first, then id.
     fn queue(&self, now: Timestamp, limit: u32, offset: u32) -> DomainResult<Vec<Thread>>;
+    /// How many threads [`ThreadStore::queue`] holds at `now` (every page together).
+    fn queue_len(&self, now: Timestamp) -> DomainResult<u64>;
     /// Threads with a client waiting (for re-scoring when the urgency rules change).
     fn waiting_threads(&self) -> DomainResult<Vec<Thread>>;
     /// Overwrites a thread's urgency and rank key.
@@ -180,6 +182,14 @@ pub trait MessageStore: Send + Sync {
     /// constant number of queries whatever the number of threads. Threads without such a
     /// message (or unknown) are left out of the map.
     fn first_waiting_messages(
+        &self,
+        waiting: &[(ThreadId, Timestamp)],
+    ) -> DomainResult<HashMap<ThreadId, Message>>;
+    /// For each `(thread, waiting_since)`: the thread's newest client message (highest `seq`
+    /// among messages sent with the client role) created at or after `waiting_since`, in a
+    /// constant number of queries whatever the number of threads. Threads without such a message
+    /// (or unknown) are left out of the map.
+    fn latest_waiting_messages(
         &self,
         waiting: &[(ThreadId, Timestamp)],
     ) -> DomainResult<HashMap<ThreadId, Message>>;

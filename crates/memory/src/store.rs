@@ -377,6 +377,18 @@ impl ThreadStore for MemoryStore {
             .collect())
     }
 
+    fn queue_len(&self, now: Timestamp) -> DomainResult<u64> {
+        let s = self.lock();
+        Ok(s.threads
+            .iter()
+            .filter(|(t, _)| {
+                t.status != ThreadStatus::Resolved
+                    && t.waiting_since.is_some()
+                    && t.live_claim(now).is_none()
+            })
+            .count() as u64)
+    }
+
     fn waiting_threads(&self) -> DomainResult<Vec<Thread>> {
         Ok(self
             .lock()
@@ -567,6 +579,27 @@ impl MessageStore for MemoryStore {
             }
         }
         Ok(first)
+    }
+
+    fn latest_waiting_messages(
+        &self,
+        waiting: &[(ThreadId, Timestamp)],
+    ) -> DomainResult<HashMap<ThreadId, Message>> {
+        let s = self.lock();
+        let mut latest: HashMap<ThreadId, Message> = HashMap::new();
+        for &(thread, since) in waiting {
+            let newest = s
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.thread_id == thread && m.sender_role == Role::Client && m.created_at >= since
+                })
+                .max_by_key(|m| m.seq);
+            if let Some(m) = newest {
+                latest.insert(thread, m.clone());
+            }
+        }
+        Ok(latest)
     }
 
     fn count_sent_by(&self, user: UserId) -> DomainResult<u64> {

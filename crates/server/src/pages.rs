@@ -86,6 +86,10 @@ static ASSETS: &[Asset] = &[
     asset!("js/client.js", JS),
     asset!("js/agent.js", JS),
     asset!("js/chat.js", JS),
+    asset!("js/names.js", JS),
+    asset!("js/features.js", JS),
+    asset!("js/alerts.js", JS),
+    asset!("js/held.js", JS),
     asset!("favicon.svg", SVG),
 ];
 

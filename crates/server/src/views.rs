@@ -279,6 +279,8 @@ pub struct QueueEntryView {
     pub client_username: String,
     /// The client's oldest unanswered message.
     pub first_waiting: Option<MessageView>,
+    /// The client's newest unanswered message (the same as `first_waiting` when only one waits).
+    pub latest_waiting: Option<MessageView>,
 }
 
 impl QueueEntryView {
@@ -289,6 +291,7 @@ impl QueueEntryView {
             urgency: UrgencyView::from(&e.urgency),
             client_username: e.client_username.clone(),
             first_waiting: e.first_waiting.as_ref().map(MessageView::from),
+            latest_waiting: e.latest_waiting.as_ref().map(MessageView::from),
         }
     }
 }
@@ -400,6 +403,15 @@ pub enum ThreadsAnswer {
     Client(Items<ThreadView>),
     /// A page of a staff list.
     Page(ThreadPageView),
+}
+
+/// A page of the agents' queue, and how many wait in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuePageView {
+    /// This page's entries, most urgent first.
+    pub items: Vec<QueueEntryView>,
+    /// How many conversations the queue holds, every page together.
+    pub total: u64,
 }
 
 /// A canned reply.

@@ -59,6 +59,7 @@ pub fn queue_lists_only_unresolved_waiting_unclaimed_threads(store: Arc<dyn Stor
     let got: BTreeSet<ThreadId> = ids(&queue).into_iter().collect();
     let want: BTreeSet<ThreadId> = [in_queue.id, pending.id].into_iter().collect();
     assert_eq!(got, want);
+    assert_eq!(store.queue_len(minutes(60)).unwrap(), 2);
     assert_eq!(queue.len(), 2);
     let listed = queue.iter().find(|t| t.id == in_queue.id).unwrap();
     assert_eq!(listed.waiting_since, Some(minutes(1)));
@@ -114,6 +115,26 @@ pub fn queue_pages_with_limit_and_offset(store: Arc<dyn Store>) {
     assert_eq!(page(2, 4), all[4..5].to_vec());
     assert!(page(2, 5).is_empty());
     assert!(page(2, 50).is_empty());
+}
+
+/// queue_len counts the whole queue (every page together), at the given instant: a claim that
+/// lapsed puts its thread back in the count, and an empty queue counts 0.
+pub fn queue_len_counts_every_page(store: Arc<dyn Store>) {
+    assert_eq!(store.queue_len(minutes(1)).unwrap(), 0);
+    let ag = agent(&store, "agent");
+    let threads: Vec<Thread> = (0..7)
+        .map(|i| waiting(&store, &format!("c{i}"), i, 100 - i))
+        .collect();
+    assert_eq!(store.queue_len(minutes(30)).unwrap(), 7);
+    assert_eq!(store.queue(minutes(30), 3, 6).unwrap().len(), 1);
+    assert!(matches!(
+        store
+            .try_claim(threads[0].id, ag.id, minutes(40), minutes(30))
+            .unwrap(),
+        ClaimAttempt::Won(_)
+    ));
+    assert_eq!(store.queue_len(minutes(31)).unwrap(), 6);
+    assert_eq!(store.queue_len(minutes(40)).unwrap(), 7, "the lease ended");
 }
 
 /// set_urgency overwrites a thread's urgency and moves it in the queue by its new rank key.
@@ -220,5 +241,68 @@ pub fn first_waiting_messages_answers_for_many_threads_at_once(store: Arc<dyn St
         assert_eq!(first.thread_id, t.id);
         assert_eq!(first.seq, 1);
         assert_eq!(first.sender_id, t.client_id);
+    }
+}
+
+/// latest_waiting_messages gives, per thread, its highest-seq client message created at or after
+/// the given instant; staff messages, earlier messages, other threads and threads with no such
+/// message (or unknown) are left out.
+pub fn latest_waiting_messages_are_each_threads_newest_client_message_since(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let ann = client(&store, "ann");
+    let bob = client(&store, "bob");
+    let cid = client(&store, "cid");
+    let anns = thread(&store, &ann, ThreadType::Loan);
+    let bobs = thread(&store, &bob, ThreadType::Other);
+    let cids = thread(&store, &cid, ThreadType::Payment);
+    say_at(&store, anns.id, &ann, "old question", minutes(1));
+    say_at(&store, anns.id, &ag, "old answer", minutes(2));
+    say_at(&store, anns.id, &ann, "new question", minutes(3));
+    let ann_latest = say_at(&store, anns.id, &ann, "and another", minutes(4));
+    say_at(&store, anns.id, &ag, "a staff line after", minutes(5));
+    let bob_only = say_at(&store, bobs.id, &bob, "hello", minutes(5));
+    say_at(&store, cids.id, &cid, "long ago", minutes(1));
+    let unknown = ThreadId(cids.id.0 + 1000);
+
+    let got = store
+        .latest_waiting_messages(&[
+            (anns.id, minutes(3)),
+            (bobs.id, minutes(0)),
+            (cids.id, minutes(2)),
+            (unknown, minutes(0)),
+        ])
+        .unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[&anns.id], ann_latest.message);
+    assert_eq!(got[&bobs.id], bob_only.message);
+    assert!(store.latest_waiting_messages(&[]).unwrap().is_empty());
+    let first = store
+        .first_waiting_messages(&[(anns.id, minutes(3))])
+        .unwrap();
+    assert_eq!(first[&anns.id].body, "new question");
+}
+
+/// latest_waiting_messages answers for a whole queue page (here 120 threads) at once.
+pub fn latest_waiting_messages_answers_for_many_threads_at_once(store: Arc<dyn Store>) {
+    let threads: Vec<Thread> = (0..120)
+        .map(|i| waiting(&store, &format!("client{i}"), i % 7, 10))
+        .collect();
+    for t in threads.iter().step_by(3) {
+        let c = reload(&store, t.id);
+        let owner = store.user_by_id(c.client_id).unwrap().unwrap();
+        say_at(&store, t.id, &owner, "a second line", minutes(30));
+    }
+    let pairs: Vec<(ThreadId, Timestamp)> = threads
+        .iter()
+        .map(|t| (t.id, t.waiting_since.unwrap()))
+        .collect();
+    let got = store.latest_waiting_messages(&pairs).unwrap();
+    assert_eq!(got.len(), threads.len());
+    for (i, t) in threads.iter().enumerate() {
+        let latest = &got[&t.id];
+        assert_eq!(latest.thread_id, t.id);
+        assert_eq!(latest.sender_id, t.client_id);
+        let want = if i % 3 == 0 { 2 } else { 1 };
+        assert_eq!(latest.seq, want, "thread {i}");
     }
 }

@@ -20,6 +20,9 @@ pub struct QueueEntry {
     pub client_username: String,
     /// The client's first message since it started waiting.
     pub first_waiting: Option<Message>,
+    /// The client's newest message since it started waiting (what the reasons mostly come from,
+    /// and what the client is waiting on now).
+    pub latest_waiting: Option<Message>,
 }
 
 /// How many of a thread's latest messages a re-score reads (older ones were answered long ago or
@@ -29,7 +32,7 @@ const RESCORE_WINDOW: i64 = 50;
 impl Chat {
     /// A page of the queue, most urgent first (oldest first within a tie). A constant number
     /// of store calls whatever the page size: the threads, their clients' usernames, and their
-    /// first waiting messages.
+    /// first and newest waiting messages.
     pub fn queue(&self, actor: &User, limit: u32, offset: u32) -> DomainResult<Vec<QueueEntry>> {
         require_staff(actor)?;
         let now = self.now();
@@ -41,6 +44,7 @@ impl Chat {
             .filter_map(|t| t.waiting_since.map(|since| (t.id, since)))
             .collect();
         let mut first_waiting = self.store.first_waiting_messages(&waiting)?;
+        let mut latest_waiting = self.store.latest_waiting_messages(&waiting)?;
         Ok(threads
             .into_iter()
             .map(|thread| QueueEntry {
@@ -53,9 +57,16 @@ impl Chat {
                     .cloned()
                     .unwrap_or_default(),
                 first_waiting: first_waiting.remove(&thread.id),
+                latest_waiting: latest_waiting.remove(&thread.id),
                 thread,
             })
             .collect())
+    }
+
+    /// How many conversations the queue holds now, every page together.
+    pub fn queue_len(&self, actor: &User) -> DomainResult<u64> {
+        require_staff(actor)?;
+        self.store.queue_len(self.now())
     }
 
     /// Re-scores every waiting thread with the current rules (run at start-up, since the rules

@@ -1,13 +1,23 @@
-// The agent console: the live queue (most urgent first), claiming, the conversation with the
-// client's context beside it, canned replies, release/resolve, and search.
+// The agent console: "Mine" (every conversation this agent holds, unread marks, claims kept
+// alive), the live "Queue" (most urgent first, counted and paged) and "All"; claiming, the
+// conversation with the client's context beside it, canned replies, private notes, transfer,
+// release/resolve, search, availability and assignment notices. Routing features are offered
+// only where the server has them (features.js); the pull queue works either way.
 
 import { api, logOut, requireSession, session } from './api.js';
+import { AssignmentAlerts } from './alerts.js';
 import { Conversation, bindComposer, describeError } from './conversation.js';
+import { detectFeatures, isMissingRoute } from './features.js';
+import { HeldClaims } from './held.js';
 import { LiveSocket } from './live.js';
+import { Names } from './names.js';
 import { el, formatTime, formatWaiting, say, showIdentity, topicName } from './ui.js';
 
 const QUEUE_REFETCH_DEBOUNCE_MS = 250;
 const QUEUE_REFRESH_EVERY_MS = 60000;
+const PAGE_SIZE = 50;
+const PAGE_TITLE = document.title;
+const AVAILABILITY = { online: 'online', away: 'away', offline: 'offline' };
 
 const current = requireSession(['agent', 'admin']);
 if (current) start(current);
@@ -15,33 +25,74 @@ if (current) start(current);
 function start({ user: me }) {
   const $ = (id) => document.getElementById(id);
   showIdentity($('identity'), me, logOut);
+  const isAdmin = me.role === 'admin';
 
   const alertBox = $('console-alert');
+  const main = $('main');
+  const listTitle = $('list-title');
+  const listHelp = $('list-help');
   const queueList = $('queue');
   const queueEmpty = $('queue-empty');
+  const pager = $('pager');
   const title = $('conversation-title');
   const claimState = $('claim-state');
   const actions = $('thread-actions');
   const claimButton = $('claim-button');
   const releaseButton = $('release-button');
+  const transferButton = $('transfer-button');
   const resolveButton = $('resolve-button');
   const hint = $('conversation-hint');
   const cannedSelect = $('canned-select');
   const cannedInsert = $('canned-insert');
-  const parts = { list: $('messages'), typing: $('typing'), status: $('connection') };
+  const noteBox = $('note-box');
+  const availabilityBox = $('availability-box');
+  const availabilitySelect = $('availability');
+  const parts = { list: $('messages'), typing: $('typing'), status: $('connection'), jump: $('jump-newest') };
 
+  const names = new Names({ fallback: () => 'an agent' });
+  names.remember(me.id, me.username);
+  let features = { assignee: false, availability: false, transfer: false, notes: false };
+
+  /** Which list shows: mine, queue or all. */
+  let view = 'queue';
   /** Queue entries as the server last sent them (unclaimed threads with a client waiting). */
   let queue = [];
+  let queueOffset = 0;
+  let queueMore = false;
+  let queueTotal = null;
+  /** The "Mine"/"All" list from the server (when it has one): items, and cursors for paging. */
+  let listItems = [];
+  let listCursor = null;
+  let listNext = null;
+  const listBack = [];
   /**
-   * Threads seen in the queue and then claimed (by anyone): thread id -> {entry, claim}. The server's
+   * Threads claimed by other agents, seen in the queue: thread id -> {entry, claim}. The server's
    * queue leaves claimed threads out; the console keeps them listed, marked taken, until the claim
    * ends, so an agent sees at once who took what.
    */
-  const held = new Map();
-  /** The open conversation: {thread, live, conversation, clientName}. */
+  const taken = new Map();
+  /** Agents seen with their availability (availability events): id -> availability. */
+  const agents = new Map();
+  /** The open conversation: {thread, live, conversation}. */
   let open = null;
-  let renewTimer = null;
   let queueTimer = null;
+
+  const held = new HeldClaims(me, {
+    onChange: () => renderList(),
+    onLost: (threadId) => {
+      if (open && open.thread.id === threadId) {
+        lostClaim(threadId, 'This conversation is no longer yours: its claim ended.');
+      } else {
+        alertUser(`Your claim on conversation #${threadId} ended; it is back with the router or the queue.`);
+      }
+      scheduleQueue();
+    },
+  });
+
+  const alerts = new AssignmentAlerts(
+    { box: $('assign-notice'), text: $('assign-text'), open: $('assign-open'), dismiss: $('assign-dismiss'), permission: $('notify-button') },
+    (threadId) => openThread(threadId),
+  );
 
   const composer = bindComposer($('composer'), {
     onSend: (body) => {
@@ -52,35 +103,96 @@ function start({ user: me }) {
   });
   composer.setEnabled(false, 'Claim a conversation to reply');
 
+  const noteComposer = bindComposer($('note-form'), {
+    onSend: async (body) => {
+      if (!open) throw new Error('Open a conversation first.');
+      const threadId = open.thread.id;
+      try {
+        const note = await api('POST', `/api/v1/threads/${threadId}/notes`, { body });
+        if (note && open && open.thread.id === threadId) open.conversation.add({ ...note, kind: 'note' });
+      } catch (failure) {
+        if (isMissingRoute(failure)) {
+          features.notes = false;
+          noteBox.hidden = true;
+          throw new Error('Private notes are not available on this server yet.');
+        }
+        throw failure;
+      }
+    },
+  });
+
   function alertUser(text, kind = 'error') {
     say(alertBox, text, kind);
+  }
+
+  function nameOf(id) {
+    return names.peek(id);
+  }
+
+  // ---- panes (one at a time at phone width) -------------------------------------------------
+
+  function showPane(pane) {
+    main.dataset.pane = pane;
+    for (const button of document.querySelectorAll('.pane-switch button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.pane === pane));
+    }
+  }
+
+  for (const button of document.querySelectorAll('.pane-switch button')) {
+    button.addEventListener('click', () => showPane(button.dataset.pane));
   }
 
   // ---- claims -------------------------------------------------------------------------------
 
   /** The live claim on a thread, as far as this page knows: {agent_id, until} or null. */
   function claimOf(thread) {
-    const seen = held.has(thread.id) ? held.get(thread.id).claim : thread.claim;
+    const mine = held.get(thread.id);
+    const seen = mine ? { agent_id: me.id, until: mine.until } : taken.has(thread.id) ? taken.get(thread.id).claim : thread.claim;
     if (!seen || !seen.until || Date.parse(seen.until) <= Date.now()) return null;
     return seen;
   }
 
-  /** Records a claim on a thread; it stays listed (marked) if the queue knew it. */
+  /** What lists show for a thread, from whatever this page has seen of it. */
+  function entryFor(threadId) {
+    const inQueue = queue.find((item) => item.thread.id === threadId);
+    if (inQueue) return inQueue;
+    if (taken.has(threadId)) return taken.get(threadId).entry;
+    const mine = held.get(threadId);
+    if (mine && mine.entry) return mine.entry;
+    const listed = listItems.find((item) => item.thread.id === threadId);
+    if (listed) return listed;
+    if (open && open.thread.id === threadId) return { thread: open.thread };
+    return null;
+  }
+
+  /** Records a claim on a thread: this agent's goes to "Mine", another's marks it taken. */
   function noteClaim(threadId, claimNow) {
-    const known = held.get(threadId);
-    const entry = (known && known.entry) || queue.find((item) => item.thread.id === threadId)
-      || (open && open.thread.id === threadId ? { thread: open.thread, client_username: open.clientName } : null);
-    if (entry) held.set(threadId, { entry, claim: claimNow });
+    const entry = entryFor(threadId);
+    if (claimNow.agent_id === me.id) {
+      taken.delete(threadId);
+      held.hold(threadId, claimNow.until, entry);
+      if (!entry) {
+        // Assigned or transferred to this agent before this page saw it: fetch what lists show.
+        api('GET', `/api/v1/threads/${threadId}`)
+          .then((thread) => { if (held.has(threadId)) held.hold(threadId, held.get(threadId).until, { thread }); })
+          .catch(() => {});
+      }
+    } else {
+      held.drop(threadId);
+      if (entry) taken.set(threadId, { entry, claim: claimNow });
+    }
   }
 
   function forgetClaim(threadId) {
-    held.delete(threadId);
+    taken.delete(threadId);
+    held.drop(threadId);
   }
 
+  /** "Claimed by you until …" or "Taken by maria until …" (a node: the name fills in). */
   function claimText(claim) {
     if (!claim) return 'Not claimed.';
     if (claim.agent_id === me.id) return `Claimed by you until ${formatTime(claim.until)}.`;
-    return `Taken by agent ${claim.agent_id} until ${formatTime(claim.until)}.`;
+    return el('span', {}, 'Taken by ', names.label(claim.agent_id, 'another agent'), ` until ${formatTime(claim.until)}.`);
   }
 
   async function claim(threadId) {
@@ -88,49 +200,24 @@ function start({ user: me }) {
     try {
       const result = await api('POST', `/api/v1/threads/${threadId}/claim`);
       noteClaim(threadId, { agent_id: result.agent_id, until: result.until });
-      renderQueue();
+      renderList();
       await openThread(threadId);
       composer.focus();
     } catch (failure) {
       if (failure.code === 'claimed') {
         noteClaim(threadId, { agent_id: failure.details.holder_id, until: failure.details.until });
-        renderQueue();
+        renderList();
         if (open && open.thread.id === threadId) showClaimState();
+        await names.resolve(failure.details.holder_id);
       }
-      alertUser(describeError(failure));
+      alertUser(describeError(failure, nameOf));
       scheduleQueue();
-    }
-  }
-
-  function scheduleRenew(until) {
-    clearTimeout(renewTimer);
-    const left = Date.parse(until) - Date.now();
-    const delay = Math.max(5000, left / 2);
-    renewTimer = setTimeout(renew, delay);
-  }
-
-  async function renew() {
-    if (!open || !open.live) return;
-    const threadId = open.thread.id;
-    try {
-      const result = await api('POST', `/api/v1/threads/${threadId}/claim/renew`);
-      noteClaim(threadId, { agent_id: result.agent_id, until: result.until });
-      if (open && open.thread.id === threadId) {
-        open.thread.claim = { agent_id: result.agent_id, until: result.until };
-        showClaimState();
-        scheduleRenew(result.until);
-      }
-    } catch (failure) {
-      if (failure.code === 'claimed' || failure.status === 409 || failure.status === 403) {
-        lostClaim(threadId, describeError(failure));
-      } else {
-        renewTimer = setTimeout(renew, 10000);
-      }
     }
   }
 
   /** The claim on the open thread is gone: say so and drop to read-only. */
   function lostClaim(threadId, text) {
+    held.drop(threadId);
     if (!open || open.thread.id !== threadId || !open.live) return;
     // Said once: the event that explains it comes first, the socket's close follows.
     open.live = false;
@@ -143,60 +230,70 @@ function start({ user: me }) {
   function showClaimState() {
     if (!open) return;
     const claimNow = claimOf(open.thread);
-    claimState.textContent = claimText(claimNow);
+    const text = claimText(claimNow);
+    claimState.replaceChildren(text);
     actions.hidden = false;
     const mine = Boolean(claimNow && claimNow.agent_id === me.id);
-    claimButton.hidden = mine;
+    const resolved = open.thread.status === 'resolved';
+    claimButton.hidden = mine || resolved;
     releaseButton.hidden = !mine;
-    resolveButton.hidden = open.thread.status === 'resolved';
+    // Only the holder (or an admin) may resolve or hand a conversation on.
+    resolveButton.hidden = resolved || !(mine || isAdmin);
+    transferButton.hidden = !features.transfer || resolved || !(mine || (isAdmin && claimNow));
+    noteBox.hidden = !features.notes;
   }
 
   // ---- the conversation ---------------------------------------------------------------------
 
+  function clientLabel(thread, entry) {
+    if (entry && entry.client_username) names.remember(thread.client_id, entry.client_username);
+    return names.label(thread.client_id, 'a client');
+  }
+
+  function showTitle(thread) {
+    title.replaceChildren(clientLabel(thread, entryFor(thread.id)), ` · ${topicName(thread.thread_type)} · #${thread.id} (${thread.status})`);
+  }
+
   async function openThread(threadId) {
-    clearTimeout(renewTimer);
     if (open) open.conversation.close();
     open = null;
     let thread;
     try {
       thread = await api('GET', `/api/v1/threads/${threadId}`);
     } catch (failure) {
-      alertUser(describeError(failure));
+      alertUser(describeError(failure, nameOf));
       return;
     }
-    if (held.has(threadId)) {
-      if (thread.claim) held.get(threadId).claim = thread.claim;
-      else forgetClaim(threadId);
-    }
+    if (thread.claim) noteClaim(threadId, thread.claim);
+    else forgetClaim(threadId);
     const claimNow = claimOf(thread);
     const live = Boolean(claimNow && claimNow.agent_id === me.id);
-    const entry = queue.find((item) => item.thread.id === threadId);
-    const clientName = (entry && entry.client_username) || `Client ${thread.client_id}`;
     const conversation = new Conversation(parts, {
       thread,
       me,
       live,
       markRead: live,
-      peerName: clientName,
-      nameFor: (m) => (m.sender_role === 'client' ? clientName : `Agent ${m.sender_id}`),
+      peerName: names.peek(thread.client_id) || 'The client',
+      nameFor: (m) => (m.sender_role === 'client' ? names.label(thread.client_id, 'Client') : names.label(m.sender_id, 'Agent')),
       onEvent: (frame) => onThreadFrame(threadId, frame),
       onDenied: (reason) => lostClaim(threadId, `This conversation is no longer yours${reason ? ` (${reason})` : ''}.`),
     });
-    open = { thread, live, conversation, clientName };
-    title.textContent = `${clientName} · ${topicName(thread.thread_type)} · #${thread.id} (${thread.status})`;
+    open = { thread, live, conversation };
+    held.setUnread(threadId, 0);
+    showTitle(thread);
     hint.hidden = true;
     parts.list.hidden = false;
     $('composer').hidden = false;
     showClaimState();
     composer.setEnabled(live, live ? '' : 'Claim the conversation to reply');
     cannedInsert.disabled = !live || cannedSelect.options.length === 0 || !cannedSelect.value;
-    if (live) scheduleRenew(claimNow.until);
-    renderQueue();
+    showPane('conversation');
+    renderList();
     loadContext(thread.client_id, thread.id);
     try {
       await conversation.open();
     } catch (failure) {
-      alertUser(describeError(failure));
+      alertUser(describeError(failure, nameOf));
     }
   }
 
@@ -206,10 +303,12 @@ function start({ user: me }) {
       lostClaim(threadId, frame.type === 'expired' ? 'Your claim on this conversation expired.' : 'You released this conversation.');
     } else if (frame.type === 'taken_over' && frame.to !== me.id) {
       lostClaim(threadId, 'This conversation was taken by another agent.');
+    } else if (frame.type === 'transferred' && frame.to !== me.id) {
+      lostClaim(threadId, 'This conversation was transferred.');
     } else if (frame.type === 'thread.status') {
       open.thread.status = frame.status;
       loadContext(open.thread.client_id, open.thread.id);
-      title.textContent = `${open.clientName} · ${topicName(open.thread.thread_type)} · #${open.thread.id} (${frame.status})`;
+      showTitle(open.thread);
       showClaimState();
     }
   }
@@ -225,7 +324,7 @@ function start({ user: me }) {
       alertUser(`You released conversation #${threadId}; it is back in the queue.`, 'info');
       await openThread(threadId);
     } catch (failure) {
-      alertUser(describeError(failure));
+      alertUser(describeError(failure, nameOf));
     }
     scheduleQueue();
   });
@@ -233,17 +332,114 @@ function start({ user: me }) {
   resolveButton.addEventListener('click', async () => {
     if (!open) return;
     const threadId = open.thread.id;
-    const held = open.live;
+    const wasLive = open.live;
     try {
       await api('PUT', `/api/v1/threads/${threadId}/status`, { status: 'resolved' });
-      if (held) await api('DELETE', `/api/v1/threads/${threadId}/claim`).catch(() => {});
+      if (wasLive) await api('DELETE', `/api/v1/threads/${threadId}/claim`).catch(() => {});
       forgetClaim(threadId);
       alertUser(`Conversation #${threadId} is resolved.`, 'info');
       await openThread(threadId);
     } catch (failure) {
-      alertUser(describeError(failure));
+      alertUser(describeError(failure, nameOf));
     }
     scheduleQueue();
+  });
+
+  // ---- transfer -----------------------------------------------------------------------------
+
+  const transferDialog = $('transfer-dialog');
+  const transferTo = $('transfer-to');
+  const transferNote = $('transfer-note');
+  const transferError = $('transfer-error');
+
+  transferButton.addEventListener('click', () => {
+    if (!open) return;
+    const others = [...agents.entries()].filter(([id]) => id !== me.id)
+      .sort(([, a], [, b]) => (a === 'online' ? 0 : 1) - (b === 'online' ? 0 : 1));
+    transferTo.replaceChildren(
+      el('option', { value: '', text: 'Back to the queue' }),
+      ...others.map(([id, availability]) => el('option', { value: id, text: `${names.text(id)} (${availability})` })),
+    );
+    $('transfer-help').textContent = others.length
+      ? 'Agents must be online with room to take it.'
+      : 'No other agent has been seen online since this console opened; it can go back to the queue.';
+    $('transfer-force-box').hidden = !isAdmin;
+    transferNote.value = '';
+    say(transferError, '');
+    transferDialog.showModal();
+  });
+
+  $('transfer-cancel').addEventListener('click', () => transferDialog.close());
+
+  $('transfer-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!open) return;
+    const threadId = open.thread.id;
+    const to = transferTo.value ? Number(transferTo.value) : null;
+    const body = { to_agent_id: to };
+    if (transferNote.value.trim()) body.note = transferNote.value;
+    if (isAdmin && $('transfer-force').checked) body.force = true;
+    try {
+      await api('POST', `/api/v1/threads/${threadId}/transfer`, body);
+      transferDialog.close();
+      forgetClaim(threadId);
+      alertUser(to === null ? `Conversation #${threadId} is back in the queue.` : `Conversation #${threadId} went to ${names.text(to)}.`, 'info');
+      await openThread(threadId);
+      scheduleQueue();
+    } catch (failure) {
+      if (isMissingRoute(failure)) {
+        features.transfer = false;
+        transferDialog.close();
+        showClaimState();
+        alertUser('Transfers are not available on this server yet.');
+        return;
+      }
+      say(transferError, describeError(failure, nameOf), 'error');
+    }
+  });
+
+  // ---- availability -------------------------------------------------------------------------
+
+  /** The agents whose availability this console has seen, online first. */
+  function showTeam() {
+    const team = $('team');
+    const list = [...agents.entries()].sort(([a, x], [b, y]) => (x === 'online' ? 0 : 1) - (y === 'online' ? 0 : 1) || a - b);
+    const online = list.filter(([, availability]) => availability === 'online').length;
+    $('team-summary').textContent = `Team: ${online} online`;
+    $('team-list').replaceChildren(...list.map(([id, availability]) => el(
+      'li',
+      { dataset: { availability } },
+      id === me.id ? 'You' : names.label(id, 'an agent'),
+      ` · ${availability}`,
+    )));
+    team.hidden = !features.availability;
+  }
+
+  function showAvailability(value) {
+    if (AVAILABILITY[value]) {
+      availabilitySelect.value = value;
+      availabilitySelect.dataset.value = value;
+    }
+  }
+
+  availabilitySelect.addEventListener('change', async () => {
+    const wanted = availabilitySelect.value;
+    try {
+      const answer = await api('PUT', '/api/v1/users/me/availability', { availability: wanted });
+      showAvailability((answer && answer.availability) || wanted);
+      agents.set(me.id, availabilitySelect.value);
+      showTeam();
+      alertUser(`You are ${availabilitySelect.value}.`, 'info');
+    } catch (failure) {
+      showAvailability(availabilitySelect.dataset.value || 'offline');
+      if (isMissingRoute(failure)) {
+        features.availability = false;
+        availabilityBox.hidden = true;
+        alertUser('Availability is not available on this server yet.');
+      } else {
+        alertUser(describeError(failure, nameOf));
+      }
+    }
   });
 
   // ---- canned replies -----------------------------------------------------------------------
@@ -275,13 +471,14 @@ function start({ user: me }) {
     try {
       const data = await api('GET', `/api/v1/canned-replies/${cannedSelect.value}/render?thread_id=${open.thread.id}`);
       const input = composer.input;
-      const start = input.selectionStart ?? input.value.length;
+      const begin = input.selectionStart ?? input.value.length;
       const end = input.selectionEnd ?? input.value.length;
-      input.value = input.value.slice(0, start) + data.text + input.value.slice(end);
+      input.value = input.value.slice(0, begin) + data.text + input.value.slice(end);
+      input.dispatchEvent(new Event('input'));
       input.focus();
-      input.setSelectionRange(start + data.text.length, start + data.text.length);
+      input.setSelectionRange(begin + data.text.length, begin + data.text.length);
     } catch (failure) {
-      composer.setError(describeError(failure));
+      composer.setError(describeError(failure, nameOf));
     }
   });
 
@@ -293,6 +490,7 @@ function start({ user: me }) {
     try {
       const ctx = await api('GET', `/api/v1/clients/${clientId}/context`);
       if (!open || open.thread.client_id !== clientId) return;
+      names.remember(clientId, ctx.username);
       $('context-title').textContent = `Client: ${ctx.username}`;
       dl.replaceChildren(
         el('dt', { text: 'Username' }), el('dd', { text: ctx.username }),
@@ -312,40 +510,200 @@ function start({ user: me }) {
       )));
     } catch (failure) {
       $('context-empty').hidden = false;
-      $('context-empty').textContent = `Client details unavailable: ${describeError(failure)}`;
+      $('context-empty').textContent = `Client details unavailable: ${describeError(failure, nameOf)}`;
     }
   }
 
-  // ---- the queue ----------------------------------------------------------------------------
+  // ---- the lists: Mine, Queue, All ----------------------------------------------------------
+
+  /** A thread-list item from the server (`GET /api/v1/threads?assignee=`), in the queue's shape. */
+  function fromListItem(raw) {
+    const thread = raw.thread || raw;
+    const claimNow = thread.claim || raw.claim || null;
+    const clientName = raw.client_username || thread.client_username;
+    if (clientName) names.remember(thread.client_id, clientName);
+    if (claimNow) names.remember(claimNow.agent_id, claimNow.username || claimNow.agent_username || raw.assignee_username);
+    return {
+      thread: { ...thread, claim: claimNow },
+      urgency: raw.urgency || thread.urgency,
+      client_username: clientName,
+      unread: Number(raw.unread ?? thread.unread ?? 0),
+    };
+  }
 
   async function loadQueue() {
     try {
-      const data = await api('GET', '/api/v1/queue?limit=50');
-      queue = (data && data.items) || [];
-      for (const [threadId, { claim: claimNow }] of held) {
-        const back = queue.some((item) => item.thread.id === threadId);
-        if (back || !claimNow || Date.parse(claimNow.until) <= Date.now()) held.delete(threadId);
+      const data = await api('GET', `/api/v1/queue?limit=${PAGE_SIZE + 1}&offset=${queueOffset}`);
+      const items = (data && data.items) || [];
+      queueMore = items.length > PAGE_SIZE;
+      queue = items.slice(0, PAGE_SIZE);
+      queueTotal = data && Number.isInteger(data.total) ? data.total : null;
+      if (queue.length === 0 && queueOffset > 0 && !queueMore) {
+        // The page emptied (conversations were claimed): go back to the first page.
+        queueOffset = 0;
+        return loadQueue();
       }
-      renderQueue();
+      for (const item of queue) names.remember(item.thread.client_id, item.client_username);
+      for (const [threadId, { claim: claimNow }] of taken) {
+        const back = queue.some((item) => item.thread.id === threadId);
+        if (back || !claimNow || Date.parse(claimNow.until) <= Date.now()) taken.delete(threadId);
+      }
+      renderList();
     } catch (failure) {
-      alertUser(`The queue could not be loaded: ${describeError(failure)}`);
+      alertUser(`The queue could not be loaded: ${describeError(failure, nameOf)}`);
     }
+    return undefined;
+  }
+
+  async function loadList() {
+    if (!features.assignee || view === 'queue') return;
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (view === 'mine') params.set('assignee', 'me');
+    if (listCursor) params.set('cursor', listCursor);
+    const asked = view;
+    try {
+      const data = await api('GET', `/api/v1/threads?${params}`);
+      if (asked !== view) return;
+      listItems = ((data && data.threads) || []).map(fromListItem);
+      listNext = (data && data.next_cursor) || null;
+      for (const item of listItems) {
+        const claimNow = item.thread.claim;
+        if (claimNow && claimNow.agent_id === me.id && Date.parse(claimNow.until) > Date.now()) {
+          held.hold(item.thread.id, claimNow.until, item);
+          if (!(open && open.thread.id === item.thread.id)) held.setUnread(item.thread.id, item.unread);
+        }
+      }
+      renderList();
+    } catch (failure) {
+      if ([403, 404, 422].includes(failure.status)) {
+        if (asked === 'all') {
+          // This server lists only an agent's own conversations: no "All".
+          $('views-all').hidden = true;
+          setView('queue');
+        } else {
+          // An older server: "Mine" falls back to the claims this console knows.
+          features.assignee = false;
+          $('views-all').hidden = true;
+          renderList();
+        }
+        return;
+      }
+      alertUser(`The list could not be loaded: ${describeError(failure, nameOf)}`);
+    }
+  }
+
+  function refresh() {
+    loadQueue();
+    loadList();
   }
 
   function scheduleQueue() {
     clearTimeout(queueTimer);
-    queueTimer = setTimeout(loadQueue, QUEUE_REFETCH_DEBOUNCE_MS);
+    queueTimer = setTimeout(refresh, QUEUE_REFETCH_DEBOUNCE_MS);
   }
 
-  function renderQueue() {
+  function setView(next) {
+    view = next;
+    listItems = [];
+    listCursor = null;
+    listNext = null;
+    listBack.length = 0;
+    for (const button of document.querySelectorAll('.views button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.view === view));
+    }
+    listTitle.textContent = { mine: 'My conversations', queue: 'Queue', all: 'All conversations' }[view];
+    listHelp.textContent = {
+      mine: 'Conversations you hold; your claims are kept alive while you are here.',
+      queue: 'Most urgent first.',
+      all: 'Every conversation, newest activity first.',
+    }[view];
+    renderList();
+    loadList();
+  }
+
+  for (const button of document.querySelectorAll('.views button')) {
+    if (button.dataset.view === 'all') button.id = 'views-all';
+    button.addEventListener('click', () => setView(button.dataset.view));
+  }
+
+  $('page-prev').addEventListener('click', () => {
+    if (view === 'queue') {
+      queueOffset = Math.max(0, queueOffset - PAGE_SIZE);
+      loadQueue();
+    } else {
+      listCursor = listBack.pop() || null;
+      loadList();
+    }
+    listTitle.focus();
+  });
+
+  $('page-next').addEventListener('click', () => {
+    if (view === 'queue') {
+      queueOffset += PAGE_SIZE;
+      loadQueue();
+    } else if (listNext) {
+      listBack.push(listCursor);
+      listCursor = listNext;
+      loadList();
+    }
+    listTitle.focus();
+  });
+
+  function showCounts() {
+    const mineCount = held.list().length;
+    const unread = held.unreadTotal;
+    $('mine-count').textContent = unread ? `(${mineCount}, ${unread} unread)` : `(${mineCount})`;
+    $('mine-count').classList.toggle('unread', unread > 0);
+    const waiting = queueTotal !== null ? String(queueTotal) : `${queueOffset + queue.length}${queueMore ? '+' : ''}`;
+    $('queue-count').textContent = `(${waiting})`;
+    document.title = unread ? `(${unread}) ${PAGE_TITLE}` : PAGE_TITLE;
+  }
+
+  function showPager() {
+    let prev = false;
+    let next = false;
+    let info = '';
+    if (view === 'queue') {
+      prev = queueOffset > 0;
+      next = queueMore;
+      if (queue.length) {
+        const last = queueOffset + queue.length;
+        info = queueTotal !== null
+          ? `${queueOffset + 1}–${last} of ${queueTotal} waiting`
+          : `${queueOffset + 1}–${last}${queueMore ? ' (more waiting)' : ''}`;
+      }
+    } else if (features.assignee) {
+      prev = listBack.length > 0;
+      next = Boolean(listNext);
+    }
+    $('page-prev').disabled = !prev;
+    $('page-next').disabled = !next;
+    $('page-info').textContent = info;
+    pager.hidden = !prev && !next;
+  }
+
+  function itemsToShow() {
+    if (view === 'queue') {
+      const listed = new Set(queue.map((item) => item.thread.id));
+      const others = [...taken.values()].filter(({ entry }) => !listed.has(entry.thread.id)).map(({ entry }) => entry);
+      return [...queue, ...others];
+    }
+    if (features.assignee) return listItems;
+    // No list on the server: the conversations this console knows it holds.
+    return held.list().map((claimed) => claimed.entry || { thread: { id: claimed.threadId, client_id: null, thread_type: 'other', status: 'open' } });
+  }
+
+  function renderList() {
     const focused = document.activeElement && document.activeElement.closest('#queue li');
     const focus = focused
       ? { id: focused.dataset.threadId, action: document.activeElement.dataset.action }
       : null;
-    const listed = new Set(queue.map((item) => item.thread.id));
-    const taken = [...held.values()].filter(({ entry }) => !listed.has(entry.thread.id)).map(({ entry }) => entry);
-    queueList.replaceChildren(...queue.map(renderItem), ...taken.map(renderItem));
-    queueEmpty.hidden = queue.length + taken.length > 0;
+    const items = itemsToShow();
+    queueList.replaceChildren(...items.map(renderItem));
+    queueEmpty.textContent = view === 'mine' ? 'You hold no conversations.' : view === 'queue' ? 'No one is waiting.' : 'No conversations.';
+    queueEmpty.hidden = items.length > 0;
+    showCounts();
+    showPager();
     if (focus) {
       const again = queueList.querySelector(`li[data-thread-id="${focus.id}"] [data-action="${focus.action}"]`);
       if (again) again.focus();
@@ -356,37 +714,41 @@ function start({ user: me }) {
     const { thread } = item;
     const claimNow = claimOf(thread);
     const mine = Boolean(claimNow && claimNow.agent_id === me.id);
-    const taken = Boolean(claimNow && !mine);
-    const name = item.client_username || `Client ${thread.client_id}`;
+    const isTaken = Boolean(claimNow && !mine);
+    if (item.client_username) names.remember(thread.client_id, item.client_username);
+    const name = thread.client_id !== null && thread.client_id !== undefined ? names.text(thread.client_id) : `conversation #${thread.id}`;
     const urgency = item.urgency || thread.urgency || { score: 0, reasons: [] };
     const headingId = `queue-item-${thread.id}`;
     const isOpen = open && open.thread.id === thread.id;
+    const unread = (mine && held.has(thread.id) ? held.get(thread.id).unread : item.unread) || 0;
+    const waiting = item.latest_waiting || item.first_waiting;
     return el(
       'li',
       {
-        class: `queue-item${taken ? ' taken' : ''}${mine ? ' mine' : ''}${isOpen ? ' selected' : ''}`,
+        class: `queue-item${isTaken ? ' taken' : ''}${mine ? ' mine' : ''}${isOpen ? ' selected' : ''}${unread ? ' has-unread' : ''}`,
         dataset: { threadId: thread.id },
         'aria-labelledby': headingId,
       },
       el(
         'div',
         { class: 'queue-item-head' },
-        el('h3', { id: headingId }, `${name} · ${topicName(thread.thread_type)}`),
+        el('h3', { id: headingId }, thread.client_id !== null && thread.client_id !== undefined ? names.label(thread.client_id, name) : name, ` · ${topicName(thread.thread_type)}`),
+        unread ? el('span', { class: 'unread-badge', text: `${unread} unread` }) : null,
         el('span', { class: 'score', title: 'Urgency score', 'aria-label': `Urgency ${urgency.score}`, text: String(urgency.score) }),
       ),
-      item.first_waiting ? el('p', { class: 'snippet', text: item.first_waiting.body }) : null,
+      waiting ? el('p', { class: 'snippet', text: waiting.body }) : null,
       urgency.reasons && urgency.reasons.length
         ? el('ul', { class: 'reasons', 'aria-label': 'Why it is urgent' }, urgency.reasons.map((r) => el('li', { text: r })))
         : null,
       el('p', { class: 'waiting', text: `${thread.status}${thread.waiting_since ? ` · waiting ${formatWaiting(thread.waiting_since)}` : ''}` }),
-      claimNow ? el('p', { class: `claim ${mine ? 'mine' : 'taken'}`, text: claimText(claimNow) }) : null,
+      claimNow ? el('p', { class: `claim ${mine ? 'mine' : 'taken'}` }, claimText(claimNow)) : null,
       el(
         'div',
         { class: 'actions' },
         el('button', {
           type: 'button',
           dataset: { action: 'open' },
-          'aria-label': `Open conversation with ${name}`,
+          'aria-label': `Open conversation #${thread.id}`,
           text: 'Open',
           onclick: () => openThread(thread.id),
         }),
@@ -395,15 +757,15 @@ function start({ user: me }) {
             type: 'button',
             class: 'primary',
             dataset: { action: 'continue' },
-            'aria-label': `Continue conversation with ${name}`,
+            'aria-label': `Continue conversation #${thread.id}`,
             text: 'Continue',
             onclick: () => openThread(thread.id),
           })
-          : el('button', {
+          : thread.status === 'resolved' ? null : el('button', {
             type: 'button',
-            class: taken ? '' : 'primary',
+            class: isTaken ? '' : 'primary',
             dataset: { action: 'claim' },
-            'aria-label': `Claim conversation with ${name}`,
+            'aria-label': `Claim conversation #${thread.id}`,
             text: 'Claim',
             onclick: () => claim(thread.id),
           }),
@@ -411,47 +773,116 @@ function start({ user: me }) {
     );
   }
 
+  /** "maria · Loan": a conversation as a notice names it. */
+  async function describeThread(threadId) {
+    let entry = entryFor(threadId);
+    if (!entry) {
+      try {
+        entry = { thread: await api('GET', `/api/v1/threads/${threadId}`) };
+      } catch {
+        return `conversation #${threadId}`;
+      }
+    }
+    const clientName = entry.client_username || (await names.resolve(entry.thread.client_id)) || 'a client';
+    return `${clientName} · ${topicName(entry.thread.thread_type)} (#${threadId})`;
+  }
+
+  async function cameToMe(threadId, text) {
+    const what = await describeThread(threadId);
+    alerts.tell(threadId, `${text}: ${what}.`);
+  }
+
   function onQueueFrame(frame) {
     switch (frame.type) {
       case 'claimed':
         noteClaim(frame.thread_id, { agent_id: frame.agent_id, until: frame.until });
-        renderQueue();
+        renderList();
         if (open && open.thread.id === frame.thread_id) showClaimState();
         scheduleQueue();
         break;
+      case 'assigned': {
+        const threadId = frame.thread_id ?? (frame.thread && frame.thread.id);
+        const agentId = frame.agent_id ?? (frame.agent && frame.agent.id);
+        names.remember(agentId, frame.agent_username || frame.username || (frame.agent && frame.agent.username));
+        const until = frame.until || (frame.thread && frame.thread.claim && frame.thread.claim.until);
+        if (threadId !== undefined && agentId !== undefined && until) noteClaim(threadId, { agent_id: agentId, until });
+        if (agentId === me.id) cameToMe(threadId, 'A conversation was assigned to you');
+        renderList();
+        if (open && open.thread.id === threadId) showClaimState();
+        scheduleQueue();
+        break;
+      }
+      case 'transferred': {
+        const to = frame.to ?? frame.to_agent_id ?? null;
+        const from = frame.from ?? frame.from_agent_id ?? null;
+        if (to === null) forgetClaim(frame.thread_id);
+        else if (frame.until) noteClaim(frame.thread_id, { agent_id: to, until: frame.until });
+        if (to === me.id) {
+          if (!frame.until) scheduleQueue();
+          const by = from !== null ? names.text(from) : 'Someone';
+          cameToMe(frame.thread_id, `${by} transferred a conversation to you${frame.note ? ` (note: ${frame.note})` : ''}`);
+        }
+        if (from === me.id && to !== me.id) lostClaim(frame.thread_id, 'This conversation was transferred.');
+        renderList();
+        scheduleQueue();
+        break;
+      }
+      case 'availability': {
+        const agentId = frame.agent_id ?? frame.user_id;
+        names.remember(agentId, frame.username);
+        if (AVAILABILITY[frame.availability]) agents.set(agentId, frame.availability);
+        if (agentId === me.id) showAvailability(frame.availability);
+        showTeam();
+        break;
+      }
       case 'taken_over':
         noteClaim(frame.thread_id, { agent_id: frame.to, until: frame.until });
-        renderQueue();
+        renderList();
         if (frame.from === me.id) lostClaim(frame.thread_id, 'This conversation was taken by another agent.');
         scheduleQueue();
         break;
       case 'released':
-      case 'expired':
+      case 'expired': {
+        const wasMine = held.has(frame.thread_id) || frame.agent_id === me.id;
         forgetClaim(frame.thread_id);
-        renderQueue();
+        renderList();
         if (open && open.thread.id === frame.thread_id) {
           if (frame.agent_id === me.id) {
             lostClaim(frame.thread_id, frame.type === 'expired' ? 'Your claim on this conversation expired.' : 'You released this conversation.');
           } else {
             showClaimState();
           }
+        } else if (wasMine && frame.agent_id === me.id && frame.type === 'expired') {
+          alertUser(`Your claim on conversation #${frame.thread_id} expired.`);
         }
         scheduleQueue();
         break;
+      }
       case 'thread.status':
         if (frame.status === 'resolved') {
           forgetClaim(frame.thread_id);
-          renderQueue();
+          renderList();
         }
         scheduleQueue();
         break;
-      case 'message.created':
+      case 'message.created': {
+        const message = frame.message || {};
+        const onScreen = open && open.thread.id === frame.thread_id && document.visibilityState === 'visible';
+        if (held.has(frame.thread_id) && message.sender_role === 'client' && !onScreen) held.addUnread(frame.thread_id);
+        scheduleQueue();
+        break;
+      }
+      case 'resync':
         scheduleQueue();
         break;
       default:
         break;
     }
   }
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && open) held.setUnread(open.thread.id, 0);
+  });
 
   const queueStatus = $('queue-status');
   const queueSocket = new LiveSocket('/ws/queue', {
@@ -474,7 +905,7 @@ function start({ user: me }) {
     },
   });
   queueSocket.start();
-  setInterval(loadQueue, QUEUE_REFRESH_EVERY_MS);
+  setInterval(refresh, QUEUE_REFRESH_EVERY_MS);
 
   // ---- search -------------------------------------------------------------------------------
 
@@ -496,7 +927,7 @@ function start({ user: me }) {
       results.replaceChildren(...items.map(({ message, client_username: who }) => el(
         'li',
         {},
-        el('p', { class: 'meta' }, el('strong', { text: who || `Client` }), ' ', el('time', { datetime: message.created_at, text: formatTime(message.created_at) })),
+        el('p', { class: 'meta' }, el('strong', { text: who || 'Client' }), ' ', el('time', { datetime: message.created_at, text: formatTime(message.created_at) })),
         el('p', { class: 'snippet', text: message.body }),
         el('button', {
           type: 'button',
@@ -506,11 +937,34 @@ function start({ user: me }) {
         }),
       )));
     } catch (failure) {
-      say(status, describeError(failure), 'error');
+      say(status, describeError(failure, nameOf), 'error');
       results.replaceChildren();
     }
   });
 
+  // ---- start --------------------------------------------------------------------------------
+
+  (async () => {
+    features = await detectFeatures();
+    $('views-all').hidden = !features.assignee;
+    availabilityBox.hidden = !features.availability;
+    alerts.showPermissionButton(features.availability || features.assignee);
+    if (features.availability) {
+      try {
+        const self = await api('GET', '/api/v1/users/me');
+        showAvailability((self && self.availability) || 'offline');
+        if (self && self.availability) agents.set(me.id, self.availability);
+      } catch {
+        showAvailability('offline');
+      }
+    }
+    showTeam();
+    if (open) showClaimState();
+    await held.restore();
+    held.start();
+    loadList();
+  })();
+  noteComposer.setEnabled(true);
   loadQueue();
   loadCanned();
 }

@@ -127,5 +127,20 @@ export async function logOut() {
     // The token may already be gone; the local session is dropped either way.
   }
   clearSession();
+  forgetLocalData();
   location.replace('/');
+}
+
+/** Drops what pages kept for the user who logs out (unsent messages, held conversations). */
+function forgetLocalData() {
+  try {
+    const keys = [];
+    for (let i = 0; i < localStorage.length; i += 1) {
+      const key = localStorage.key(i);
+      if (key && (key.startsWith('chat.outbox.') || key.startsWith('chat.held.'))) keys.push(key);
+    }
+    for (const key of keys) localStorage.removeItem(key);
+  } catch {
+    // Storage unavailable: nothing was kept.
+  }
 }

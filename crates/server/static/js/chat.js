@@ -3,7 +3,8 @@
 
 import { api, homeFor, logOut, requireSession } from './api.js';
 import { Conversation, bindComposer, describeError } from './conversation.js';
-import { formatTime, say, showIdentity, topicName } from './ui.js';
+import { Names } from './names.js';
+import { el, formatTime, say, showIdentity, topicName } from './ui.js';
 
 const current = requireSession();
 if (current) start(current);
@@ -21,7 +22,11 @@ function start({ user }) {
     list: document.getElementById('messages'),
     typing: document.getElementById('typing'),
     status: document.getElementById('connection'),
+    jump: document.getElementById('jump-newest'),
   };
+  // Staff see people by name; a client sees only itself and "Agent".
+  const names = user.role === 'client' ? null : new Names({ fallback: () => 'an agent' });
+  if (names) names.remember(user.id, user.username);
   const match = /^\/chat-app\/(\d+)\//.exec(location.pathname + '/');
   const threadId = match ? Number(match[1]) : NaN;
   let conversation = null;
@@ -48,7 +53,10 @@ function start({ user }) {
       live,
       markRead: live,
       peerName: user.role === 'client' ? 'An agent' : 'The client',
-      nameFor: (m) => (m.sender_role === 'client' ? (user.role === 'client' ? user.username : 'Client') : `Agent ${m.sender_id}`),
+      nameFor: (m) => {
+        if (!names) return m.sender_role === 'client' ? user.username : 'Agent';
+        return names.label(m.sender_id, m.sender_role === 'client' ? 'Client' : 'Agent');
+      },
       onEvent: (frame) => {
         const lost = (frame.type === 'released' || frame.type === 'expired') && frame.agent_id === user.id;
         const taken = frame.type === 'taken_over' && frame.to !== user.id && user.role !== 'client';
@@ -78,7 +86,9 @@ function start({ user }) {
       say(pageError, text, 'error');
       return;
     }
-    title.textContent = `${topicName(thread.thread_type)} conversation #${thread.id} (${thread.status})`;
+    title.replaceChildren(names
+      ? el('span', {}, names.label(thread.client_id, 'Client'), ` · ${topicName(thread.thread_type)} conversation #${thread.id} (${thread.status})`)
+      : `${topicName(thread.thread_type)} conversation #${thread.id} (${thread.status})`);
     showClaim();
     try {
       await show(mayWrite(thread));
@@ -95,7 +105,7 @@ function start({ user }) {
     node.hidden = false;
     if (!claim) node.textContent = 'Not claimed.';
     else if (claim.agent_id === user.id) node.textContent = `Claimed by you until ${formatTime(claim.until)}.`;
-    else node.textContent = `Taken by agent ${claim.agent_id} until ${formatTime(claim.until)}.`;
+    else node.replaceChildren('Taken by ', names.label(claim.agent_id, 'another agent'), ` until ${formatTime(claim.until)}.`);
   }
 
   claimButton.addEventListener('click', async () => {
@@ -106,7 +116,8 @@ function start({ user }) {
       await refresh();
       composer.focus();
     } catch (failure) {
-      say(pageError, describeError(failure), 'error');
+      if (failure.code === 'claimed' && names) await names.resolve(failure.details.holder_id);
+      say(pageError, describeError(failure, (id) => names && names.peek(id)), 'error');
     } finally {
       claimButton.disabled = false;
     }

@@ -1,7 +1,7 @@
 // The client's page: pick a topic, write, and follow that topic's thread live.
 
 import { api, logOut, newClientMessageId, requireSession } from './api.js';
-import { Conversation, bindComposer, describeError } from './conversation.js';
+import { Conversation, bindComposer, describeError, isTransient } from './conversation.js';
 import { say, showIdentity, topicName } from './ui.js';
 
 const current = requireSession(['client']);
@@ -17,6 +17,7 @@ function start({ user }) {
     list: document.getElementById('messages'),
     typing: document.getElementById('typing'),
     status: document.getElementById('connection'),
+    jump: document.getElementById('jump-newest'),
   };
   let threads = [];
   let topic = 'loan';
@@ -27,11 +28,7 @@ function start({ user }) {
       if (conversation) {
         await conversation.send(body);
       } else {
-        const created = await api('POST', '/api/v1/threads', {
-          thread_type: topic,
-          body,
-          client_message_id: newClientMessageId(),
-        });
+        const created = await startThread(topic, body);
         threads = threads.filter((t) => t.id !== created.thread.id).concat(created.thread);
         await join(created.thread);
         conversation.add(created.message);
@@ -40,6 +37,32 @@ function start({ user }) {
     },
     onTyping: () => conversation && conversation.typing(),
   });
+
+  /**
+   * Opens a thread with its first message. While the server cannot be reached the message waits
+   * (the text stays in the box, marked pending) and is sent, with the same client_message_id so
+   * it is stored once, as soon as the server answers again.
+   */
+  async function startThread(type, body) {
+    const request = { thread_type: type, body, client_message_id: newClientMessageId() };
+    let delay = 2000;
+    for (;;) {
+      try {
+        const created = await api('POST', '/api/v1/threads', request);
+        say(pageError, '');
+        return created;
+      } catch (failure) {
+        if (!isTransient(failure)) throw failure;
+        say(pageError, 'Not sent yet: your message will be sent when the connection is back.', 'warn');
+        await new Promise((resolve) => {
+          const wake = () => { window.removeEventListener('online', wake); clearTimeout(timer); resolve(); };
+          const timer = setTimeout(wake, delay);
+          window.addEventListener('online', wake);
+        });
+        delay = Math.min(30000, delay * 2);
+      }
+    }
+  }
 
   /** The client's latest thread on a topic. */
   function threadFor(type) {

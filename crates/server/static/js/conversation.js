@@ -1,6 +1,7 @@
-// One thread's conversation: its messages, live updates, typing indicator and read marks,
-// plus the composer that writes into it. Shared by the client page, the seed's chat page and the
-// agent console.
+// One thread's conversation: its messages (and, for staff, its private notes), live updates,
+// typing indicator and read marks, the newest message kept in view, and an outbox that keeps what
+// was written while the server could not be reached and sends it (idempotently, by
+// client_message_id) once it can. Shared by the client page, the seed's chat page and the console.
 
 import { api, newClientMessageId, session } from './api.js';
 import { LiveSocket } from './live.js';
@@ -9,32 +10,77 @@ import { el, formatTime, say } from './ui.js';
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 2500;
 const PAGE_SIZE = 100;
+/** How close to the bottom (px) still counts as reading the newest messages. */
+const AT_END_PX = 80;
+const FIRST_RESEND_MS = 2000;
+const MAX_RESEND_MS = 30000;
 
-/** A user-facing sentence for an API failure. */
-export function describeError(error) {
+/** The server's limit on a message body, in characters (Unicode scalar values, as it counts). */
+export const MAX_MESSAGE_CHARS = 4000;
+
+/** Characters as the server counts them (code points, not UTF-16 units). */
+export function charCount(text) {
+  let n = 0;
+  for (const _ of text) n += 1;
+  return n;
+}
+
+/** A failure worth retrying unchanged: no answer, or the server or its store briefly unavailable. */
+export function isTransient(failure) {
+  return Boolean(failure) && [0, 429, 502, 503, 504].includes(failure.status);
+}
+
+/**
+ * A user-facing sentence for an API failure. `nameOf(id)` (optional) gives a person's name, so a
+ * refusal names who holds a conversation rather than a number.
+ */
+export function describeError(error, nameOf = () => null) {
   if (!error) return 'Something went wrong.';
   if (error.code === 'claimed') {
     const holder = error.details && error.details.holder_id;
     const until = error.details && error.details.until;
-    const who = holder !== undefined && holder !== null ? `agent ${holder}` : 'another agent';
+    const name = holder !== undefined && holder !== null ? nameOf(holder) : null;
+    const who = name || 'another agent';
     const when = until ? ` until ${formatTime(until)}` : '';
     return `This conversation was taken by another agent: taken by ${who}${when}.`;
   }
+  if (error.status === 0) return 'The server cannot be reached. Check your connection and try again.';
   if (error.status === 403) return error.message || 'You are not allowed to do that.';
   return error.message || 'Something went wrong.';
 }
 
+/** Splits a text into parts of at most `max` characters, at a line or word break where possible. */
+export function splitText(text, max = MAX_MESSAGE_CHARS) {
+  const chars = [...text];
+  const parts = [];
+  let start = 0;
+  while (chars.length - start > max) {
+    let cut = start + max;
+    const window = chars.slice(start, cut).join('');
+    const lineBreak = window.lastIndexOf('\n');
+    const space = window.lastIndexOf(' ');
+    const at = lineBreak > max / 2 ? lineBreak : space > max / 2 ? space : -1;
+    if (at > 0) cut = start + [...window.slice(0, at)].length + 1;
+    parts.push(chars.slice(start, cut).join('').trimEnd());
+    start = cut;
+  }
+  parts.push(chars.slice(start).join(''));
+  return parts.filter((part) => part.trim());
+}
+
 export class Conversation {
   /**
-   * @param {object} parts `list` (an <ol>), `typing` and `status` elements.
+   * @param {object} parts `list` (an <ol>), `typing` and `status` elements, and optionally `jump`
+   *   (a button shown as "new messages" while the reader is scrolled up).
    * @param {object} options `thread` (Thread), `me` (User), `live` (open the thread socket),
-   *   `markRead` (send read marks for what is shown), `nameFor(message)`, `peerName`,
-   *   `onEvent(frame)` for claim and status frames, `onDenied(reason)`.
+   *   `markRead` (send read marks for what is shown), `nameFor(message)` (text or a node),
+   *   `peerName`, `onEvent(frame)` for claim and status frames, `onDenied(reason)`.
    */
   constructor(parts, options) {
     this.list = parts.list;
     this.typingNode = parts.typing;
     this.statusNode = parts.status;
+    this.jump = parts.jump || null;
     this.thread = options.thread;
     this.me = options.me;
     this.live = options.live !== false;
@@ -52,11 +98,29 @@ export class Conversation {
     this.lastTypingSent = 0;
     this.socket = null;
     this.closed = false;
+    /** Whether the reader is at the newest message (then new ones scroll into view). */
+    this.atEnd = true;
+    this.unseen = 0;
+    /** Messages written but not yet stored: {cmid, body, node, state}. */
+    this.outbox = [];
+    this.resendTimer = null;
+    this.resendDelay = FIRST_RESEND_MS;
+    this.flushing = false;
     this.onVisible = () => {
       if (document.visibilityState === 'visible') this.scheduleRead();
     };
+    this.onScroll = () => {
+      this.atEnd = this.distanceToEnd() < AT_END_PX;
+      if (this.atEnd) this.clearUnseen();
+    };
+    this.onOnline = () => this.flush();
+    this.onJump = () => this.scrollToEnd();
     document.addEventListener('visibilitychange', this.onVisible);
+    window.addEventListener('online', this.onOnline);
+    this.list.addEventListener('scroll', this.onScroll, { passive: true });
+    if (this.jump) this.jump.addEventListener('click', this.onJump);
     this.list.replaceChildren();
+    this.clearUnseen();
     say(this.typingNode, '');
   }
 
@@ -64,10 +128,15 @@ export class Conversation {
     return this.thread.id;
   }
 
-  /** Loads the stored messages, then (if live) joins the thread's socket from there on. */
+  /** Loads the stored messages (the newest in view), then (if live) joins the thread's socket. */
   async open() {
+    this.atEnd = true;
     await this.fetchAfter(0);
-    if (this.closed || !this.live) return;
+    this.restoreOutbox();
+    this.scrollToEnd();
+    if (this.closed) return;
+    if (this.outbox.length) this.flush();
+    if (!this.live) return;
     const current = session();
     if (!current) return;
     this.socket = new LiveSocket(`/ws/threads/${this.thread.id}`, {
@@ -78,35 +147,221 @@ export class Conversation {
     }).start();
   }
 
+  /**
+   * Reads stored messages after a seq (on open, and to fill a gap after a reconnection). What it
+   * adds comes into view if the reader was at the newest message, else counts as new.
+   */
   async fetchAfter(afterSeq) {
     let after = afterSeq;
+    let unseen = 0;
     for (let page = 0; page < 50; page += 1) {
       const data = await api('GET', `/api/v1/threads/${this.thread.id}/messages?after_seq=${after}&limit=${PAGE_SIZE}`);
       const items = (data && data.items) || [];
-      for (const message of items) this.add(message, { replace: true });
+      for (const message of items) {
+        if (this.add(message, { replace: true, quiet: true }) && !this.isMine(message)) unseen += 1;
+      }
       if (items.length < PAGE_SIZE) break;
       after = items[items.length - 1].seq;
     }
+    if (this.closed) return;
+    if (this.atEnd) this.scrollToEnd();
+    else for (let i = 0; i < unseen; i += 1) this.noteUnseen();
   }
 
   close() {
     this.closed = true;
     clearTimeout(this.readTimer);
     clearTimeout(this.typingTimer);
+    clearTimeout(this.resendTimer);
     document.removeEventListener('visibilitychange', this.onVisible);
+    window.removeEventListener('online', this.onOnline);
+    this.list.removeEventListener('scroll', this.onScroll);
+    if (this.jump) {
+      this.jump.removeEventListener('click', this.onJump);
+      this.jump.hidden = true;
+    }
     if (this.socket) this.socket.stop();
     this.socket = null;
     say(this.statusNode, '');
   }
 
-  /** Writes a message (REST, idempotent by client_message_id); it shows at once. */
+  // ---- scrolling ------------------------------------------------------------------------------
+
+  distanceToEnd() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight;
+  }
+
+  /** Shows the newest message (instantly: a smooth scroll would be overtaken by the next one). */
+  scrollToEnd() {
+    this.list.scrollTo({ top: this.list.scrollHeight, behavior: 'instant' });
+    this.atEnd = true;
+    this.clearUnseen();
+  }
+
+  clearUnseen() {
+    this.unseen = 0;
+    if (this.jump) this.jump.hidden = true;
+  }
+
+  noteUnseen() {
+    this.unseen += 1;
+    if (!this.jump) return;
+    this.jump.textContent = this.unseen === 1 ? '1 new message ↓' : `${this.unseen} new messages ↓`;
+    this.jump.hidden = false;
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  outboxKey() {
+    return `chat.outbox.${this.me.id}.${this.thread.id}`;
+  }
+
+  saveOutbox() {
+    try {
+      const kept = this.outbox.filter((item) => item.state !== 'failed').map(({ cmid, body }) => ({ cmid, body }));
+      if (kept.length) localStorage.setItem(this.outboxKey(), JSON.stringify(kept));
+      else localStorage.removeItem(this.outboxKey());
+    } catch {
+      // Storage full or unavailable: the outbox still works for this page's life.
+    }
+  }
+
+  restoreOutbox() {
+    let stored = [];
+    try {
+      stored = JSON.parse(localStorage.getItem(this.outboxKey()) || '[]');
+    } catch {
+      stored = [];
+    }
+    for (const { cmid, body } of Array.isArray(stored) ? stored : []) {
+      if (typeof cmid === 'string' && typeof body === 'string' && !this.outbox.some((item) => item.cmid === cmid)) {
+        this.queue({ cmid, body, state: 'waiting' });
+      }
+    }
+  }
+
+  queue(item) {
+    item.node = this.renderPending(item);
+    this.outbox.push(item);
+    this.list.append(item.node);
+    this.showPending(item);
+    return item;
+  }
+
+  /**
+   * Writes a message (REST, idempotent by client_message_id). It shows at once as pending; when
+   * the server cannot be reached it stays in the outbox and is sent on reconnection (resolving to
+   * null); a refusal removes it and rejects, so the composer keeps the text.
+   */
   async send(body) {
+    const item = this.queue({ cmid: newClientMessageId(), body, state: 'sending' });
+    this.saveOutbox();
+    this.scrollToEnd();
+    if (this.flushing || this.outbox.length > 1) {
+      // Older messages are still waiting: keep the order, this one goes after them.
+      item.state = 'waiting';
+      this.showPending(item);
+      this.flush();
+      return null;
+    }
+    try {
+      return await this.post(item);
+    } catch (failure) {
+      if (isTransient(failure)) {
+        item.state = 'waiting';
+        this.showPending(item);
+        this.scheduleResend();
+        return null;
+      }
+      this.dropPending(item);
+      throw failure;
+    }
+  }
+
+  async post(item) {
     const message = await api('POST', `/api/v1/threads/${this.thread.id}/messages`, {
-      body,
-      client_message_id: newClientMessageId(),
+      body: item.body,
+      client_message_id: item.cmid,
     });
+    this.dropPending(item);
     if (message) this.add(message);
     return message;
+  }
+
+  dropPending(item) {
+    if (!this.outbox.includes(item)) return;
+    this.outbox = this.outbox.filter((other) => other !== item);
+    item.node.remove();
+    this.saveOutbox();
+  }
+
+  /** Sends what waits in the outbox, oldest first, stopping at the first failure that may pass. */
+  async flush() {
+    if (this.flushing || this.closed) return;
+    this.flushing = true;
+    clearTimeout(this.resendTimer);
+    try {
+      for (const item of [...this.outbox]) {
+        if (item.state === 'failed') continue;
+        item.state = 'sending';
+        this.showPending(item);
+        try {
+          await this.post(item);
+          this.resendDelay = FIRST_RESEND_MS;
+        } catch (failure) {
+          if (isTransient(failure)) {
+            item.state = 'waiting';
+            this.showPending(item);
+            this.scheduleResend();
+            return;
+          }
+          item.state = 'failed';
+          item.error = describeError(failure);
+          this.showPending(item);
+          this.saveOutbox();
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  scheduleResend() {
+    clearTimeout(this.resendTimer);
+    if (this.closed) return;
+    this.resendTimer = setTimeout(() => this.flush(), this.resendDelay);
+    this.resendDelay = Math.min(MAX_RESEND_MS, this.resendDelay * 2);
+  }
+
+  renderPending(item) {
+    return el(
+      'li',
+      { class: 'message mine pending', dataset: { cmid: item.cmid } },
+      el('p', { class: 'meta' }, el('span', { class: 'sender', text: 'You' })),
+      el('p', { class: 'body', text: item.body }),
+      el('p', { class: 'mark pending-state' }),
+      el('div', { class: 'pending-actions' }),
+    );
+  }
+
+  showPending(item) {
+    const state = item.node.querySelector('.pending-state');
+    const actions = item.node.querySelector('.pending-actions');
+    item.node.dataset.state = item.state;
+    if (item.state === 'sending') state.textContent = 'Sending…';
+    else if (item.state === 'waiting') state.textContent = 'Not sent yet: it will be sent when the connection is back.';
+    else state.textContent = `Not sent: ${item.error || 'refused'}`;
+    actions.replaceChildren(...(item.state === 'failed'
+      ? [
+        el('button', { type: 'button', class: 'link-button', text: 'Try again', onclick: () => { item.state = 'waiting'; this.saveOutbox(); this.flush(); } }),
+        el('button', { type: 'button', class: 'link-button', text: 'Discard', onclick: () => this.dropPending(item) }),
+      ]
+      : []));
+  }
+
+  /** How many messages wait to be sent. */
+  get pendingCount() {
+    return this.outbox.filter((item) => item.state !== 'failed').length;
   }
 
   /** Tells the other side we are typing (throttled). */
@@ -120,41 +375,64 @@ export class Conversation {
     return message.sender_id === this.me.id;
   }
 
-  add(message, { replace = false } = {}) {
-    if (!message || typeof message.seq !== 'number' || message.thread_id !== this.thread.id) return;
+  isNote(message) {
+    return message.kind === 'note';
+  }
+
+  /**
+   * Shows a message once (by seq); answers whether it was new. `quiet` leaves scrolling to the
+   * caller (a batch scrolls once at its end).
+   */
+  add(message, { replace = false, quiet = false } = {}) {
+    if (!message || typeof message.seq !== 'number' || message.thread_id !== this.thread.id) return false;
     const known = this.bySeq.get(message.seq);
     if (known) {
       if (replace) {
         known.message = message;
         this.updateMark(known);
       }
-      return;
+      return false;
     }
+    // The stored copy of a message still pending here (the socket can bring it before the answer).
+    const pending = message.client_message_id && this.isMine(message)
+      ? this.outbox.find((item) => item.cmid === message.client_message_id)
+      : null;
+    if (pending) this.dropPending(pending);
     const entry = { message, node: this.render(message) };
     this.bySeq.set(message.seq, entry);
-    const nearBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
-    const after = [...this.list.children].find((node) => Number(node.dataset.seq) > message.seq);
+    const wasAtEnd = this.atEnd;
+    const after = [...this.list.children].find((node) => node.dataset.seq !== undefined && Number(node.dataset.seq) > message.seq)
+      || this.list.querySelector('li.pending');
     this.list.insertBefore(entry.node, after || null);
     this.lastSeq = Math.max(this.lastSeq, message.seq);
     if (this.socket) this.socket.lastSeq = Math.max(this.socket.lastSeq || 0, message.seq);
     this.updateMark(entry);
     if (!this.isMine(message)) {
-      say(this.typingNode, '');
+      if (!this.isNote(message)) say(this.typingNode, '');
       this.scheduleRead();
     }
-    if (nearBottom || this.isMine(message)) this.list.scrollTop = this.list.scrollHeight;
+    if (quiet) return true;
+    if (wasAtEnd || this.isMine(message)) this.scrollToEnd();
+    else this.noteUnseen();
+    return true;
   }
 
   render(message) {
     const mine = this.isMine(message);
-    const mark = mine ? el('span', { class: 'mark' }) : null;
+    const note = this.isNote(message);
+    const mark = mine && !note ? el('span', { class: 'mark' }) : null;
     return el(
       'li',
-      { class: `message ${mine ? 'mine' : 'theirs'}`, dataset: { seq: message.seq, id: message.id } },
+      {
+        class: `message ${mine ? 'mine' : 'theirs'}${note ? ' note' : ''}`,
+        dataset: { seq: message.seq, id: message.id },
+      },
       el(
         'p',
         { class: 'meta' },
-        el('span', { class: 'sender', text: mine ? 'You' : this.nameFor(message) }),
+        note ? el('span', { class: 'note-tag', text: 'Private note' }) : null,
+        note ? ' ' : null,
+        el('span', { class: 'sender' }, mine ? 'You' : this.nameFor(message)),
         ' ',
         el('time', { datetime: message.created_at, text: formatTime(message.created_at) }),
       ),
@@ -164,7 +442,7 @@ export class Conversation {
   }
 
   updateMark(entry) {
-    if (!this.isMine(entry.message)) return;
+    if (!this.isMine(entry.message) || this.isNote(entry.message)) return;
     const mark = entry.node.querySelector('.mark');
     if (!mark) return;
     const read = entry.message.is_read || entry.message.seq <= this.peerReadUpTo;
@@ -183,7 +461,7 @@ export class Conversation {
     if (document.visibilityState !== 'visible' || this.closed) return;
     let upTo = 0;
     for (const { message } of this.bySeq.values()) {
-      if (!this.isMine(message)) upTo = Math.max(upTo, message.seq);
+      if (!this.isMine(message) && !this.isNote(message)) upTo = Math.max(upTo, message.seq);
     }
     if (upTo <= this.readSent) return;
     this.readSent = upTo;
@@ -200,6 +478,11 @@ export class Conversation {
       case 'message.created':
         this.add(frame.message);
         break;
+      case 'note.created': {
+        const note = frame.note || frame.message;
+        if (note) this.add({ ...note, kind: 'note' });
+        break;
+      }
       case 'typing':
         if (frame.user_id !== this.me.id) this.showTyping();
         break;
@@ -237,6 +520,8 @@ export class Conversation {
         this.readSent = 0;
         this.scheduleRead();
       }
+      this.resendDelay = FIRST_RESEND_MS;
+      if (this.outbox.length) this.flush();
     } else if (status === 'reconnecting') {
       this.setStatus('reconnecting', 'Reconnecting…');
     } else if (status === 'connecting') {
@@ -255,14 +540,75 @@ export class Conversation {
 }
 
 /**
- * Wires a composer form: Enter sends (Shift+Enter for a new line), typing is reported, errors show
- * under the box, focus stays in the box.
+ * Wires a composer form: Enter sends (Shift+Enter for a new line), typing is reported, a counter
+ * shows the length near and over the limit, and a text over it is never cut: sending is refused
+ * with a clear message (the text stays in the box), or split into several messages if the writer
+ * agrees. Errors show under the box, focus stays in the box.
  */
-export function bindComposer(form, { onSend, onTyping = () => {} }) {
+export function bindComposer(form, { onSend, onTyping = () => {}, maxChars = MAX_MESSAGE_CHARS }) {
   const input = form.querySelector('textarea');
   const button = form.querySelector('button[type="submit"]');
   const error = form.querySelector('.form-error');
+  input.removeAttribute('maxlength');
+  const counterId = `${input.id || 'composer'}-count`;
+  const counter = el('p', { id: counterId, class: 'counter help' });
+  const splitButton = el('button', { type: 'button', class: 'split', hidden: true });
+  const row = form.querySelector('.composer-row') || input;
+  row.after(counter, splitButton);
+  input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') || ''} ${counterId}`.trim());
   let sending = false;
+
+  function overBy() {
+    return charCount(input.value) - maxChars;
+  }
+
+  function showCount() {
+    const n = charCount(input.value);
+    const over = n - maxChars;
+    const fmt = (v) => v.toLocaleString('en');
+    if (over > 0) {
+      counter.textContent = `${fmt(n)} of ${fmt(maxChars)} characters: ${fmt(over)} too many.`;
+      counter.dataset.kind = 'error';
+      input.setAttribute('aria-invalid', 'true');
+      const parts = splitText(input.value, maxChars).length;
+      splitButton.textContent = `Send as ${parts} messages`;
+      splitButton.hidden = false;
+    } else {
+      counter.textContent = n > maxChars * 0.8 ? `${fmt(n)} of ${fmt(maxChars)} characters.` : '';
+      counter.dataset.kind = 'info';
+      input.removeAttribute('aria-invalid');
+      splitButton.hidden = true;
+    }
+    counter.hidden = !counter.textContent;
+  }
+
+  async function deliver(bodies) {
+    sending = true;
+    button.disabled = true;
+    splitButton.disabled = true;
+    say(error, '');
+    try {
+      for (let i = 0; i < bodies.length; i += 1) {
+        try {
+          await onSend(bodies[i]);
+        } catch (failure) {
+          // What was not sent stays in the box.
+          input.value = bodies.slice(i).join('\n');
+          throw failure;
+        }
+      }
+      input.value = '';
+    } catch (failure) {
+      say(error, describeError(failure), 'error');
+    } finally {
+      sending = false;
+      button.disabled = input.disabled;
+      splitButton.disabled = false;
+      showCount();
+      input.focus();
+    }
+  }
+
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -271,6 +617,7 @@ export function bindComposer(form, { onSend, onTyping = () => {} }) {
   });
   input.addEventListener('input', () => {
     say(error, '');
+    showCount();
     if (input.value.trim()) onTyping();
   });
   form.addEventListener('submit', async (event) => {
@@ -282,25 +629,26 @@ export function bindComposer(form, { onSend, onTyping = () => {} }) {
       input.focus();
       return;
     }
-    sending = true;
-    button.disabled = true;
-    say(error, '');
-    try {
-      await onSend(body);
-      input.value = '';
-    } catch (failure) {
-      say(error, describeError(failure), 'error');
-    } finally {
-      sending = false;
-      button.disabled = input.disabled;
+    const over = overBy();
+    if (over > 0) {
+      const parts = splitText(body, maxChars).length;
+      say(error, `Not sent: this message is ${charCount(body).toLocaleString('en')} characters and the limit is ${maxChars.toLocaleString('en')}. Shorten it by ${over.toLocaleString('en')}, or send it as ${parts} messages.`, 'error');
       input.focus();
+      return;
     }
+    await deliver([body]);
   });
+  splitButton.addEventListener('click', () => {
+    if (sending || input.disabled) return;
+    deliver(splitText(input.value, maxChars));
+  });
+  showCount();
   return {
     input,
     setEnabled(enabled, placeholder) {
       input.disabled = !enabled;
       button.disabled = !enabled;
+      splitButton.disabled = !enabled;
       if (placeholder !== undefined) input.placeholder = placeholder;
     },
     setError(text) {

@@ -97,12 +97,21 @@ async fn the_queue_is_most_urgent_first_and_claimed_threads_leave_it(app: TestAp
     let bo = app.agent("bo").await;
     let cy = app.agent("cy").await;
     assert_eq!(app.queue_ids(&bo).await, [loan, address]);
+    let later = app.reply(loan, &bob, "it was due yesterday").await;
+    assert_eq!(later.status(), StatusCode::CREATED);
     let resp: Value = app.queue(&bo).await.json().await.unwrap();
+    assert_eq!(resp["total"], 2);
     let first = &resp["items"][0];
     assert_eq!(first["client_username"], "bob");
     assert_eq!(
         first["first_waiting"]["body"],
         "when is my loan disbursement?"
+    );
+    // The card shows what the client is waiting on now: the newest waiting message.
+    assert_eq!(first["latest_waiting"]["body"], "it was due yesterday");
+    assert_eq!(
+        resp["items"][1]["latest_waiting"]["body"],
+        "please update my address"
     );
     assert!(first["urgency"]["reasons"]
         .as_array()
@@ -118,6 +127,10 @@ async fn the_queue_is_most_urgent_first_and_claimed_threads_leave_it(app: TestAp
         .await
         .unwrap();
     assert_eq!(page["items"], json!([]));
+    assert_eq!(
+        page["total"], 1,
+        "the count covers every page, claimed ones left out"
+    );
 }
 
 async fn status_changes_follow_the_rules(app: TestApp) {

@@ -8,7 +8,7 @@ use chat_domain::search::{SearchHit, SearchQuery};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
 use chat_domain::{Conflict, DomainResult, ThreadId, Timestamp, UserId};
-use diesel::dsl::min;
+use diesel::dsl::{max, min};
 use diesel::prelude::*;
 
 use super::append_statements::{InsertMessage, MarkClientMessagesRead, SavePatch, TakeNextSeq};
@@ -105,12 +105,22 @@ fn earlier_message(
 /// The first waiting message of each thread, in two indexed queries: the lowest client `seq`
 /// at or after `waiting_since` per thread (a range on `(thread_id, created_at_ms)` per thread,
 /// grouped), then those messages by their `(thread_id, seq)`.
-fn first_waiting(
+/// Which client message of a waiting thread: its first or its newest since it started waiting.
+#[derive(Clone, Copy)]
+enum Edge {
+    First,
+    Latest,
+}
+
+/// Per thread, the `seq` of its first or newest client message created at or after the given
+/// instant: one grouped query.
+fn waiting_seqs(
     conn: &mut DbConnection,
     waiting: &[(ThreadId, Timestamp)],
-) -> Result<HashMap<ThreadId, Message>, StoreError> {
+    edge: Edge,
+) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
     let Some(((first_thread, first_since), rest)) = waiting.split_first() else {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     };
     let since = |thread: ThreadId, at: Timestamp| {
         messages::thread_id
@@ -118,17 +128,33 @@ fn first_waiting(
             .and(messages::created_at_ms.ge(at.millis()))
             .and(messages::sender_role.eq(Role::Client.as_str()))
     };
-    let mut firsts = messages::table
-        .group_by(messages::thread_id)
-        .select((messages::thread_id, min(messages::seq)))
-        .filter(since(*first_thread, *first_since))
-        .into_boxed();
-    for (thread, at) in rest {
-        firsts = firsts.or_filter(since(*thread, *at));
+    macro_rules! grouped {
+        ($aggregate:expr) => {{
+            let mut query = messages::table
+                .group_by(messages::thread_id)
+                .select((messages::thread_id, $aggregate))
+                .filter(since(*first_thread, *first_since))
+                .into_boxed();
+            for (thread, at) in rest {
+                query = query.or_filter(since(*thread, *at));
+            }
+            query.load(conn)?
+        }};
     }
-    let firsts: Vec<(i64, Option<i64>)> = firsts.load(conn)?;
+    Ok(match edge {
+        Edge::First => grouped!(min(messages::seq)),
+        Edge::Latest => grouped!(max(messages::seq)),
+    })
+}
+
+fn waiting_messages(
+    conn: &mut DbConnection,
+    waiting: &[(ThreadId, Timestamp)],
+    edge: Edge,
+) -> Result<HashMap<ThreadId, Message>, StoreError> {
+    let seqs = waiting_seqs(conn, waiting, edge)?;
     let at = |(thread, seq): (i64, i64)| messages::thread_id.eq(thread).and(messages::seq.eq(seq));
-    let mut keys = firsts
+    let mut keys = seqs
         .into_iter()
         .filter_map(|(thread, seq)| seq.map(|seq| (thread, seq)));
     let Some(first_key) = keys.next() else {
@@ -237,7 +263,14 @@ impl MessageStore for SqlStore {
         &self,
         waiting: &[(ThreadId, Timestamp)],
     ) -> DomainResult<HashMap<ThreadId, Message>> {
-        self.run(|conn| first_waiting(conn, waiting))
+        self.run(|conn| waiting_messages(conn, waiting, Edge::First))
+    }
+
+    fn latest_waiting_messages(
+        &self,
+        waiting: &[(ThreadId, Timestamp)],
+    ) -> DomainResult<HashMap<ThreadId, Message>> {
+        self.run(|conn| waiting_messages(conn, waiting, Edge::Latest))
     }
 
     fn count_sent_by(&self, user: UserId) -> DomainResult<u64> {

@@ -316,6 +316,22 @@ impl ThreadStore for SqlStore {
         })
     }
 
+    fn queue_len(&self, now: Timestamp) -> DomainResult<u64> {
+        self.run(|conn| {
+            let count: i64 = threads::table
+                .filter(not_resolved())
+                .filter(threads::waiting_since_ms.is_not_null())
+                .filter(
+                    threads::claim_until_ms
+                        .is_null()
+                        .or(threads::claim_until_ms.le(now.millis())),
+                )
+                .count()
+                .get_result(conn)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+
     fn waiting_threads(&self) -> DomainResult<Vec<Thread>> {
         self.run(|conn| {
             let rows = threads::table

@@ -10,7 +10,7 @@ use crate::auth::Authenticated;
 use crate::error::{blocking, ApiResult};
 use crate::openapi::schema;
 use crate::routes::v1::Page;
-use crate::views::{ErrorBody, Items, QueueEntryView};
+use crate::views::{ErrorBody, QueueEntryView, QueuePageView};
 
 /// A page of the queue.
 #[derive(Debug, Deserialize)]
@@ -27,9 +27,10 @@ impl IntoParams for QueueQuery {
     }
 }
 
-/// The agents' queue: unclaimed threads with a client waiting, most urgent first.
+/// The agents' queue: unclaimed threads with a client waiting, most urgent first, with the
+/// client's first and newest waiting messages and how many wait in all.
 #[utoipa::path(get, path = "/api/v1/queue", tag = "queue", params(QueueQuery),
-    responses((status = 200, body = Items<QueueEntryView>), (status = 403, body = ErrorBody, description = "not staff"),
+    responses((status = 200, body = QueuePageView), (status = 403, body = ErrorBody, description = "not staff"),
         (status = 422, body = ErrorBody, description = "`invalid`: `limit` or `offset` out of range")),
     security(("bearer" = [])))]
 pub async fn queue(
@@ -40,12 +41,14 @@ pub async fn queue(
     let chat = chat.get_ref().clone();
     let limit = Page::QUEUE.limit(query.limit)?;
     let offset = Page::offset(query.offset)?;
-    let (entries, now) = blocking(move || {
+    let (entries, total, now) = blocking(move || {
         let entries = chat.queue(&caller.user, limit, offset)?;
-        Ok((entries, chat.now()))
+        let total = chat.queue_len(&caller.user)?;
+        Ok((entries, total, chat.now()))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Items::new(
-        entries.iter().map(|e| QueueEntryView::at(e, now)).collect(),
-    )))
+    Ok(HttpResponse::Ok().json(QueuePageView {
+        items: entries.iter().map(|e| QueueEntryView::at(e, now)).collect(),
+        total,
+    }))
 }
