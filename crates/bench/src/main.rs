@@ -395,7 +395,13 @@ mod tests {
         let cli = Cli::parse_from(["chat-bench", "--scenario", "nope"]);
         assert!(selected(&cli).is_err());
         let cli = Cli::parse_from(["chat-bench"]);
-        assert_eq!(selected(&cli).unwrap().len(), 6);
+        let all = selected(&cli).unwrap();
+        assert_eq!(all.len(), 7);
+        assert!(!all.contains(&Scenario::Chaos), "chaos runs only when named");
+        let cli = Cli::parse_from(["chat-bench", "--scenario", "chaos"]);
+        assert_eq!(selected(&cli).unwrap(), vec![Scenario::Chaos]);
+        let cli = Cli::parse_from(["chat-bench", "--scenario", "chaos,queue"]);
+        assert!(selected(&cli).is_err(), "chaos runs alone");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum Scenario {
     Queue,
     /// How well the queue orders the labelled urgency corpus.
     Urgency,
+    /// Automatic assignment: new conversations to online agents with capacity.
+    Routing,
     /// Conversations under load through kill -9, Redis and Postgres outages and SIGTERM, on a
     /// private Postgres and Redis. Never part of `all`: it runs only when named, alone.
     Chaos,
@@ -28,24 +30,26 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario that may be named, in run order.
-    pub const NAMED: [Scenario; 7] = [
+    pub const NAMED: [Scenario; 8] = [
         Scenario::RestSend,
         Scenario::Claims,
         Scenario::Connections,
         Scenario::Fanout,
         Scenario::Queue,
         Scenario::Urgency,
+        Scenario::Routing,
         Scenario::Chaos,
     ];
 
     /// The scenarios of `all`, in run order.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::RestSend,
         Scenario::Claims,
         Scenario::Connections,
         Scenario::Fanout,
         Scenario::Queue,
         Scenario::Urgency,
+        Scenario::Routing,
     ];
 
     /// Its name on the command line.
@@ -58,6 +62,7 @@ impl Scenario {
             Scenario::Queue => "queue",
             Scenario::Urgency => "urgency",
             Scenario::Chaos => "chaos",
+            Scenario::Routing => "routing",
         }
     }
 }
@@ -221,6 +226,16 @@ pub struct Params {
     pub chaos_outage_s: u64,
     /// chaos seconds between faults.
     pub chaos_settle_s: u64,
+    /// routing: agents online.
+    pub routing_agents: usize,
+    /// routing: each agent's capacity.
+    pub routing_capacity: u32,
+    /// routing: new conversations per second.
+    pub routing_rate: u64,
+    /// routing: seconds of new conversations.
+    pub routing_duration_s: u64,
+    /// routing: how long an agent keeps a conversation before resolving it (ms).
+    pub routing_hold_ms: u64,
     /// Users created at once during set-up.
     pub setup_concurrency: usize,
 }
@@ -276,6 +291,11 @@ impl Params {
             chaos_rate: 200,
             chaos_outage_s: 8,
             chaos_settle_s: 8,
+            routing_agents: 100,
+            routing_capacity: 5,
+            routing_rate: 20,
+            routing_duration_s: 60,
+            routing_hold_ms: 10_000,
             setup_concurrency: 32,
         }
     }
@@ -303,6 +323,11 @@ impl Params {
             chaos_rate: 30,
             chaos_outage_s: 2,
             chaos_settle_s: 2,
+            routing_agents: 6,
+            routing_capacity: 2,
+            routing_rate: 10,
+            routing_duration_s: 3,
+            routing_hold_ms: 1_500,
             setup_concurrency: 16,
         }
     }

@@ -31,6 +31,7 @@
 
 pub mod bus;
 pub mod fixtures;
+pub mod presence;
 pub mod store;
 pub mod throttle;
 
@@ -42,6 +43,11 @@ use chat_domain::ports::{EventBus, LoginThrottle, Store};
 pub trait StoreFixture {
     /// The store under test.
     fn store(&self) -> Arc<dyn Store>;
+    /// A second instance on the same data (its own pool, as another server would have); the
+    /// same store by default (one process).
+    fn other_instance(&self) -> Arc<dyn Store> {
+        self.store()
+    }
 }
 
 impl<S: Store + 'static> StoreFixture for Arc<S> {
@@ -59,6 +65,28 @@ impl StoreFixture for Arc<dyn Store> {
 impl<F: StoreFixture, G> StoreFixture for (F, G) {
     fn store(&self) -> Arc<dyn Store> {
         self.0.store()
+    }
+    fn other_instance(&self) -> Arc<dyn Store> {
+        self.0.other_instance()
+    }
+}
+
+/// Two stores on the same data (two pools: two instances), with a guard.
+pub struct TwoInstances<G> {
+    /// Instance A.
+    pub a: Arc<dyn Store>,
+    /// Instance B.
+    pub b: Arc<dyn Store>,
+    /// What must outlive the test.
+    pub guard: G,
+}
+
+impl<G> StoreFixture for TwoInstances<G> {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.a)
+    }
+    fn other_instance(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.b)
     }
 }
 
@@ -193,7 +221,35 @@ macro_rules! store_contract_tests {
             usernames_of_any_script_are_kept_and_found,
             search_answers_any_query_the_domain_accepts,
             refused_text_never_reaches_a_store,
+            // routing
+            availability_and_capacity_are_stored_for_staff_only,
+            the_routing_mode_is_stored,
+            assignment_follows_the_queue_and_the_least_loaded_agent,
+            ties_go_to_the_oldest_last_assignment,
+            transfer_moves_the_claim_under_the_same_rules,
+            renewal_and_release_of_offline_agents,
         );
+        $crate::__store_pair_contract_tests!(
+            $factory;
+            concurrent_assignment_on_two_instances_never_overruns_or_double_assigns,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_pair_contract_tests {
+    ($factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let fixture = ($factory)();
+                $crate::store::$check(
+                    $crate::StoreFixture::store(&fixture),
+                    $crate::StoreFixture::other_instance(&fixture),
+                );
+            }
+        )*
     };
 }
 
@@ -299,6 +355,34 @@ macro_rules! __throttle_contract_tests {
                 $crate::throttle::$check(&|policy| {
                     $crate::ThrottleFixture::into_pair(($factory)(policy))
                 });
+            }
+        )*
+    };
+}
+
+/// Expands to one `#[test]` per presence contract check. `$factory` is a closure or function
+/// with no arguments returning two presence adapters on one fresh backend and a guard
+/// ([`presence::PresencePair`]).
+#[macro_export]
+macro_rules! presence_contract_tests {
+    ($factory:expr) => {
+        $crate::__presence_contract_tests!(
+            $factory;
+            a_beat_makes_users_present_until_its_end,
+            beats_replace_per_instance_and_instances_add_up,
+            leaving_removes_only_that_instance,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __presence_contract_tests {
+    ($factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::presence::$check(($factory)());
             }
         )*
     };

@@ -39,3 +39,14 @@ mod throttle {
         (Arc::clone(&throttle), throttle)
     });
 }
+
+mod presence {
+    use super::*;
+
+    chat_contract::presence_contract_tests!(|| {
+        let presence = Arc::new(chat_memory::InProcessPresence::new());
+        let pair: chat_contract::presence::PresencePair =
+            (presence.clone(), presence, Box::new(()));
+        pair
+    });
+}

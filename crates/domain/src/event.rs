@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::message::Message;
+use crate::routing::{Availability, RoutingMode};
 use crate::thread::ThreadStatus;
 use crate::{ThreadId, Timestamp, UserId};
 
@@ -108,6 +109,55 @@ pub enum Event {
         /// Its client.
         client_id: UserId,
     },
+    /// A staff member's availability changed (by them, or by presence).
+    #[serde(rename = "availability")]
+    Availability {
+        /// The agent (or admin).
+        agent_id: UserId,
+        /// Their username.
+        username: String,
+        /// Their availability now.
+        availability: Availability,
+    },
+    /// The router gave a conversation to an agent (a claim; a `claimed` event goes too).
+    #[serde(rename = "assigned")]
+    Assigned {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The agent who holds it now.
+        agent_id: UserId,
+        /// Their username.
+        agent_username: String,
+        /// When the lease ends unless renewed.
+        until: Timestamp,
+    },
+    /// A conversation was handed to another agent, or back to the queue. For staff only (the
+    /// note is private): published to the queue and both agents, never to the thread.
+    #[serde(rename = "transferred")]
+    Transferred {
+        /// The thread.
+        thread_id: ThreadId,
+        /// Who held it.
+        from: Option<UserId>,
+        /// Their username.
+        from_username: Option<String>,
+        /// Who holds it now; `None`: back to the queue.
+        to: Option<UserId>,
+        /// Their username.
+        to_username: Option<String>,
+        /// The receiver's lease end.
+        until: Option<Timestamp>,
+        /// Who transferred it.
+        by: UserId,
+        /// The note for the receiver, if any.
+        note: Option<String>,
+    },
+    /// An admin switched the routing mode.
+    #[serde(rename = "routing")]
+    RoutingChanged {
+        /// The mode now.
+        mode: RoutingMode,
+    },
 }
 
 /// Who an event is for.
@@ -137,9 +187,9 @@ impl Topic {
 }
 
 impl Event {
-    /// The thread the event is about.
-    pub fn thread_id(&self) -> ThreadId {
-        match self {
+    /// The thread the event is about, if it is about one.
+    pub fn thread_id(&self) -> Option<ThreadId> {
+        Some(match self {
             Event::MessageCreated { thread_id, .. }
             | Event::NoteCreated { thread_id, .. }
             | Event::Reopened { thread_id, .. }
@@ -149,14 +199,20 @@ impl Event {
             | Event::Released { thread_id, .. }
             | Event::Expired { thread_id, .. }
             | Event::TakenOver { thread_id, .. }
-            | Event::StatusChanged { thread_id, .. } => *thread_id,
-        }
+            | Event::StatusChanged { thread_id, .. }
+            | Event::Assigned { thread_id, .. }
+            | Event::Transferred { thread_id, .. } => *thread_id,
+            Event::Availability { .. } | Event::RoutingChanged { .. } => return None,
+        })
     }
 
     /// The topics the event is published on. A note goes to the thread's staff and the queue,
     /// never on the thread's own topic (its client listens there).
     pub fn topics(&self) -> Vec<Topic> {
-        let thread = Topic::Thread(self.thread_id());
+        let Some(thread_id) = self.thread_id() else {
+            return vec![Topic::Queue];
+        };
+        let thread = Topic::Thread(thread_id);
         match self {
             Event::NoteCreated { thread_id, .. } => {
                 vec![Topic::StaffInThread(*thread_id), Topic::Queue]
@@ -167,6 +223,13 @@ impl Event {
             } => vec![Topic::Queue, Topic::User(*agent)],
             Event::Reopened { agent_id: None, .. } => vec![Topic::Queue],
             Event::Typing { .. } | Event::Read { .. } => vec![thread],
+            Event::Assigned { agent_id, .. } => vec![thread, Topic::Queue, Topic::User(*agent_id)],
+            Event::Transferred { from, to, .. } => {
+                let mut topics = vec![Topic::Queue];
+                topics.extend(from.iter().chain(to.iter()).map(|u| Topic::User(*u)));
+                topics.dedup();
+                topics
+            }
             Event::TakenOver {
                 from: Some(from), ..
             } => {

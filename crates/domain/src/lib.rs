@@ -18,6 +18,7 @@ pub mod ids;
 pub mod inbox;
 pub mod message;
 pub mod ports;
+pub mod routing;
 pub mod search;
 pub mod service;
 pub mod text;

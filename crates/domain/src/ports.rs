@@ -4,7 +4,7 @@
 //! Store ports are synchronous (callers run them off the async workers); the event bus publishes
 //! synchronously and delivers through an async stream.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 
 use futures_core::Stream;
@@ -15,6 +15,9 @@ use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
 use crate::event::{Delivery, Event, Topic};
 use crate::inbox::{ActivityCursor, ThreadFilter};
 use crate::message::{Appended, Audience, Message, NewMessage};
+use crate::routing::{
+    AgentState, Assignment, Availability, RoutingMode, TransferCheck, Transferred,
+};
 use crate::search::{SearchHit, SearchQuery};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
@@ -216,8 +219,109 @@ pub trait CannedReplyStore: Send + Sync {
     fn delete_canned(&self, id: CannedReplyId) -> DomainResult<bool>;
 }
 
+/// Availability, capacity, the routing mode and automatic assignment. "Staff" are active
+/// (not deleted) agents and admins; an agent's *held* conversations are its live claims at `now`;
+/// its capacity is its own or `default_capacity`.
+pub trait RoutingStore: Send + Sync {
+    /// Sets a staff member's availability, stamping when it changed (only if it did). Returns
+    /// their state and whether it changed, or `None` if there is no such staff member.
+    fn set_availability(
+        &self,
+        agent: UserId,
+        availability: Availability,
+        now: Timestamp,
+    ) -> DomainResult<Option<(AgentState, bool)>>;
+    /// Sets a staff member's own capacity (`None`: the default). `None` if there is no such
+    /// staff member.
+    fn set_capacity(
+        &self,
+        agent: UserId,
+        capacity: Option<u32>,
+        now: Timestamp,
+    ) -> DomainResult<Option<AgentState>>;
+    /// Every staff member, by id.
+    fn agent_states(&self, now: Timestamp) -> DomainResult<Vec<AgentState>>;
+    /// The stored routing mode, if one was ever set.
+    fn routing_mode(&self) -> DomainResult<Option<RoutingMode>>;
+    /// Stores the routing mode.
+    fn set_routing_mode(&self, mode: RoutingMode) -> DomainResult<()>;
+    /// Gives the most urgent conversation of the queue at `now` (exactly
+    /// [`ThreadStore::queue`]'s first) to the online staff member with the fewest held
+    /// conversations and fewer than its capacity (ties: the oldest last assignment, never
+    /// assigned first, then the lowest id), as a claim until `until` that also records the
+    /// agent as the thread's last agent and stamps the agent's last assignment; `None` when no
+    /// conversation waits or nobody online has room. MUST be atomic against any number of
+    /// concurrent callers (other instances included) and other assignments: no agent ever
+    /// holds more than its capacity through assignments, and no conversation goes to two
+    /// agents. (Under concurrency a caller may pass over a conversation or an agent another
+    /// caller is handling; the order is the queue's otherwise.)
+    fn assign_next(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        default_capacity: u32,
+    ) -> DomainResult<Option<Assignment>>;
+    /// Moves a live claim, atomically: `from` (when given) MUST hold the thread's live claim
+    /// at `now` (else Claimed naming the holder, or Conflict `NotClaimHolder`); with `to` the
+    /// claim becomes `to`'s until `until` (with [`TransferCheck::OnlineWithRoom`] `to` must be
+    /// online and hold fewer than its capacity, else Conflict `AgentUnavailable`, checked with
+    /// the same guarantee as [`RoutingStore::assign_next`]); without `to` the claim ends.
+    /// NotFound("agent") if `to` is no staff member, NotFound("thread"), Conflict
+    /// `ThreadResolved`.
+    #[allow(clippy::too_many_arguments)]
+    fn transfer_claim(
+        &self,
+        thread: ThreadId,
+        from: Option<UserId>,
+        to: Option<UserId>,
+        check: TransferCheck,
+        until: Timestamp,
+        now: Timestamp,
+        default_capacity: u32,
+    ) -> DomainResult<Transferred>;
+    /// Renews to `until` every live claim of any of `agents` that ends at or before `due` (in
+    /// one statement); returns those claims, renewed.
+    fn renew_claims_of(
+        &self,
+        agents: &[UserId],
+        until: Timestamp,
+        now: Timestamp,
+        due: Timestamp,
+    ) -> DomainResult<Vec<(ThreadId, UserId)>>;
+    /// Ends every claim held by a staff member who went offline at `offline_since` or earlier
+    /// (not one who never changed availability), and returns them; each is returned by exactly one call, even with concurrent
+    /// callers.
+    fn release_claims_of_offline(
+        &self,
+        offline_since: Timestamp,
+    ) -> DomainResult<Vec<ExpiredClaim>>;
+}
+
+/// Who has a live socket, across every instance sharing the backend. Entries lapse by
+/// themselves: a user is present at `now` while one of its instances' latest heartbeat said
+/// `until > now`.
+pub trait Presence: Send + Sync {
+    /// `instance` has live sockets of `users` until `until` (a heartbeat; a later one for the
+    /// same user and instance replaces it, even with an earlier `until`).
+    fn beat(
+        &self,
+        users: &[UserId],
+        instance: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> DomainResult<()>;
+    /// `instance` no longer has a live socket of `user`.
+    fn leave(&self, user: UserId, instance: &str) -> DomainResult<()>;
+    /// Which of `users` are present at `now` on any instance.
+    fn present(&self, users: &[UserId], now: Timestamp) -> DomainResult<HashSet<UserId>>;
+    /// A short name for logs, e.g. `in-process` or `redis`.
+    fn backend_name(&self) -> &'static str;
+}
+
 /// Everything the domain stores.
-pub trait Store: UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore {
+pub trait Store:
+    UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore + RoutingStore
+{
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;
 }

@@ -144,6 +144,25 @@ pub mod patterns {
 
     /// [`crate::inbox::ActivityCursor::parse`]: `<millis>_<id>`, each 1 to 18 digits.
     pub const CURSOR: &str = "^[0-9]{1,18}_[0-9]{1,18}$";
+    /// [`crate::routing::Availability::parse`]: `online`, `away`, `offline` in any ASCII case,
+    /// surrounding whitespace ignored.
+    pub const AVAILABILITY: &str = concat!(
+        "^[",
+        all_spaces!(),
+        "]*(?:[Oo][Nn][Ll][Ii][Nn][Ee]|[Aa][Ww][Aa][Yy]|[Oo][Ff][Ff][Ll][Ii][Nn][Ee])[",
+        all_spaces!(),
+        "]*$"
+    );
+
+    /// [`crate::routing::RoutingMode::parse`]: `auto`, `manual` in any ASCII case, surrounding
+    /// whitespace ignored.
+    pub const ROUTING_MODE: &str = concat!(
+        "^[",
+        all_spaces!(),
+        "]*(?:[Aa][Uu][Tt][Oo]|[Mm][Aa][Nn][Uu][Aa][Ll])[",
+        all_spaces!(),
+        "]*$"
+    );
 
     /// [`crate::user::Role::parse`]: `client`, `agent`, `admin` in any ASCII case, surrounding
     /// whitespace ignored.

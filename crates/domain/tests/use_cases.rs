@@ -987,3 +987,94 @@ fn only_staff_list_conversations() {
     assert_eq!(page.entries[0].unread, 1);
     assert!(page.next.is_none());
 }
+
+#[test]
+fn routing_assigns_in_auto_mode_only_and_tells_the_agent() {
+    use chat_domain::routing::{Availability, RoutingMode};
+    let d = desk();
+    let ann = d.agent("ann");
+    let carl = d.client("carl");
+    let t = d.write(&carl, ThreadType::Loan, "my loan payment failed");
+    d.chat.set_availability(&ann, Availability::Online).unwrap();
+    let mut to_ann = d.bus.subscribe(&[Topic::User(ann.id)]).unwrap();
+    assert_eq!(d.chat.route().unwrap(), 0, "manual mode assigns nothing");
+    assert!(d.chat.set_routing_mode(&ann, RoutingMode::Auto).is_err());
+    d.chat
+        .set_routing_mode(&d.admin, RoutingMode::Auto)
+        .unwrap();
+    assert_eq!(d.chat.route().unwrap(), 1);
+    let holder = d.chat.store().thread_by_id(t.id).unwrap().unwrap().claim;
+    assert_eq!(holder.map(|c| c.agent_id), Some(ann.id));
+    let events = delivered(&mut to_ann);
+    assert!(events.iter().any(|e| matches!(e,
+        Event::Assigned { thread_id, agent_id, agent_username, .. }
+            if *thread_id == t.id && *agent_id == ann.id && agent_username == "ann")));
+    // Only the holder replies, as with a claim.
+    let bo = d.agent("bo");
+    assert!(d.chat.send_in_thread(&bo, t.id, "me?", None).is_err());
+    assert!(d.chat.send_in_thread(&ann, t.id, "on it", None).is_ok());
+}
+
+#[test]
+fn presence_marks_absent_staff_offline_and_frees_their_conversations_in_auto_mode() {
+    use chat_domain::routing::{Availability, RoutingMode};
+    use std::collections::HashSet;
+    let d = desk();
+    let ann = d.agent("ann");
+    let bo = d.agent("bo");
+    let carl = d.client("carl");
+    d.chat
+        .set_routing_mode(&d.admin, RoutingMode::Auto)
+        .unwrap();
+    d.chat.set_availability(&ann, Availability::Online).unwrap();
+    let t = d.write(&carl, ThreadType::Loan, "where is my money");
+    assert_eq!(d.chat.route().unwrap(), 1);
+    let present: HashSet<UserId> = HashSet::from([ann.id]);
+    assert_eq!(d.chat.sweep_absent(&present).unwrap(), (0, 0));
+    // Ann's sockets are gone: offline once offline_after passed, freed after reassign_after.
+    let policy = d.chat.config().routing;
+    d.clock.advance_millis(policy.offline_after_ms);
+    assert_eq!(d.chat.sweep_absent(&HashSet::new()).unwrap(), (1, 0));
+    d.chat.set_availability(&bo, Availability::Online).unwrap();
+    d.clock.advance_millis(policy.reassign_after_ms);
+    // Bo just came online without a socket yet: not marked offline at once.
+    assert_eq!(
+        d.chat.sweep_absent(&HashSet::from([bo.id])).unwrap(),
+        (0, 1)
+    );
+    assert_eq!(d.chat.route().unwrap(), 1);
+    let holder = d.chat.store().thread_by_id(t.id).unwrap().unwrap().claim;
+    assert_eq!(holder.map(|c| c.agent_id), Some(bo.id));
+}
+
+#[test]
+fn a_transfer_note_is_for_staff_only_and_validated() {
+    let d = desk();
+    let ann = d.agent("ann");
+    let carl = d.client("carl");
+    let t = d.write(&carl, ThreadType::Other, "hello");
+    d.chat.claim(&ann, t.id).unwrap();
+    let mut thread_topic = d.bus.subscribe(&[Topic::Thread(t.id)]).unwrap();
+    assert!(matches!(
+        d.chat
+            .transfer(&ann, t.id, None, Some("bad\u{1b}[31m"), false),
+        Err(DomainError::Invalid { field: "note", .. })
+    ));
+    assert!(matches!(
+        d.chat.transfer(&ann, t.id, None, None, true),
+        Err(DomainError::Forbidden(_))
+    ));
+    assert!(matches!(
+        d.chat.transfer(&carl, t.id, None, None, false),
+        Err(DomainError::Forbidden(_))
+    ));
+    d.chat
+        .transfer(&ann, t.id, None, Some("client is upset"), false)
+        .unwrap();
+    let seen = delivered(&mut thread_topic);
+    assert!(seen.iter().any(|e| matches!(e, Event::Released { .. })));
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::Transferred { .. })),
+        "notes never reach the thread"
+    );
+}

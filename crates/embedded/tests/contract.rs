@@ -5,11 +5,17 @@ use std::sync::Arc;
 
 use chat_embedded::InProcessBus;
 
-fn store() -> (Arc<chat_sql::SqlStore>, tempfile::TempDir) {
+fn store() -> chat_contract::TwoInstances<tempfile::TempDir> {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store =
-        chat_embedded::open(&dir.path().join("chat.db"), 8).unwrap_or_else(|e| panic!("{e}"));
-    (Arc::new(store), dir)
+    let path = dir.path().join("chat.db");
+    let a = chat_embedded::open(&path, 8).unwrap_or_else(|e| panic!("{e}"));
+    // A second pool on the same file: another process would have one.
+    let b = chat_embedded::open(&path, 8).unwrap_or_else(|e| panic!("{e}"));
+    chat_contract::TwoInstances {
+        a: Arc::new(a),
+        b: Arc::new(b),
+        guard: dir,
+    }
 }
 
 chat_contract::store_contract_tests!(store);

@@ -10,11 +10,14 @@
 mod bus;
 mod clock;
 mod hasher;
+mod presence;
+mod routing_store;
 mod store;
 mod throttle;
 
 pub use bus::InProcessBus;
 pub use clock::ManualClock;
 pub use hasher::BcryptHasher;
+pub use presence::InProcessPresence;
 pub use store::MemoryStore;
 pub use throttle::InProcessThrottle;

@@ -24,14 +24,18 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
-    users: Vec<User>,
+pub(crate) struct State {
+    pub(crate) users: Vec<User>,
     sessions: HashMap<String, NewSession>,
-    threads: Vec<(Thread, i64)>,
+    pub(crate) threads: Vec<(Thread, i64)>,
     messages: Vec<Message>,
     canned: Vec<CannedReply>,
     /// Canned reply ids are never reused, even after a delete (as a SQL sequence).
     canned_ids: i64,
+    /// Staff's routing state (availability, capacity, last assignment), by user.
+    pub(crate) agents: HashMap<UserId, crate::routing_store::AgentRecord>,
+    /// The stored routing mode.
+    pub(crate) routing_mode: Option<chat_domain::routing::RoutingMode>,
 }
 
 impl MemoryStore {
@@ -40,7 +44,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -67,7 +71,7 @@ impl State {
             })
     }
 
-    fn thread_mut(&mut self, id: ThreadId) -> DomainResult<&mut (Thread, i64)> {
+    pub(crate) fn thread_mut(&mut self, id: ThreadId) -> DomainResult<&mut (Thread, i64)> {
         self.threads
             .iter_mut()
             .find(|(t, _)| t.id == id)

@@ -20,6 +20,7 @@
 //! connections are checked with `PING` before reuse.
 
 mod envelope;
+pub mod presence;
 mod publisher;
 mod subscriber;
 pub mod throttle;

@@ -11,10 +11,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use chat_domain::ports::{EventBus, LoginThrottle, Store};
+use chat_domain::ports::{EventBus, LoginThrottle, Presence, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
 use chat_embedded::InProcessBus;
-use chat_memory::{BcryptHasher, InProcessThrottle, MemoryStore};
+use chat_memory::{BcryptHasher, InProcessPresence, InProcessThrottle, MemoryStore};
+use chat_redis::presence::RedisPresence;
 use chat_redis::throttle::{RedisThrottle, RedisThrottleOptions};
 use chat_redis::{RedisBus, RedisBusOptions};
 use tracing_actix_web::TracingLogger;
@@ -22,6 +23,7 @@ use tracing_actix_web::TracingLogger;
 use crate::telemetry::RedactingRootSpan;
 
 use crate::error;
+use crate::router::Router;
 use crate::routes;
 use crate::routes::seed::input::BodyLimit;
 use crate::security_headers::security_headers;
@@ -175,6 +177,23 @@ pub fn login_throttle(settings: &Settings) -> anyhow::Result<Arc<dyn LoginThrott
     Ok(throttle)
 }
 
+/// Presence: with `redis.url` set, shared by every instance in Redis (keys under
+/// `redis.channel_prefix`); otherwise this process's. Blocking: it pings Redis, and fails if
+/// Redis does not answer.
+pub fn presence(settings: &Settings) -> anyhow::Result<Arc<dyn Presence>> {
+    let url = settings.redis.url.expose().trim();
+    let presence: Arc<dyn Presence> = if url.is_empty() {
+        Arc::new(InProcessPresence::new())
+    } else {
+        Arc::new(
+            RedisPresence::connect(url, &settings.redis.channel_prefix)
+                .context("connecting presence to Redis (redis.url)")?,
+        )
+    };
+    tracing::info!(presence = presence.backend_name(), "presence ready");
+    Ok(presence)
+}
+
 /// Creates the configured bootstrap admin when no admin exists yet. Blocking.
 pub fn ensure_bootstrap_admin(chat: &Chat, settings: &Settings) -> anyhow::Result<()> {
     let Some(admin) = &settings.admin else {
@@ -229,7 +248,7 @@ impl Application {
         let choice = StoreChoice::from_settings(&settings)?;
         let bus = open_bus(&settings).await?;
         let max_delay = Duration::from_millis(settings.database.connect_retry_max_ms);
-        let (chat, throttle, waiting) = {
+        let (chat, throttle, presence, waiting) = {
             let settings = Arc::clone(&settings);
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let (store, pending): (Arc<dyn Store>, _) = match &choice {
@@ -260,7 +279,12 @@ impl Application {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                Ok((chat, login_throttle(&settings)?, waiting))
+                Ok((
+                    chat,
+                    login_throttle(&settings)?,
+                    presence(&settings)?,
+                    waiting,
+                ))
             })
             .await
             .context("start-up task failed")??
@@ -279,17 +303,27 @@ impl Application {
             })?;
         let address = listener.local_addr()?;
         let shutdown = Shutdown::new();
+        let ws_state = WsState::new(settings.ws.clone());
+        let router = Router::new(
+            chat.clone(),
+            presence,
+            ws_state.sockets.clone(),
+            instance_id(address),
+            &settings,
+        );
         let server = http_server(
             listener,
             chat.clone(),
             Arc::clone(&settings),
             throttle,
+            ws_state,
             shutdown.clone(),
             readiness.clone(),
         )?;
         let background = tokio::spawn(background_tasks(
             chat.clone(),
             Arc::clone(&settings),
+            router,
             waiting,
             readiness.clone(),
             shutdown.clone(),
@@ -365,6 +399,7 @@ fn http_server(
     chat: Chat,
     settings: Arc<Settings>,
     throttle: Arc<dyn LoginThrottle>,
+    ws_state: WsState,
     shutdown: Shutdown,
     readiness: Readiness,
 ) -> anyhow::Result<Server> {
@@ -374,7 +409,7 @@ fn http_server(
     let throttle = web::Data::from(throttle);
     let shutdown = web::Data::new(shutdown);
     let readiness = web::Data::new(readiness);
-    let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
+    let ws_state = web::Data::new(ws_state);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(startup::gate))
@@ -413,12 +448,22 @@ fn http_server(
     Ok(server.run())
 }
 
+/// This instance's name in presence: its address, process and start time.
+fn instance_id(address: SocketAddr) -> String {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{address}/{}/{started}", std::process::id())
+}
+
 /// The background tasks: when start-up is `waiting` for Postgres, that first
 /// ([`startup::wait_for_store`]; a failure retrying cannot mend stops the server), then the
-/// sweep of expired claims, until shutdown.
+/// sweep of expired claims and the router ([`crate::router`]), until shutdown.
 async fn background_tasks(
     chat: Chat,
     settings: Arc<Settings>,
+    router: Router,
     waiting: Option<PendingPostgres>,
     readiness: Readiness,
     shutdown: Shutdown,
@@ -444,12 +489,14 @@ async fn background_tasks(
             }
         }
     }
-    sweep_expired_claims(
-        chat,
-        Duration::from_secs(settings.claims.sweep_interval_seconds),
-        shutdown,
-    )
-    .await;
+    tokio::join!(
+        sweep_expired_claims(
+            chat,
+            Duration::from_secs(settings.claims.sweep_interval_seconds),
+            shutdown.clone(),
+        ),
+        router.run(shutdown),
+    );
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod openapi;
 pub mod pages;
+pub mod router;
 pub mod routes;
 pub mod security_headers;
 pub mod settings;

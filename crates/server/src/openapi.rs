@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
+use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue, routing};
 
 /// The document.
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
         agent_tools::list_canned, agent_tools::add_canned, agent_tools::delete_canned,
         agent_tools::render_canned, agent_tools::search, agent_tools::search_clients,
         agent_tools::client_context,
+        routing::set_availability, routing::set_capacity, routing::agents,
+        routing::get_mode, routing::set_mode, routing::transfer,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -286,6 +288,36 @@ pub mod schema {
         )
         .examples(["resolved"])
         .build()
+    }
+
+    /// An availability.
+    pub fn availability() -> Object {
+        text(
+            patterns::AVAILABILITY,
+            "online, away or offline, in any case.",
+        )
+        .examples(["online"])
+        .build()
+    }
+
+    /// A routing mode.
+    pub fn routing_mode() -> Object {
+        text(patterns::ROUTING_MODE, "auto or manual, in any case.")
+            .examples(["auto"])
+            .build()
+    }
+
+    /// A transfer's note (optional, nullable).
+    pub fn transfer_note() -> Object {
+        nullable(
+            text(
+                patterns::MESSAGE_BODY,
+                "A note for the receiver (staff only, never the client): at most 2,000 \
+                 characters, at least one of them not whitespace, no control characters.",
+            )
+            .min_length(Some(1))
+            .max_length(Some(chat_domain::routing::TransferNote::MAX_CHARS)),
+        )
     }
 
     /// A canned reply's title.
@@ -604,6 +636,18 @@ mod tests {
         agrees("cursor", patterns::CURSOR, any, |t| {
             ok(ActivityCursor::parse(t))
         });
+        agrees("availability", patterns::AVAILABILITY, any, |t| {
+            ok(chat_domain::routing::Availability::parse(t))
+        });
+        agrees("routing mode", patterns::ROUTING_MODE, any, |t| {
+            ok(chat_domain::routing::RoutingMode::parse(t))
+        });
+        agrees(
+            "transfer note",
+            patterns::MESSAGE_BODY,
+            chat_domain::routing::TransferNote::MAX_CHARS,
+            |t| ok(chat_domain::routing::TransferNote::parse(t)),
+        );
     }
 
     #[test]

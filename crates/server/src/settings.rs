@@ -60,6 +60,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Claim leases.
     pub claims: ClaimSettings,
+    /// Availability, presence, capacity and automatic assignment.
+    pub routing: RoutingSettings,
     /// Urgency rules and weights.
     pub urgency: UrgencySettings,
     /// Logging.
@@ -226,6 +228,51 @@ impl Default for ClaimSettings {
         ClaimSettings {
             lease_seconds: 300,
             sweep_interval_seconds: 5,
+        }
+    }
+}
+
+/// Availability, presence, capacity and automatic assignment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RoutingSettings {
+    /// `manual` (agents pull from the queue) or `auto` (the router assigns): the mode until an
+    /// admin sets one at run time (`PUT /api/v1/routing`, stored).
+    pub mode: String,
+    /// Conversations an agent holds at once unless an admin set their own capacity (0-100).
+    pub default_capacity: u32,
+    /// An agent with no live socket on any instance for this long becomes offline.
+    pub offline_after_seconds: u64,
+    /// An offline agent's conversations go back to the router after this long (auto mode).
+    pub reassign_after_seconds: u64,
+    /// How often each instance's router beats presence, renews its connected agents' claims,
+    /// sweeps absent agents and assigns (a safety net: events wake it at once).
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        RoutingSettings {
+            mode: "manual".to_owned(),
+            default_capacity: 5,
+            offline_after_seconds: 60,
+            reassign_after_seconds: 120,
+            sweep_interval_ms: 1000,
+        }
+    }
+}
+
+impl RoutingSettings {
+    /// The domain's routing policy (the mode checked by [`Settings::validate`]).
+    pub fn policy(&self) -> chat_domain::routing::RoutingPolicy {
+        chat_domain::routing::RoutingPolicy {
+            default_mode: chat_domain::routing::RoutingMode::parse(&self.mode)
+                .unwrap_or(chat_domain::routing::RoutingMode::Manual),
+            default_capacity: self.default_capacity,
+            offline_after_ms: i64::try_from(self.offline_after_seconds.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
+            reassign_after_ms: i64::try_from(self.reassign_after_seconds.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
         }
     }
 }
@@ -441,6 +488,25 @@ impl Settings {
                     .to_owned(),
             });
         }
+        if chat_domain::routing::RoutingMode::parse(&self.routing.mode).is_err() {
+            return Err(SettingsError::Invalid {
+                key: "routing.mode",
+                message: "must be auto or manual".to_owned(),
+            });
+        }
+        if self.routing.default_capacity > chat_domain::routing::MAX_CAPACITY {
+            return Err(SettingsError::Invalid {
+                key: "routing.default_capacity",
+                message: format!("must be 0 to {}", chat_domain::routing::MAX_CAPACITY),
+            });
+        }
+        if self.routing.offline_after_seconds < 1 || self.routing.sweep_interval_ms < 10 {
+            return Err(SettingsError::Invalid {
+                key: "routing.offline_after_seconds",
+                message: "must be at least 1 (and routing.sweep_interval_ms at least 10)"
+                    .to_owned(),
+            });
+        }
         if self.auth.session_ttl_minutes < 1 {
             return Err(SettingsError::Invalid {
                 key: "auth.session_ttl_minutes",
@@ -474,6 +540,7 @@ impl Settings {
                     max_entries: self.auth.seed_credential_cache_max_entries,
                 }
             }),
+            routing: self.routing.policy(),
         }
     }
 }
@@ -502,6 +569,11 @@ mod tests {
             defaults.claims.lease_seconds
         );
         assert_eq!(from_file.throttle_policy(), defaults.throttle_policy());
+        assert_eq!(from_file.routing.policy(), defaults.routing.policy());
+        assert_eq!(
+            from_file.routing.sweep_interval_ms,
+            defaults.routing.sweep_interval_ms
+        );
         assert_eq!(
             from_file.server.shutdown_timeout_seconds,
             defaults.server.shutdown_timeout_seconds

@@ -503,3 +503,72 @@ impl ClientContextView {
 }
 
 pub use crate::error::{ErrorBody, ErrorDetail};
+
+/// An agent (or admin) as the router sees them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentView {
+    /// The agent.
+    #[schema(value_type = i64)]
+    pub agent_id: UserId,
+    /// Their username.
+    pub username: String,
+    /// online, away or offline.
+    #[schema(value_type = String, example = "online")]
+    pub availability: chat_domain::routing::Availability,
+    /// Conversations they may hold at once (their own, or the default).
+    pub capacity: u32,
+    /// Whether `capacity` is the configured default (no capacity of their own).
+    pub capacity_is_default: bool,
+    /// Conversations they hold now.
+    pub held: u32,
+}
+
+impl AgentView {
+    /// A state, with the default capacity for agents without their own.
+    pub fn new(state: &chat_domain::routing::AgentState, default_capacity: u32) -> Self {
+        AgentView {
+            agent_id: state.agent_id,
+            username: state.username.clone(),
+            availability: state.availability,
+            capacity: state.capacity.unwrap_or(default_capacity),
+            capacity_is_default: state.capacity.is_none(),
+            held: state.held,
+        }
+    }
+}
+
+/// The routing mode.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoutingView {
+    /// auto (the router assigns) or manual (agents claim from the queue).
+    #[schema(value_type = String, example = "auto")]
+    pub mode: chat_domain::routing::RoutingMode,
+}
+
+/// What a transfer did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferView {
+    /// The thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// Who held it.
+    #[schema(value_type = Option<i64>)]
+    pub from_agent_id: Option<UserId>,
+    /// Who holds it now (null: back to the queue).
+    #[schema(value_type = Option<i64>)]
+    pub to_agent_id: Option<UserId>,
+    /// When the receiver's lease ends unless renewed.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Option<Timestamp>,
+}
+
+impl From<&chat_domain::routing::Transferred> for TransferView {
+    fn from(t: &chat_domain::routing::Transferred) -> Self {
+        TransferView {
+            thread_id: t.thread_id,
+            from_agent_id: t.from,
+            to_agent_id: t.to,
+            until: t.until,
+        }
+    }
+}

@@ -10,6 +10,10 @@ diesel::table! {
         role -> Text,
         created_at_ms -> BigInt,
         deleted_at_ms -> Nullable<BigInt>,
+        availability -> Text,
+        capacity -> Nullable<BigInt>,
+        last_assigned_at_ms -> Nullable<BigInt>,
+        availability_changed_at_ms -> Nullable<BigInt>,
     }
 }
 
@@ -72,8 +76,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The routing mode (one row, id 1, once an admin set it).
+    routing_settings (id) {
+        id -> BigInt,
+        mode -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> users (client_id));
 diesel::joinable!(messages -> threads (thread_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, threads, messages, canned_replies);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    threads,
+    messages,
+    canned_replies,
+    routing_settings
+);

@@ -7,6 +7,7 @@ mod connections;
 mod fanout;
 mod queue;
 mod rest_send;
+mod routing;
 mod urgency;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ pub async fn run(scenario: Scenario, ctx: &mut Ctx) -> Result<Sink> {
         Scenario::Queue => queue::run(ctx).await,
         Scenario::Urgency => urgency::run(ctx).await,
         Scenario::Chaos => chaos::run(ctx).await,
+        Scenario::Routing => routing::run(ctx).await,
     }
 }
 

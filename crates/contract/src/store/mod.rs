@@ -1,5 +1,5 @@
 //! The store contract: one check per rule of `chat_domain::ports::{UserStore, SessionStore,
-//! ThreadStore, MessageStore, CannedReplyStore}`. Each takes a fresh, empty store.
+//! ThreadStore, MessageStore, CannedReplyStore, RoutingStore}`. Each takes a fresh, empty store.
 
 mod canned;
 mod claims;
@@ -7,6 +7,7 @@ mod inbox;
 mod messages;
 mod notes;
 mod queue;
+mod routing;
 mod search;
 mod sessions;
 mod text;
@@ -19,6 +20,7 @@ pub use inbox::*;
 pub use messages::*;
 pub use notes::*;
 pub use queue::*;
+pub use routing::*;
 pub use search::*;
 pub use sessions::*;
 pub use text::*;

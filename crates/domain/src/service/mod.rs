@@ -7,6 +7,7 @@ mod claims;
 mod conversations;
 mod inbox;
 mod queue;
+mod routing;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::claim::ClaimPolicy;
 use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
 use crate::event::Event;
 use crate::ports::{EventBus, PasswordHasher, Store};
+use crate::routing::RoutingPolicy;
 use crate::thread::Thread;
 use crate::urgency::UrgencyRules;
 use crate::user::{Password, PasswordHash, Role, User};
@@ -36,6 +38,8 @@ pub struct ChatConfig {
     /// The verified-credential cache of username + password requests (the seed's endpoints), or
     /// `None` for a bcrypt check on every request.
     pub credential_cache: Option<CredentialCachePolicy>,
+    /// Availability, capacity and automatic assignment.
+    pub routing: RoutingPolicy,
 }
 
 impl Default for ChatConfig {
@@ -45,6 +49,7 @@ impl Default for ChatConfig {
             claims: ClaimPolicy::default(),
             urgency: UrgencyRules::default(),
             credential_cache: None,
+            routing: RoutingPolicy::default(),
         }
     }
 }

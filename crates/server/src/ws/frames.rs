@@ -40,6 +40,11 @@ pub enum ClientFrame {
     ClaimRenew,
     /// An application-level heartbeat; answered with `pong`.
     Ping,
+    /// Staff set their availability (queue socket).
+    AvailabilitySet {
+        /// `online`, `away` or `offline`.
+        availability: String,
+    },
 }
 
 /// Why a frame could not be understood; becomes an `error` frame.
@@ -80,6 +85,11 @@ struct SendFields {
 #[derive(Deserialize)]
 struct ReadFields {
     up_to_seq: i64,
+}
+
+#[derive(Deserialize)]
+struct AvailabilityFields {
+    availability: String,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +145,11 @@ impl ClientFrame {
             }),
             "claim.renew" => Ok(ClientFrame::ClaimRenew),
             "ping" => Ok(ClientFrame::Ping),
+            "availability.set" => {
+                fields::<AvailabilityFields>(&value, kind).map(|f| ClientFrame::AvailabilitySet {
+                    availability: f.availability,
+                })
+            }
             other => Err(FrameError::new(
                 "unknown_type",
                 format!("unknown frame type {:?}", truncate(other)),

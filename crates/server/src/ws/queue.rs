@@ -1,12 +1,14 @@
 //! The agents' queue socket: every thread's live events for staff, with a `resync` frame when
-//! some were lost (the client then reloads the queue over REST). It accepts `ping` only.
+//! some were lost (the client then reloads the queue over REST). It accepts `ping` and
+//! `availability.set`.
 
 use chat_domain::event::{Event, Topic};
 use chat_domain::ports::EventStream;
+use chat_domain::routing::Availability;
 use chat_domain::user::User;
 use chat_domain::Chat;
 
-use super::admission::close_code;
+use super::admission::{blocking, close_code};
 use super::connection::{Connection, Stop};
 use super::frames::{event_text, ClientFrame, ServerFrame};
 use super::session::Handler;
@@ -46,6 +48,23 @@ impl Handler for QueueSocket {
     async fn on_frame(&mut self, conn: &mut Connection, frame: ClientFrame) -> Result<(), Stop> {
         let answering = match frame {
             ClientFrame::Ping => return conn.send(&ServerFrame::Pong).await,
+            ClientFrame::AvailabilitySet { availability } => {
+                let chat = self.chat.clone();
+                let user = self.user.clone();
+                let set = blocking(move || {
+                    chat.set_availability(&user, Availability::parse(&availability)?)
+                })
+                .await;
+                return match set {
+                    // The `availability` event (published when it changed) tells every console,
+                    // this one included.
+                    Ok(_) => Ok(()),
+                    Err(err) => {
+                        crate::error::log_domain_error(&err, "socket action");
+                        conn.send(&ServerFrame::domain_error(&err)).await
+                    }
+                };
+            }
             ClientFrame::Send {
                 client_message_id, ..
             } => client_message_id,
@@ -53,7 +72,7 @@ impl Handler for QueueSocket {
         };
         let refusal = ServerFrame::error(
             "unsupported",
-            "the queue socket only accepts ping; act on threads over REST or their sockets",
+            "the queue socket only accepts ping and availability.set; act on threads over REST or their sockets",
         );
         conn.send(&refusal.answering(answering)).await
     }

@@ -39,6 +39,12 @@ impl SocketRegistry {
         open.get(&user).copied().unwrap_or(0)
     }
 
+    /// The users with at least one socket open.
+    pub fn users(&self) -> Vec<UserId> {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.keys().copied().collect()
+    }
+
     /// How many sockets are open in all.
     pub fn total(&self) -> usize {
         let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);

@@ -53,6 +53,12 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/search"),
     ("get", "/api/v1/clients"),
     ("get", "/api/v1/clients/{id}/context"),
+    ("put", "/api/v1/users/me/availability"),
+    ("patch", "/api/v1/users/{id}"),
+    ("get", "/api/v1/agents"),
+    ("get", "/api/v1/routing"),
+    ("put", "/api/v1/routing"),
+    ("post", "/api/v1/threads/{id}/transfer"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {

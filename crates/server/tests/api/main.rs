@@ -18,6 +18,7 @@ mod methods;
 mod notes;
 mod readiness;
 mod restart;
+mod routing;
 mod security_headers;
 mod seed;
 mod threads;

@@ -13,6 +13,7 @@ mod outage;
 mod redis_restart;
 mod refusals;
 mod resume;
+mod routing;
 mod shutdown;
 mod slow_consumer;
 mod startup;

@@ -3,6 +3,7 @@
 mod append_statements;
 mod canned;
 mod messages;
+mod routing;
 mod search;
 mod sessions;
 mod threads;

@@ -36,7 +36,14 @@ impl UserStore for SqlStore {
         self.run(|conn| {
             diesel::insert_into(users::table)
                 .values(NewUserRow::from(&user))
-                .returning(users::all_columns)
+                .returning((
+                    users::id,
+                    users::username,
+                    users::password_hash,
+                    users::role,
+                    users::created_at_ms,
+                    users::deleted_at_ms,
+                ))
                 .get_result::<UserRow>(conn)
                 .map_err(|e| conflict_if_unique(e, Conflict::UsernameTaken))?
                 .into_user()

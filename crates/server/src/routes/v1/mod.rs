@@ -6,6 +6,7 @@ pub mod agent_tools;
 pub mod claims;
 pub mod conversations;
 pub mod queue;
+pub mod routing;
 
 use actix_web::web;
 use chat_domain::DomainError;
@@ -83,10 +84,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/openapi.json").get(crate::openapi::document))
             .service(web::resource("/users").post(accounts::sign_up))
             .service(web::resource("/users/me").get(accounts::me))
+            .service(web::resource("/users/me/availability").put(routing::set_availability))
             .service(
                 web::resource("/users/{id}")
                     .get(accounts::user)
+                    .patch(routing::set_capacity)
                     .delete(accounts::delete_user),
+            )
+            .service(web::resource("/agents").get(routing::agents))
+            .service(
+                web::resource("/routing")
+                    .get(routing::get_mode)
+                    .put(routing::set_mode),
             )
             .service(web::resource("/sessions").post(accounts::log_in))
             .service(web::resource("/sessions/current").delete(accounts::log_out))
@@ -111,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/threads/{id}/claim/renew").post(claims::renew))
             .service(web::resource("/threads/{id}/takeover").post(claims::take_over))
+            .service(web::resource("/threads/{id}/transfer").post(routing::transfer))
             .service(web::resource("/conversations").get(conversations::conversation))
             .service(web::resource("/queue").get(queue::queue))
             .service(

@@ -42,6 +42,13 @@ impl ThreadSocket {
             }
             // The session loop answers a second `auth` itself.
             ClientFrame::Auth { .. } => Ok(()),
+            ClientFrame::AvailabilitySet { .. } => {
+                let refusal = ServerFrame::error(
+                    "unsupported",
+                    "availability is set on the queue socket or over REST",
+                );
+                conn.send(&refusal).await
+            }
         }
     }
 

@@ -53,7 +53,7 @@ impl ThreadSocket {
                 conn.send_text(event_text(event)).await?;
                 Err(Stop::close(close_code::FORBIDDEN, "claim taken over"))
             }
-            _ if event.thread_id() != self.thread_id => Ok(()),
+            _ if event.thread_id() != Some(self.thread_id) => Ok(()),
             _ => conn.send_text(event_text(event)).await,
         }
     }
