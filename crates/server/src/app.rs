@@ -17,11 +17,14 @@ use chat_embedded::InProcessBus;
 use chat_memory::{BcryptHasher, InProcessThrottle, MemoryStore};
 use chat_redis::throttle::{RedisThrottle, RedisThrottleOptions};
 use chat_redis::{RedisBus, RedisBusOptions};
+use chat_sql::SqlStore;
 use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RedactingRootSpan;
 
 use crate::error;
+use crate::metrics::bus::MeteredBus;
+use crate::metrics::{self, Metrics};
 use crate::routes;
 use crate::routes::seed::input::BodyLimit;
 use crate::security_headers::security_headers;
@@ -63,19 +66,32 @@ impl StoreChoice {
 
 /// Opens the selected store (applying migrations). Blocking: call it off the async workers.
 pub fn open_store(choice: &StoreChoice, settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_watched(choice, settings, None)
+}
+
+/// [`open_store`], an SQL store's pool and checkouts reported to `metrics` when given.
+fn open_store_watched(
+    choice: &StoreChoice,
+    settings: &Settings,
+    metrics: Option<&Metrics>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let watch = |store: SqlStore| match metrics {
+        Some(metrics) => metrics.watch_store(store),
+        None => store,
+    };
     let pool_size = settings.database.pool_size;
     let checkout_timeout = settings.database.checkout_timeout();
     Ok(match choice {
-        StoreChoice::Postgres(url) => Arc::new(
+        StoreChoice::Postgres(url) => Arc::new(watch(
             chat_postgres::connect(url, pool_size)
                 .context("opening the Postgres store")?
                 .with_checkout_timeout(checkout_timeout),
-        ),
-        StoreChoice::Sqlite(path) => Arc::new(
+        )),
+        StoreChoice::Sqlite(path) => Arc::new(watch(
             chat_embedded::open(path, pool_size)
                 .with_context(|| format!("opening the SQLite store at {}", path.display()))?
                 .with_checkout_timeout(checkout_timeout),
-        ),
+        )),
         StoreChoice::Memory => {
             tracing::warn!("in-memory store: nothing survives a restart");
             Arc::new(MemoryStore::new())
@@ -200,6 +216,7 @@ pub fn ensure_bootstrap_admin(chat: &Chat, settings: &Settings) -> anyhow::Resul
 pub struct Application {
     address: SocketAddr,
     chat: Chat,
+    metrics: Metrics,
     server: Server,
     shutdown: Shutdown,
     readiness: Readiness,
@@ -227,15 +244,23 @@ impl Application {
         let settings = Arc::new(settings);
         settings.validate()?;
         let choice = StoreChoice::from_settings(&settings)?;
-        let bus = open_bus(&settings).await?;
+        let metrics = Metrics::new().context("registering the metrics")?;
+        let bus: Arc<dyn EventBus> = Arc::new(MeteredBus::new(
+            open_bus(&settings).await?,
+            metrics.clone(),
+            Arc::clone(&clock),
+        ));
         let max_delay = Duration::from_millis(settings.database.connect_retry_max_ms);
         let (chat, throttle, waiting) = {
             let settings = Arc::clone(&settings);
+            let metrics = metrics.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let (store, pending): (Arc<dyn Store>, _) = match &choice {
                     StoreChoice::Postgres(url) => {
-                        let store = chat_postgres::pending()
-                            .with_checkout_timeout(settings.database.checkout_timeout());
+                        let store = metrics.watch_store(
+                            chat_postgres::pending()
+                                .with_checkout_timeout(settings.database.checkout_timeout()),
+                        );
                         let pending = PendingPostgres {
                             store: store.clone(),
                             url: url.clone(),
@@ -243,7 +268,10 @@ impl Application {
                         };
                         (Arc::new(store), Some(pending))
                     }
-                    _ => (open_store(&choice, &settings)?, None),
+                    _ => (
+                        open_store_watched(&choice, &settings, Some(&metrics))?,
+                        None,
+                    ),
                 };
                 let chat = chat_on(store, &settings, clock, bus)?;
                 let waiting = match startup::prepare(&chat, &settings, pending.as_ref()) {
@@ -284,6 +312,7 @@ impl Application {
             chat.clone(),
             Arc::clone(&settings),
             throttle,
+            metrics.clone(),
             shutdown.clone(),
             readiness.clone(),
         )?;
@@ -298,6 +327,7 @@ impl Application {
         Ok(Application {
             address,
             chat,
+            metrics,
             server,
             shutdown,
             readiness,
@@ -318,6 +348,12 @@ impl Application {
     /// The use cases the server runs.
     pub fn chat(&self) -> &Chat {
         &self.chat
+    }
+
+    /// The server's metrics (what `GET /metrics` serves), for hooks such as
+    /// [`Metrics::assignment`].
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The shutdown signal: triggering it stops the server gracefully, as SIGTERM does.
@@ -365,6 +401,7 @@ fn http_server(
     chat: Chat,
     settings: Arc<Settings>,
     throttle: Arc<dyn LoginThrottle>,
+    metrics: Metrics,
     shutdown: Shutdown,
     readiness: Readiness,
 ) -> anyhow::Result<Server> {
@@ -374,12 +411,14 @@ fn http_server(
     let throttle = web::Data::from(throttle);
     let shutdown = web::Data::new(shutdown);
     let readiness = web::Data::new(readiness);
-    let ws_state = web::Data::new(WsState::new(settings.ws.clone()));
+    let ws_state = web::Data::new(WsState::new(settings.ws.clone(), metrics.clone()));
+    let metrics = web::Data::new(metrics);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(startup::gate))
             .wrap(from_fn(error::method_not_allowed))
             .wrap(from_fn(security_headers))
+            .wrap(from_fn(metrics::http::observe))
             .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())
             .app_data(settings_data.clone())
@@ -387,6 +426,7 @@ fn http_server(
             .app_data(shutdown.clone())
             .app_data(readiness.clone())
             .app_data(ws_state.clone())
+            .app_data(metrics.clone())
             .app_data(BodyLimit(limit))
             .configure(|cfg| error::extractor_configs(cfg, limit))
             .configure(routes::configure)
