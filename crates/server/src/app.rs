@@ -118,6 +118,14 @@ pub fn migrate(choice: &StoreChoice) -> anyhow::Result<Vec<String>> {
 /// Opens the selected event bus: Redis when `redis.url` is set, else in-process. Runs the Redis
 /// bus's background tasks on the current Tokio runtime.
 pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    open_bus_watched(settings, None).await
+}
+
+/// [`open_bus`], the Redis bus's counters read by `metrics` when given.
+async fn open_bus_watched(
+    settings: &Settings,
+    metrics: Option<&Metrics>,
+) -> anyhow::Result<Arc<dyn EventBus>> {
     let url = settings.redis.url.expose().trim();
     if url.is_empty() {
         return Ok(Arc::new(InProcessBus::default()));
@@ -129,7 +137,11 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
     let bus = RedisBus::connect_with(url, &settings.redis.channel_prefix, options)
         .await
         .context("connecting to Redis (redis.url)")?;
-    Ok(Arc::new(bus))
+    let bus = Arc::new(bus);
+    if let Some(metrics) = metrics {
+        metrics.watch_redis(&bus);
+    }
+    Ok(bus)
 }
 
 /// The use cases over the store the settings select and an in-process bus, on the given clock
@@ -246,7 +258,7 @@ impl Application {
         let choice = StoreChoice::from_settings(&settings)?;
         let metrics = Metrics::new().context("registering the metrics")?;
         let bus: Arc<dyn EventBus> = Arc::new(MeteredBus::new(
-            open_bus(&settings).await?,
+            open_bus_watched(&settings, Some(&metrics)).await?,
             metrics.clone(),
             Arc::clone(&clock),
         ));

@@ -16,6 +16,7 @@
 pub mod bus;
 pub mod http;
 pub mod pool;
+mod redis;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -67,6 +68,7 @@ struct Collectors {
     assignments: IntCounterVec,
     login_failures: IntCounterVec,
     pool_source: Mutex<Option<pool::PoolSource>>,
+    redis: redis::RedisCollectors,
 }
 
 impl Metrics {
@@ -192,6 +194,7 @@ impl Metrics {
                 "reason",
             )?,
             pool_source: Mutex::new(None),
+            redis: redis::RedisCollectors::new(r)?,
             registry,
         };
         Ok(Metrics {
@@ -207,6 +210,7 @@ impl Metrics {
     /// Every series in the Prometheus text format (the store's pool read now).
     pub fn render(&self) -> Result<String, prometheus::Error> {
         self.refresh_pool();
+        self.inner.redis.refresh();
         let mut text = Vec::new();
         TextEncoder::new().encode(&self.inner.registry.gather(), &mut text)?;
         String::from_utf8(text).map_err(|e| prometheus::Error::Msg(e.to_string()))

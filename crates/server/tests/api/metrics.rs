@@ -9,7 +9,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::helpers::{assert_error, spawn_app_with, Backend, TestApp};
+use crate::helpers::{
+    assert_error, fresh_store, spawn_app_with, spawn_app_with_settings, test_settings, Backend,
+    TestApp,
+};
 
 on_every_store!(the_series_move_with_the_traffic);
 
@@ -66,6 +69,13 @@ async fn the_series_move_with_the_traffic(app: TestApp) {
     );
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     next_of(&mut ws, "ready").await;
+    let queue_url = format!(
+        "{}/ws/queue?token={}",
+        app.address.replacen("http", "ws", 1),
+        maria.token
+    );
+    let (mut queue, _) = tokio_tungstenite::connect_async(queue_url).await.unwrap();
+    next_of(&mut queue, "ready").await;
     assert_eq!(app.claim(thread_id, &maria).await.status(), StatusCode::OK);
     assert_error(
         app.claim(thread_id, &omar).await,
@@ -99,7 +109,7 @@ async fn the_series_move_with_the_traffic(app: TestApp) {
     );
     assert_eq!(
         value(&during, "chat_ws_open_sockets", &[("kind", "queue")]),
-        0.0
+        1.0
     );
     let message = [("kind", "message")];
     assert_eq!(
@@ -174,21 +184,18 @@ async fn the_series_move_with_the_traffic(app: TestApp) {
     assert!(value(&during, "chat_store_pool_connections", &[]) >= 1.0);
     assert!(grew(&before, &during, "chat_store_checkout_wait_seconds", &[]) >= 1.0);
 
-    // The socket closes: its gauge goes back down.
+    // The sockets close: the gauges go back down.
     ws.close(None).await.unwrap();
-    let mut open = 1.0;
+    queue.close(None).await.unwrap();
+    let mut open = 2.0;
     for _ in 0..100 {
-        open = value(
-            &scrape(&app, None).await,
-            "chat_ws_open_sockets",
-            &[("kind", "thread")],
-        );
+        open = value(&scrape(&app, None).await, "chat_ws_open_sockets", &[]);
         if open == 0.0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(open, 0.0, "the closed socket is still counted");
+    assert_eq!(open, 0.0, "a closed socket is still counted");
 }
 
 #[actix_web::test]
@@ -214,6 +221,73 @@ async fn a_token_guards_the_metrics() {
         .samples
         .iter()
         .any(|s| s.metric == "chat_http_request_duration_seconds"));
+}
+
+/// Two instances on one Postgres store and one Redis: a message stored on A reaches a socket
+/// on B through Redis, and each counts its side.
+#[actix_web::test]
+async fn instances_count_what_crosses_redis() {
+    let (url, guard) = fresh_store(Backend::Postgres);
+    let mut settings = test_settings(&url);
+    settings.redis.url = chat_server::settings::Secret::new(
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+    );
+    settings.redis.channel_prefix = format!("metrics-{}", uuid::Uuid::new_v4());
+    let a = spawn_app_with_settings(settings.clone(), guard, None).await;
+    let b = spawn_app_with_settings(settings, None, None).await;
+    let ann = a.client("ann").await;
+    let thread_id = a.write(&ann, json!(1), "hello").await["thread"]["id"]
+        .as_i64()
+        .unwrap();
+    let (a_before, b_before) = (scrape(&a, None).await, scrape(&b, None).await);
+
+    let url = format!(
+        "{}/ws/threads/{thread_id}?token={}",
+        b.address.replacen("http", "ws", 1),
+        ann.token
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    next_of(&mut ws, "ready").await;
+    let sent = a
+        .post_json(
+            &format!("/api/v1/threads/{thread_id}/messages"),
+            json!({"body": "are you there?"}),
+            Some(&ann.token),
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    next_of(&mut ws, "message.created").await;
+
+    let (a_after, b_after) = (scrape(&a, None).await, scrape(&b, None).await);
+    let created = [("type", "message.created")];
+    assert_eq!(
+        grew(&a_before, &a_after, "chat_bus_published_total", &created),
+        1.0
+    );
+    assert!(grew(&a_before, &a_after, "chat_redis_published_total", &[]) >= 1.0);
+    assert_eq!(
+        grew(&b_before, &b_after, "chat_bus_published_total", &created),
+        0.0
+    );
+    assert!(grew(&b_before, &b_after, "chat_redis_received_total", &[]) >= 1.0);
+    assert!(grew(&b_before, &b_after, "chat_bus_delivery_lag_seconds", &[]) >= 1.0);
+    let message = [("kind", "message")];
+    assert!(
+        grew(
+            &b_before,
+            &b_after,
+            "chat_messages_delivered_total",
+            &message
+        ) >= 1.0
+    );
+    assert_eq!(
+        value(&b_after, "chat_ws_open_sockets", &[("kind", "thread")]),
+        1.0
+    );
+    assert!(a_after
+        .samples
+        .iter()
+        .any(|s| s.metric == "chat_redis_outbox_bytes"));
 }
 
 /// The next text frame of type `kind`, skipping others.
