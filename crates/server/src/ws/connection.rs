@@ -312,3 +312,24 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chat_domain::event::Event;
+    use chat_domain::{ThreadId, UserId};
+
+    use super::frame_type;
+    use crate::ws::frames::{event_text, ServerFrame};
+
+    #[test]
+    fn frames_are_counted_by_their_type() {
+        assert_eq!(frame_type(&ServerFrame::Pong.to_text()), "pong");
+        assert_eq!(frame_type(&ServerFrame::error("x", "y").to_text()), "error");
+        let typing = Event::Typing {
+            thread_id: ThreadId(1),
+            user_id: UserId(2),
+        };
+        assert_eq!(frame_type(&event_text(&typing)), "typing");
+        assert_eq!(frame_type("not json"), "other");
+    }
+}
