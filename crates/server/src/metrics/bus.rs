@@ -45,12 +45,17 @@ fn describe(event: &Event) -> (String, Option<&'static str>) {
         .and_then(|kind| kind.as_str())
         .unwrap_or("unknown")
         .to_owned();
-    let assignment = match kind.as_str() {
+    let assignment = assignment(&kind, &value);
+    (kind, assignment)
+}
+
+/// How an event of type `kind` (serialised as `value`) gives a thread to an agent, if it does.
+fn assignment(kind: &str, value: &serde_json::Value) -> Option<&'static str> {
+    match kind {
         "assigned" => Some("automatic"),
         "transferred" if value.get("to").is_some_and(|to| !to.is_null()) => Some("transfer"),
         _ => None,
-    };
-    (kind, assignment)
+    }
 }
 
 impl EventBus for MeteredBus {
@@ -102,5 +107,24 @@ impl EventBus for MeteredBus {
 
     fn backend_name(&self) -> &'static str {
         self.inner.backend_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::assignment;
+
+    #[test]
+    fn assignments_are_the_routers_and_transfers_to_an_agent() {
+        let assigned = json!({"type": "assigned", "thread_id": 1, "agent_id": 2});
+        assert_eq!(assignment("assigned", &assigned), Some("automatic"));
+        let to_agent = json!({"type": "transferred", "from": 2, "to": 3});
+        assert_eq!(assignment("transferred", &to_agent), Some("transfer"));
+        let to_queue = json!({"type": "transferred", "from": 2, "to": null});
+        assert_eq!(assignment("transferred", &to_queue), None);
+        let claimed = json!({"type": "claimed", "thread_id": 1, "agent_id": 2});
+        assert_eq!(assignment("claimed", &claimed), None);
     }
 }
