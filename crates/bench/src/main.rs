@@ -397,7 +397,10 @@ mod tests {
         let cli = Cli::parse_from(["chat-bench"]);
         let all = selected(&cli).unwrap();
         assert_eq!(all.len(), 7);
-        assert!(!all.contains(&Scenario::Chaos), "chaos runs only when named");
+        assert!(
+            !all.contains(&Scenario::Chaos),
+            "chaos runs only when named"
+        );
         let cli = Cli::parse_from(["chat-bench", "--scenario", "chaos"]);
         assert_eq!(selected(&cli).unwrap(), vec![Scenario::Chaos]);
         let cli = Cli::parse_from(["chat-bench", "--scenario", "chaos,queue"]);

@@ -86,6 +86,8 @@ pub struct RedisBusStats {
     pub reconnects: u64,
     /// Publishing connections discarded because a publish through them failed or timed out.
     pub discarded_connections: u64,
+    /// Bytes of events waiting in the outbox to be published to Redis now.
+    pub outbox_bytes: u64,
 }
 
 /// Shared state of the bus and its background tasks.
@@ -219,6 +221,7 @@ impl RedisBus {
             received: s.received.load(Ordering::Relaxed),
             reconnects: s.reconnects.load(Ordering::Relaxed),
             discarded_connections: s.discarded_connections.load(Ordering::Relaxed),
+            outbox_bytes: u64::try_from(s.queued_bytes.load(Ordering::Relaxed)).unwrap_or(u64::MAX),
         }
     }
 

@@ -18,11 +18,14 @@ use chat_memory::{BcryptHasher, InProcessPresence, InProcessThrottle, MemoryStor
 use chat_redis::presence::RedisPresence;
 use chat_redis::throttle::{RedisThrottle, RedisThrottleOptions};
 use chat_redis::{RedisBus, RedisBusOptions};
+use chat_sql::SqlStore;
 use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RedactingRootSpan;
 
 use crate::error;
+use crate::metrics::bus::MeteredBus;
+use crate::metrics::{self, Metrics};
 use crate::router::Router;
 use crate::routes;
 use crate::routes::seed::input::BodyLimit;
@@ -65,19 +68,32 @@ impl StoreChoice {
 
 /// Opens the selected store (applying migrations). Blocking: call it off the async workers.
 pub fn open_store(choice: &StoreChoice, settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_watched(choice, settings, None)
+}
+
+/// [`open_store`], an SQL store's pool and checkouts reported to `metrics` when given.
+fn open_store_watched(
+    choice: &StoreChoice,
+    settings: &Settings,
+    metrics: Option<&Metrics>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let watch = |store: SqlStore| match metrics {
+        Some(metrics) => metrics.watch_store(store),
+        None => store,
+    };
     let pool_size = settings.database.pool_size;
     let checkout_timeout = settings.database.checkout_timeout();
     Ok(match choice {
-        StoreChoice::Postgres(url) => Arc::new(
+        StoreChoice::Postgres(url) => Arc::new(watch(
             chat_postgres::connect(url, pool_size)
                 .context("opening the Postgres store")?
                 .with_checkout_timeout(checkout_timeout),
-        ),
-        StoreChoice::Sqlite(path) => Arc::new(
+        )),
+        StoreChoice::Sqlite(path) => Arc::new(watch(
             chat_embedded::open(path, pool_size)
                 .with_context(|| format!("opening the SQLite store at {}", path.display()))?
                 .with_checkout_timeout(checkout_timeout),
-        ),
+        )),
         StoreChoice::Memory => {
             tracing::warn!("in-memory store: nothing survives a restart");
             Arc::new(MemoryStore::new())
@@ -104,6 +120,14 @@ pub fn migrate(choice: &StoreChoice) -> anyhow::Result<Vec<String>> {
 /// Opens the selected event bus: Redis when `redis.url` is set, else in-process. Runs the Redis
 /// bus's background tasks on the current Tokio runtime.
 pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    open_bus_watched(settings, None).await
+}
+
+/// [`open_bus`], the Redis bus's counters read by `metrics` when given.
+async fn open_bus_watched(
+    settings: &Settings,
+    metrics: Option<&Metrics>,
+) -> anyhow::Result<Arc<dyn EventBus>> {
     let url = settings.redis.url.expose().trim();
     if url.is_empty() {
         return Ok(Arc::new(InProcessBus::default()));
@@ -115,7 +139,11 @@ pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> 
     let bus = RedisBus::connect_with(url, &settings.redis.channel_prefix, options)
         .await
         .context("connecting to Redis (redis.url)")?;
-    Ok(Arc::new(bus))
+    let bus = Arc::new(bus);
+    if let Some(metrics) = metrics {
+        metrics.watch_redis(&bus);
+    }
+    Ok(bus)
 }
 
 /// The use cases over the store the settings select and an in-process bus, on the given clock
@@ -219,6 +247,7 @@ pub fn ensure_bootstrap_admin(chat: &Chat, settings: &Settings) -> anyhow::Resul
 pub struct Application {
     address: SocketAddr,
     chat: Chat,
+    metrics: Metrics,
     server: Server,
     shutdown: Shutdown,
     readiness: Readiness,
@@ -246,15 +275,23 @@ impl Application {
         let settings = Arc::new(settings);
         settings.validate()?;
         let choice = StoreChoice::from_settings(&settings)?;
-        let bus = open_bus(&settings).await?;
+        let metrics = Metrics::new().context("registering the metrics")?;
+        let bus: Arc<dyn EventBus> = Arc::new(MeteredBus::new(
+            open_bus_watched(&settings, Some(&metrics)).await?,
+            metrics.clone(),
+            Arc::clone(&clock),
+        ));
         let max_delay = Duration::from_millis(settings.database.connect_retry_max_ms);
         let (chat, throttle, presence, waiting) = {
             let settings = Arc::clone(&settings);
+            let metrics = metrics.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 let (store, pending): (Arc<dyn Store>, _) = match &choice {
                     StoreChoice::Postgres(url) => {
-                        let store = chat_postgres::pending()
-                            .with_checkout_timeout(settings.database.checkout_timeout());
+                        let store = metrics.watch_store(
+                            chat_postgres::pending()
+                                .with_checkout_timeout(settings.database.checkout_timeout()),
+                        );
                         let pending = PendingPostgres {
                             store: store.clone(),
                             url: url.clone(),
@@ -262,7 +299,10 @@ impl Application {
                         };
                         (Arc::new(store), Some(pending))
                     }
-                    _ => (open_store(&choice, &settings)?, None),
+                    _ => (
+                        open_store_watched(&choice, &settings, Some(&metrics))?,
+                        None,
+                    ),
                 };
                 let chat = chat_on(store, &settings, clock, bus)?;
                 let waiting = match startup::prepare(&chat, &settings, pending.as_ref()) {
@@ -303,7 +343,7 @@ impl Application {
             })?;
         let address = listener.local_addr()?;
         let shutdown = Shutdown::new();
-        let ws_state = WsState::new(settings.ws.clone());
+        let ws_state = WsState::new(settings.ws.clone(), metrics.clone());
         let router = Router::new(
             chat.clone(),
             presence,
@@ -313,12 +353,15 @@ impl Application {
         );
         let server = http_server(
             listener,
-            chat.clone(),
-            Arc::clone(&settings),
-            throttle,
-            ws_state,
-            shutdown.clone(),
-            readiness.clone(),
+            Served {
+                chat: chat.clone(),
+                settings: Arc::clone(&settings),
+                throttle,
+                ws_state,
+                metrics: metrics.clone(),
+                shutdown: shutdown.clone(),
+                readiness: readiness.clone(),
+            },
         )?;
         let background = tokio::spawn(background_tasks(
             chat.clone(),
@@ -332,6 +375,7 @@ impl Application {
         Ok(Application {
             address,
             chat,
+            metrics,
             server,
             shutdown,
             readiness,
@@ -352,6 +396,12 @@ impl Application {
     /// The use cases the server runs.
     pub fn chat(&self) -> &Chat {
         &self.chat
+    }
+
+    /// The server's metrics (what `GET /metrics` serves), for hooks such as
+    /// [`Metrics::assignment`].
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The shutdown signal: triggering it stops the server gracefully, as SIGTERM does.
@@ -393,16 +443,28 @@ impl Application {
     }
 }
 
-/// The actix app factory: shared state, extractor limits, every route, JSON 404 and 405.
-fn http_server(
-    listener: TcpListener,
+/// What every request handler shares (the actix app data).
+struct Served {
     chat: Chat,
     settings: Arc<Settings>,
     throttle: Arc<dyn LoginThrottle>,
     ws_state: WsState,
+    metrics: Metrics,
     shutdown: Shutdown,
     readiness: Readiness,
-) -> anyhow::Result<Server> {
+}
+
+/// The actix app factory: shared state, extractor limits, every route, JSON 404 and 405.
+fn http_server(listener: TcpListener, served: Served) -> anyhow::Result<Server> {
+    let Served {
+        chat,
+        settings,
+        throttle,
+        ws_state,
+        metrics,
+        shutdown,
+        readiness,
+    } = served;
     let limit = settings.server.max_body_bytes;
     let chat = web::Data::new(chat);
     let settings_data = web::Data::from(Arc::clone(&settings));
@@ -410,11 +472,13 @@ fn http_server(
     let shutdown = web::Data::new(shutdown);
     let readiness = web::Data::new(readiness);
     let ws_state = web::Data::new(ws_state);
+    let metrics = web::Data::new(metrics);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(startup::gate))
             .wrap(from_fn(error::method_not_allowed))
             .wrap(from_fn(security_headers))
+            .wrap(from_fn(metrics::http::observe))
             .wrap(TracingLogger::<RedactingRootSpan>::new())
             .app_data(chat.clone())
             .app_data(settings_data.clone())
@@ -422,6 +486,7 @@ fn http_server(
             .app_data(shutdown.clone())
             .app_data(readiness.clone())
             .app_data(ws_state.clone())
+            .app_data(metrics.clone())
             .app_data(BodyLimit(limit))
             .configure(|cfg| error::extractor_configs(cfg, limit))
             .configure(routes::configure)

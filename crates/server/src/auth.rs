@@ -15,6 +15,7 @@ use chat_domain::user::User;
 use chat_domain::{Chat, DomainError};
 
 use crate::error::{blocking, blocking_api, ApiError, ApiResult};
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// The bearer token of the request, if it carries an `Authorization: Bearer` header.
@@ -73,6 +74,7 @@ pub struct PasswordGate {
     chat: Chat,
     throttle: Arc<dyn LoginThrottle>,
     ip: Option<IpAddr>,
+    metrics: Option<Metrics>,
 }
 
 impl PasswordGate {
@@ -82,6 +84,9 @@ impl PasswordGate {
             chat: chat_of(req)?,
             throttle: throttle_of(req)?,
             ip: client_ip(req),
+            metrics: req
+                .app_data::<web::Data<Metrics>>()
+                .map(|metrics| metrics.get_ref().clone()),
         })
     }
 
@@ -95,11 +100,12 @@ impl PasswordGate {
         keys.extend(self.ip.map(ThrottleKey::Ip));
         blocking_api(move || {
             let now = self.chat.now();
-            self.throttle
-                .check(&keys, now)
-                .map_err(|locked| ApiError::TooManyAttempts {
+            self.throttle.check(&keys, now).map_err(|locked| {
+                count_failure(self.metrics.as_ref(), "locked_out");
+                ApiError::TooManyAttempts {
                     retry_after_seconds: locked.retry_after_seconds,
-                })?;
+                }
+            })?;
             match check(&self.chat) {
                 Ok(value) => {
                     self.throttle.record_success(&keys, now);
@@ -107,12 +113,20 @@ impl PasswordGate {
                 }
                 Err(DomainError::Unauthenticated) => {
                     self.throttle.record_failure(&keys, now);
+                    count_failure(self.metrics.as_ref(), "bad_credentials");
                     Err(DomainError::Unauthenticated.into())
                 }
                 Err(other) => Err(other.into()),
             }
         })
         .await
+    }
+}
+
+/// Counts a refused password check (`chat_login_failures_total`).
+fn count_failure(metrics: Option<&Metrics>, reason: &'static str) {
+    if let Some(metrics) = metrics {
+        metrics.login_failure(reason);
     }
 }
 

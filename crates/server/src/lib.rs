@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod router;

@@ -1,4 +1,5 @@
-//! The OpenAPI 3 document of `/api/v1`, generated from the handlers' annotations.
+//! The OpenAPI 3 document of `/api/v1` (and `/metrics`), generated from the handlers'
+//! annotations.
 
 use actix_web::HttpResponse;
 use utoipa::openapi::header::HeaderBuilder;
@@ -7,6 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use crate::metrics;
 use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue, routing};
 
 /// The document.
@@ -27,6 +29,7 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue, rou
         agent_tools::client_context,
         routing::set_availability, routing::set_capacity, routing::agents,
         routing::get_mode, routing::set_mode, routing::transfer,
+        metrics::http::scrape,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -41,6 +44,17 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`metrics.token` from the server's config, required only when it is set",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -48,13 +62,14 @@ impl Modify for BearerAuth {
 /// route's own annotation keeps its more precise description when it lists one): 400 when a
 /// path, query or body cannot be read (`bad_path`, `bad_query`, `bad_json`), 401 without a valid
 /// bearer token where one is required, 413 for a body over `server.max_body_bytes`, 500 for a
-/// bug of ours and 503 when the store or Redis cannot be reached (every operation reads the
-/// store, if only for the token).
+/// bug of ours and 503 when the store or Redis cannot be reached (every operation under
+/// `/api/` reads the store, if only for the token; `/metrics` does not).
 struct EdgeResponses;
 
 impl Modify for EdgeResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            let reads_store = path.starts_with("/api/");
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -89,6 +104,9 @@ impl Modify for EdgeResponses {
                     "500",
                     "a bug of ours (`internal`); the cause is logged, never answered",
                 );
+                if !reads_store {
+                    continue;
+                }
                 add_with(
                     operation,
                     "503",

@@ -70,6 +70,17 @@ pub struct Settings {
     pub admin: Option<AdminSettings>,
     /// Live sockets: heartbeat, limits, timeouts.
     pub ws: crate::ws::WsSettings,
+    /// `GET /metrics`.
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics` (Prometheus text format).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// When set, a scrape must bring `Authorization: Bearer <token>` (401 otherwise); empty
+    /// leaves `/metrics` open (keep it off the public network then).
+    pub token: Secret,
 }
 
 /// Where to listen.

@@ -10,6 +10,7 @@ use actix_web::web;
 /// browser pages) adds one line here.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    crate::metrics::http::configure(cfg);
     v1::configure(cfg);
     seed::configure(cfg);
     crate::ws::configure(cfg);

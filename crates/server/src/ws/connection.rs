@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::admission::{authenticate, close_code, Refusal};
 use super::frames::{ClientFrame, FrameError, ServerFrame};
 use super::settings::WsSettings;
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
 /// Why a socket's loop stops.
@@ -59,6 +60,15 @@ pub struct Connection {
     /// there is no reply to wait for).
     client_closed: bool,
     shutdown: Shutdown,
+    metrics: Metrics,
+}
+
+/// The `type` of a frame we serialised (every frame and event is an object tagged first with
+/// its `type`); `other` if it is not there.
+fn frame_type(text: &str) -> &str {
+    text.strip_prefix(r#"{"type":""#)
+        .and_then(|rest| rest.split_once('"'))
+        .map_or("other", |(kind, _)| kind)
 }
 
 /// How long a server-initiated close waits for the client's answering close frame before the
@@ -71,6 +81,7 @@ impl Connection {
         session: Session,
         stream: AggregatedMessageStream,
         settings: &WsSettings,
+        metrics: Metrics,
         shutdown: Shutdown,
     ) -> Self {
         Connection {
@@ -81,6 +92,7 @@ impl Connection {
             last_heard: Instant::now(),
             client_closed: false,
             shutdown,
+            metrics,
         }
     }
 
@@ -90,11 +102,20 @@ impl Connection {
         self.shutdown.clone()
     }
 
+    /// Where this socket counts itself and its frames.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// Sends a text frame; a client that does not take it within the send timeout is a slow
-    /// consumer and is dropped.
+    /// consumer and is dropped. A frame written is counted by its `type`.
     pub async fn send_text(&mut self, text: String) -> Result<(), Stop> {
+        let frame_type = frame_type(&text).to_owned();
         match tokio::time::timeout(self.send_timeout, self.session.text(text)).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.metrics.frame_sent(&frame_type);
+                Ok(())
+            }
             Ok(Err(_closed)) => Err(Stop::Gone),
             Err(_) => Err(Stop::close(
                 close_code::SLOW_CONSUMER,
@@ -289,5 +310,26 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_domain::event::Event;
+    use chat_domain::{ThreadId, UserId};
+
+    use super::frame_type;
+    use crate::ws::frames::{event_text, ServerFrame};
+
+    #[test]
+    fn frames_are_counted_by_their_type() {
+        assert_eq!(frame_type(&ServerFrame::Pong.to_text()), "pong");
+        assert_eq!(frame_type(&ServerFrame::error("x", "y").to_text()), "error");
+        let typing = Event::Typing {
+            thread_id: ThreadId(1),
+            user_id: UserId(2),
+        };
+        assert_eq!(frame_type(&event_text(&typing)), "typing");
+        assert_eq!(frame_type("not json"), "other");
     }
 }

@@ -35,6 +35,7 @@ use connection::Connection;
 use queue::QueueSocket;
 use thread::ThreadSocket;
 
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
 /// Registers the socket routes. The app must also carry `web::Data<Chat>`,
@@ -72,16 +73,24 @@ async fn thread_socket(
     };
     let resume_from = query.last_seq;
     let settings = state.settings.clone();
-    upgrade(req, body, &settings, &shutdown, move |conn| async move {
-        let Some((conn, user, _permit)) =
-            finish_admission(conn, admitted, &chat, &state, target).await
-        else {
-            return;
-        };
-        let settings = state.settings.clone();
-        let socket = ThreadSocket::new(chat, settings.clone(), user, thread_id, resume_from);
-        session::run(socket, &settings, conn).await;
-    })
+    let metrics = state.metrics.clone();
+    upgrade(
+        req,
+        body,
+        &settings,
+        &metrics,
+        &shutdown,
+        move |conn| async move {
+            let Some((conn, user, _permit)) =
+                finish_admission(conn, admitted, &chat, &state, target).await
+            else {
+                return;
+            };
+            let settings = state.settings.clone();
+            let socket = ThreadSocket::new(chat, settings.clone(), user, thread_id, resume_from);
+            session::run(socket, &settings, conn).await;
+        },
+    )
 }
 
 /// `GET /ws/queue`.
@@ -103,14 +112,22 @@ async fn queue_socket(
         Err(refusal) => return refusal.response(),
     };
     let settings = state.settings.clone();
-    upgrade(req, body, &settings, &shutdown, move |conn| async move {
-        let Some((conn, user, _permit)) =
-            finish_admission(conn, admitted, &chat, &state, Target::Queue).await
-        else {
-            return;
-        };
-        session::run(QueueSocket::new(chat, user), &state.settings, conn).await;
-    })
+    let metrics = state.metrics.clone();
+    upgrade(
+        req,
+        body,
+        &settings,
+        &metrics,
+        &shutdown,
+        move |conn| async move {
+            let Some((conn, user, _permit)) =
+                finish_admission(conn, admitted, &chat, &state, Target::Queue).await
+            else {
+                return;
+            };
+            session::run(QueueSocket::new(chat, user), &state.settings, conn).await;
+        },
+    )
 }
 
 type Admitted = Option<(chat_domain::user::User, SocketPermit)>;
@@ -160,6 +177,7 @@ fn upgrade<F, Fut>(
     req: HttpRequest,
     body: web::Payload,
     settings: &WsSettings,
+    metrics: &Metrics,
     shutdown: &Shutdown,
     serve: F,
 ) -> HttpResponse
@@ -178,7 +196,7 @@ where
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    let conn = Connection::new(session, stream, settings, shutdown.clone());
+    let conn = Connection::new(session, stream, settings, metrics.clone(), shutdown.clone());
     actix_web::rt::spawn(serve(conn));
     response
 }

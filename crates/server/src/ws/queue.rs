@@ -28,6 +28,7 @@ impl QueueSocket {
 
 impl Handler for QueueSocket {
     const STREAM_ENDED: &'static str = "event stream ended; reconnect";
+    const KIND: &'static str = "queue";
 
     async fn join(&mut self, conn: &mut Connection) -> Result<EventStream, Stop> {
         let events = match self

@@ -18,6 +18,9 @@ pub trait Handler {
     /// The close reason when the bus's event stream ends (the socket closes with 1011).
     const STREAM_ENDED: &'static str;
 
+    /// The kind of socket, as `chat_ws_open_sockets` labels it (`thread`, `queue`).
+    const KIND: &'static str;
+
     /// Subscribes to the bus, says `ready` and sends what comes before live events (a thread
     /// socket's replay). A shutdown meanwhile abandons it.
     async fn join(&mut self, conn: &mut Connection) -> Result<EventStream, Stop>;
@@ -37,6 +40,7 @@ pub trait Handler {
 
 /// Serves an admitted socket with `handler` until either side ends it, then closes it.
 pub async fn run<H: Handler>(mut handler: H, settings: &WsSettings, mut conn: Connection) {
+    let _open = conn.metrics().socket_open(H::KIND);
     let shutdown = conn.shutdown();
     // A long catch-up does not hold a shutdown back: the join is abandoned (the client
     // resumes from the last `seq` it got on another instance).

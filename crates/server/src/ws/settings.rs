@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::metrics::Metrics;
+
 use super::registry::SocketRegistry;
 
 /// Socket limits and timers (config section `ws`, env `CHAT__WS__...`).
@@ -61,22 +63,25 @@ impl WsSettings {
     }
 }
 
-/// What the socket handlers of one instance share: settings and the open-socket counts.
-/// Create one per process and register it with `App::app_data(web::Data::new(..))`.
-#[derive(Debug, Clone, Default)]
+/// What the socket handlers of one instance share: settings, the open-socket counts and the
+/// metrics. Create one per process and register it with `App::app_data(web::Data::new(..))`.
+#[derive(Debug, Clone)]
 pub struct WsState {
     /// The settings.
     pub settings: WsSettings,
     /// Open sockets per user.
     pub sockets: SocketRegistry,
+    /// Where sockets count themselves and their frames.
+    pub metrics: Metrics,
 }
 
 impl WsState {
     /// State with these settings and no socket open.
-    pub fn new(settings: WsSettings) -> Self {
+    pub fn new(settings: WsSettings, metrics: Metrics) -> Self {
         WsState {
             settings,
             sockets: SocketRegistry::default(),
+            metrics,
         }
     }
 }

@@ -59,6 +59,8 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/routing"),
     ("put", "/api/v1/routing"),
     ("post", "/api/v1/threads/{id}/transfer"),
+    // Prometheus metrics, outside /api/v1 but in the document.
+    ("get", "/metrics"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {

@@ -15,6 +15,7 @@ mod health_and_openapi;
 mod hostile_text;
 mod inbox;
 mod methods;
+mod metrics;
 mod notes;
 mod readiness;
 mod restart;

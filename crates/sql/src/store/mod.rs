@@ -10,7 +10,7 @@ mod threads;
 mod users;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chat_domain::ports::Store;
 use chat_domain::{DomainError, DomainResult};
@@ -36,6 +36,14 @@ pub struct SqlStore {
     pool: Arc<OnceLock<DbPool>>,
     backend: Backend,
     checkout_timeout: Duration,
+    observer: Option<Arc<dyn CheckoutObserver>>,
+}
+
+/// Told of every wait for a pooled connection (the server's metrics implement it; the store
+/// knows nothing of how they are kept).
+pub trait CheckoutObserver: Send + Sync {
+    /// A call waited `waited` for a connection, and got one (`got`) or timed out.
+    fn checked_out(&self, waited: Duration, got: bool);
 }
 
 /// How long a call waits for a pooled connection unless the store is told otherwise (the
@@ -67,7 +75,16 @@ impl SqlStore {
             pool: Arc::new(OnceLock::new()),
             backend,
             checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT,
+            observer: None,
         }
+    }
+
+    /// The same store (sharing its pool, pending or not) telling `observer` how long each
+    /// checkout waited. Not told while the store is pending (no pool to wait for).
+    #[must_use]
+    pub fn with_checkout_observer(mut self, observer: Arc<dyn CheckoutObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The same store (sharing its pool, pending or not) whose calls wait at most `timeout` for
@@ -104,8 +121,12 @@ impl SqlStore {
         let pool = self.pool.get().ok_or_else(|| {
             DomainError::Unavailable("the database has not been reached yet".into())
         })?;
-        pool.get_timeout(self.checkout_timeout)
-            .map_err(DomainError::unavailable)
+        let started = Instant::now();
+        let conn = pool.get_timeout(self.checkout_timeout);
+        if let Some(observer) = &self.observer {
+            observer.checked_out(started.elapsed(), conn.is_ok());
+        }
+        conn.map_err(DomainError::unavailable)
     }
 
     /// Runs `f` on a pooled connection (single statements and reads: each statement is atomic).

@@ -3,12 +3,13 @@
 
 use actix_web::{web, HttpResponse};
 use chat_domain::thread::ThreadStatus;
-use chat_domain::{Chat, ThreadId};
+use chat_domain::{Chat, DomainError, ThreadId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::error::{blocking, ApiResult};
+use crate::error::{blocking, ApiError, ApiResult};
+use crate::metrics::Metrics;
 use crate::openapi::schema;
 use crate::views::{ErrorBody, ThreadClaimView, ThreadView};
 
@@ -20,6 +21,13 @@ pub struct StatusRequest {
     pub status: String,
 }
 
+/// Counts a claim or renewal refused because another agent holds the thread.
+fn count_conflict(metrics: &Metrics, err: &ApiError, action: &'static str) {
+    if matches!(err, ApiError::Domain(DomainError::Claimed { .. })) {
+        metrics.claim_conflict(action);
+    }
+}
+
 /// An agent claims a thread (or renews its own claim).
 #[utoipa::path(post, path = "/api/v1/threads/{id}/claim", tag = "claims",
     params(("id" = i64, Path, description = "thread id")),
@@ -29,12 +37,15 @@ pub struct StatusRequest {
     security(("bearer" = [])))]
 pub async fn claim(
     chat: web::Data<Chat>,
+    metrics: web::Data<Metrics>,
     caller: Authenticated,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let claim = blocking(move || chat.claim(&caller.user, id)).await?;
+    let claim = blocking(move || chat.claim(&caller.user, id))
+        .await
+        .inspect_err(|err| count_conflict(&metrics, err, "claim"))?;
     Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
 }
 
@@ -47,12 +58,15 @@ pub async fn claim(
     security(("bearer" = [])))]
 pub async fn renew(
     chat: web::Data<Chat>,
+    metrics: web::Data<Metrics>,
     caller: Authenticated,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let claim = blocking(move || chat.renew_claim(&caller.user, id)).await?;
+    let claim = blocking(move || chat.renew_claim(&caller.user, id))
+        .await
+        .inspect_err(|err| count_conflict(&metrics, err, "renew"))?;
     Ok(HttpResponse::Ok().json(ThreadClaimView::new(id, &claim)))
 }
 

@@ -81,6 +81,7 @@ impl ThreadSocket {
 
 impl Handler for ThreadSocket {
     const STREAM_ENDED: &'static str = "event stream ended; reconnect and resume";
+    const KIND: &'static str = "thread";
 
     /// Subscribes, then says `ready`, then replays what the client missed.
     async fn join(&mut self, conn: &mut Connection) -> Result<EventStream, Stop> {
