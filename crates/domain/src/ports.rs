@@ -340,6 +340,12 @@ pub trait EventBus: Send + Sync {
     fn subscribe(&self, topics: &[Topic]) -> DomainResult<EventStream>;
     /// A short name for logs, e.g. `in-process` or `redis`.
     fn backend_name(&self) -> &'static str;
+    /// Whether the bus has reached its backend at least once since it was opened (a bus that
+    /// starts while its backend is down connects later by itself; until then the server reports
+    /// not ready). An in-process bus always has.
+    fn has_connected(&self) -> bool {
+        true
+    }
 }
 
 /// Counts failed password checks and refuses keys that failed too often, so that passwords

@@ -101,6 +101,8 @@ pub(crate) struct Shared {
     pub discarded_connections: AtomicU64,
     /// Whether the subscriber is currently subscribed.
     pub subscribed: AtomicBool,
+    /// Whether the subscriber has been subscribed at least once.
+    pub connected_once: AtomicBool,
     /// Events were lost on the way out; the next successful publish announces a gap.
     pub owe_gap: AtomicBool,
     /// Bytes waiting in the outbox.
@@ -143,6 +145,27 @@ impl RedisBus {
         channel_prefix: &str,
         options: RedisBusOptions,
     ) -> DomainResult<Self> {
+        Self::open(url, channel_prefix, options, false).await
+    }
+
+    /// [`RedisBus::connect_with`] that does not need Redis now: when Redis cannot be reached,
+    /// the bus starts anyway and its subscriber connects by itself (backing off up to 200 ms
+    /// between attempts); until then [`EventBus::has_connected`] is false and events reach only
+    /// this instance. Fails only on a bad URL.
+    pub async fn start(
+        url: &str,
+        channel_prefix: &str,
+        options: RedisBusOptions,
+    ) -> DomainResult<Self> {
+        Self::open(url, channel_prefix, options, true).await
+    }
+
+    async fn open(
+        url: &str,
+        channel_prefix: &str,
+        options: RedisBusOptions,
+        wait_for_redis: bool,
+    ) -> DomainResult<Self> {
         let channel = format!("{channel_prefix}:events");
         let client = redis::Client::open(url).map_err(unavailable)?;
 
@@ -159,13 +182,26 @@ impl RedisBus {
         let pool = config
             .create_pool(Some(Runtime::Tokio1))
             .map_err(unavailable)?;
-        publisher::ping(&pool).await?;
-        let pubsub = subscriber::subscribe(&client, &channel).await?;
+        let pubsub = if wait_for_redis {
+            match subscriber::subscribe(&client, &channel).await {
+                Ok(pubsub) => Some(pubsub),
+                Err(err) => {
+                    tracing::warn!(%channel, error = %err, "redis not reachable yet; the bus connects by itself when it is");
+                    None
+                }
+            }
+        } else {
+            publisher::ping(&pool).await?;
+            Some(subscriber::subscribe(&client, &channel).await?)
+        };
 
         let origin = Uuid::new_v4();
         let local = InProcessBus::new(options.subscriber_buffer);
         let shared = Arc::new(Shared::default());
-        shared.subscribed.store(true, Ordering::SeqCst);
+        if pubsub.is_some() {
+            shared.subscribed.store(true, Ordering::SeqCst);
+            shared.connected_once.store(true, Ordering::SeqCst);
+        }
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
 
         tokio::spawn(publisher::run(
@@ -273,6 +309,10 @@ impl EventBus for RedisBus {
 
     fn backend_name(&self) -> &'static str {
         "redis"
+    }
+
+    fn has_connected(&self) -> bool {
+        self.shared.connected_once.load(Ordering::SeqCst)
     }
 }
 

@@ -45,14 +45,20 @@ impl RedisPresence {
     /// Presence on Redis at `url`, keys under `<channel_prefix>:presence:`. Fails if the URL
     /// is invalid or Redis does not answer a `PING`. Blocking.
     pub fn connect(url: &str, channel_prefix: &str) -> DomainResult<Self> {
+        let presence = Self::new(url, channel_prefix)?;
+        presence.with_connection(|conn| redis::cmd("PING").query::<String>(conn))?;
+        Ok(presence)
+    }
+
+    /// [`RedisPresence::connect`] without the `PING`: Redis is first contacted on first use.
+    /// Fails only on a bad URL.
+    pub fn new(url: &str, channel_prefix: &str) -> DomainResult<Self> {
         let client = Client::open(url).map_err(DomainError::unavailable)?;
-        let presence = RedisPresence {
+        Ok(RedisPresence {
             client,
             prefix: format!("{channel_prefix}:presence"),
             idle: Mutex::new(Vec::new()),
-        };
-        presence.with_connection(|conn| redis::cmd("PING").query::<String>(conn))?;
-        Ok(presence)
+        })
     }
 
     fn key(&self, user: UserId) -> String {

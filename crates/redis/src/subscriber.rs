@@ -35,18 +35,30 @@ pub(crate) async fn subscribe(client: &redis::Client, channel: &str) -> DomainRe
     }
 }
 
-/// Delivers other instances' events to `local`, forever (the bus aborts it when dropped). Every
+/// Delivers other instances' events to `local`, forever (the bus aborts it when dropped); starts
+/// by connecting when given no subscription (Redis was down at start). Every
 /// `probe_interval` the connection must answer a round trip within [`REDIS_TIMEOUT`], or it is
 /// replaced.
 pub(crate) async fn run(
     client: redis::Client,
     channel: String,
     origin: Uuid,
-    mut pubsub: PubSub,
+    pubsub: Option<PubSub>,
     local: InProcessBus,
     shared: Arc<Shared>,
     probe_interval: Duration,
 ) {
+    let mut pubsub = match pubsub {
+        Some(pubsub) => pubsub,
+        None => {
+            let pubsub = reconnect(&client, &channel).await;
+            shared.subscribed.store(true, Ordering::SeqCst);
+            shared.connected_once.store(true, Ordering::SeqCst);
+            tracing::info!(%channel, "redis reached: the event bus is connected");
+            local.signal_gap();
+            pubsub
+        }
+    };
     loop {
         let (mut sink, mut messages) = pubsub.split();
         let mut probe = tokio::time::interval(probe_interval);

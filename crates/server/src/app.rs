@@ -136,9 +136,11 @@ async fn open_bus_watched(
         probe_interval: Duration::from_millis(settings.redis.probe_interval_ms.max(100)),
         ..RedisBusOptions::default()
     };
-    let bus = RedisBus::connect_with(url, &settings.redis.channel_prefix, options)
+    // Redis down at start: the bus starts anyway and connects by itself; `/readyz` reports not
+    // ready until it has.
+    let bus = RedisBus::start(url, &settings.redis.channel_prefix, options)
         .await
-        .context("connecting to Redis (redis.url)")?;
+        .context("opening the Redis event bus (redis.url)")?;
     let bus = Arc::new(bus);
     if let Some(metrics) = metrics {
         metrics.watch_redis(&bus);
@@ -184,8 +186,9 @@ fn chat_on(
 
 /// The log-in throttle: with `redis.url` set, the counts every instance shares in Redis (keys
 /// under `redis.channel_prefix`; this instance's own counts while Redis cannot be reached);
-/// otherwise this process's counts (one instance). Blocking: it pings Redis, and fails if
-/// Redis does not answer.
+/// otherwise this process's counts (one instance). Blocking: it pings Redis once; when Redis
+/// does not answer, the throttle starts anyway on this instance's counts and uses Redis once it
+/// answers. Fails only on a bad URL.
 pub fn login_throttle(settings: &Settings) -> anyhow::Result<Arc<dyn LoginThrottle>> {
     let policy = settings.throttle_policy();
     let max_entries = settings.auth.login_throttle_max_entries;
@@ -197,8 +200,15 @@ pub fn login_throttle(settings: &Settings) -> anyhow::Result<Arc<dyn LoginThrott
             fallback_max_entries: max_entries,
             ..RedisThrottleOptions::default()
         };
-        let throttle = RedisThrottle::connect(url, &settings.redis.channel_prefix, policy, options)
-            .context("connecting the log-in throttle to Redis (redis.url)")?;
+        let prefix = &settings.redis.channel_prefix;
+        let throttle = match RedisThrottle::connect(url, prefix, policy, options) {
+            Ok(throttle) => throttle,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis not reachable yet: the log-in throttle counts on this instance until it is");
+                RedisThrottle::new(url, prefix, policy, options)
+                    .context("the log-in throttle's Redis URL (redis.url)")?
+            }
+        };
         Arc::new(throttle)
     };
     tracing::info!(throttle = throttle.backend_name(), "log-in throttle ready");
@@ -206,17 +216,25 @@ pub fn login_throttle(settings: &Settings) -> anyhow::Result<Arc<dyn LoginThrott
 }
 
 /// Presence: with `redis.url` set, shared by every instance in Redis (keys under
-/// `redis.channel_prefix`); otherwise this process's. Blocking: it pings Redis, and fails if
-/// Redis does not answer.
+/// `redis.channel_prefix`); otherwise this process's. Blocking: it pings Redis once; when Redis
+/// does not answer, presence starts anyway (its calls fail as unavailable until Redis answers,
+/// and the router's sweep retries). Fails only on a bad URL.
 pub fn presence(settings: &Settings) -> anyhow::Result<Arc<dyn Presence>> {
     let url = settings.redis.url.expose().trim();
     let presence: Arc<dyn Presence> = if url.is_empty() {
         Arc::new(InProcessPresence::new())
     } else {
-        Arc::new(
-            RedisPresence::connect(url, &settings.redis.channel_prefix)
-                .context("connecting presence to Redis (redis.url)")?,
-        )
+        let prefix = &settings.redis.channel_prefix;
+        match RedisPresence::connect(url, prefix) {
+            Ok(presence) => Arc::new(presence),
+            Err(e) => {
+                tracing::warn!(error = %e, "redis not reachable yet: presence starts without it");
+                Arc::new(
+                    RedisPresence::new(url, prefix)
+                        .context("the presence Redis URL (redis.url)")?,
+                )
+            }
+        }
     };
     tracing::info!(presence = presence.backend_name(), "presence ready");
     Ok(presence)

@@ -108,6 +108,10 @@ impl EventBus for MeteredBus {
     fn backend_name(&self) -> &'static str {
         self.inner.backend_name()
     }
+
+    fn has_connected(&self) -> bool {
+        self.inner.has_connected()
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ async fn healthz(chat: web::Data<Chat>) -> HttpResponse {
 
 /// 200 `{"status":"ready","store"}` when the store answers (a cheap count through an existing
 /// port call); 503 in the API's error shape when it does not (`store_unavailable`), while
-/// start-up still waits for the store (`starting`), or while shutting down (`shutting_down`).
+/// start-up still waits for the store or for Redis (`starting`; a later Redis outage does not make
+/// an instance unready: it still serves, only live updates between instances wait), or while
+/// shutting down (`shutting_down`).
 async fn readyz(
     chat: web::Data<Chat>,
     shutdown: web::Data<Shutdown>,
@@ -41,6 +43,13 @@ async fn readyz(
         return unavailable(
             "starting",
             "the server is starting and cannot reach its store yet",
+            store,
+        );
+    }
+    if !chat.bus().has_connected() {
+        return unavailable(
+            "starting",
+            "the server is starting and cannot reach its event bus (Redis) yet",
             store,
         );
     }

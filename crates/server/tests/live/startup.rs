@@ -134,3 +134,64 @@ async fn a_start_up_failure_retrying_cannot_mend_stops_the_server_once_postgres_
         server.log_text()
     );
 }
+
+/// Redis down at start: the server starts anyway (Postgres is up), serves, says `starting` on
+/// `/readyz` until the bus first reaches Redis, then turns ready by itself, and events cross to
+/// another instance from then on.
+#[tokio::test]
+async fn a_server_started_before_redis_serves_not_ready_then_connects_by_itself() {
+    let shared = Shared::fresh();
+    let port = free_port();
+    let upstream = redis_url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut through_proxy = shared.clone();
+    through_proxy.redis_url = format!("redis://127.0.0.1:{port}");
+    let mut server = Instance::start(&through_proxy, &[]).await;
+
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "starting", "{body}");
+    // The store is up: the API serves meanwhile.
+    let client = server.new_client().await;
+    let thread = server
+        .open_thread(&client, "written before Redis was up")
+        .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(server.is_running(), "exited: {}", server.log_text());
+    assert_eq!(readyz(&server).await.0, StatusCode::SERVICE_UNAVAILABLE);
+
+    let _proxy = Proxy::start(port, upstream).await;
+    let up = Instant::now();
+    loop {
+        let (status, body) = readyz(&server).await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert!(
+            up.elapsed() < Duration::from_secs(5),
+            "not ready 5 s after Redis came up: {body}; log: {}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Events now cross instances: a second instance on the same Redis hears a message sent
+    // through the first.
+    let other = Instance::start(&shared, &[]).await;
+    let agent = other.new_agent().await;
+    other.claim(&agent, thread).await;
+    let mut watching = other
+        .socket(&format!("/ws/threads/{thread}"), &agent.token)
+        .await;
+    watching.next_of("ready").await;
+    server
+        .send_rest(&client, thread, "after Redis came up")
+        .await;
+    let created = watching.next_of("message.created").await;
+    assert_eq!(
+        created["message"]["body"], "after Redis came up",
+        "{created}"
+    );
+}
