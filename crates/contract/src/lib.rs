@@ -155,6 +155,8 @@ macro_rules! store_contract_tests {
             // staff's lists
             threads_page_filters_by_assignee_status_and_client,
             threads_page_continues_after_a_cursor,
+            threads_page_filters_by_type_label_waiting_time_and_text,
+            paging_never_repeats_or_misses_while_new_threads_arrive,
             unread_client_messages_counts_per_thread,
             // claims
             a_free_thread_is_won,
@@ -188,6 +190,9 @@ macro_rules! store_contract_tests {
             search_respects_the_limit,
             // canned replies
             canned_replies_are_stored_listed_by_title_and_deleted,
+            // labels
+            labels_are_unique_ignoring_case_and_listed_by_name,
+            thread_labels_are_added_once_removed_and_read_for_many_threads,
             // text
             accepted_text_is_stored_and_read_back_exactly,
             usernames_of_any_script_are_kept_and_found,

@@ -64,6 +64,9 @@ pub enum Conflict {
     /// The `client_message_id` names a message the sender already sent in another thread.
     #[error("this client_message_id names a message already sent in another thread")]
     ClientMessageIdReused,
+    /// Another label has this name (ignoring the case of ASCII letters).
+    #[error("a label with this name exists")]
+    LabelTaken,
 }
 
 impl Conflict {
@@ -75,6 +78,7 @@ impl Conflict {
             Conflict::NotClaimHolder => "not_claim_holder",
             Conflict::OpenThreadExists => "open_thread_exists",
             Conflict::ClientMessageIdReused => "client_message_id_reused",
+            Conflict::LabelTaken => "label_taken",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::label::Label;
 use crate::message::Message;
 use crate::thread::ThreadStatus;
 use crate::{ThreadId, Timestamp, UserId};
@@ -108,6 +109,14 @@ pub enum Event {
         /// Its client.
         client_id: UserId,
     },
+    /// A thread's labels changed: for staff only (the thread's staff and the queue).
+    #[serde(rename = "thread.labels")]
+    LabelsChanged {
+        /// The thread.
+        thread_id: ThreadId,
+        /// Every label it carries now, by name.
+        labels: Vec<Label>,
+    },
 }
 
 /// Who an event is for.
@@ -143,6 +152,7 @@ impl Event {
             Event::MessageCreated { thread_id, .. }
             | Event::NoteCreated { thread_id, .. }
             | Event::Reopened { thread_id, .. }
+            | Event::LabelsChanged { thread_id, .. }
             | Event::Typing { thread_id, .. }
             | Event::Read { thread_id, .. }
             | Event::Claimed { thread_id, .. }
@@ -158,7 +168,7 @@ impl Event {
     pub fn topics(&self) -> Vec<Topic> {
         let thread = Topic::Thread(self.thread_id());
         match self {
-            Event::NoteCreated { thread_id, .. } => {
+            Event::NoteCreated { thread_id, .. } | Event::LabelsChanged { thread_id, .. } => {
                 vec![Topic::StaffInThread(*thread_id), Topic::Queue]
             }
             Event::Reopened {
@@ -179,9 +189,12 @@ impl Event {
 
 impl Event {
     /// Whether a client may receive this event: everything but the staff-only ones (a note,
-    /// a reopening told to the last agent).
+    /// a reopening told to the last agent, a change of labels).
     pub fn is_for_clients(&self) -> bool {
-        !matches!(self, Event::NoteCreated { .. } | Event::Reopened { .. })
+        !matches!(
+            self,
+            Event::NoteCreated { .. } | Event::Reopened { .. } | Event::LabelsChanged { .. }
+        )
     }
 }
 

@@ -33,3 +33,7 @@ id_type!(
     /// Identifies a canned reply.
     CannedReplyId
 );
+id_type!(
+    /// Identifies a label (a tag staff put on threads).
+    LabelId
+);

@@ -14,13 +14,14 @@ use crate::canned::{CannedReply, NewCannedReply};
 use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
 use crate::event::{Delivery, Event, Topic};
 use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::label::{Label, NewLabel};
 use crate::message::{Appended, Audience, Message, NewMessage};
 use crate::search::{SearchHit, SearchQuery};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
 use crate::urgency::Urgency;
 use crate::user::{NewUser, Password, PasswordHash, Role, User};
-use crate::{CannedReplyId, DomainResult, ThreadId, Timestamp, UserId};
+use crate::{CannedReplyId, DomainResult, LabelId, ThreadId, Timestamp, UserId};
 
 /// Users.
 pub trait UserStore: Send + Sync {
@@ -132,7 +133,9 @@ pub trait ThreadStore: Send + Sync {
     /// Overwrites a thread's urgency and rank key.
     fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()>;
     /// A page of the threads `filter` selects at `now` (its assignee is the holder of the
-    /// claim live at `now`), newest activity first: by `last_activity_at` descending, then id
+    /// claim live at `now`; its label, the threads carrying it; its text, the threads with a
+    /// message or note containing it, ignoring the case of ASCII letters; `%`, `_` and `\` are
+    /// plain characters), newest activity first: by `last_activity_at` descending, then id
     /// descending; only those strictly after `after` in that order, at most `limit`.
     fn threads_page(
         &self,
@@ -141,6 +144,28 @@ pub trait ThreadStore: Send + Sync {
         after: Option<ActivityCursor>,
         limit: u32,
     ) -> DomainResult<Vec<Thread>>;
+    /// How many threads `filter` selects at `now` (every page of
+    /// [`ThreadStore::threads_page`] together).
+    fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64>;
+}
+
+/// Labels and which threads carry them.
+pub trait LabelStore: Send + Sync {
+    /// Stores a label. MUST fail with [`crate::Conflict::LabelTaken`] if a label with the same
+    /// [`NewLabel::folded`] name exists (enforced by a unique constraint), and then store nothing.
+    fn insert_label(&self, label: NewLabel) -> DomainResult<Label>;
+    /// Every label, by name (then id).
+    fn list_labels(&self) -> DomainResult<Vec<Label>>;
+    /// One label.
+    fn label_by_id(&self, id: LabelId) -> DomainResult<Option<Label>>;
+    /// Puts a label on a thread; false (changing nothing) if the thread already carries it.
+    /// NotFound (`thread` or `label`) if either does not exist.
+    fn add_thread_label(&self, thread: ThreadId, label: LabelId) -> DomainResult<bool>;
+    /// Takes a label off a thread; false if the thread did not carry it.
+    fn remove_thread_label(&self, thread: ThreadId, label: LabelId) -> DomainResult<bool>;
+    /// For each of these threads, the labels it carries, by name (then id); threads without
+    /// labels (or unknown) are left out. One query whatever the number of threads.
+    fn thread_labels(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, Vec<Label>>>;
 }
 
 /// Messages.
@@ -217,7 +242,9 @@ pub trait CannedReplyStore: Send + Sync {
 }
 
 /// Everything the domain stores.
-pub trait Store: UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore {
+pub trait Store:
+    UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore + LabelStore
+{
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;
 }

@@ -72,8 +72,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Labels; `name_folded` (the name with ASCII letters lowercased) is unique.
+    labels (id) {
+        id -> BigInt,
+        name -> Text,
+        name_folded -> Text,
+        color -> Text,
+    }
+}
+
+diesel::table! {
+    /// Which thread carries which label.
+    thread_labels (thread_id, label_id) {
+        thread_id -> BigInt,
+        label_id -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(thread_labels -> labels (label_id));
+diesel::joinable!(thread_labels -> threads (thread_id));
 diesel::joinable!(threads -> users (client_id));
 diesel::joinable!(messages -> threads (thread_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, threads, messages, canned_replies);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    threads,
+    messages,
+    canned_replies,
+    labels,
+    thread_labels
+);

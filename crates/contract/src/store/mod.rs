@@ -1,9 +1,10 @@
 //! The store contract: one check per rule of `chat_domain::ports::{UserStore, SessionStore,
-//! ThreadStore, MessageStore, CannedReplyStore}`. Each takes a fresh, empty store.
+//! ThreadStore, MessageStore, CannedReplyStore, LabelStore}`. Each takes a fresh, empty store.
 
 mod canned;
 mod claims;
 mod inbox;
+mod labels;
 mod messages;
 mod notes;
 mod queue;
@@ -16,6 +17,7 @@ mod users;
 pub use canned::*;
 pub use claims::*;
 pub use inbox::*;
+pub use labels::*;
 pub use messages::*;
 pub use notes::*;
 pub use queue::*;

@@ -6,6 +6,7 @@ mod agent_tools;
 mod claims;
 mod conversations;
 mod inbox;
+mod labels;
 mod queue;
 
 use std::sync::Arc;

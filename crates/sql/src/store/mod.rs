@@ -2,6 +2,7 @@
 
 mod append_statements;
 mod canned;
+mod labels;
 mod messages;
 mod search;
 mod sessions;
