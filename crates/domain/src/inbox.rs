@@ -66,6 +66,30 @@ impl TimeRange {
     }
 }
 
+/// Reads an instant of a staff list's range (`field` names it in the error): RFC 3339 as
+/// [`crate::text::patterns::INSTANT`] spells it, a real date and time (Invalid otherwise).
+pub fn parse_instant(field: &'static str, text: &str) -> DomainResult<Timestamp> {
+    let bad = || {
+        DomainError::invalid(
+            field,
+            "must be an RFC 3339 date-time, e.g. 2025-11-25T10:00:00Z",
+        )
+    };
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() >= 20
+        && bytes.len() <= 35
+        && bytes.is_ascii()
+        && matches!(bytes[10], b'T' | b't')
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[13] == b':'
+        && bytes[16] == b':';
+    if !shaped {
+        return Err(bad());
+    }
+    Timestamp::parse_rfc3339(text).ok_or_else(bad)
+}
+
 /// The longest text filter (`q`) of a staff list, in characters.
 pub const MAX_TEXT_CHARS: usize = 100;
 

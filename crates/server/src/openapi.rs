@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
+use crate::routes::v1::{accounts, agent_tools, claims, conversations, labels, queue};
 
 /// The document.
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
         agent_tools::list_canned, agent_tools::add_canned, agent_tools::delete_canned,
         agent_tools::render_canned, agent_tools::search, agent_tools::search_clients,
         agent_tools::client_context,
+        labels::list_labels, labels::add_label, labels::add_thread_label,
+        labels::remove_thread_label,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -296,6 +298,49 @@ pub mod schema {
         )
         .min_length(Some(1))
         .build()
+    }
+
+    /// A label's name.
+    pub fn label_name() -> Object {
+        text(
+            patterns::LABEL_NAME,
+            "1 to 40 characters once surrounding whitespace is trimmed, no control characters; \
+             unique without regard to the case of ASCII letters.",
+        )
+        .min_length(Some(1))
+        .build()
+    }
+
+    /// A label's colour.
+    pub fn label_color() -> Object {
+        text(patterns::LABEL_COLOR, "`#rrggbb` (stored lowercase).")
+            .examples(["#d93f0b"])
+            .build()
+    }
+
+    /// An optional text query parameter of a staff list.
+    pub fn optional_text_query(name: &str, schema: ObjectBuilder, description: &str) -> Parameter {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(Some(schema.build()))
+            .build()
+    }
+
+    /// An instant of a staff list's range (optional).
+    pub fn instant_query(name: &str, description: &str) -> Parameter {
+        optional_text_query(
+            name,
+            text(
+                patterns::INSTANT,
+                "An RFC 3339 date-time with a `T` and an offset (`Z` or `+hh:mm`), a real date \
+                 and time.",
+            )
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            description,
+        )
     }
 
     /// A thread type: the seed's number, or a name.
@@ -598,6 +643,15 @@ mod tests {
             ok(ThreadStatus::parse(t))
         });
         agrees("role", patterns::ROLE, any, |t| ok(Role::parse(t)));
+        agrees("label name", patterns::LABEL_NAME, any, |t| {
+            ok(chat_domain::label::NewLabel::parse(t, "#000000"))
+        });
+        agrees("label colour", patterns::LABEL_COLOR, any, |t| {
+            ok(chat_domain::label::NewLabel::parse("name", t))
+        });
+        agrees("list text", patterns::LIST_TEXT, any, |t| {
+            ok(chat_domain::inbox::TextFilter::parse(t))
+        });
         agrees("assignee", patterns::ASSIGNEE, any, |t| {
             ok(Assignee::parse(t, UserId(1)))
         });

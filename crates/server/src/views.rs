@@ -3,13 +3,14 @@
 
 use chat_domain::canned::CannedReply;
 use chat_domain::claim::Claim;
+use chat_domain::label::Label;
 use chat_domain::message::{Message, MessageKind};
 use chat_domain::search::SearchHit;
 use chat_domain::service::{ClientContext, InboxEntry, InboxPage, LoggedIn, QueueEntry};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::{Urgency, UrgencyNow};
 use chat_domain::user::{Role, User};
-use chat_domain::{CannedReplyId, MessageId, ThreadId, Timestamp, UserId};
+use chat_domain::{CannedReplyId, LabelId, MessageId, ThreadId, Timestamp, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -343,6 +344,8 @@ pub struct InboxItemView {
     pub last_seq: i64,
     /// The client's messages nobody on the desk has read yet.
     pub unread: u64,
+    /// The labels it carries, by name.
+    pub labels: Vec<LabelView>,
 }
 
 impl InboxItemView {
@@ -366,6 +369,7 @@ impl InboxItemView {
             last_activity_at: t.last_activity_at,
             last_seq: t.last_seq,
             unread: e.unread,
+            labels: e.labels.iter().map(LabelView::from).collect(),
         }
     }
 }
@@ -374,33 +378,45 @@ impl InboxItemView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThreadPageView {
     /// The threads.
-    pub threads: Vec<InboxItemView>,
+    pub items: Vec<InboxItemView>,
     /// Give it as `cursor` for the next page; null on the last page.
-    #[schema(pattern = "^[0-9]{1,18}_[0-9]{1,18}$")]
+    #[schema(pattern = "^[0-9]{1,18}_[0-9]{1,18}$", required = true)]
     pub next_cursor: Option<String>,
+    /// How many threads the list holds with these filters, every page together.
+    pub total: u64,
 }
 
 impl ThreadPageView {
     /// A page as seen at `now`.
     pub fn at(page: &InboxPage, now: Timestamp) -> Self {
         ThreadPageView {
-            threads: page
+            items: page
                 .entries
                 .iter()
                 .map(|e| InboxItemView::at(e, now))
                 .collect(),
             next_cursor: page.next.map(|c| c.encode()),
+            total: page.total,
         }
     }
 }
 
-/// What `GET /api/v1/threads` answers: a client's threads (`items`), or a page of a staff list
-/// (`threads` and `next_cursor`).
+/// A client's threads: `items` and nothing else (so that no page of a staff list, which always
+/// has `next_cursor` and `total`, matches this too).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientThreadsView {
+    /// The threads, newest activity first.
+    pub items: Vec<ThreadView>,
+}
+
+/// What `GET /api/v1/threads` answers: a client's threads (`items` alone), or a page of a staff
+/// list (`items`, `next_cursor` and `total`).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ThreadsAnswer {
     /// A client's threads, newest activity first (`client_id` alone).
-    Client(Items<ThreadView>),
+    Client(ClientThreadsView),
     /// A page of a staff list.
     Page(ThreadPageView),
 }
@@ -412,6 +428,39 @@ pub struct QueuePageView {
     pub items: Vec<QueueEntryView>,
     /// How many conversations the queue holds, every page together.
     pub total: u64,
+}
+
+/// A label.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabelView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: LabelId,
+    /// Its name.
+    pub name: String,
+    /// Its colour, `#rrggbb` (lowercase).
+    #[schema(pattern = "^#[0-9a-f]{6}$", example = "#d93f0b")]
+    pub color: String,
+}
+
+impl From<&Label> for LabelView {
+    fn from(l: &Label) -> Self {
+        LabelView {
+            id: l.id,
+            name: l.name.clone(),
+            color: l.color.clone(),
+        }
+    }
+}
+
+/// A thread's labels after a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadLabelsView {
+    /// The thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// Every label it carries, by name.
+    pub labels: Vec<LabelView>,
 }
 
 /// A canned reply.

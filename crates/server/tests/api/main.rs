@@ -14,6 +14,7 @@ mod documented_bounds;
 mod health_and_openapi;
 mod hostile_text;
 mod inbox;
+mod labels;
 mod methods;
 mod notes;
 mod readiness;
