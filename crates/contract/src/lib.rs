@@ -193,6 +193,9 @@ macro_rules! store_contract_tests {
             // labels
             labels_are_unique_ignoring_case_and_listed_by_name,
             thread_labels_are_added_once_removed_and_read_for_many_threads,
+            // ratings
+            a_rating_is_stored_once_per_resolution,
+            concurrent_ratings_of_one_resolution_store_one,
             // text
             accepted_text_is_stored_and_read_back_exactly,
             usernames_of_any_script_are_kept_and_found,

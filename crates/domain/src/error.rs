@@ -67,6 +67,12 @@ pub enum Conflict {
     /// Another label has this name (ignoring the case of ASCII letters).
     #[error("a label with this name exists")]
     LabelTaken,
+    /// Only a resolved thread can be rated.
+    #[error("the thread is not resolved")]
+    ThreadNotResolved,
+    /// The client already rated this resolution of the thread.
+    #[error("this resolution is already rated")]
+    AlreadyRated,
 }
 
 impl Conflict {
@@ -79,6 +85,8 @@ impl Conflict {
             Conflict::OpenThreadExists => "open_thread_exists",
             Conflict::ClientMessageIdReused => "client_message_id_reused",
             Conflict::LabelTaken => "label_taken",
+            Conflict::ThreadNotResolved => "thread_not_resolved",
+            Conflict::AlreadyRated => "already_rated",
         }
     }
 }

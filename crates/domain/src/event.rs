@@ -117,6 +117,19 @@ pub enum Event {
         /// Every label it carries now, by name.
         labels: Vec<Label>,
     },
+    /// A client rated a resolved thread: for staff only (the thread's staff, the queue, and
+    /// the agent who held it last, on its user topic).
+    #[serde(rename = "thread.rated")]
+    Rated {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The agent who held it last, if any.
+        agent_id: Option<UserId>,
+        /// 1 to 5.
+        score: i32,
+        /// The client's comment, if any.
+        comment: Option<String>,
+    },
 }
 
 /// Who an event is for.
@@ -153,6 +166,7 @@ impl Event {
             | Event::NoteCreated { thread_id, .. }
             | Event::Reopened { thread_id, .. }
             | Event::LabelsChanged { thread_id, .. }
+            | Event::Rated { thread_id, .. }
             | Event::Typing { thread_id, .. }
             | Event::Read { thread_id, .. }
             | Event::Claimed { thread_id, .. }
@@ -170,6 +184,15 @@ impl Event {
         match self {
             Event::NoteCreated { thread_id, .. } | Event::LabelsChanged { thread_id, .. } => {
                 vec![Topic::StaffInThread(*thread_id), Topic::Queue]
+            }
+            Event::Rated {
+                thread_id,
+                agent_id,
+                ..
+            } => {
+                let mut topics = vec![Topic::StaffInThread(*thread_id), Topic::Queue];
+                topics.extend(agent_id.map(Topic::User));
+                topics
             }
             Event::Reopened {
                 agent_id: Some(agent),
@@ -189,11 +212,14 @@ impl Event {
 
 impl Event {
     /// Whether a client may receive this event: everything but the staff-only ones (a note,
-    /// a reopening told to the last agent, a change of labels).
+    /// a reopening told to the last agent, a change of labels, a rating).
     pub fn is_for_clients(&self) -> bool {
         !matches!(
             self,
-            Event::NoteCreated { .. } | Event::Reopened { .. } | Event::LabelsChanged { .. }
+            Event::NoteCreated { .. }
+                | Event::Reopened { .. }
+                | Event::LabelsChanged { .. }
+                | Event::Rated { .. }
         )
     }
 }

@@ -37,3 +37,7 @@ id_type!(
     /// Identifies a label (a tag staff put on threads).
     LabelId
 );
+id_type!(
+    /// Identifies a client's rating of a resolved conversation.
+    RatingId
+);

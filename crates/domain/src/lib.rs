@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod label;
 pub mod message;
 pub mod ports;
+pub mod rating;
 pub mod search;
 pub mod service;
 pub mod text;
@@ -29,6 +30,6 @@ pub mod urgency;
 pub mod user;
 
 pub use error::{Conflict, DomainError, DomainResult};
-pub use ids::{CannedReplyId, LabelId, MessageId, ThreadId, UserId};
+pub use ids::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, UserId};
 pub use service::{Chat, ChatConfig};
 pub use time::{Clock, SystemClock, Timestamp};

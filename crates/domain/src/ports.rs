@@ -16,6 +16,7 @@ use crate::event::{Delivery, Event, Topic};
 use crate::inbox::{ActivityCursor, ThreadFilter};
 use crate::label::{Label, NewLabel};
 use crate::message::{Appended, Audience, Message, NewMessage};
+use crate::rating::{NewRating, Rating};
 use crate::search::{SearchHit, SearchQuery};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
@@ -168,6 +169,18 @@ pub trait LabelStore: Send + Sync {
     fn thread_labels(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, Vec<Label>>>;
 }
 
+/// Clients' ratings of resolved conversations.
+pub trait RatingStore: Send + Sync {
+    /// Stores a rating of the thread's current resolution: its `resolution_seq` is the highest
+    /// `seq` of the thread's messages (notes left out; 0 if none) when it is stored. MUST fail with
+    /// [`crate::Conflict::AlreadyRated`] if the thread has a rating with that `resolution_seq`
+    /// (a unique constraint, not a check-then-insert), storing nothing; NotFound if the thread
+    /// does not exist. Whether the thread is resolved is the use case's check.
+    fn insert_rating(&self, rating: NewRating) -> DomainResult<Rating>;
+    /// A thread's ratings, oldest first.
+    fn ratings_of_thread(&self, thread: ThreadId) -> DomainResult<Vec<Rating>>;
+}
+
 /// Messages.
 pub trait MessageStore: Send + Sync {
     /// Appends a message to its thread in one transaction: takes the next sequence number
@@ -243,7 +256,7 @@ pub trait CannedReplyStore: Send + Sync {
 
 /// Everything the domain stores.
 pub trait Store:
-    UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore + LabelStore
+    UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore + LabelStore + RatingStore
 {
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;

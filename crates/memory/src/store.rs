@@ -8,15 +8,17 @@ use chat_domain::inbox::{ActivityCursor, ThreadFilter};
 use chat_domain::label::{Label, NewLabel};
 use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::{
-    CannedReplyStore, LabelStore, MessageStore, SessionStore, Store, ThreadStore, UserStore,
+    CannedReplyStore, LabelStore, MessageStore, RatingStore, SessionStore, Store, ThreadStore,
+    UserStore,
 };
+use chat_domain::rating::{NewRating, Rating};
 use chat_domain::search::{SearchHit, SearchQuery, SearchScope};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
 use chat_domain::user::{NewUser, Role, User, Username};
 use chat_domain::{
-    CannedReplyId, Conflict, DomainError, DomainResult, LabelId, MessageId, ThreadId, Timestamp,
-    UserId,
+    CannedReplyId, Conflict, DomainError, DomainResult, LabelId, MessageId, RatingId, ThreadId,
+    Timestamp, UserId,
 };
 
 /// Everything in memory, behind one lock: the reference implementation of the store ports.
@@ -37,6 +39,7 @@ struct State {
     labels: Vec<Label>,
     /// Which thread carries which label.
     thread_labels: Vec<(ThreadId, LabelId)>,
+    ratings: Vec<Rating>,
 }
 
 impl MemoryStore {
@@ -794,6 +797,48 @@ impl LabelStore for MemoryStore {
             list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         }
         Ok(found)
+    }
+}
+
+impl RatingStore for MemoryStore {
+    fn insert_rating(&self, rating: NewRating) -> DomainResult<Rating> {
+        let mut s = self.lock();
+        s.thread_mut(rating.thread_id)?;
+        let resolution_seq = s
+            .messages
+            .iter()
+            .filter(|m| m.thread_id == rating.thread_id && m.kind == MessageKind::Message)
+            .map(|m| m.seq)
+            .max()
+            .unwrap_or(0);
+        if s.ratings
+            .iter()
+            .any(|r| r.thread_id == rating.thread_id && r.resolution_seq == resolution_seq)
+        {
+            return Err(DomainError::Conflict(Conflict::AlreadyRated));
+        }
+        let stored = Rating {
+            id: RatingId(next_id(s.ratings.len())),
+            thread_id: rating.thread_id,
+            client_id: rating.client_id,
+            agent_id: rating.agent_id,
+            score: rating.score,
+            comment: rating.comment,
+            resolution_seq,
+            created_at: rating.created_at,
+        };
+        s.ratings.push(stored.clone());
+        Ok(stored)
+    }
+
+    fn ratings_of_thread(&self, thread: ThreadId) -> DomainResult<Vec<Rating>> {
+        Ok(self
+            .lock()
+            .ratings
+            .iter()
+            .filter(|r| r.thread_id == thread)
+            .cloned()
+            .collect())
     }
 }
 

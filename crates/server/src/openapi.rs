@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::v1::{accounts, agent_tools, claims, conversations, labels, queue};
+use crate::routes::v1::{accounts, agent_tools, claims, conversations, labels, queue, ratings};
 
 /// The document.
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, labels, qu
         agent_tools::client_context,
         labels::list_labels, labels::add_label, labels::add_thread_label,
         labels::remove_thread_label,
+        ratings::rate,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -309,6 +310,18 @@ pub mod schema {
         )
         .min_length(Some(1))
         .build()
+    }
+
+    /// A rating's comment (optional, nullable).
+    pub fn rating_comment() -> Object {
+        nullable(
+            text(
+                PATTERN,
+                "Optional: at most 1,000 characters once surrounding whitespace is trimmed, no \
+                 control characters; empty or blank is no comment.",
+            )
+            .max_length(Some(chat_domain::rating::MAX_COMMENT_CHARS)),
+        )
     }
 
     /// A label's colour.

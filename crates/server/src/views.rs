@@ -5,12 +5,13 @@ use chat_domain::canned::CannedReply;
 use chat_domain::claim::Claim;
 use chat_domain::label::Label;
 use chat_domain::message::{Message, MessageKind};
+use chat_domain::rating::Rating;
 use chat_domain::search::SearchHit;
 use chat_domain::service::{ClientContext, InboxEntry, InboxPage, LoggedIn, QueueEntry};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::{Urgency, UrgencyNow};
 use chat_domain::user::{Role, User};
-use chat_domain::{CannedReplyId, LabelId, MessageId, ThreadId, Timestamp, UserId};
+use chat_domain::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, Timestamp, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -449,6 +450,45 @@ impl From<&Label> for LabelView {
             id: l.id,
             name: l.name.clone(),
             color: l.color.clone(),
+        }
+    }
+}
+
+/// A client's rating of a resolved conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: RatingId,
+    /// The thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// The client.
+    #[schema(value_type = i64)]
+    pub client_id: UserId,
+    /// The agent who held the thread last.
+    #[schema(value_type = Option<i64>)]
+    pub agent_id: Option<UserId>,
+    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: i32,
+    /// The comment, if any.
+    pub comment: Option<String>,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&Rating> for RatingView {
+    fn from(r: &Rating) -> Self {
+        RatingView {
+            id: r.id,
+            thread_id: r.thread_id,
+            client_id: r.client_id,
+            agent_id: r.agent_id,
+            score: r.score,
+            comment: r.comment.clone(),
+            created_at: r.created_at,
         }
     }
 }

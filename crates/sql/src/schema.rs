@@ -90,6 +90,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Clients' ratings; `(thread_id, resolution_seq)` is unique.
+    ratings (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
+        client_id -> BigInt,
+        agent_id -> Nullable<BigInt>,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        resolution_seq -> BigInt,
+        created_at_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(thread_labels -> labels (label_id));
 diesel::joinable!(thread_labels -> threads (thread_id));
@@ -103,5 +117,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     canned_replies,
     labels,
-    thread_labels
+    thread_labels,
+    ratings
 );

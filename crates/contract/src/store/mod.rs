@@ -1,5 +1,5 @@
 //! The store contract: one check per rule of `chat_domain::ports::{UserStore, SessionStore,
-//! ThreadStore, MessageStore, CannedReplyStore, LabelStore}`. Each takes a fresh, empty store.
+//! ThreadStore, MessageStore, CannedReplyStore, LabelStore, RatingStore}`. Each takes a fresh, empty store.
 
 mod canned;
 mod claims;
@@ -8,6 +8,7 @@ mod labels;
 mod messages;
 mod notes;
 mod queue;
+mod ratings;
 mod search;
 mod sessions;
 mod text;
@@ -21,6 +22,7 @@ pub use labels::*;
 pub use messages::*;
 pub use notes::*;
 pub use queue::*;
+pub use ratings::*;
 pub use search::*;
 pub use sessions::*;
 pub use text::*;

@@ -8,6 +8,7 @@ mod conversations;
 mod inbox;
 mod labels;
 mod queue;
+mod ratings;
 
 use std::sync::Arc;
 

@@ -40,6 +40,7 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/threads/{id}/notes"),
     ("post", "/api/v1/threads/{id}/read"),
     ("post", "/api/v1/threads/{id}/labels"),
+    ("post", "/api/v1/threads/{id}/rating"),
     ("delete", "/api/v1/threads/{id}/labels/{label_id}"),
     ("get", "/api/v1/labels"),
     ("post", "/api/v1/labels"),

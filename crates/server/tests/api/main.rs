@@ -17,6 +17,7 @@ mod inbox;
 mod labels;
 mod methods;
 mod notes;
+mod ratings;
 mod readiness;
 mod restart;
 mod security_headers;

@@ -4,6 +4,7 @@ mod append_statements;
 mod canned;
 mod labels;
 mod messages;
+mod ratings;
 mod search;
 mod sessions;
 mod threads;

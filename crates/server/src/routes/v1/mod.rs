@@ -7,6 +7,7 @@ pub mod claims;
 pub mod conversations;
 pub mod labels;
 pub mod queue;
+pub mod ratings;
 
 use actix_web::web;
 use chat_domain::DomainError;
@@ -104,6 +105,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/threads/{id}/notes").post(conversations::post_note))
             .service(web::resource("/threads/{id}/read").post(conversations::mark_read))
+            .service(web::resource("/threads/{id}/rating").post(ratings::rate))
             .service(web::resource("/threads/{id}/labels").post(labels::add_thread_label))
             .service(
                 web::resource("/threads/{id}/labels/{label_id}")
