@@ -145,6 +145,9 @@ pub trait ThreadStore: Send + Sync {
         after: Option<ActivityCursor>,
         limit: u32,
     ) -> DomainResult<Vec<Thread>>;
+    /// Pending threads whose `last_activity_at` is at or before `idle_since`, oldest activity
+    /// first (then id), at most `limit`.
+    fn idle_pending_threads(&self, idle_since: Timestamp, limit: u32) -> DomainResult<Vec<Thread>>;
     /// How many threads `filter` selects at `now` (every page of
     /// [`ThreadStore::threads_page`] together).
     fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64>;

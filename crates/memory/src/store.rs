@@ -449,6 +449,20 @@ impl ThreadStore for MemoryStore {
         Ok(list)
     }
 
+    fn idle_pending_threads(&self, idle_since: Timestamp, limit: u32) -> DomainResult<Vec<Thread>> {
+        let s = self.lock();
+        let mut list: Vec<Thread> = s
+            .threads
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|t| t.status == ThreadStatus::Pending && t.last_activity_at <= idle_since)
+            .cloned()
+            .collect();
+        list.sort_by_key(|t| (t.last_activity_at, t.id));
+        list.truncate(limit as usize);
+        Ok(list)
+    }
+
     fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64> {
         let s = self.lock();
         Ok(s.threads

@@ -60,6 +60,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Claim leases.
     pub claims: ClaimSettings,
+    /// The desk's housekeeping (auto-resolve).
+    pub desk: DeskSettings,
     /// Urgency rules and weights.
     pub urgency: UrgencySettings,
     /// Logging.
@@ -228,6 +230,15 @@ impl Default for ClaimSettings {
             sweep_interval_seconds: 5,
         }
     }
+}
+
+/// The desk's housekeeping.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct DeskSettings {
+    /// A pending thread (waiting on its client) idle this many minutes is resolved with a
+    /// message to the client, by the claim sweep (every `claims.sweep_interval_seconds`); 0 = off.
+    pub auto_resolve_after_minutes: i64,
 }
 
 /// Urgency rules and weights (see `chat_domain::urgency`).
@@ -407,6 +418,12 @@ impl Settings {
                 message: "must be at least 1".to_owned(),
             });
         }
+        if self.desk.auto_resolve_after_minutes < 0 {
+            return Err(SettingsError::Invalid {
+                key: "desk.auto_resolve_after_minutes",
+                message: "must be 0 (off) or more".into(),
+            });
+        }
         if self.claims.sweep_interval_seconds < 1 {
             return Err(SettingsError::Invalid {
                 key: "claims.sweep_interval_seconds",
@@ -468,6 +485,8 @@ impl Settings {
                 lease_ms: self.claims.lease_seconds.saturating_mul(1000),
             },
             urgency: self.urgency.rules(),
+            auto_resolve_after_ms: (self.desk.auto_resolve_after_minutes > 0)
+                .then(|| self.desk.auto_resolve_after_minutes.saturating_mul(60_000)),
             credential_cache: (self.auth.seed_credential_cache_seconds > 0).then(|| {
                 CredentialCachePolicy {
                     ttl_ms: self.auth.seed_credential_cache_seconds.saturating_mul(1000),

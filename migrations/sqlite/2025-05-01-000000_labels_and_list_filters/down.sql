@@ -1,3 +1,4 @@
+DROP INDEX threads_status_activity;
 DROP INDEX threads_type_activity;
 DROP INDEX threads_status_type_activity;
 DROP TABLE thread_labels;

@@ -19,3 +19,5 @@ CREATE INDEX thread_labels_by_label ON thread_labels (label_id, thread_id);
 CREATE INDEX threads_status_type_activity
     ON threads (status, thread_type, last_activity_at_ms DESC, id DESC);
 CREATE INDEX threads_type_activity ON threads (thread_type, last_activity_at_ms DESC, id DESC);
+-- Staff's lists by status alone, and the auto-resolve sweep (pending threads idle the longest).
+CREATE INDEX threads_status_activity ON threads (status, last_activity_at_ms);

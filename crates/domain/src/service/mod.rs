@@ -3,6 +3,7 @@
 
 mod accounts;
 mod agent_tools;
+mod auto_resolve;
 mod claims;
 mod conversations;
 mod inbox;
@@ -38,6 +39,9 @@ pub struct ChatConfig {
     /// The verified-credential cache of username + password requests (the seed's endpoints), or
     /// `None` for a bcrypt check on every request.
     pub credential_cache: Option<CredentialCachePolicy>,
+    /// A pending thread (waiting on its client) with no activity for this many milliseconds is
+    /// resolved by [`Chat::auto_resolve_idle`]; `None` turns that off.
+    pub auto_resolve_after_ms: Option<i64>,
 }
 
 impl Default for ChatConfig {
@@ -47,6 +51,7 @@ impl Default for ChatConfig {
             claims: ClaimPolicy::default(),
             urgency: UrgencyRules::default(),
             credential_cache: None,
+            auto_resolve_after_ms: None,
         }
     }
 }

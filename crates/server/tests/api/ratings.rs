@@ -132,3 +132,92 @@ async fn a_client_rates_each_resolution_once_and_staff_are_told(app: TestApp) {
     )
     .await;
 }
+
+mod auto_resolve {
+    use reqwest::StatusCode;
+    use serde_json::{json, Value};
+
+    use crate::helpers::{spawn_app_with, Backend, TestApp};
+
+    async fn app(backend: Backend) -> TestApp {
+        spawn_app_with(backend, |s| {
+            s.desk.auto_resolve_after_minutes = 30;
+            s.claims.sweep_interval_seconds = 1;
+        })
+        .await
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        an_idle_pending_thread_is_resolved_with_a_message_then_rated(app(Backend::Postgres).await)
+            .await;
+    }
+
+    #[actix_web::test]
+    async fn sqlite() {
+        an_idle_pending_thread_is_resolved_with_a_message_then_rated(app(Backend::Sqlite).await)
+            .await;
+    }
+
+    async fn status(app: &TestApp, thread: i64, token: &str) -> String {
+        let t: Value = app
+            .get(&format!("/api/v1/threads/{thread}"), Some(token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        t["status"].as_str().unwrap().to_owned()
+    }
+
+    async fn an_idle_pending_thread_is_resolved_with_a_message_then_rated(app: TestApp) {
+        let ann = app.client("ann").await;
+        let bo = app.agent("bo").await;
+        let thread = app.write(&ann, json!(1), "my loan?").await["thread"]["id"]
+            .as_i64()
+            .unwrap();
+        app.claim(thread, &bo).await;
+        app.reply(thread, &bo, "approved, anything else?").await;
+        assert_eq!(status(&app, thread, &ann.token).await, "pending");
+        app.advance_secs(31 * 60);
+        // The sweep runs every second of real time; wait for it (bounded), not for a time.
+        let mut resolved = false;
+        for _ in 0..100 {
+            if status(&app, thread, &ann.token).await == "resolved" {
+                resolved = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(resolved, "not auto-resolved");
+        let messages: Value = app.messages(thread, &ann).await.json().await.unwrap();
+        let last = messages["items"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert!(
+            last["body"]
+                .as_str()
+                .unwrap()
+                .contains("resolved automatically after 30 minutes"),
+            "{last}"
+        );
+        assert_eq!(last["sender_id"], bo.id);
+        let resp = app
+            .post_json(
+                &format!("/api/v1/threads/{thread}/rating"),
+                json!({"score": 3}),
+                Some(&ann.token),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        app.post_json(
+            &format!("/api/v1/threads/{thread}/messages"),
+            json!({"body": "actually, one more thing"}),
+            Some(&ann.token),
+        )
+        .await;
+        assert_eq!(status(&app, thread, &ann.token).await, "open");
+    }
+}

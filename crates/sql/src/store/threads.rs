@@ -388,6 +388,19 @@ impl ThreadStore for SqlStore {
         })
     }
 
+    fn idle_pending_threads(&self, idle_since: Timestamp, limit: u32) -> DomainResult<Vec<Thread>> {
+        self.run(|conn| {
+            let rows = threads::table
+                .filter(threads::status.eq(ThreadStatus::Pending.as_str()))
+                .filter(threads::last_activity_at_ms.le(idle_since.millis()))
+                .order((threads::last_activity_at_ms.asc(), threads::id.asc()))
+                .limit(i64::from(limit))
+                .select(ThreadRow::as_select())
+                .load(conn)?;
+            into_threads(rows)
+        })
+    }
+
     fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64> {
         self.run(|conn| {
             let count: i64 = filtered(filter, now).count().get_result(conn)?;
