@@ -184,9 +184,19 @@ pub struct ThreadView {
     /// Urgency from what the client wrote, a small topic prior and further unanswered messages
     /// (the queue adds waiting time).
     pub urgency: UrgencyView,
+    /// The labels it carries, by name: for staff only (`GET /api/v1/threads/{id}`), never in a
+    /// client's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<LabelView>>,
 }
 
 impl ThreadView {
+    /// The same thread with its labels (a staff view).
+    pub fn with_labels(mut self, labels: &[Label]) -> Self {
+        self.labels = Some(labels.iter().map(LabelView::from).collect());
+        self
+    }
+
     /// A thread as seen at `now` (an expired claim shows as none).
     pub fn at(t: &Thread, now: Timestamp) -> Self {
         ThreadView {
@@ -201,6 +211,7 @@ impl ThreadView {
             last_seq: t.last_seq,
             waiting_since: t.waiting_since,
             urgency: UrgencyView::from(&t.urgency),
+            labels: None,
         }
     }
 }

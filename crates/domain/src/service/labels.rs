@@ -51,6 +51,16 @@ impl Chat {
         self.labels_after_change(thread, true)
     }
 
+    /// The labels a thread carries, by name: staff only (Forbidden for clients).
+    pub fn thread_labels(&self, actor: &User, thread: ThreadId) -> DomainResult<Vec<Label>> {
+        require_staff(actor)?;
+        Ok(self
+            .store
+            .thread_labels(&[thread])?
+            .remove(&thread)
+            .unwrap_or_default())
+    }
+
     fn labels_after_change(&self, thread: ThreadId, changed: bool) -> DomainResult<Vec<Label>> {
         let labels = self
             .store

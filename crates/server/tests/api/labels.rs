@@ -173,6 +173,21 @@ async fn admins_define_labels_and_staff_put_them_on_threads(app: TestApp) {
         ids(&list(&app, &format!("?label={vip_id}"), &bo).await),
         vec![t1]
     );
+    // One thread: staff see its labels, its client never.
+    let staff_view: Value = app
+        .get(&format!("/api/v1/threads/{t1}"), Some(&bo.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staff_view["labels"], json!([vip, card]));
+    let client_view: Value = app
+        .get(&format!("/api/v1/threads/{t1}"), Some(&ann.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(client_view.get("labels").is_none(), "{client_view}");
 
     // Off again.
     let resp = unlabel(&app, t1, vip_id, &bo).await;

@@ -392,7 +392,7 @@ pub async fn list_threads(
     )
 }
 
-/// One thread: its client or staff.
+/// One thread: its client or staff (staff also get its `labels`).
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "threads",
     params(("id" = i64, Path, description = "thread id")),
     responses((status = 200, body = ThreadView), (status = 403, body = ErrorBody),
@@ -405,12 +405,17 @@ pub async fn get_thread(
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let (thread, now) = blocking(move || {
+    let view = blocking(move || {
         let thread = chat.viewable_thread(&caller.user, id)?;
-        Ok((thread, chat.now()))
+        let view = ThreadView::at(&thread, chat.now());
+        Ok(if caller.user.role.is_staff() {
+            view.with_labels(&chat.thread_labels(&caller.user, id)?)
+        } else {
+            view
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ThreadView::at(&thread, now)))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Messages of a thread, in sequence order.
