@@ -3,7 +3,8 @@
 // and is told so when trying to claim it (by name, never a number). Also what agents hit before:
 // the newest message in view, no silent cut of a long paste, an outbox sent after an outage, unread
 // marks and renewed claims for conversations not on screen, Resolve only for the holder, a usable
-// console at phone width, a counted and paged queue, and axe-core on every page. The routing
+// console at phone width, a counted and paged queue, the client's rating once its conversation is
+// resolved, and axe-core on every page. The routing
 // parts (availability, automatic assignment, transfer, private notes) run when the server's
 // OpenAPI document has them and are skipped, saying so, when it does not. Started by run.sh.
 import assert from 'node:assert/strict';
@@ -390,6 +391,21 @@ try {
   await pageA.locator('#conversation-title', { hasText: '(resolved)' }).waitFor();
   await pageA.locator('#claim-state', { hasText: 'Not claimed.' }).waitFor();
   assert.equal(await pageA.getByLabel('Your reply').isDisabled(), true);
+
+  step('the client is asked to rate the resolved conversation, rates it once, and staff are told');
+  const ratingForm = client.locator('#rating-form');
+  await ratingForm.waitFor();
+  await ratingForm.getByRole('radio', { name: '4' }).check();
+  await client.getByLabel('Comment (optional)').fill('Quick and clear, thanks');
+  await client.getByRole('button', { name: 'Send rating' }).click();
+  await client.locator('#rating-result', { hasText: 'Thank you for your rating.' }).waitFor();
+  await client.screenshot({ path: `${ARTIFACTS}/client-rated.png`, fullPage: true });
+  const again = await fetch(`${BASE}/api/v1/threads/${threadId}/rating`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await tokenOf(client)}` },
+    body: JSON.stringify({ score: 1 }),
+  });
+  assert.equal(again.status, 409, 'a second rating of one resolution is refused');
 
   if (routingServed) {
     step('availability: agent A goes online and agent B\'s console sees it live');

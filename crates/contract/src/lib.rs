@@ -180,9 +180,12 @@ macro_rules! store_contract_tests {
             mark_read_and_unread_counts_leave_notes_alone,
             a_note_leaves_the_thread_waiting_and_resolved_threads_resolved,
             append_reports_a_reopened_thread,
+            idle_pending_threads_lists_pending_threads_idle_the_longest_first,
             // staff's lists
             threads_page_filters_by_assignee_status_and_client,
             threads_page_continues_after_a_cursor,
+            threads_page_filters_by_type_label_waiting_time_and_text,
+            paging_never_repeats_or_misses_while_new_threads_arrive,
             unread_client_messages_counts_per_thread,
             // claims
             a_free_thread_is_won,
@@ -216,6 +219,12 @@ macro_rules! store_contract_tests {
             search_respects_the_limit,
             // canned replies
             canned_replies_are_stored_listed_by_title_and_deleted,
+            // labels
+            labels_are_unique_ignoring_case_and_listed_by_name,
+            thread_labels_are_added_once_removed_and_read_for_many_threads,
+            // ratings
+            a_rating_is_stored_once_per_resolution,
+            concurrent_ratings_of_one_resolution_store_one,
             // text
             accepted_text_is_stored_and_read_back_exactly,
             usernames_of_any_script_are_kept_and_found,

@@ -67,6 +67,15 @@ pub enum Conflict {
     /// The agent a conversation was to go to is not online, or holds as many as their capacity.
     #[error("that agent is not online with room for another conversation")]
     AgentUnavailable,
+    /// Another label has this name (ignoring the case of ASCII letters).
+    #[error("a label with this name exists")]
+    LabelTaken,
+    /// Only a resolved thread can be rated.
+    #[error("the thread is not resolved")]
+    ThreadNotResolved,
+    /// The client already rated this resolution of the thread.
+    #[error("this resolution is already rated")]
+    AlreadyRated,
 }
 
 impl Conflict {
@@ -79,6 +88,9 @@ impl Conflict {
             Conflict::OpenThreadExists => "open_thread_exists",
             Conflict::ClientMessageIdReused => "client_message_id_reused",
             Conflict::AgentUnavailable => "agent_unavailable",
+            Conflict::LabelTaken => "label_taken",
+            Conflict::ThreadNotResolved => "thread_not_resolved",
+            Conflict::AlreadyRated => "already_rated",
         }
     }
 }

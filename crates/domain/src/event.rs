@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::label::Label;
 use crate::message::Message;
 use crate::routing::{Availability, RoutingMode};
 use crate::thread::ThreadStatus;
@@ -158,6 +159,27 @@ pub enum Event {
         /// The mode now.
         mode: RoutingMode,
     },
+    /// A thread's labels changed: for staff only (the thread's staff and the queue).
+    #[serde(rename = "thread.labels")]
+    LabelsChanged {
+        /// The thread.
+        thread_id: ThreadId,
+        /// Every label it carries now, by name.
+        labels: Vec<Label>,
+    },
+    /// A client rated a resolved thread: for staff only (the thread's staff, the queue, and
+    /// the agent who held it last, on its user topic).
+    #[serde(rename = "thread.rated")]
+    Rated {
+        /// The thread.
+        thread_id: ThreadId,
+        /// The agent who held it last, if any.
+        agent_id: Option<UserId>,
+        /// 1 to 5.
+        score: i32,
+        /// The client's comment, if any.
+        comment: Option<String>,
+    },
 }
 
 /// Who an event is for.
@@ -193,6 +215,8 @@ impl Event {
             Event::MessageCreated { thread_id, .. }
             | Event::NoteCreated { thread_id, .. }
             | Event::Reopened { thread_id, .. }
+            | Event::LabelsChanged { thread_id, .. }
+            | Event::Rated { thread_id, .. }
             | Event::Typing { thread_id, .. }
             | Event::Read { thread_id, .. }
             | Event::Claimed { thread_id, .. }
@@ -214,8 +238,17 @@ impl Event {
         };
         let thread = Topic::Thread(thread_id);
         match self {
-            Event::NoteCreated { thread_id, .. } => {
+            Event::NoteCreated { thread_id, .. } | Event::LabelsChanged { thread_id, .. } => {
                 vec![Topic::StaffInThread(*thread_id), Topic::Queue]
+            }
+            Event::Rated {
+                thread_id,
+                agent_id,
+                ..
+            } => {
+                let mut topics = vec![Topic::StaffInThread(*thread_id), Topic::Queue];
+                topics.extend(agent_id.map(Topic::User));
+                topics
             }
             Event::Reopened {
                 agent_id: Some(agent),
@@ -242,9 +275,15 @@ impl Event {
 
 impl Event {
     /// Whether a client may receive this event: everything but the staff-only ones (a note,
-    /// a reopening told to the last agent).
+    /// a reopening told to the last agent, a change of labels, a rating).
     pub fn is_for_clients(&self) -> bool {
-        !matches!(self, Event::NoteCreated { .. } | Event::Reopened { .. })
+        !matches!(
+            self,
+            Event::NoteCreated { .. }
+                | Event::Reopened { .. }
+                | Event::LabelsChanged { .. }
+                | Event::Rated { .. }
+        )
     }
 }
 

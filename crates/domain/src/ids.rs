@@ -33,3 +33,11 @@ id_type!(
     /// Identifies a canned reply.
     CannedReplyId
 );
+id_type!(
+    /// Identifies a label (a tag staff put on threads).
+    LabelId
+);
+id_type!(
+    /// Identifies a client's rating of a resolved conversation.
+    RatingId
+);

@@ -1,12 +1,13 @@
 //! Staff's lists of conversations ("Mine", "Queue", "All"): which threads, and where a page ends.
 
-use crate::thread::{Thread, ThreadStatus};
-use crate::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
+use crate::thread::{Thread, ThreadStatus, ThreadType};
+use crate::{DomainError, DomainResult, LabelId, ThreadId, Timestamp, UserId};
 
 /// Whose conversations: by the holder of the live claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Assignee {
     /// Held or not, by anyone.
+    #[default]
     Anyone,
     /// Held by this agent (a live claim).
     Agent(UserId),
@@ -49,8 +50,83 @@ impl Assignee {
     }
 }
 
-/// Which threads a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A span of time: from `from` (inclusive) to `to` (exclusive); an absent end is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    /// The first instant in the range.
+    pub from: Option<Timestamp>,
+    /// The first instant after the range.
+    pub to: Option<Timestamp>,
+}
+
+impl TimeRange {
+    /// Whether `at` lies in the range.
+    pub fn contains(&self, at: Timestamp) -> bool {
+        self.from.is_none_or(|f| at >= f) && self.to.is_none_or(|t| at < t)
+    }
+}
+
+/// Reads an instant of a staff list's range (`field` names it in the error): RFC 3339 as
+/// [`crate::text::patterns::INSTANT`] spells it, a real date and time (Invalid otherwise).
+pub fn parse_instant(field: &'static str, text: &str) -> DomainResult<Timestamp> {
+    let bad = || {
+        DomainError::invalid(
+            field,
+            "must be an RFC 3339 date-time, e.g. 2025-11-25T10:00:00Z",
+        )
+    };
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() >= 20
+        && bytes.len() <= 35
+        && bytes.is_ascii()
+        && matches!(bytes[10], b'T' | b't')
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[13] == b':'
+        && bytes[16] == b':';
+    if !shaped {
+        return Err(bad());
+    }
+    Timestamp::parse_rfc3339(text).ok_or_else(bad)
+}
+
+/// The longest text filter (`q`) of a staff list, in characters.
+pub const MAX_TEXT_CHARS: usize = 100;
+
+/// A staff list's text filter: a thread matches when one of its entries (messages and, as the
+/// list is staff's, private notes) contains the text, ignoring the case of ASCII letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFilter {
+    folded: String,
+}
+
+impl TextFilter {
+    /// Validates `q`: the hostile-text rule, then 1 to [`MAX_TEXT_CHARS`] characters once
+    /// trimmed (Invalid, field `q`).
+    pub fn parse(text: &str) -> DomainResult<Self> {
+        crate::text::check("q", text)?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+            return Err(DomainError::invalid("q", "must be 1 to 100 characters"));
+        }
+        Ok(TextFilter {
+            folded: text.to_ascii_lowercase(),
+        })
+    }
+
+    /// The text with ASCII letters lowercased.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// Whether a body contains the text, ignoring the case of ASCII letters.
+    pub fn found_in(&self, body: &str) -> bool {
+        body.to_ascii_lowercase().contains(&self.folded)
+    }
+}
+
+/// Which threads a list shows. Every given criterion must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThreadFilter {
     /// Whose.
     pub assignee: Assignee,
@@ -58,14 +134,33 @@ pub struct ThreadFilter {
     pub status: Option<ThreadStatus>,
     /// Only this client's, if given.
     pub client: Option<UserId>,
+    /// Only this type, if given.
+    pub thread_type: Option<ThreadType>,
+    /// Only threads carrying this label, if given.
+    pub label: Option<LabelId>,
+    /// Only threads whose client waits for an answer (`true`) or does not (`false`), if given.
+    pub waiting: Option<bool>,
+    /// Only threads created in this range.
+    pub created: TimeRange,
+    /// Only threads whose last activity lies in this range.
+    pub active: TimeRange,
+    /// Only threads with an entry containing this text, if given.
+    pub text: Option<TextFilter>,
 }
 
 impl ThreadFilter {
-    /// Whether a thread at `now` is in the list.
+    /// Whether a thread at `now` passes the criteria a thread's own row decides: all but the
+    /// label and the text (which a store checks against the thread's labels and entries).
     pub fn matches(&self, thread: &Thread, now: Timestamp) -> bool {
         self.assignee.matches(thread, now)
             && self.status.is_none_or(|s| thread.status == s)
             && self.client.is_none_or(|c| thread.client_id == c)
+            && self.thread_type.is_none_or(|t| thread.thread_type == t)
+            && self
+                .waiting
+                .is_none_or(|w| thread.waiting_since.is_some() == w)
+            && self.created.contains(thread.created_at)
+            && self.active.contains(thread.last_activity_at)
     }
 }
 

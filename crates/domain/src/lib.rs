@@ -16,8 +16,10 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod inbox;
+pub mod label;
 pub mod message;
 pub mod ports;
+pub mod rating;
 pub mod routing;
 pub mod search;
 pub mod service;
@@ -29,6 +31,6 @@ pub mod urgency;
 pub mod user;
 
 pub use error::{Conflict, DomainError, DomainResult};
-pub use ids::{CannedReplyId, MessageId, ThreadId, UserId};
+pub use ids::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, UserId};
 pub use service::{Chat, ChatConfig};
 pub use time::{Clock, SystemClock, Timestamp};

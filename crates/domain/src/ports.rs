@@ -14,7 +14,9 @@ use crate::canned::{CannedReply, NewCannedReply};
 use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
 use crate::event::{Delivery, Event, Topic};
 use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::label::{Label, NewLabel};
 use crate::message::{Appended, Audience, Message, NewMessage};
+use crate::rating::{NewRating, Rating};
 use crate::routing::{
     AgentState, Assignment, Availability, RoutingMode, TransferCheck, Transferred,
 };
@@ -23,7 +25,7 @@ use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
 use crate::urgency::Urgency;
 use crate::user::{NewUser, Password, PasswordHash, Role, User};
-use crate::{CannedReplyId, DomainResult, ThreadId, Timestamp, UserId};
+use crate::{CannedReplyId, DomainResult, LabelId, ThreadId, Timestamp, UserId};
 
 /// Users.
 pub trait UserStore: Send + Sync {
@@ -135,7 +137,9 @@ pub trait ThreadStore: Send + Sync {
     /// Overwrites a thread's urgency and rank key.
     fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()>;
     /// A page of the threads `filter` selects at `now` (its assignee is the holder of the
-    /// claim live at `now`), newest activity first: by `last_activity_at` descending, then id
+    /// claim live at `now`; its label, the threads carrying it; its text, the threads with a
+    /// message or note containing it, ignoring the case of ASCII letters; `%`, `_` and `\` are
+    /// plain characters), newest activity first: by `last_activity_at` descending, then id
     /// descending; only those strictly after `after` in that order, at most `limit`.
     fn threads_page(
         &self,
@@ -144,6 +148,43 @@ pub trait ThreadStore: Send + Sync {
         after: Option<ActivityCursor>,
         limit: u32,
     ) -> DomainResult<Vec<Thread>>;
+    /// Pending threads whose `last_activity_at` is at or before `idle_since`, oldest activity
+    /// first (then id), at most `limit`.
+    fn idle_pending_threads(&self, idle_since: Timestamp, limit: u32) -> DomainResult<Vec<Thread>>;
+    /// How many threads `filter` selects at `now` (every page of
+    /// [`ThreadStore::threads_page`] together).
+    fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64>;
+}
+
+/// Labels and which threads carry them.
+pub trait LabelStore: Send + Sync {
+    /// Stores a label. MUST fail with [`crate::Conflict::LabelTaken`] if a label with the same
+    /// [`NewLabel::folded`] name exists (enforced by a unique constraint), and then store nothing.
+    fn insert_label(&self, label: NewLabel) -> DomainResult<Label>;
+    /// Every label, by name (then id).
+    fn list_labels(&self) -> DomainResult<Vec<Label>>;
+    /// One label.
+    fn label_by_id(&self, id: LabelId) -> DomainResult<Option<Label>>;
+    /// Puts a label on a thread; false (changing nothing) if the thread already carries it.
+    /// NotFound (`thread` or `label`) if either does not exist.
+    fn add_thread_label(&self, thread: ThreadId, label: LabelId) -> DomainResult<bool>;
+    /// Takes a label off a thread; false if the thread did not carry it.
+    fn remove_thread_label(&self, thread: ThreadId, label: LabelId) -> DomainResult<bool>;
+    /// For each of these threads, the labels it carries, by name (then id); threads without
+    /// labels (or unknown) are left out. One query whatever the number of threads.
+    fn thread_labels(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, Vec<Label>>>;
+}
+
+/// Clients' ratings of resolved conversations.
+pub trait RatingStore: Send + Sync {
+    /// Stores a rating of the thread's current resolution: its `resolution_seq` is the highest
+    /// `seq` of the thread's messages (notes left out; 0 if none) when it is stored. MUST fail with
+    /// [`crate::Conflict::AlreadyRated`] if the thread has a rating with that `resolution_seq`
+    /// (a unique constraint, not a check-then-insert), storing nothing; NotFound if the thread
+    /// does not exist. Whether the thread is resolved is the use case's check.
+    fn insert_rating(&self, rating: NewRating) -> DomainResult<Rating>;
+    /// A thread's ratings, oldest first.
+    fn ratings_of_thread(&self, thread: ThreadId) -> DomainResult<Vec<Rating>>;
 }
 
 /// Messages.
@@ -320,7 +361,14 @@ pub trait Presence: Send + Sync {
 
 /// Everything the domain stores.
 pub trait Store:
-    UserStore + SessionStore + ThreadStore + MessageStore + CannedReplyStore + RoutingStore
+    UserStore
+    + SessionStore
+    + ThreadStore
+    + MessageStore
+    + CannedReplyStore
+    + RoutingStore
+    + LabelStore
+    + RatingStore
 {
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;

@@ -138,6 +138,49 @@ pub mod patterns {
         "]*$"
     );
 
+    /// A label's name ([`crate::label::NewLabel`]): 1 to 40 characters once surrounding
+    /// whitespace is trimmed, no control character.
+    pub const LABEL_NAME: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*[^",
+        controls!(),
+        spaces!(),
+        "](?:[^",
+        controls!(),
+        "]{0,38}[^",
+        controls!(),
+        spaces!(),
+        "])?[",
+        spaces!(),
+        "]*$"
+    );
+
+    /// A label's colour ([`crate::label::NewLabel`]): `#rrggbb`, hex digits of either case.
+    pub const LABEL_COLOR: &str = "^#[0-9A-Fa-f]{6}$";
+
+    /// A staff list's text ([`crate::inbox::TextFilter`]): 1 to 100 characters once trimmed,
+    /// no control character.
+    pub const LIST_TEXT: &str = concat!(
+        "^[",
+        spaces!(),
+        "]*[^",
+        controls!(),
+        spaces!(),
+        "](?:[^",
+        controls!(),
+        "]{0,98}[^",
+        controls!(),
+        spaces!(),
+        "])?[",
+        spaces!(),
+        "]*$"
+    );
+
+    /// An instant ([`crate::inbox::parse_instant`]): RFC 3339 with a `T` and an offset or `Z`
+    /// (either case), fractions of a second optional.
+    pub const INSTANT: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$";
+
     /// [`crate::inbox::Assignee::parse`]: `me`, `none`, or a user id of 1 to 18 digits,
     /// exactly (no whitespace, lowercase).
     pub const ASSIGNEE: &str = "^(?:me|none|[0-9]{1,18})$";

@@ -973,8 +973,7 @@ fn only_staff_list_conversations() {
     d.chat.claim(&a, t.id).unwrap();
     let mine = chat_domain::inbox::ThreadFilter {
         assignee: chat_domain::inbox::Assignee::Agent(a.id),
-        status: None,
-        client: None,
+        ..Default::default()
     };
     assert!(matches!(
         d.chat.inbox(&ann, &mine, None, 10),
@@ -985,6 +984,8 @@ fn only_staff_list_conversations() {
     assert_eq!(page.entries[0].client_username, "ann");
     assert_eq!(page.entries[0].holder_username.as_deref(), Some("agent-a"));
     assert_eq!(page.entries[0].unread, 1);
+    assert!(page.entries[0].labels.is_empty());
+    assert_eq!(page.total, 1);
     assert!(page.next.is_none());
 }
 

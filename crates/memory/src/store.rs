@@ -5,16 +5,20 @@ use chat_domain::auth::NewSession;
 use chat_domain::canned::{CannedReply, NewCannedReply};
 use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
 use chat_domain::inbox::{ActivityCursor, ThreadFilter};
+use chat_domain::label::{Label, NewLabel};
 use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::{
-    CannedReplyStore, MessageStore, SessionStore, Store, ThreadStore, UserStore,
+    CannedReplyStore, LabelStore, MessageStore, RatingStore, SessionStore, Store, ThreadStore,
+    UserStore,
 };
+use chat_domain::rating::{NewRating, Rating};
 use chat_domain::search::{SearchHit, SearchQuery, SearchScope};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
 use chat_domain::user::{NewUser, Role, User, Username};
 use chat_domain::{
-    CannedReplyId, Conflict, DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId,
+    CannedReplyId, Conflict, DomainError, DomainResult, LabelId, MessageId, RatingId, ThreadId,
+    Timestamp, UserId,
 };
 
 /// Everything in memory, behind one lock: the reference implementation of the store ports.
@@ -36,6 +40,10 @@ pub(crate) struct State {
     pub(crate) agents: HashMap<UserId, crate::routing_store::AgentRecord>,
     /// The stored routing mode.
     pub(crate) routing_mode: Option<chat_domain::routing::RoutingMode>,
+    labels: Vec<Label>,
+    /// Which thread carries which label.
+    thread_labels: Vec<(ThreadId, LabelId)>,
+    ratings: Vec<Rating>,
 }
 
 impl MemoryStore {
@@ -68,6 +76,19 @@ impl State {
                     && t.client_id == thread.client_id
                     && t.thread_type == thread.thread_type
                     && t.status != ThreadStatus::Resolved
+            })
+    }
+
+    /// Whether a thread passes `filter` at `now`, its label and text included.
+    fn in_list(&self, thread: &Thread, filter: &ThreadFilter, now: Timestamp) -> bool {
+        filter.matches(thread, now)
+            && filter
+                .label
+                .is_none_or(|l| self.thread_labels.contains(&(thread.id, l)))
+            && filter.text.as_ref().is_none_or(|text| {
+                self.messages
+                    .iter()
+                    .any(|m| m.thread_id == thread.id && text.found_in(&m.body))
             })
     }
 
@@ -423,13 +444,35 @@ impl ThreadStore for MemoryStore {
             .threads
             .iter()
             .map(|(t, _)| t)
-            .filter(|t| filter.matches(t, now))
+            .filter(|t| s.in_list(t, filter, now))
             .filter(|t| after.is_none_or(|c| c.precedes(t)))
             .cloned()
             .collect();
         list.sort_by_key(|t| std::cmp::Reverse((t.last_activity_at, t.id)));
         list.truncate(limit as usize);
         Ok(list)
+    }
+
+    fn idle_pending_threads(&self, idle_since: Timestamp, limit: u32) -> DomainResult<Vec<Thread>> {
+        let s = self.lock();
+        let mut list: Vec<Thread> = s
+            .threads
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|t| t.status == ThreadStatus::Pending && t.last_activity_at <= idle_since)
+            .cloned()
+            .collect();
+        list.sort_by_key(|t| (t.last_activity_at, t.id));
+        list.truncate(limit as usize);
+        Ok(list)
+    }
+
+    fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64> {
+        let s = self.lock();
+        Ok(s.threads
+            .iter()
+            .filter(|(t, _)| s.in_list(t, filter, now))
+            .count() as u64)
     }
 }
 
@@ -706,6 +749,114 @@ impl CannedReplyStore for MemoryStore {
         let before = s.canned.len();
         s.canned.retain(|c| c.id != id);
         Ok(s.canned.len() != before)
+    }
+}
+
+impl LabelStore for MemoryStore {
+    fn insert_label(&self, label: NewLabel) -> DomainResult<Label> {
+        let mut s = self.lock();
+        if s.labels
+            .iter()
+            .any(|l| l.name.to_ascii_lowercase() == label.folded)
+        {
+            return Err(DomainError::Conflict(Conflict::LabelTaken));
+        }
+        let stored = Label {
+            id: LabelId(next_id(s.labels.len())),
+            name: label.name,
+            color: label.color,
+        };
+        s.labels.push(stored.clone());
+        Ok(stored)
+    }
+
+    fn list_labels(&self) -> DomainResult<Vec<Label>> {
+        let mut list = self.lock().labels.clone();
+        list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(list)
+    }
+
+    fn label_by_id(&self, id: LabelId) -> DomainResult<Option<Label>> {
+        Ok(self.lock().labels.iter().find(|l| l.id == id).cloned())
+    }
+
+    fn add_thread_label(&self, thread: ThreadId, label: LabelId) -> DomainResult<bool> {
+        let mut s = self.lock();
+        s.thread_mut(thread)?;
+        if !s.labels.iter().any(|l| l.id == label) {
+            return Err(DomainError::NotFound("label"));
+        }
+        if s.thread_labels.contains(&(thread, label)) {
+            return Ok(false);
+        }
+        s.thread_labels.push((thread, label));
+        Ok(true)
+    }
+
+    fn remove_thread_label(&self, thread: ThreadId, label: LabelId) -> DomainResult<bool> {
+        let mut s = self.lock();
+        let before = s.thread_labels.len();
+        s.thread_labels.retain(|pair| *pair != (thread, label));
+        Ok(s.thread_labels.len() != before)
+    }
+
+    fn thread_labels(&self, threads: &[ThreadId]) -> DomainResult<HashMap<ThreadId, Vec<Label>>> {
+        let s = self.lock();
+        let mut found: HashMap<ThreadId, Vec<Label>> = HashMap::new();
+        for (thread, label) in &s.thread_labels {
+            if !threads.contains(thread) {
+                continue;
+            }
+            if let Some(l) = s.labels.iter().find(|l| l.id == *label) {
+                found.entry(*thread).or_default().push(l.clone());
+            }
+        }
+        for list in found.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        }
+        Ok(found)
+    }
+}
+
+impl RatingStore for MemoryStore {
+    fn insert_rating(&self, rating: NewRating) -> DomainResult<Rating> {
+        let mut s = self.lock();
+        s.thread_mut(rating.thread_id)?;
+        let resolution_seq = s
+            .messages
+            .iter()
+            .filter(|m| m.thread_id == rating.thread_id && m.kind == MessageKind::Message)
+            .map(|m| m.seq)
+            .max()
+            .unwrap_or(0);
+        if s.ratings
+            .iter()
+            .any(|r| r.thread_id == rating.thread_id && r.resolution_seq == resolution_seq)
+        {
+            return Err(DomainError::Conflict(Conflict::AlreadyRated));
+        }
+        let stored = Rating {
+            id: RatingId(next_id(s.ratings.len())),
+            thread_id: rating.thread_id,
+            client_id: rating.client_id,
+            agent_id: rating.agent_id,
+            score: rating.score,
+            comment: rating.comment,
+            resolution_seq,
+            created_at: rating.created_at,
+        };
+        s.ratings.push(stored.clone());
+        Ok(stored)
+    }
+
+    fn ratings_of_thread(&self, thread: ThreadId) -> DomainResult<Vec<Rating>> {
+        Ok(self
+            .lock()
+            .ratings
+            .iter()
+            .filter(|r| r.thread_id == thread)
+            .cloned()
+            .collect())
     }
 }
 

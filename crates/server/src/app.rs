@@ -584,7 +584,8 @@ async fn background_tasks(
 }
 
 /// Frees expired claims every `every` (safe on many instances at once: each expiry is reported
-/// by exactly one), until shutdown.
+/// by exactly one), then resolves pending threads idle past `desk.auto_resolve_after_minutes`
+/// (each by exactly one instance), until shutdown.
 async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -593,12 +594,19 @@ async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
             _ = ticker.tick() => {}
             () = shutdown.wait() => return,
         }
-        let chat = chat.clone();
-        match tokio::task::spawn_blocking(move || chat.expire_claims()).await {
+        let sweeper = chat.clone();
+        match tokio::task::spawn_blocking(move || sweeper.expire_claims()).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(expired = n, "claims expired"),
             Ok(Err(e)) => tracing::warn!(error = %e, "claim sweep failed"),
             Err(e) => tracing::warn!(error = %e, "claim sweep task failed"),
+        }
+        let sweeper = chat.clone();
+        match tokio::task::spawn_blocking(move || sweeper.auto_resolve_idle()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(resolved = n, "idle pending threads auto-resolved"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "auto-resolve sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "auto-resolve sweep task failed"),
         }
     }
 }

@@ -9,7 +9,9 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::metrics;
-use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue, routing};
+use crate::routes::v1::{
+    accounts, agent_tools, claims, conversations, labels, queue, ratings, routing,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -30,6 +32,9 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue, rou
         routing::set_availability, routing::set_capacity, routing::agents,
         routing::get_mode, routing::set_mode, routing::transfer,
         metrics::http::scrape,
+        labels::list_labels, labels::add_label, labels::add_thread_label,
+        labels::remove_thread_label,
+        ratings::rate,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -348,6 +353,61 @@ pub mod schema {
         .build()
     }
 
+    /// A label's name.
+    pub fn label_name() -> Object {
+        text(
+            patterns::LABEL_NAME,
+            "1 to 40 characters once surrounding whitespace is trimmed, no control characters; \
+             unique without regard to the case of ASCII letters.",
+        )
+        .min_length(Some(1))
+        .build()
+    }
+
+    /// A rating's comment (optional, nullable).
+    pub fn rating_comment() -> Object {
+        nullable(
+            text(
+                PATTERN,
+                "Optional: at most 1,000 characters once surrounding whitespace is trimmed, no \
+                 control characters; empty or blank is no comment.",
+            )
+            .max_length(Some(chat_domain::rating::MAX_COMMENT_CHARS)),
+        )
+    }
+
+    /// A label's colour.
+    pub fn label_color() -> Object {
+        text(patterns::LABEL_COLOR, "`#rrggbb` (stored lowercase).")
+            .examples(["#d93f0b"])
+            .build()
+    }
+
+    /// An optional text query parameter of a staff list.
+    pub fn optional_text_query(name: &str, schema: ObjectBuilder, description: &str) -> Parameter {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(Some(schema.build()))
+            .build()
+    }
+
+    /// An instant of a staff list's range (optional).
+    pub fn instant_query(name: &str, description: &str) -> Parameter {
+        optional_text_query(
+            name,
+            text(
+                patterns::INSTANT,
+                "An RFC 3339 date-time with a `T` and an offset (`Z` or `+hh:mm`), a real date \
+                 and time.",
+            )
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            description,
+        )
+    }
+
     /// A thread type: the seed's number, or a name.
     pub fn thread_type() -> Schema {
         OneOfBuilder::new()
@@ -648,6 +708,15 @@ mod tests {
             ok(ThreadStatus::parse(t))
         });
         agrees("role", patterns::ROLE, any, |t| ok(Role::parse(t)));
+        agrees("label name", patterns::LABEL_NAME, any, |t| {
+            ok(chat_domain::label::NewLabel::parse(t, "#000000"))
+        });
+        agrees("label colour", patterns::LABEL_COLOR, any, |t| {
+            ok(chat_domain::label::NewLabel::parse("name", t))
+        });
+        agrees("list text", patterns::LIST_TEXT, any, |t| {
+            ok(chat_domain::inbox::TextFilter::parse(t))
+        });
         agrees("assignee", patterns::ASSIGNEE, any, |t| {
             ok(Assignee::parse(t, UserId(1)))
         });

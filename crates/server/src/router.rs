@@ -219,6 +219,8 @@ fn triggers(delivery: &Delivery, auto: &AtomicBool) -> bool {
         | Event::Claimed { .. }
         | Event::Assigned { .. }
         | Event::NoteCreated { .. }
+        | Event::LabelsChanged { .. }
+        | Event::Rated { .. }
         | Event::TakenOver { .. } => false,
     }
 }

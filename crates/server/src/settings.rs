@@ -62,6 +62,8 @@ pub struct Settings {
     pub claims: ClaimSettings,
     /// Availability, presence, capacity and automatic assignment.
     pub routing: RoutingSettings,
+    /// The desk's housekeeping (auto-resolve).
+    pub desk: DeskSettings,
     /// Urgency rules and weights.
     pub urgency: UrgencySettings,
     /// Logging.
@@ -288,6 +290,15 @@ impl RoutingSettings {
     }
 }
 
+/// The desk's housekeeping.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct DeskSettings {
+    /// A pending thread (waiting on its client) idle this many minutes is resolved with a
+    /// message to the client, by the claim sweep (every `claims.sweep_interval_seconds`); 0 = off.
+    pub auto_resolve_after_minutes: i64,
+}
+
 /// Urgency rules and weights (see `chat_domain::urgency`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -465,6 +476,12 @@ impl Settings {
                 message: "must be at least 1".to_owned(),
             });
         }
+        if self.desk.auto_resolve_after_minutes < 0 {
+            return Err(SettingsError::Invalid {
+                key: "desk.auto_resolve_after_minutes",
+                message: "must be 0 (off) or more".into(),
+            });
+        }
         if self.claims.sweep_interval_seconds < 1 {
             return Err(SettingsError::Invalid {
                 key: "claims.sweep_interval_seconds",
@@ -545,6 +562,8 @@ impl Settings {
                 lease_ms: self.claims.lease_seconds.saturating_mul(1000),
             },
             urgency: self.urgency.rules(),
+            auto_resolve_after_ms: (self.desk.auto_resolve_after_minutes > 0)
+                .then(|| self.desk.auto_resolve_after_minutes.saturating_mul(60_000)),
             credential_cache: (self.auth.seed_credential_cache_seconds > 0).then(|| {
                 CredentialCachePolicy {
                     ttl_ms: self.auth.seed_credential_cache_seconds.saturating_mul(1000),

@@ -3,13 +3,15 @@
 
 use chat_domain::canned::CannedReply;
 use chat_domain::claim::Claim;
+use chat_domain::label::Label;
 use chat_domain::message::{Message, MessageKind};
+use chat_domain::rating::Rating;
 use chat_domain::search::SearchHit;
 use chat_domain::service::{ClientContext, InboxEntry, InboxPage, LoggedIn, QueueEntry};
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::{Urgency, UrgencyNow};
 use chat_domain::user::{Role, User};
-use chat_domain::{CannedReplyId, MessageId, ThreadId, Timestamp, UserId};
+use chat_domain::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, Timestamp, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -182,9 +184,19 @@ pub struct ThreadView {
     /// Urgency from what the client wrote, a small topic prior and further unanswered messages
     /// (the queue adds waiting time).
     pub urgency: UrgencyView,
+    /// The labels it carries, by name: for staff only (`GET /api/v1/threads/{id}`), never in a
+    /// client's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<LabelView>>,
 }
 
 impl ThreadView {
+    /// The same thread with its labels (a staff view).
+    pub fn with_labels(mut self, labels: &[Label]) -> Self {
+        self.labels = Some(labels.iter().map(LabelView::from).collect());
+        self
+    }
+
     /// A thread as seen at `now` (an expired claim shows as none).
     pub fn at(t: &Thread, now: Timestamp) -> Self {
         ThreadView {
@@ -199,6 +211,7 @@ impl ThreadView {
             last_seq: t.last_seq,
             waiting_since: t.waiting_since,
             urgency: UrgencyView::from(&t.urgency),
+            labels: None,
         }
     }
 }
@@ -343,6 +356,8 @@ pub struct InboxItemView {
     pub last_seq: i64,
     /// The client's messages nobody on the desk has read yet.
     pub unread: u64,
+    /// The labels it carries, by name.
+    pub labels: Vec<LabelView>,
 }
 
 impl InboxItemView {
@@ -366,6 +381,7 @@ impl InboxItemView {
             last_activity_at: t.last_activity_at,
             last_seq: t.last_seq,
             unread: e.unread,
+            labels: e.labels.iter().map(LabelView::from).collect(),
         }
     }
 }
@@ -374,33 +390,45 @@ impl InboxItemView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThreadPageView {
     /// The threads.
-    pub threads: Vec<InboxItemView>,
+    pub items: Vec<InboxItemView>,
     /// Give it as `cursor` for the next page; null on the last page.
-    #[schema(pattern = "^[0-9]{1,18}_[0-9]{1,18}$")]
+    #[schema(pattern = "^[0-9]{1,18}_[0-9]{1,18}$", required = true)]
     pub next_cursor: Option<String>,
+    /// How many threads the list holds with these filters, every page together.
+    pub total: u64,
 }
 
 impl ThreadPageView {
     /// A page as seen at `now`.
     pub fn at(page: &InboxPage, now: Timestamp) -> Self {
         ThreadPageView {
-            threads: page
+            items: page
                 .entries
                 .iter()
                 .map(|e| InboxItemView::at(e, now))
                 .collect(),
             next_cursor: page.next.map(|c| c.encode()),
+            total: page.total,
         }
     }
 }
 
-/// What `GET /api/v1/threads` answers: a client's threads (`items`), or a page of a staff list
-/// (`threads` and `next_cursor`).
+/// A client's threads: `items` and nothing else (so that no page of a staff list, which always
+/// has `next_cursor` and `total`, matches this too).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientThreadsView {
+    /// The threads, newest activity first.
+    pub items: Vec<ThreadView>,
+}
+
+/// What `GET /api/v1/threads` answers: a client's threads (`items` alone), or a page of a staff
+/// list (`items`, `next_cursor` and `total`).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ThreadsAnswer {
     /// A client's threads, newest activity first (`client_id` alone).
-    Client(Items<ThreadView>),
+    Client(ClientThreadsView),
     /// A page of a staff list.
     Page(ThreadPageView),
 }
@@ -412,6 +440,78 @@ pub struct QueuePageView {
     pub items: Vec<QueueEntryView>,
     /// How many conversations the queue holds, every page together.
     pub total: u64,
+}
+
+/// A label.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabelView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: LabelId,
+    /// Its name.
+    pub name: String,
+    /// Its colour, `#rrggbb` (lowercase).
+    #[schema(pattern = "^#[0-9a-f]{6}$", example = "#d93f0b")]
+    pub color: String,
+}
+
+impl From<&Label> for LabelView {
+    fn from(l: &Label) -> Self {
+        LabelView {
+            id: l.id,
+            name: l.name.clone(),
+            color: l.color.clone(),
+        }
+    }
+}
+
+/// A client's rating of a resolved conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: RatingId,
+    /// The thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// The client.
+    #[schema(value_type = i64)]
+    pub client_id: UserId,
+    /// The agent who held the thread last.
+    #[schema(value_type = Option<i64>)]
+    pub agent_id: Option<UserId>,
+    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: i32,
+    /// The comment, if any.
+    pub comment: Option<String>,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&Rating> for RatingView {
+    fn from(r: &Rating) -> Self {
+        RatingView {
+            id: r.id,
+            thread_id: r.thread_id,
+            client_id: r.client_id,
+            agent_id: r.agent_id,
+            score: r.score,
+            comment: r.comment.clone(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// A thread's labels after a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadLabelsView {
+    /// The thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// Every label it carries, by name.
+    pub labels: Vec<LabelView>,
 }
 
 /// A canned reply.

@@ -3,15 +3,17 @@
 use chat_domain::auth::NewSession;
 use chat_domain::canned::{CannedReply, NewCannedReply};
 use chat_domain::claim::Claim;
+use chat_domain::label::{Label, NewLabel};
 use chat_domain::message::{Message, MessageKind, NewMessage};
+use chat_domain::rating::Rating;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
 use chat_domain::user::{NewUser, PasswordHash, Role, User, Username};
-use chat_domain::{CannedReplyId, MessageId, ThreadId, Timestamp, UserId};
+use chat_domain::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, Timestamp, UserId};
 use diesel::prelude::*;
 
 use crate::error::{corrupt, StoreError};
-use crate::schema::{canned_replies, messages, sessions, threads, users};
+use crate::schema::{canned_replies, labels, messages, ratings, sessions, threads, users};
 
 /// A stored user.
 #[derive(Debug, Queryable, Selectable)]
@@ -301,6 +303,73 @@ impl<'a> From<&'a NewCannedReply> for NewCannedRow<'a> {
             body: &reply.body,
             created_by: reply.created_by.0,
             created_at_ms: reply.created_at.millis(),
+        }
+    }
+}
+
+/// A stored label.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = labels)]
+pub(crate) struct LabelRow {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+}
+
+impl From<LabelRow> for Label {
+    fn from(row: LabelRow) -> Self {
+        Label {
+            id: LabelId(row.id),
+            name: row.name,
+            color: row.color,
+        }
+    }
+}
+
+/// A label to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = labels)]
+pub(crate) struct NewLabelRow<'a> {
+    pub name: &'a str,
+    pub name_folded: &'a str,
+    pub color: &'a str,
+}
+
+impl<'a> From<&'a NewLabel> for NewLabelRow<'a> {
+    fn from(label: &'a NewLabel) -> Self {
+        NewLabelRow {
+            name: &label.name,
+            name_folded: &label.folded,
+            color: &label.color,
+        }
+    }
+}
+
+/// A stored rating.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = ratings)]
+pub(crate) struct RatingRow {
+    pub id: i64,
+    pub thread_id: i64,
+    pub client_id: i64,
+    pub agent_id: Option<i64>,
+    pub score: i32,
+    pub comment: Option<String>,
+    pub resolution_seq: i64,
+    pub created_at_ms: i64,
+}
+
+impl From<RatingRow> for Rating {
+    fn from(row: RatingRow) -> Self {
+        Rating {
+            id: RatingId(row.id),
+            thread_id: ThreadId(row.thread_id),
+            client_id: UserId(row.client_id),
+            agent_id: row.agent_id.map(UserId),
+            score: row.score,
+            comment: row.comment,
+            resolution_seq: row.resolution_seq,
+            created_at: Timestamp(row.created_at_ms),
         }
     }
 }

@@ -84,7 +84,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Labels; `name_folded` (the name with ASCII letters lowercased) is unique.
+    labels (id) {
+        id -> BigInt,
+        name -> Text,
+        name_folded -> Text,
+        color -> Text,
+    }
+}
+
+diesel::table! {
+    /// Which thread carries which label.
+    thread_labels (thread_id, label_id) {
+        thread_id -> BigInt,
+        label_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Clients' ratings; `(thread_id, resolution_seq)` is unique.
+    ratings (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
+        client_id -> BigInt,
+        agent_id -> Nullable<BigInt>,
+        score -> Integer,
+        comment -> Nullable<Text>,
+        resolution_seq -> BigInt,
+        created_at_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(thread_labels -> labels (label_id));
+diesel::joinable!(thread_labels -> threads (thread_id));
 diesel::joinable!(threads -> users (client_id));
 diesel::joinable!(messages -> threads (thread_id));
 
@@ -94,5 +128,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     threads,
     messages,
     canned_replies,
-    routing_settings
+    routing_settings,
+    labels,
+    thread_labels,
+    ratings
 );

@@ -1,12 +1,15 @@
 //! The store contract: one check per rule of `chat_domain::ports::{UserStore, SessionStore,
-//! ThreadStore, MessageStore, CannedReplyStore, RoutingStore}`. Each takes a fresh, empty store.
+//! ThreadStore, MessageStore, CannedReplyStore, RoutingStore, LabelStore, RatingStore}`. Each takes a
+//! fresh, empty store.
 
 mod canned;
 mod claims;
 mod inbox;
+mod labels;
 mod messages;
 mod notes;
 mod queue;
+mod ratings;
 mod routing;
 mod search;
 mod sessions;
@@ -17,9 +20,11 @@ mod users;
 pub use canned::*;
 pub use claims::*;
 pub use inbox::*;
+pub use labels::*;
 pub use messages::*;
 pub use notes::*;
 pub use queue::*;
+pub use ratings::*;
 pub use routing::*;
 pub use search::*;
 pub use sessions::*;

@@ -218,3 +218,41 @@ pub fn a_client_never_has_two_unresolved_threads_of_one_type(store: Arc<dyn Stor
     );
     assert_eq!(reload(&store, new.id).status, ThreadStatus::Open);
 }
+
+/// `idle_pending_threads`: pending threads whose last activity is at or before the instant,
+/// oldest activity first, at most `limit`; open and resolved ones never.
+pub fn idle_pending_threads_lists_pending_threads_idle_the_longest_first(store: Arc<dyn Store>) {
+    let mut pending = Vec::new();
+    for i in 0..4 {
+        let c = crate::fixtures::client(&store, &format!("c{i}"));
+        let t = crate::fixtures::thread(&store, &c, ThreadType::Loan);
+        crate::fixtures::say_at(&store, t.id, &c, "hi", crate::fixtures::minutes(10 - i));
+        let status = if i == 3 {
+            ThreadStatus::Open
+        } else {
+            ThreadStatus::Pending
+        };
+        store
+            .set_status(t.id, status, crate::fixtures::minutes(10 - i))
+            .unwrap();
+        pending.push(t.id);
+    }
+    let c = crate::fixtures::client(&store, "resolved");
+    let t = crate::fixtures::thread(&store, &c, ThreadType::Loan);
+    store
+        .set_status(t.id, ThreadStatus::Resolved, crate::fixtures::minutes(1))
+        .unwrap();
+    let ids = |at: i64, limit: u32| -> Vec<_> {
+        store
+            .idle_pending_threads(crate::fixtures::minutes(at), limit)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect()
+    };
+    // Activity: pending[0] at 10, [1] at 9, [2] at 8; [3] is open at 7.
+    assert_eq!(ids(20, 10), vec![pending[2], pending[1], pending[0]]);
+    assert_eq!(ids(9, 10), vec![pending[2], pending[1]]);
+    assert_eq!(ids(20, 1), vec![pending[2]]);
+    assert!(ids(7, 10).is_empty());
+}

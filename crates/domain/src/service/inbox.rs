@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{require_staff, Chat};
 use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::label::Label;
 use crate::thread::Thread;
 use crate::urgency::UrgencyNow;
 use crate::user::User;
@@ -25,6 +26,8 @@ pub struct InboxEntry {
     pub holder_username: Option<String>,
     /// How many of the client's messages nobody has read.
     pub unread: u64,
+    /// The labels it carries, by name.
+    pub labels: Vec<Label>,
 }
 
 /// A page of a staff list.
@@ -34,12 +37,15 @@ pub struct InboxPage {
     pub entries: Vec<InboxEntry>,
     /// Where the next page starts, if there may be one.
     pub next: Option<ActivityCursor>,
+    /// How many threads the filter selects, every page together.
+    pub total: u64,
 }
 
 impl Chat {
     /// A page of the threads `filter` selects, newest activity first, after `after`: staff
     /// only (Forbidden for clients). `limit` is 1 to [`MAX_INBOX_PAGE`]. A constant number of
-    /// store calls whatever the page size: the threads, the usernames, the unread counts.
+    /// store calls whatever the page size: the threads, their count, the usernames, the unread
+    /// counts, the labels.
     pub fn inbox(
         &self,
         actor: &User,
@@ -62,6 +68,8 @@ impl Chat {
         let usernames = self.store.usernames(&people)?;
         let ids: Vec<_> = threads.iter().map(|t| t.id).collect();
         let unread = self.store.unread_client_messages(&ids)?;
+        let mut labels = self.store.thread_labels(&ids)?;
+        let total = self.store.count_threads(filter, now)?;
         let next = more
             .then(|| threads.last().map(ActivityCursor::after))
             .flatten();
@@ -80,9 +88,14 @@ impl Chat {
                     .live_claim(now)
                     .and_then(|c| usernames.get(&c.agent_id).cloned()),
                 unread: unread.get(&thread.id).copied().unwrap_or(0),
+                labels: labels.remove(&thread.id).unwrap_or_default(),
                 thread,
             })
             .collect();
-        Ok(InboxPage { entries, next })
+        Ok(InboxPage {
+            entries,
+            next,
+            total,
+        })
     }
 }

@@ -3,10 +3,13 @@
 
 mod accounts;
 mod agent_tools;
+mod auto_resolve;
 mod claims;
 mod conversations;
 mod inbox;
+mod labels;
 mod queue;
+mod ratings;
 mod routing;
 
 use std::sync::Arc;
@@ -40,6 +43,9 @@ pub struct ChatConfig {
     pub credential_cache: Option<CredentialCachePolicy>,
     /// Availability, capacity and automatic assignment.
     pub routing: RoutingPolicy,
+    /// A pending thread (waiting on its client) with no activity for this many milliseconds is
+    /// resolved by [`Chat::auto_resolve_idle`]; `None` turns that off.
+    pub auto_resolve_after_ms: Option<i64>,
 }
 
 impl Default for ChatConfig {
@@ -50,6 +56,7 @@ impl Default for ChatConfig {
             urgency: UrgencyRules::default(),
             credential_cache: None,
             routing: RoutingPolicy::default(),
+            auto_resolve_after_ms: None,
         }
     }
 }

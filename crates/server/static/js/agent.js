@@ -564,7 +564,7 @@ function start({ user: me }) {
     try {
       const data = await api('GET', `/api/v1/threads?${params}`);
       if (asked !== view) return;
-      listItems = ((data && data.threads) || []).map(fromListItem);
+      listItems = ((data && data.items) || []).map(fromListItem);
       listNext = (data && data.next_cursor) || null;
       for (const item of listItems) {
         const claimNow = item.thread.claim;

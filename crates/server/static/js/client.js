@@ -22,6 +22,7 @@ function start({ user }) {
   let threads = [];
   let topic = 'loan';
   let conversation = null;
+  const rating = bindRating(document.getElementById('rating-form'));
 
   const composer = bindComposer(document.getElementById('composer'), {
     onSend: async (body) => {
@@ -81,7 +82,14 @@ function start({ user }) {
       peerName: 'An agent',
       nameFor: (m) => (m.sender_role === 'client' ? user.username : 'Agent'),
       onDenied: (reason) => say(pageError, reason || 'The live connection was refused.', 'error'),
+      onEvent: (frame) => {
+        if (frame.type === 'thread.status' && frame.thread_id === thread.id) {
+          thread.status = frame.status;
+          rating.show(thread);
+        }
+      },
     });
+    rating.show(thread);
     await conversation.open();
     emptyHint.hidden = conversation.bySeq.size > 0;
   }
@@ -92,6 +100,7 @@ function start({ user }) {
     say(pageError, '');
     if (conversation) conversation.close();
     conversation = null;
+    rating.show(null);
     parts.list.replaceChildren();
     const thread = threadFor(type);
     emptyHint.hidden = Boolean(thread);
@@ -122,4 +131,50 @@ function start({ user }) {
     await showTopic(first);
     composer.focus();
   })();
+}
+
+/**
+ * The rating a resolved conversation asks for: 1 to 5 and an optional comment, sent once per
+ * resolution (`POST /api/v1/threads/{id}/rating`; a second one is answered `already_rated`).
+ */
+function bindRating(form) {
+  const result = form.querySelector('#rating-result');
+  const button = form.querySelector('button[type="submit"]');
+  let thread = null;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!thread) return;
+    const data = new FormData(form);
+    const score = Number(data.get('score'));
+    const comment = String(data.get('comment') || '').trim();
+    button.disabled = true;
+    try {
+      await api('POST', `/api/v1/threads/${thread.id}/rating`, { score, comment: comment || null });
+      say(result, 'Thank you for your rating.', 'ok');
+      form.querySelector('fieldset').disabled = true;
+    } catch (failure) {
+      if (failure && failure.code === 'already_rated') {
+        say(result, 'You have rated this conversation already. Thank you.', 'ok');
+        form.querySelector('fieldset').disabled = true;
+      } else {
+        say(result, describeError(failure), 'error');
+        button.disabled = false;
+      }
+    }
+  });
+  return {
+    /** Shows the form for a resolved thread (a fresh one per resolution), hides it otherwise. */
+    show(next) {
+      const resolved = Boolean(next && next.status === 'resolved');
+      const fresh = !thread || !next || thread.id !== next.id || form.hidden;
+      thread = next;
+      if (resolved && fresh) {
+        form.reset();
+        form.querySelector('fieldset').disabled = false;
+        button.disabled = false;
+        say(result, '');
+      }
+      form.hidden = !resolved;
+    },
+  };
 }

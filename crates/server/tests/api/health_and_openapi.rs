@@ -39,6 +39,11 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/threads/{id}/messages"),
     ("post", "/api/v1/threads/{id}/notes"),
     ("post", "/api/v1/threads/{id}/read"),
+    ("post", "/api/v1/threads/{id}/labels"),
+    ("post", "/api/v1/threads/{id}/rating"),
+    ("delete", "/api/v1/threads/{id}/labels/{label_id}"),
+    ("get", "/api/v1/labels"),
+    ("post", "/api/v1/labels"),
     ("get", "/api/v1/conversations"),
     ("post", "/api/v1/threads/{id}/claim"),
     ("post", "/api/v1/threads/{id}/claim/renew"),
@@ -84,7 +89,7 @@ async fn the_openapi_document_matches_the_routes(app: TestApp) {
 
     // Every documented route is served: neither 405 nor the router's own 404.
     for (method, path) in &documented {
-        let concrete = path.replace("{id}", "1");
+        let concrete = path.replace("{id}", "1").replace("{label_id}", "1");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = app
             .request(method.clone(), &concrete, None)

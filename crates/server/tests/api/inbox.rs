@@ -24,7 +24,7 @@ async fn list(app: &TestApp, query: &str, who: &Actor) -> Value {
 }
 
 fn ids(page: &Value) -> Vec<i64> {
-    page["threads"]
+    page["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -58,7 +58,7 @@ async fn my_conversations_lists_what_the_agent_holds_with_unread_counts(app: Tes
     let mine = list(&app, "?assignee=me", &bo).await;
     assert_eq!(ids(&mine), vec![t_ann, t_cy], "newest activity first");
     assert!(mine["next_cursor"].is_null());
-    let first = &mine["threads"][0];
+    let first = &mine["items"][0];
     assert_eq!(first["client_id"], ann.id);
     assert_eq!(first["client_username"], "ann");
     assert_eq!(first["thread_type"], "loan");
@@ -71,12 +71,12 @@ async fn my_conversations_lists_what_the_agent_holds_with_unread_counts(app: Tes
     assert!(first["urgency"]["reasons"].is_array());
     assert!(first["last_activity_at"].is_string());
     assert_eq!(first["last_seq"], 4);
-    assert_eq!(mine["threads"][1]["unread"], 0);
-    assert_eq!(mine["threads"][1]["status"], "pending");
+    assert_eq!(mine["items"][1]["unread"], 0);
+    assert_eq!(mine["items"][1]["status"], "pending");
 
     assert_eq!(
-        list(&app, &format!("?assignee={}", bo.id), &al).await["threads"],
-        mine["threads"]
+        list(&app, &format!("?assignee={}", bo.id), &al).await["items"],
+        mine["items"]
     );
     assert_eq!(ids(&list(&app, "?assignee=me", &al).await), vec![t_dee]);
     assert_eq!(
@@ -112,7 +112,7 @@ async fn the_lists_page_with_an_opaque_cursor_newest_activity_first(app: TestApp
     let mut query = "?limit=2".to_owned();
     loop {
         let page = list(&app, &query, &bo).await;
-        assert!(page["threads"].as_array().unwrap().len() <= 2);
+        assert!(page["items"].as_array().unwrap().len() <= 2);
         seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(cursor) => query = format!("?limit=2&cursor={cursor}"),

@@ -93,7 +93,7 @@ async fn staff_write_notes_that_change_nothing_for_the_client(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["threads"][0]["unread"], 1, "{mine}");
+    assert_eq!(mine["items"][0]["unread"], 1, "{mine}");
 
     // Refusals.
     assert_error(

@@ -2,7 +2,9 @@
 
 mod append_statements;
 mod canned;
+mod labels;
 mod messages;
+mod ratings;
 mod routing;
 mod search;
 mod sessions;

@@ -13,9 +13,12 @@ use diesel::sql_types::Bool;
 
 use super::SqlStore;
 use crate::connection::DbConnection;
+use crate::connection::MultiBackend;
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
 use crate::rows::{into_threads, reasons_json, NewThreadRow, ThreadRow};
-use crate::schema::threads;
+use crate::schema::{messages, thread_labels, threads};
+use crate::store::users::{like_escaped, lower};
+use diesel::dsl::exists;
 
 /// How often `open_thread` and `try_claim` retry when the row changed under them between their
 /// write and their read (each retry means another caller made progress).
@@ -367,28 +370,10 @@ impl ThreadStore for SqlStore {
         limit: u32,
     ) -> DomainResult<Vec<Thread>> {
         self.run(|conn| {
-            let mut query = threads::table
+            let mut query = filtered(filter, now)
                 .order((threads::last_activity_at_ms.desc(), threads::id.desc()))
                 .limit(i64::from(limit))
-                .select(ThreadRow::as_select())
-                .into_boxed();
-            query = match filter.assignee {
-                Assignee::Anyone => query,
-                Assignee::Agent(agent) => query
-                    .filter(threads::claim_agent_id.eq(agent.0))
-                    .filter(threads::claim_until_ms.gt(now.millis())),
-                Assignee::Nobody => query.filter(
-                    threads::claim_agent_id
-                        .is_null()
-                        .or(threads::claim_until_ms.le(now.millis())),
-                ),
-            };
-            if let Some(status) = filter.status {
-                query = query.filter(threads::status.eq(status.as_str()));
-            }
-            if let Some(client) = filter.client {
-                query = query.filter(threads::client_id.eq(client.0));
-            }
+                .select(ThreadRow::as_select());
             if let Some(cursor) = after {
                 let at = cursor.last_activity_at.millis();
                 query = query.filter(
@@ -402,4 +387,84 @@ impl ThreadStore for SqlStore {
             into_threads(query.load(conn)?)
         })
     }
+
+    fn idle_pending_threads(&self, idle_since: Timestamp, limit: u32) -> DomainResult<Vec<Thread>> {
+        self.run(|conn| {
+            let rows = threads::table
+                .filter(threads::status.eq(ThreadStatus::Pending.as_str()))
+                .filter(threads::last_activity_at_ms.le(idle_since.millis()))
+                .order((threads::last_activity_at_ms.asc(), threads::id.asc()))
+                .limit(i64::from(limit))
+                .select(ThreadRow::as_select())
+                .load(conn)?;
+            into_threads(rows)
+        })
+    }
+
+    fn count_threads(&self, filter: &ThreadFilter, now: Timestamp) -> DomainResult<u64> {
+        self.run(|conn| {
+            let count: i64 = filtered(filter, now).count().get_result(conn)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+    }
+}
+
+/// The threads `filter` selects at `now` (see [`ThreadStore::threads_page`]), unordered.
+fn filtered<'a>(filter: &ThreadFilter, now: Timestamp) -> threads::BoxedQuery<'a, MultiBackend> {
+    let mut query = threads::table.into_boxed();
+    query = match filter.assignee {
+        Assignee::Anyone => query,
+        Assignee::Agent(agent) => query
+            .filter(threads::claim_agent_id.eq(agent.0))
+            .filter(threads::claim_until_ms.gt(now.millis())),
+        Assignee::Nobody => query.filter(
+            threads::claim_agent_id
+                .is_null()
+                .or(threads::claim_until_ms.le(now.millis())),
+        ),
+    };
+    if let Some(status) = filter.status {
+        query = query.filter(threads::status.eq(status.as_str()));
+    }
+    if let Some(client) = filter.client {
+        query = query.filter(threads::client_id.eq(client.0));
+    }
+    if let Some(thread_type) = filter.thread_type {
+        query = query.filter(threads::thread_type.eq(thread_type.code()));
+    }
+    query = match filter.waiting {
+        None => query,
+        Some(true) => query.filter(threads::waiting_since_ms.is_not_null()),
+        Some(false) => query.filter(threads::waiting_since_ms.is_null()),
+    };
+    if let Some(from) = filter.created.from {
+        query = query.filter(threads::created_at_ms.ge(from.millis()));
+    }
+    if let Some(to) = filter.created.to {
+        query = query.filter(threads::created_at_ms.lt(to.millis()));
+    }
+    if let Some(from) = filter.active.from {
+        query = query.filter(threads::last_activity_at_ms.ge(from.millis()));
+    }
+    if let Some(to) = filter.active.to {
+        query = query.filter(threads::last_activity_at_ms.lt(to.millis()));
+    }
+    if let Some(label) = filter.label {
+        query = query.filter(
+            threads::id.eq_any(
+                thread_labels::table
+                    .filter(thread_labels::label_id.eq(label.0))
+                    .select(thread_labels::thread_id),
+            ),
+        );
+    }
+    if let Some(text) = &filter.text {
+        let pattern = format!("%{}%", like_escaped(text.folded()));
+        query = query.filter(exists(
+            messages::table
+                .filter(messages::thread_id.eq(threads::id))
+                .filter(lower(messages::body).like(pattern).escape('\\')),
+        ));
+    }
+    query
 }

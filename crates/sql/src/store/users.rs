@@ -20,7 +20,7 @@ diesel::define_sql_function! {
 }
 
 /// `text` with the `LIKE` wildcards and the escape character escaped (escape character `\`).
-fn like_escaped(text: &str) -> String {
+pub(crate) fn like_escaped(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

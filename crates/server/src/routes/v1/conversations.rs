@@ -1,9 +1,11 @@
 //! Conversations: threads and their messages, read marks, an agent's history with a client.
 
 use actix_web::{web, HttpResponse};
-use chat_domain::inbox::{ActivityCursor, Assignee, ThreadFilter};
+use chat_domain::inbox::{
+    parse_instant, ActivityCursor, Assignee, TextFilter, ThreadFilter, TimeRange,
+};
 use chat_domain::thread::{ThreadStatus, ThreadType};
-use chat_domain::{Chat, DomainError, DomainResult, ThreadId, UserId};
+use chat_domain::{Chat, DomainError, DomainResult, LabelId, ThreadId, UserId};
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
@@ -13,7 +15,8 @@ use crate::error::{blocking, ApiResult};
 use crate::openapi::schema;
 use crate::routes::v1::Page;
 use crate::views::{
-    ErrorBody, Items, MarkedView, MessageView, SentView, ThreadPageView, ThreadView, ThreadsAnswer,
+    ClientThreadsView, ErrorBody, Items, MarkedView, MessageView, SentView, ThreadPageView,
+    ThreadView, ThreadsAnswer,
 };
 
 /// A thread type as the seed numbers it (1, 2, 3) or by name (`loan`, `payment`, `other`).
@@ -86,6 +89,22 @@ pub struct ThreadsQuery {
     pub assignee: Option<String>,
     /// open, pending or resolved.
     pub status: Option<String>,
+    /// loan, payment or other.
+    pub thread_type: Option<String>,
+    /// A label's id: the threads carrying it.
+    pub label: Option<i64>,
+    /// Whether the client waits for an answer.
+    pub waiting: Option<bool>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<String>,
+    /// Created before (RFC 3339).
+    pub created_to: Option<String>,
+    /// Last activity at or after (RFC 3339).
+    pub active_from: Option<String>,
+    /// Last activity before (RFC 3339).
+    pub active_to: Option<String>,
+    /// Text in the thread's messages or notes.
+    pub q: Option<String>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// At most this many.
@@ -97,8 +116,51 @@ impl ThreadsQuery {
     fn asks_for_a_list(&self) -> bool {
         self.assignee.is_some()
             || self.status.is_some()
+            || self.thread_type.is_some()
+            || self.label.is_some()
+            || self.waiting.is_some()
+            || self.created_from.is_some()
+            || self.created_to.is_some()
+            || self.active_from.is_some()
+            || self.active_to.is_some()
+            || self.q.is_some()
             || self.cursor.is_some()
             || self.limit.is_some()
+    }
+
+    /// The staff list's filter, `me` being `actor` (Invalid naming the parameter at fault).
+    fn filter(&self, actor: UserId) -> DomainResult<ThreadFilter> {
+        let instant = |field: &'static str, text: &Option<String>| {
+            text.as_deref().map(|t| parse_instant(field, t)).transpose()
+        };
+        Ok(ThreadFilter {
+            assignee: match self.assignee.as_deref() {
+                Some(text) => Assignee::parse(text, actor)?,
+                None => Assignee::Anyone,
+            },
+            status: self
+                .status
+                .as_deref()
+                .map(ThreadStatus::parse)
+                .transpose()?,
+            client: self.client_id.map(UserId),
+            thread_type: self
+                .thread_type
+                .as_deref()
+                .map(ThreadType::parse)
+                .transpose()?,
+            label: self.label.map(LabelId),
+            waiting: self.waiting,
+            created: TimeRange {
+                from: instant("created_from", &self.created_from)?,
+                to: instant("created_to", &self.created_to)?,
+            },
+            active: TimeRange {
+                from: instant("active_from", &self.active_from)?,
+                to: instant("active_to", &self.active_to)?,
+            },
+            text: self.q.as_deref().map(TextFilter::parse).transpose()?,
+        })
     }
 }
 
@@ -129,6 +191,29 @@ impl IntoParams for ThreadsQuery {
             ))
             .schema(Some(schema::thread_status()))
             .build();
+        let thread_type = ParameterBuilder::new()
+            .name("thread_type")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "A staff list: only threads of this type (loan, payment, other).",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(chat_domain::text::patterns::THREAD_TYPE)),
+            ))
+            .build();
+        let waiting = ParameterBuilder::new()
+            .name("waiting")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "A staff list: `true`, only threads whose client waits for an answer; `false`, \
+                 only the others.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)))
+            .build();
         vec![
             schema::integer_query(
                 "client_id",
@@ -143,6 +228,42 @@ impl IntoParams for ThreadsQuery {
                 "A staff list: `me` (the threads the caller holds), `none` (held by nobody) or                  an agent's id; the holder of the live claim. Absent: anyone's.",
             ),
             status,
+            thread_type,
+            schema::integer_query(
+                "label",
+                false,
+                i64::MIN,
+                i64::MAX,
+                "A staff list: only threads carrying this label (its id; an unknown id lists \
+                 nothing).",
+            ),
+            waiting,
+            schema::instant_query(
+                "created_from",
+                "A staff list: only threads opened at or after this instant.",
+            ),
+            schema::instant_query(
+                "created_to",
+                "A staff list: only threads opened before this instant.",
+            ),
+            schema::instant_query(
+                "active_from",
+                "A staff list: only threads whose last activity is at or after this instant.",
+            ),
+            schema::instant_query(
+                "active_to",
+                "A staff list: only threads whose last activity is before this instant.",
+            ),
+            schema::optional_text_query(
+                "q",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(chat_domain::text::patterns::LIST_TEXT))
+                    .min_length(Some(1)),
+                "A staff list: only threads with a message or private note containing this \
+                 text (ignoring the case of ASCII letters; 1 to 100 characters once trimmed, no \
+                 control characters). Notes count: the list is staff's.",
+            ),
             text(
                 "cursor",
                 chat_domain::text::patterns::CURSOR,
@@ -223,13 +344,16 @@ pub async fn create_thread(
 }
 
 /// A client's threads (its own, or for staff the given client's) as `items`; or for staff a
-/// page of a list of conversations ("Mine": `assignee=me`; by status; all), newest activity
-/// first, with unread counts, as `threads` and `next_cursor`. Staff get the list whenever they
-/// give any of `assignee`, `status`, `cursor`, `limit`, or no `client_id`.
+/// page of a list of conversations ("Mine": `assignee=me`; by status, type, label, waiting,
+/// creation and activity ranges, text; all), newest activity first, with unread counts and
+/// labels, as `items`, `next_cursor` and `total` (how many threads the filters select, every
+/// page together). Staff get the list whenever they give any parameter but `client_id`, or no
+/// `client_id`. Paging never lists a thread twice; new conversations arriving meanwhile come
+/// before the first page, never inside later ones.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ThreadsQuery),
     responses((status = 200, body = ThreadsAnswer),
         (status = 403, body = ErrorBody, description = "a client asking for another's threads, or for a staff list"),
-        (status = 422, body = ErrorBody, description = "`invalid`: `assignee`, `status`, `cursor` or `limit` breaks its rule")),
+        (status = 422, body = ErrorBody, description = "`invalid`: a parameter (`assignee`, `status`, `thread_type`, an instant, `q`, `cursor`, `limit`) breaks its rule")),
     security(("bearer" = [])))]
 pub async fn list_threads(
     chat: web::Data<Chat>,
@@ -241,26 +365,12 @@ pub async fn list_threads(
     let staff = caller.user.role.is_staff();
     if query.asks_for_a_list() || (staff && query.client_id.is_none()) {
         let limit = Page::INBOX.limit(query.limit)?;
-        let me = caller.user.id;
-        let assignee = match query.assignee.as_deref() {
-            Some(text) => Assignee::parse(text, me)?,
-            None => Assignee::Anyone,
-        };
-        let status = query
-            .status
-            .as_deref()
-            .map(ThreadStatus::parse)
-            .transpose()?;
+        let filter = query.filter(caller.user.id)?;
         let after = query
             .cursor
             .as_deref()
             .map(ActivityCursor::parse)
             .transpose()?;
-        let filter = ThreadFilter {
-            assignee,
-            status,
-            client: query.client_id.map(UserId),
-        };
         let (page, now) = blocking(move || {
             let page = chat.inbox(&caller.user, &filter, after, limit)?;
             Ok((page, chat.now()))
@@ -275,12 +385,14 @@ pub async fn list_threads(
         Ok((threads, chat.now()))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ThreadsAnswer::Client(Items::new(
-        threads.iter().map(|t| ThreadView::at(t, now)).collect(),
-    ))))
+    Ok(
+        HttpResponse::Ok().json(ThreadsAnswer::Client(ClientThreadsView {
+            items: threads.iter().map(|t| ThreadView::at(t, now)).collect(),
+        })),
+    )
 }
 
-/// One thread: its client or staff.
+/// One thread: its client or staff (staff also get its `labels`).
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "threads",
     params(("id" = i64, Path, description = "thread id")),
     responses((status = 200, body = ThreadView), (status = 403, body = ErrorBody),
@@ -293,12 +405,17 @@ pub async fn get_thread(
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let (thread, now) = blocking(move || {
+    let view = blocking(move || {
         let thread = chat.viewable_thread(&caller.user, id)?;
-        Ok((thread, chat.now()))
+        let view = ThreadView::at(&thread, chat.now());
+        Ok(if caller.user.role.is_staff() {
+            view.with_labels(&chat.thread_labels(&caller.user, id)?)
+        } else {
+            view
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ThreadView::at(&thread, now)))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Messages of a thread, in sequence order.

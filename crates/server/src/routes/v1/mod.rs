@@ -5,7 +5,9 @@ pub mod accounts;
 pub mod agent_tools;
 pub mod claims;
 pub mod conversations;
+pub mod labels;
 pub mod queue;
+pub mod ratings;
 pub mod routing;
 
 use actix_web::web;
@@ -112,6 +114,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/threads/{id}/notes").post(conversations::post_note))
             .service(web::resource("/threads/{id}/read").post(conversations::mark_read))
+            .service(web::resource("/threads/{id}/rating").post(ratings::rate))
+            .service(web::resource("/threads/{id}/labels").post(labels::add_thread_label))
+            .service(
+                web::resource("/threads/{id}/labels/{label_id}")
+                    .delete(labels::remove_thread_label),
+            )
             .service(web::resource("/threads/{id}/status").put(claims::set_status))
             .service(
                 web::resource("/threads/{id}/claim")
@@ -130,6 +138,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/canned-replies/{id}").delete(agent_tools::delete_canned))
             .service(web::resource("/canned-replies/{id}/render").get(agent_tools::render_canned))
+            .service(
+                web::resource("/labels")
+                    .get(labels::list_labels)
+                    .post(labels::add_label),
+            )
             .service(web::resource("/search").get(agent_tools::search))
             .service(web::resource("/clients").get(agent_tools::search_clients))
             .service(web::resource("/clients/{id}/context").get(agent_tools::client_context)),
