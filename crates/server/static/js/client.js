@@ -72,7 +72,7 @@ function start({ user }) {
   }
 
   async function join(thread) {
-    if (conversation) conversation.close();
+    if (conversation) conversation.close({ flushRead: true });
     conversation = new Conversation(parts, {
       thread,
       me: user,
@@ -90,7 +90,7 @@ function start({ user }) {
     topic = type;
     title.textContent = topicName(type);
     say(pageError, '');
-    if (conversation) conversation.close();
+    if (conversation) conversation.close({ flushRead: true });
     conversation = null;
     parts.list.replaceChildren();
     const thread = threadFor(type);
