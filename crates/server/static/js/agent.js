@@ -51,7 +51,7 @@ function start({ user: me }) {
 
   const names = new Names({ fallback: () => 'an agent' });
   names.remember(me.id, me.username);
-  let features = { assignee: false, availability: false, transfer: false, notes: false };
+  let features = { assignee: false, availability: false, agents: false, transfer: false, notes: false };
 
   /** Which list shows: mine, queue or all. */
   let view = 'queue';
@@ -71,7 +71,10 @@ function start({ user: me }) {
    * ends, so an agent sees at once who took what.
    */
   const taken = new Map();
-  /** Agents seen with their availability (availability events): id -> availability. */
+  /**
+   * The team (agents and admins): id -> {agent_id, username, availability, capacity, held}, from
+   * `GET /api/v1/agents` (capacity and load) kept current by `availability` events.
+   */
   const agents = new Map();
   /** The open conversation: {thread, live, conversation}. */
   let open = null;
@@ -254,16 +257,24 @@ function start({ user: me }) {
     title.replaceChildren(clientLabel(thread, entryFor(thread.id)), ` · ${topicName(thread.thread_type)} · #${thread.id} (${thread.status})`);
   }
 
+  /** Counts openThread calls: only the latest one shows its conversation. */
+  let opening = 0;
+
   async function openThread(threadId) {
-    if (open) open.conversation.close();
+    const ticket = ++opening;
+    // Read marks go out for a conversation left while still held (not after the claim ended).
+    if (open) open.conversation.close({ flushRead: open.live && held.has(open.thread.id) });
     open = null;
     let thread;
     try {
       thread = await api('GET', `/api/v1/threads/${threadId}`);
     } catch (failure) {
-      alertUser(describeError(failure, nameOf));
+      if (ticket === opening) alertUser(describeError(failure, nameOf));
       return;
     }
+    // Opened again meanwhile (e.g. a transfer's answer and its event both reopen it): two
+    // conversations would fill one list, every message twice.
+    if (ticket !== opening) return;
     if (thread.claim) noteClaim(threadId, thread.claim);
     else forgetClaim(threadId);
     const claimNow = claimOf(thread);
@@ -352,17 +363,42 @@ function start({ user: me }) {
   const transferNote = $('transfer-note');
   const transferError = $('transfer-error');
 
-  transferButton.addEventListener('click', () => {
+  /** Whether an agent can take a conversation now: online with room. */
+  function canTake(agent) {
+    return agent.availability === 'online' && (agent.capacity === undefined || agent.held < agent.capacity);
+  }
+
+  /** "li (online)", "li (online, full: 5 of 5)", "li (away)". */
+  function agentChoice(agent) {
+    const full = agent.availability === 'online' && agent.capacity !== undefined && agent.held >= agent.capacity;
+    return `${agent.username || names.text(agent.agent_id)} (${agent.availability}${full ? `, full: ${agent.held} of ${agent.capacity}` : ''})`;
+  }
+
+  transferButton.addEventListener('click', async () => {
     if (!open) return;
-    const others = [...agents.entries()].filter(([id]) => id !== me.id)
-      .sort(([, a], [, b]) => (a === 'online' ? 0 : 1) - (b === 'online' ? 0 : 1));
+    const threadId = open.thread.id;
+    const holder = claimOf(open.thread);
+    await loadAgents();
+    if (!open || open.thread.id !== threadId) return;
+    const rank = (agent) => (canTake(agent) ? 0 : agent.availability === 'online' ? 1 : agent.availability === 'away' ? 2 : 3);
+    const others = [...agents.values()]
+      .filter((agent) => agent.agent_id !== me.id && !(holder && agent.agent_id === holder.agent_id))
+      .sort((a, b) => rank(a) - rank(b) || String(a.username).localeCompare(String(b.username)));
+    const ready = others.filter(canTake).length;
     transferTo.replaceChildren(
       el('option', { value: '', text: 'Back to the queue' }),
-      ...others.map(([id, availability]) => el('option', { value: id, text: `${names.text(id)} (${availability})` })),
+      ...others.map((agent) => el('option', {
+        value: agent.agent_id,
+        text: agentChoice(agent),
+        // Only an admin may force a conversation on someone who is not online with room.
+        disabled: !isAdmin && !canTake(agent),
+      })),
     );
-    $('transfer-help').textContent = others.length
-      ? 'Agents must be online with room to take it.'
-      : 'No other agent has been seen online since this console opened; it can go back to the queue.';
+    const preferred = others.find(canTake);
+    transferTo.value = preferred ? String(preferred.agent_id) : '';
+    $('transfer-help').textContent = ready
+      ? `${ready} of ${others.length} other agent${others.length === 1 ? '' : 's'} can take it now (online with room).`
+      : 'No other agent is online with room now; it can go back to the queue.';
     $('transfer-force-box').hidden = !isAdmin;
     transferNote.value = '';
     say(transferError, '');
@@ -384,6 +420,7 @@ function start({ user: me }) {
       transferDialog.close();
       forgetClaim(threadId);
       alertUser(to === null ? `Conversation #${threadId} is back in the queue.` : `Conversation #${threadId} went to ${names.text(to)}.`, 'info');
+      loadAgents().then(showTeam);
       await openThread(threadId);
       scheduleQueue();
     } catch (failure) {
@@ -400,17 +437,37 @@ function start({ user: me }) {
 
   // ---- availability -------------------------------------------------------------------------
 
-  /** The agents whose availability this console has seen, online first. */
+  /** Records an agent as the server describes them (`AgentView`, or an `availability` event). */
+  function rememberAgent(agent) {
+    names.remember(agent.agent_id, agent.username);
+    agents.set(agent.agent_id, { ...(agents.get(agent.agent_id) || {}), ...agent });
+  }
+
+  /** Reads the team (`GET /api/v1/agents`, staff only); keeps what it had when that fails. */
+  async function loadAgents() {
+    if (!features.agents) return;
+    try {
+      const list = await api('GET', '/api/v1/agents');
+      for (const agent of Array.isArray(list) ? list : []) rememberAgent(agent);
+    } catch (failure) {
+      if (isMissingRoute(failure)) features.agents = false;
+    }
+  }
+
+  /** The team with their availability (and load, when known), online first. */
   function showTeam() {
     const team = $('team');
-    const list = [...agents.entries()].sort(([a, x], [b, y]) => (x === 'online' ? 0 : 1) - (y === 'online' ? 0 : 1) || a - b);
-    const online = list.filter(([, availability]) => availability === 'online').length;
+    const order = { online: 0, away: 1, offline: 2 };
+    const list = [...agents.values()].sort((x, y) => (order[x.availability] ?? 3) - (order[y.availability] ?? 3)
+      || String(x.username).localeCompare(String(y.username)));
+    const online = list.filter((agent) => agent.availability === 'online').length;
     $('team-summary').textContent = `Team: ${online} online`;
-    $('team-list').replaceChildren(...list.map(([id, availability]) => el(
+    $('team-list').replaceChildren(...list.map((agent) => el(
       'li',
-      { dataset: { availability } },
-      id === me.id ? 'You' : names.label(id, 'an agent'),
-      ` · ${availability}`,
+      { dataset: { availability: agent.availability, agentId: agent.agent_id } },
+      agent.agent_id === me.id ? 'You' : names.label(agent.agent_id, 'an agent'),
+      ` · ${agent.availability}`,
+      agent.capacity !== undefined ? ` · holds ${agent.held} of ${agent.capacity}` : '',
     )));
     team.hidden = !features.availability;
   }
@@ -427,7 +484,7 @@ function start({ user: me }) {
     try {
       const answer = await api('PUT', '/api/v1/users/me/availability', { availability: wanted });
       showAvailability((answer && answer.availability) || wanted);
-      agents.set(me.id, availabilitySelect.value);
+      if (answer && answer.agent_id !== undefined) rememberAgent(answer);
       showTeam();
       alertUser(`You are ${availabilitySelect.value}.`, 'info');
     } catch (failure) {
@@ -516,19 +573,16 @@ function start({ user: me }) {
 
   // ---- the lists: Mine, Queue, All ----------------------------------------------------------
 
-  /** A thread-list item from the server (`GET /api/v1/threads?assignee=`), in the queue's shape. */
+  /**
+   * A staff-list item (`GET /api/v1/threads?assignee=`: the thread's fields with
+   * `client_username`, `claim` {agent_id, agent_username, until} and `unread`), in the queue's
+   * shape.
+   */
   function fromListItem(raw) {
-    const thread = raw.thread || raw;
-    const claimNow = thread.claim || raw.claim || null;
-    const clientName = raw.client_username || thread.client_username;
-    if (clientName) names.remember(thread.client_id, clientName);
-    if (claimNow) names.remember(claimNow.agent_id, claimNow.username || claimNow.agent_username || raw.assignee_username);
-    return {
-      thread: { ...thread, claim: claimNow },
-      urgency: raw.urgency || thread.urgency,
-      client_username: clientName,
-      unread: Number(raw.unread ?? thread.unread ?? 0),
-    };
+    const { client_username: clientName, unread, urgency, ...thread } = raw;
+    names.remember(thread.client_id, clientName);
+    if (thread.claim) names.remember(thread.claim.agent_id, thread.claim.agent_username);
+    return { thread: { ...thread, urgency }, urgency, client_username: clientName, unread: Number(unread || 0) };
   }
 
   async function loadQueue() {
@@ -596,6 +650,9 @@ function start({ user: me }) {
     loadQueue();
     loadList();
   }
+
+  /** The team's load changes with every claim: re-read it now and then, not on every event. */
+  setInterval(() => loadAgents().then(showTeam), QUEUE_REFRESH_EVERY_MS);
 
   function scheduleQueue() {
     clearTimeout(queueTimer);
@@ -801,37 +858,35 @@ function start({ user: me }) {
         scheduleQueue();
         break;
       case 'assigned': {
-        const threadId = frame.thread_id ?? (frame.thread && frame.thread.id);
-        const agentId = frame.agent_id ?? (frame.agent && frame.agent.id);
-        names.remember(agentId, frame.agent_username || frame.username || (frame.agent && frame.agent.username));
-        const until = frame.until || (frame.thread && frame.thread.claim && frame.thread.claim.until);
-        if (threadId !== undefined && agentId !== undefined && until) noteClaim(threadId, { agent_id: agentId, until });
-        if (agentId === me.id) cameToMe(threadId, 'A conversation was assigned to you');
+        // {thread_id, agent_id, agent_username, until}
+        names.remember(frame.agent_id, frame.agent_username);
+        noteClaim(frame.thread_id, { agent_id: frame.agent_id, until: frame.until });
+        if (frame.agent_id === me.id) cameToMe(frame.thread_id, 'A conversation was assigned to you');
         renderList();
-        if (open && open.thread.id === threadId) showClaimState();
+        if (open && open.thread.id === frame.thread_id) showClaimState();
         scheduleQueue();
         break;
       }
       case 'transferred': {
-        const to = frame.to ?? frame.to_agent_id ?? null;
-        const from = frame.from ?? frame.from_agent_id ?? null;
-        if (to === null) forgetClaim(frame.thread_id);
-        else if (frame.until) noteClaim(frame.thread_id, { agent_id: to, until: frame.until });
-        if (to === me.id) {
-          if (!frame.until) scheduleQueue();
-          const by = from !== null ? names.text(from) : 'Someone';
+        // {thread_id, from, from_username, to (null: the queue), to_username, until, by, note}
+        names.remember(frame.from, frame.from_username);
+        names.remember(frame.to, frame.to_username);
+        if (frame.to === null) forgetClaim(frame.thread_id);
+        else if (frame.until) noteClaim(frame.thread_id, { agent_id: frame.to, until: frame.until });
+        if (frame.to === me.id) {
+          const by = frame.by === me.id ? 'You' : names.text(frame.by);
           cameToMe(frame.thread_id, `${by} transferred a conversation to you${frame.note ? ` (note: ${frame.note})` : ''}`);
         }
-        if (from === me.id && to !== me.id) lostClaim(frame.thread_id, 'This conversation was transferred.');
+        if (frame.from === me.id && frame.to !== me.id) lostClaim(frame.thread_id, 'This conversation was transferred.');
         renderList();
         scheduleQueue();
         break;
       }
       case 'availability': {
-        const agentId = frame.agent_id ?? frame.user_id;
-        names.remember(agentId, frame.username);
-        if (AVAILABILITY[frame.availability]) agents.set(agentId, frame.availability);
-        if (agentId === me.id) showAvailability(frame.availability);
+        // {agent_id, username, availability}
+        if (!AVAILABILITY[frame.availability]) break;
+        rememberAgent({ agent_id: frame.agent_id, username: frame.username, availability: frame.availability });
+        if (frame.agent_id === me.id) showAvailability(frame.availability);
         showTeam();
         break;
       }
@@ -949,15 +1004,8 @@ function start({ user: me }) {
     $('views-all').hidden = !features.assignee;
     availabilityBox.hidden = !features.availability;
     alerts.showPermissionButton(features.availability || features.assignee);
-    if (features.availability) {
-      try {
-        const self = await api('GET', '/api/v1/users/me');
-        showAvailability((self && self.availability) || 'offline');
-        if (self && self.availability) agents.set(me.id, self.availability);
-      } catch {
-        showAvailability('offline');
-      }
-    }
+    await loadAgents();
+    if (features.availability) showAvailability(agents.has(me.id) ? agents.get(me.id).availability : 'offline');
     showTeam();
     if (open) showClaimState();
     await held.restore();

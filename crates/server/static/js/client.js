@@ -73,7 +73,7 @@ function start({ user }) {
   }
 
   async function join(thread) {
-    if (conversation) conversation.close();
+    if (conversation) conversation.close({ flushRead: true });
     conversation = new Conversation(parts, {
       thread,
       me: user,
@@ -98,7 +98,7 @@ function start({ user }) {
     topic = type;
     title.textContent = topicName(type);
     say(pageError, '');
-    if (conversation) conversation.close();
+    if (conversation) conversation.close({ flushRead: true });
     conversation = null;
     rating.show(null);
     parts.list.replaceChildren();

@@ -94,6 +94,8 @@ export class Conversation {
     this.peerReadUpTo = 0;
     this.readSent = 0;
     this.readTimer = null;
+    /** A read mark is scheduled and not yet sent. */
+    this.readDue = false;
     this.typingTimer = null;
     this.lastTypingSent = 0;
     this.socket = null;
@@ -168,7 +170,14 @@ export class Conversation {
     else for (let i = 0; i < unseen; i += 1) this.noteUnseen();
   }
 
-  close() {
+  /**
+   * Stops the conversation. With `flushRead`, messages already shown (a read mark scheduled) are
+   * marked read even when the reader moves on before the mark went out (over REST: the socket
+   * is closing); pass it only while the reader may still mark them (an agent whose claim ended
+   * may not).
+   */
+  close({ flushRead = false } = {}) {
+    if (flushRead && this.readDue && !this.closed) this.sendRead({ viaSocket: false });
     this.closed = true;
     clearTimeout(this.readTimer);
     clearTimeout(this.typingTimer);
@@ -453,19 +462,21 @@ export class Conversation {
   scheduleRead() {
     if (!this.markRead || this.closed) return;
     clearTimeout(this.readTimer);
+    this.readDue = true;
     this.readTimer = setTimeout(() => this.sendRead(), 300);
   }
 
   /** Marks the other side's messages read once they are on a visible page. */
-  async sendRead() {
+  async sendRead({ viaSocket = true } = {}) {
     if (document.visibilityState !== 'visible' || this.closed) return;
+    this.readDue = false;
     let upTo = 0;
     for (const { message } of this.bySeq.values()) {
       if (!this.isMine(message) && !this.isNote(message)) upTo = Math.max(upTo, message.seq);
     }
     if (upTo <= this.readSent) return;
     this.readSent = upTo;
-    if (this.socket && this.socket.send({ type: 'read', up_to_seq: upTo })) return;
+    if (viaSocket && this.socket && this.socket.send({ type: 'read', up_to_seq: upTo })) return;
     try {
       await api('POST', `/api/v1/threads/${this.thread.id}/read`, { up_to_seq: upTo });
     } catch {

@@ -5,9 +5,9 @@
 import { api } from './api.js';
 
 /** Every feature off: what an older server (or an unreadable document) gets. */
-const NONE = { assignee: false, availability: false, transfer: false, notes: false };
+const NONE = { assignee: false, availability: false, agents: false, transfer: false, notes: false };
 
-/** `{assignee, availability, transfer, notes}`: booleans. Never rejects. */
+/** `{assignee, availability, agents, transfer, notes}`: booleans. Never rejects. */
 export async function detectFeatures() {
   let doc;
   try {
@@ -20,6 +20,7 @@ export async function detectFeatures() {
   return {
     assignee: listParams.some((p) => p && p.name === 'assignee'),
     availability: Boolean(paths['/api/v1/users/me/availability']),
+    agents: Boolean(paths['/api/v1/agents']),
     transfer: Boolean(paths['/api/v1/threads/{id}/transfer']),
     notes: Boolean(paths['/api/v1/threads/{id}/notes']),
   };
