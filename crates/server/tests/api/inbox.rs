@@ -15,7 +15,8 @@ on_every_store!(
     usernames_differing_only_in_case_are_one_username,
 );
 
-async fn list(app: &TestApp, query: &str, who: &Actor) -> Value {
+/// A staff list page (`GET /api/v1/threads{query}`), asserted 200.
+pub(crate) async fn list(app: &TestApp, query: &str, who: &Actor) -> Value {
     let resp = app
         .get(&format!("/api/v1/threads{query}"), Some(&who.token))
         .await;
@@ -23,7 +24,8 @@ async fn list(app: &TestApp, query: &str, who: &Actor) -> Value {
     resp.json().await.unwrap()
 }
 
-fn ids(page: &Value) -> Vec<i64> {
+/// The thread ids of a staff list page, in order.
+pub(crate) fn ids(page: &Value) -> Vec<i64> {
     page["items"]
         .as_array()
         .unwrap()

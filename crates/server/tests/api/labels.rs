@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::helpers::{assert_error, Actor, TestApp};
+use crate::inbox::{ids, list};
 use crate::notes::{next_frame, next_of};
 
 on_every_store!(with crate::helpers::spawn_app_with_clock;
@@ -14,23 +15,6 @@ on_every_store!(with crate::helpers::spawn_app_with_clock;
     a_label_change_reaches_staff_never_the_client,
     the_staff_list_filters_counts_and_refuses_bad_parameters,
 );
-
-async fn list(app: &TestApp, query: &str, who: &Actor) -> Value {
-    let resp = app
-        .get(&format!("/api/v1/threads{query}"), Some(&who.token))
-        .await;
-    assert_eq!(resp.status(), StatusCode::OK, "{query}");
-    resp.json().await.unwrap()
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect()
-}
 
 async fn open(app: &TestApp, client: &Actor, thread_type: Value, body: &str) -> i64 {
     app.write(client, thread_type, body).await["thread"]["id"]

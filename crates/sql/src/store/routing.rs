@@ -489,27 +489,7 @@ impl RoutingStore for SqlStore {
                     threads::claim_until_ms,
                 ))
                 .load(conn)?;
-            let mut released = Vec::with_capacity(held.len());
-            for (id, agent, until) in held {
-                let Some(agent) = agent else { continue };
-                // Cleared only if it is still that very claim: concurrent sweepers report
-                // each release once.
-                let cleared = diesel::update(threads::table.find(id))
-                    .filter(threads::claim_agent_id.eq(agent))
-                    .filter(threads::claim_until_ms.eq(until))
-                    .set((
-                        threads::claim_agent_id.eq(None::<i64>),
-                        threads::claim_until_ms.eq(None::<i64>),
-                    ))
-                    .execute(conn)?;
-                if cleared == 1 {
-                    released.push(ExpiredClaim {
-                        thread_id: ThreadId(id),
-                        agent_id: UserId(agent),
-                    });
-                }
-            }
-            Ok(released)
+            super::threads::clear_claims(conn, held)
         })
     }
 }

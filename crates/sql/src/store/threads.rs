@@ -254,27 +254,7 @@ impl ThreadStore for SqlStore {
                     threads::claim_until_ms,
                 ))
                 .load(conn)?;
-            let mut expired = Vec::with_capacity(ended.len());
-            for (id, agent, until) in ended {
-                let Some(agent) = agent else { continue };
-                // Cleared only if it is still that very claim: with concurrent sweepers (or a
-                // renewal in between) each expiry is reported by exactly one call.
-                let cleared = diesel::update(threads::table.find(id))
-                    .filter(threads::claim_agent_id.eq(agent))
-                    .filter(threads::claim_until_ms.eq(until))
-                    .set((
-                        threads::claim_agent_id.eq(None::<i64>),
-                        threads::claim_until_ms.eq(None::<i64>),
-                    ))
-                    .execute(conn)?;
-                if cleared == 1 {
-                    expired.push(ExpiredClaim {
-                        thread_id: ThreadId(id),
-                        agent_id: UserId(agent),
-                    });
-                }
-            }
-            Ok(expired)
+            clear_claims(conn, ended)
         })
     }
 
@@ -467,4 +447,32 @@ fn filtered<'a>(filter: &ThreadFilter, now: Timestamp) -> threads::BoxedQuery<'a
         ));
     }
     query
+}
+
+/// Clears each listed claim `(thread, holder, lease end)` only if it is still that very claim,
+/// and returns the ones it cleared: with concurrent sweepers (or a renewal in between) each is
+/// reported by exactly one call.
+pub(crate) fn clear_claims(
+    conn: &mut DbConnection,
+    claims: Vec<(i64, Option<i64>, Option<i64>)>,
+) -> Result<Vec<ExpiredClaim>, StoreError> {
+    let mut cleared_claims = Vec::with_capacity(claims.len());
+    for (id, agent, until) in claims {
+        let Some(agent) = agent else { continue };
+        let cleared = diesel::update(threads::table.find(id))
+            .filter(threads::claim_agent_id.eq(agent))
+            .filter(threads::claim_until_ms.eq(until))
+            .set((
+                threads::claim_agent_id.eq(None::<i64>),
+                threads::claim_until_ms.eq(None::<i64>),
+            ))
+            .execute(conn)?;
+        if cleared == 1 {
+            cleared_claims.push(ExpiredClaim {
+                thread_id: ThreadId(id),
+                agent_id: UserId(agent),
+            });
+        }
+    }
+    Ok(cleared_claims)
 }
