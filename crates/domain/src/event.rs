@@ -108,6 +108,19 @@ pub enum Event {
         /// Its client.
         client_id: UserId,
     },
+    /// An SLA clock of a thread passed its target unanswered (staff only: the queue, and the
+    /// thread's last agent).
+    #[serde(rename = "sla.breached")]
+    SlaBreached {
+        /// The thread.
+        thread_id: ThreadId,
+        /// `first_response`, `next_response` or `resolution`.
+        kind: crate::sla::SlaKind,
+        /// When it was due.
+        due_at: Timestamp,
+        /// The thread's last agent, if any.
+        agent_id: Option<UserId>,
+    },
 }
 
 /// Who an event is for.
@@ -149,7 +162,8 @@ impl Event {
             | Event::Released { thread_id, .. }
             | Event::Expired { thread_id, .. }
             | Event::TakenOver { thread_id, .. }
-            | Event::StatusChanged { thread_id, .. } => *thread_id,
+            | Event::StatusChanged { thread_id, .. }
+            | Event::SlaBreached { thread_id, .. } => *thread_id,
         }
     }
 
@@ -166,6 +180,11 @@ impl Event {
                 ..
             } => vec![Topic::Queue, Topic::User(*agent)],
             Event::Reopened { agent_id: None, .. } => vec![Topic::Queue],
+            Event::SlaBreached {
+                agent_id: Some(agent),
+                ..
+            } => vec![Topic::Queue, Topic::User(*agent)],
+            Event::SlaBreached { agent_id: None, .. } => vec![Topic::Queue],
             Event::Typing { .. } | Event::Read { .. } => vec![thread],
             Event::TakenOver {
                 from: Some(from), ..
@@ -181,7 +200,10 @@ impl Event {
     /// Whether a client may receive this event: everything but the staff-only ones (a note,
     /// a reopening told to the last agent).
     pub fn is_for_clients(&self) -> bool {
-        !matches!(self, Event::NoteCreated { .. } | Event::Reopened { .. })
+        !matches!(
+            self,
+            Event::NoteCreated { .. } | Event::Reopened { .. } | Event::SlaBreached { .. }
+        )
     }
 }
 

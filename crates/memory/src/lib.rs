@@ -10,6 +10,8 @@
 mod bus;
 mod clock;
 mod hasher;
+mod reports;
+mod sla;
 mod store;
 mod throttle;
 

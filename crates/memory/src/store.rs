@@ -24,12 +24,14 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
-    users: Vec<User>,
+pub(crate) struct State {
+    pub(crate) users: Vec<User>,
     sessions: HashMap<String, NewSession>,
-    threads: Vec<(Thread, i64)>,
+    pub(crate) threads: Vec<(Thread, i64)>,
     messages: Vec<Message>,
     canned: Vec<CannedReply>,
+    /// SLA clocks, by id (ids are positions + 1).
+    pub(crate) sla_clocks: Vec<chat_domain::sla::SlaClock>,
     /// Canned reply ids are never reused, even after a delete (as a SQL sequence).
     canned_ids: i64,
 }
@@ -40,7 +42,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

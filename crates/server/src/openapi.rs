@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
+use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue, reports};
 
 /// The document.
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use crate::routes::v1::{accounts, agent_tools, claims, conversations, queue};
         conversations::conversation,
         claims::claim, claims::renew, claims::release, claims::take_over, claims::set_status,
         queue::queue,
+        reports::summary, reports::agents,
         agent_tools::list_canned, agent_tools::add_canned, agent_tools::delete_canned,
         agent_tools::render_canned, agent_tools::search, agent_tools::search_clients,
         agent_tools::client_context,

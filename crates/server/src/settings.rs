@@ -68,6 +68,8 @@ pub struct Settings {
     pub admin: Option<AdminSettings>,
     /// Live sockets: heartbeat, limits, timeouts.
     pub ws: crate::ws::WsSettings,
+    /// SLA targets, business hours, the at-risk rule.
+    pub sla: crate::sla_settings::SlaSettings,
 }
 
 /// Where to listen.
@@ -441,6 +443,12 @@ impl Settings {
                     .to_owned(),
             });
         }
+        if let Err(err) = self.sla.policy() {
+            return Err(SettingsError::Invalid {
+                key: "sla",
+                message: err.to_string(),
+            });
+        }
         if self.auth.session_ttl_minutes < 1 {
             return Err(SettingsError::Invalid {
                 key: "auth.session_ttl_minutes",
@@ -474,6 +482,8 @@ impl Settings {
                     max_entries: self.auth.seed_credential_cache_max_entries,
                 }
             }),
+            // Checked by `validate`; a bad schedule there stops the server before this.
+            sla: self.sla.policy().unwrap_or_default(),
         }
     }
 }

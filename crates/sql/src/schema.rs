@@ -72,8 +72,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// SLA clocks (`chat_domain::sla`); at most one running per (thread, track).
+    sla_clocks (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
+        thread_type -> SmallInt,
+        kind -> Text,
+        track -> Text,
+        started_at_ms -> BigInt,
+        target_seconds -> Nullable<BigInt>,
+        due_at_ms -> Nullable<BigInt>,
+        at_risk_at_ms -> Nullable<BigInt>,
+        warned_at_ms -> Nullable<BigInt>,
+        breached_at_ms -> Nullable<BigInt>,
+        ended_at_ms -> Nullable<BigInt>,
+        agent_id -> Nullable<BigInt>,
+        seconds -> Nullable<BigInt>,
+        met -> Nullable<Bool>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> users (client_id));
 diesel::joinable!(messages -> threads (thread_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, threads, messages, canned_replies);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    threads,
+    messages,
+    canned_replies,
+    sla_clocks
+);

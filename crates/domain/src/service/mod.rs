@@ -7,6 +7,7 @@ mod claims;
 mod conversations;
 mod inbox;
 mod queue;
+mod sla;
 
 use std::sync::Arc;
 
@@ -14,11 +15,13 @@ pub use accounts::LoggedIn;
 pub use agent_tools::ClientContext;
 pub use inbox::{InboxEntry, InboxPage, MAX_INBOX_PAGE};
 pub use queue::QueueEntry;
+pub use sla::SlaSweep;
 
 use crate::claim::ClaimPolicy;
 use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
 use crate::event::Event;
 use crate::ports::{EventBus, PasswordHasher, Store};
+use crate::sla::SlaPolicy;
 use crate::thread::Thread;
 use crate::urgency::UrgencyRules;
 use crate::user::{Password, PasswordHash, Role, User};
@@ -36,6 +39,8 @@ pub struct ChatConfig {
     /// The verified-credential cache of username + password requests (the seed's endpoints), or
     /// `None` for a bcrypt check on every request.
     pub credential_cache: Option<CredentialCachePolicy>,
+    /// SLA targets, business hours and the at-risk rule.
+    pub sla: SlaPolicy,
 }
 
 impl Default for ChatConfig {
@@ -45,6 +50,7 @@ impl Default for ChatConfig {
             claims: ClaimPolicy::default(),
             urgency: UrgencyRules::default(),
             credential_cache: None,
+            sla: SlaPolicy::default(),
         }
     }
 }

@@ -3,8 +3,10 @@
 mod append_statements;
 mod canned;
 mod messages;
+mod reports;
 mod search;
 mod sessions;
+mod sla;
 mod threads;
 mod users;
 

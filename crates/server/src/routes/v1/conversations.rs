@@ -293,12 +293,19 @@ pub async fn get_thread(
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let (thread, now) = blocking(move || {
+    let (thread, sla, now) = blocking(move || {
         let thread = chat.viewable_thread(&caller.user, id)?;
-        Ok((thread, chat.now()))
+        let sla = if caller.user.role.is_staff() {
+            Some(chat.thread_sla(&caller.user, id)?)
+        } else {
+            None
+        };
+        Ok((thread, sla, chat.now()))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ThreadView::at(&thread, now)))
+    let mut view = ThreadView::at(&thread, now);
+    view.sla = sla.as_ref().map(crate::views::SlaView::from);
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Messages of a thread, in sequence order.

@@ -6,6 +6,7 @@ pub mod agent_tools;
 pub mod claims;
 pub mod conversations;
 pub mod queue;
+pub mod reports;
 
 use actix_web::web;
 use chat_domain::DomainError;
@@ -113,6 +114,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/threads/{id}/takeover").post(claims::take_over))
             .service(web::resource("/conversations").get(conversations::conversation))
             .service(web::resource("/queue").get(queue::queue))
+            .service(web::resource("/reports/summary").get(reports::summary))
+            .service(web::resource("/reports/agents").get(reports::agents))
             .service(
                 web::resource("/canned-replies")
                     .get(agent_tools::list_canned)
