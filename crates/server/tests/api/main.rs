@@ -17,6 +17,7 @@ mod inbox;
 mod methods;
 mod notes;
 mod readiness;
+mod reports;
 mod restart;
 mod security_headers;
 mod seed;
