@@ -53,6 +53,8 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/search"),
     ("get", "/api/v1/clients"),
     ("get", "/api/v1/clients/{id}/context"),
+    ("get", "/api/v1/reports/summary"),
+    ("get", "/api/v1/reports/agents"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {
