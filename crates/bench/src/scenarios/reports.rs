@@ -125,10 +125,10 @@ async fn seed(ctx: &Ctx, threads: u64) -> Result<i64> {
         r#"
 BEGIN;
 INSERT INTO users (username, password_hash, role, created_at_ms)
-SELECT '{prefix}a' || g, '!seeded-no-login', 'agent', {now} - 40 * 86400000
+SELECT '{prefix}a' || g, '!seeded-no-login', 'agent', {now} - 40::bigint * 86400000
 FROM generate_series(1, {AGENTS}) AS g;
 INSERT INTO users (username, password_hash, role, created_at_ms)
-SELECT '{prefix}c' || g, '!seeded-no-login', 'client', {now} - 40 * 86400000
+SELECT '{prefix}c' || g, '!seeded-no-login', 'client', {now} - 40::bigint * 86400000
 FROM generate_series(1, {threads}) AS g;
 
 CREATE TEMP TABLE seed_agents ON COMMIT DROP AS
