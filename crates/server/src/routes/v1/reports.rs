@@ -49,7 +49,7 @@ fn range_params() -> Vec<Parameter> {
         ),
         time_param(
             "to",
-            "First instant excluded (RFC 3339; default: now). At most 400 days after `from`.",
+            "First instant excluded (RFC 3339; default: now). Not after `from`: an empty range, no rows.",
         ),
     ]
 }
@@ -75,12 +75,12 @@ impl IntoParams for SummaryParams {
                 .parameter_in(ParameterIn::Query)
                 .required(Required::False)
                 .description(Some(
-                    "day (UTC), agent or type (default day); `label` answers 422 until labels exist.",
+                    "day (UTC), agent or type (default day). `label` is not available yet (422, as any other value).",
                 ))
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
-                        .enum_values(Some(["day", "agent", "type", "label"])),
+                        .enum_values(Some(["day", "agent", "type"])),
                 ))
                 .build(),
         );
@@ -100,7 +100,7 @@ fn range(query: &RangeQuery, now: Timestamp) -> Result<ReportRange, DomainError>
     let to = instant("to", query.to.as_deref())?.unwrap_or(now);
     let from =
         instant("from", query.from.as_deref())?.unwrap_or_else(|| to.plus_millis(-7 * 86_400_000));
-    ReportRange::new(from, to)
+    Ok(ReportRange::new(from, to))
 }
 
 /// One group of the summary.
@@ -187,7 +187,7 @@ pub struct AgentsReportView {
 /// The desk's figures over a range, grouped by day, agent or thread type.
 #[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(SummaryParams),
     responses((status = 200, body = SummaryView), (status = 403, body = ErrorBody, description = "not staff"),
-        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` unreadable, `to` not after `from` or more than 400 days after it, or `group_by` unknown or `label` (not available yet)")),
+        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` not an RFC 3339 date-time, or `group_by` not day, agent or type (`label` is not available yet)")),
     security(("bearer" = [])))]
 pub async fn summary(
     chat: web::Data<Chat>,
@@ -250,7 +250,7 @@ pub async fn summary(
 /// Each agent's figures over a range: held now, resolved, response times, rating.
 #[utoipa::path(get, path = "/api/v1/reports/agents", tag = "reports", params(ReportRangeParams),
     responses((status = 200, body = AgentsReportView), (status = 403, body = ErrorBody, description = "not staff"),
-        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` unreadable, or `to` not after `from` or more than 400 days after it")),
+        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` not an RFC 3339 date-time")),
     security(("bearer" = [])))]
 pub async fn agents(
     chat: web::Data<Chat>,
