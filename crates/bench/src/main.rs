@@ -395,7 +395,7 @@ mod tests {
         let cli = Cli::parse_from(["chat-bench", "--scenario", "nope"]);
         assert!(selected(&cli).is_err());
         let cli = Cli::parse_from(["chat-bench"]);
-        assert_eq!(selected(&cli).unwrap().len(), 6);
+        assert_eq!(selected(&cli).unwrap().len(), 7);
     }
 
     #[test]
