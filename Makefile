@@ -53,7 +53,7 @@ clean:
 	$(CARGO) clean
 
 ## Benchmarks (crates/bench, docs/BENCHMARKS.md). Results: target/bench/results.{md,json}.
-## make bench [SCENARIO=rest-send|claims|connections|fanout|queue|urgency|routing|chaos] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
+## make bench [SCENARIO=rest-send|claims|connections|fanout|queue|reports|urgency|routing|chaos] [EMBEDDED=1] [BENCH_ARGS="--sockets 2000"]
 ## SCENARIO=chaos (never part of `all`) stops and starts Postgres and Redis under load: it runs on a
 ## private Postgres cluster and Redis server of its own (temporary directory, own ports), never the
 ## machine's, and removes them afterwards.

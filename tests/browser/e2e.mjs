@@ -193,6 +193,8 @@ try {
   }
 
   step('agent A claims it and the conversation opens beside the client context');
+  // Its id before the claim: once claimed it moves to "Mine" and may leave this list.
+  const threadId = Number(await itemA.getAttribute('data-thread-id'));
   // By keyboard: focus the button and press Enter.
   await itemA.getByRole('button', { name: /^Claim/ }).focus();
   await pageA.keyboard.press('Enter');
@@ -200,7 +202,6 @@ try {
   await pageA.locator('#messages li', { hasText: question }).waitFor();
   await pageA.locator('#context', { hasText: clientName }).waitFor();
   await pageA.locator('#connection', { hasText: 'Connected' }).waitFor();
-  const threadId = Number(await itemA.getAttribute('data-thread-id'));
   assert.ok(threadId > 0);
 
   step('agent B sees the thread marked taken at once');
@@ -532,6 +533,29 @@ try {
   const card = pageB.locator('#queue li.queue-item', { hasText: lastWaiting.username });
   await card.locator('.snippet', { hasText: 'Newer: I still cannot pay' }).waitFor();
 
+  step('the reports page draws its charts from real data, names agents and exports CSV');
+  const reportsPage = await pageA.context().newPage();
+  watch(reportsPage, 'reports', problems);
+  await reportsPage.goto(BASE + '/agent/reports');
+  await reportsPage.locator('#chart-volume svg rect.bar').first().waitFor();
+  assert.ok(await reportsPage.locator('#summary-table tbody tr').count() >= 1, 'no summary rows');
+  await reportsPage.locator('#agents-table tbody th', { hasText: agentA.username }).waitFor();
+  await reportsPage.getByLabel('Group by').selectOption('agent');
+  await reportsPage.getByRole('button', { name: 'Show' }).click();
+  await reportsPage.locator('#summary-table tbody th', { hasText: agentA.username }).waitFor();
+  assert.ok(await reportsPage.locator('#chart-response svg rect.bar').count() >= 1, 'no response bars');
+  const [download] = await Promise.all([
+    reportsPage.waitForEvent('download'),
+    reportsPage.getByRole('button', { name: 'Export CSV' }).click(),
+  ]);
+  const csv = await readFile(await download.path(), 'utf8');
+  assert.ok(csv.startsWith('"group","opened","resolved"'), csv.slice(0, 80));
+  assert.ok(csv.includes(agentA.username), 'the CSV names the agent');
+  await reportsPage.screenshot({ path: `${ARTIFACTS}/reports.png`, fullPage: true });
+  await reportsPage.setViewportSize({ width: 390, height: 844 });
+  await reportsPage.screenshot({ path: `${ARTIFACTS}/reports-phone.png`, fullPage: true });
+  await reportsPage.close();
+
   step('axe-core finds no accessibility violation on any page, at laptop and phone width');
   for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 812 }]) {
     const axeContext = await browser.newContext({ viewport, bypassCSP: true });
@@ -556,6 +580,9 @@ try {
     await page.locator('#queue li.queue-item').first().getByRole('button', { name: /^Open/ }).click();
     await page.locator('#messages li').first().waitFor();
     await checkA11y(page, `agent console (conversation) at ${viewport.width}`);
+    await page.goto(BASE + '/agent/reports');
+    await page.locator('#chart-volume svg rect.bar').first().waitFor();
+    await checkA11y(page, `reports page at ${viewport.width}`);
     await axeContext.close();
   }
 

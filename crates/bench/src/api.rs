@@ -228,6 +228,13 @@ impl Api {
         Ok(())
     }
 
+    /// A GET with a bearer token; the status and the body's text.
+    pub async fn get_text(&self, url: &str, token: &str) -> Result<(StatusCode, String)> {
+        let resp = self.http.get(url).bearer_auth(token).send().await?;
+        let status = resp.status();
+        Ok((status, resp.text().await.unwrap_or_default()))
+    }
+
     /// The agents' queue; returns the status and how many entries it listed.
     pub async fn queue(&self, base: &str, token: &str, limit: u32) -> Result<(StatusCode, usize)> {
         let resp = self

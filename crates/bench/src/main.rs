@@ -396,7 +396,7 @@ mod tests {
         assert!(selected(&cli).is_err());
         let cli = Cli::parse_from(["chat-bench"]);
         let all = selected(&cli).unwrap();
-        assert_eq!(all.len(), 7);
+        assert_eq!(all.len(), 8);
         assert!(
             !all.contains(&Scenario::Chaos),
             "chaos runs only when named"

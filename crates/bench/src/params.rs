@@ -19,6 +19,8 @@ pub enum Scenario {
     Fanout,
     /// Queue latency as stored messages grow.
     Queue,
+    /// Reports and a two-filter staff list over a bulk-seeded desk (1M messages).
+    Reports,
     /// How well the queue orders the labelled urgency corpus.
     Urgency,
     /// Automatic assignment: new conversations to online agents with capacity.
@@ -30,24 +32,26 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario that may be named, in run order.
-    pub const NAMED: [Scenario; 8] = [
+    pub const NAMED: [Scenario; 9] = [
         Scenario::RestSend,
         Scenario::Claims,
         Scenario::Connections,
         Scenario::Fanout,
         Scenario::Queue,
+        Scenario::Reports,
         Scenario::Urgency,
         Scenario::Routing,
         Scenario::Chaos,
     ];
 
     /// The scenarios of `all`, in run order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::RestSend,
         Scenario::Claims,
         Scenario::Connections,
         Scenario::Fanout,
         Scenario::Queue,
+        Scenario::Reports,
         Scenario::Urgency,
         Scenario::Routing,
     ];
@@ -60,6 +64,7 @@ impl Scenario {
             Scenario::Connections => "connections",
             Scenario::Fanout => "fanout",
             Scenario::Queue => "queue",
+            Scenario::Reports => "reports",
             Scenario::Urgency => "urgency",
             Scenario::Chaos => "chaos",
             Scenario::Routing => "routing",
@@ -218,6 +223,10 @@ pub struct Params {
     pub queue_levels: Vec<u64>,
     /// queue requests per level.
     pub queue_requests: usize,
+    /// reports: seeded threads (10 messages each).
+    pub reports_threads: u64,
+    /// reports: requests per measured route.
+    pub reports_requests: usize,
     /// chaos conversations.
     pub chaos_conversations: usize,
     /// chaos messages/s.
@@ -287,6 +296,8 @@ impl Params {
             claim_rounds: 3,
             queue_levels: vec![10_000, 100_000, 1_000_000],
             queue_requests: 300,
+            reports_threads: 100_000,
+            reports_requests: 200,
             chaos_conversations: 60,
             chaos_rate: 200,
             chaos_outage_s: 8,
@@ -319,6 +330,8 @@ impl Params {
             claim_rounds: 2,
             queue_levels: vec![2_000],
             queue_requests: 30,
+            reports_threads: 1_000,
+            reports_requests: 20,
             chaos_conversations: 6,
             chaos_rate: 30,
             chaos_outage_s: 2,

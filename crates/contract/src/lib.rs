@@ -181,6 +181,9 @@ macro_rules! store_contract_tests {
             a_note_leaves_the_thread_waiting_and_resolved_threads_resolved,
             append_reports_a_reopened_thread,
             idle_pending_threads_lists_pending_threads_idle_the_longest_first,
+            // SLA clocks and reports
+            sla_clocks_run_once_and_breach_once,
+            reports_give_exact_figures,
             // staff's lists
             threads_page_filters_by_assignee_status_and_client,
             threads_page_continues_after_a_cursor,

@@ -180,6 +180,19 @@ pub enum Event {
         /// The client's comment, if any.
         comment: Option<String>,
     },
+    /// An SLA clock of a thread passed its target unanswered (staff only: the queue, and the
+    /// thread's last agent).
+    #[serde(rename = "sla.breached")]
+    SlaBreached {
+        /// The thread.
+        thread_id: ThreadId,
+        /// `first_response`, `next_response` or `resolution`.
+        kind: crate::sla::SlaKind,
+        /// When it was due.
+        due_at: Timestamp,
+        /// The thread's last agent, if any.
+        agent_id: Option<UserId>,
+    },
 }
 
 /// Who an event is for.
@@ -225,7 +238,8 @@ impl Event {
             | Event::TakenOver { thread_id, .. }
             | Event::StatusChanged { thread_id, .. }
             | Event::Assigned { thread_id, .. }
-            | Event::Transferred { thread_id, .. } => *thread_id,
+            | Event::Transferred { thread_id, .. }
+            | Event::SlaBreached { thread_id, .. } => *thread_id,
             Event::Availability { .. } | Event::RoutingChanged { .. } => return None,
         })
     }
@@ -255,6 +269,11 @@ impl Event {
                 ..
             } => vec![Topic::Queue, Topic::User(*agent)],
             Event::Reopened { agent_id: None, .. } => vec![Topic::Queue],
+            Event::SlaBreached {
+                agent_id: Some(agent),
+                ..
+            } => vec![Topic::Queue, Topic::User(*agent)],
+            Event::SlaBreached { agent_id: None, .. } => vec![Topic::Queue],
             Event::Typing { .. } | Event::Read { .. } => vec![thread],
             Event::Assigned { agent_id, .. } => vec![thread, Topic::Queue, Topic::User(*agent_id)],
             Event::Transferred { from, to, .. } => {
@@ -283,6 +302,7 @@ impl Event {
                 | Event::Reopened { .. }
                 | Event::LabelsChanged { .. }
                 | Event::Rated { .. }
+                | Event::SlaBreached { .. }
         )
     }
 }

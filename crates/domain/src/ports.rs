@@ -17,10 +17,12 @@ use crate::inbox::{ActivityCursor, ThreadFilter};
 use crate::label::{Label, NewLabel};
 use crate::message::{Appended, Audience, Message, NewMessage};
 use crate::rating::{NewRating, Rating};
+use crate::report::{AgentRow, GroupBy, ReportRange, SummaryRow};
 use crate::routing::{
     AgentState, Assignment, Availability, RoutingMode, TransferCheck, Transferred,
 };
 use crate::search::{SearchHit, SearchQuery};
+use crate::sla::{NewSlaClock, SlaClock, SlaEnd};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
 use crate::urgency::Urgency;
@@ -359,6 +361,42 @@ pub trait Presence: Send + Sync {
     fn backend_name(&self) -> &'static str;
 }
 
+/// SLA clocks ([`crate::sla`]): at most one running clock per thread and track (response,
+/// resolution).
+pub trait SlaStore: Send + Sync {
+    /// Stores a running clock. Returns `None`, storing nothing, if the thread already has a
+    /// running clock of the same track ([`crate::sla::SlaKind::track`]; enforced by a unique constraint).
+    fn start_sla_clock(&self, clock: NewSlaClock) -> DomainResult<Option<SlaClock>>;
+    /// Every clock of these threads, running or ended, by start then id.
+    fn sla_clocks(&self, threads: &[ThreadId]) -> DomainResult<Vec<SlaClock>>;
+    /// Ends a running clock as `end` says, with `agent` as its agent. False (changing nothing)
+    /// if it is not running any more: of concurrent calls, exactly one ends it.
+    fn finish_sla_clock(&self, id: i64, end: SlaEnd, agent: Option<UserId>) -> DomainResult<bool>;
+    /// Marks breached at `now` every running, not yet breached clock due at or before `now`,
+    /// and returns them; each breach is returned by exactly one call, even across instances.
+    fn breach_due_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>>;
+    /// Marks warned at `now` every running, not yet warned clock at risk at or before `now`,
+    /// and returns them, each exactly once.
+    fn warn_at_risk_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>>;
+}
+
+/// Reports over the stored threads, SLA clocks and ratings ([`crate::report`]).
+pub trait ReportStore: Send + Sync {
+    /// One row per group with any figure in `range`, by key: threads created in the range,
+    /// resolution clocks that ended in it answered (`resolved`, and their seconds), first
+    /// response clocks that ended answered, clocks with a target that ended (`sla_*`), and
+    /// ratings created in it. Percentiles as [`crate::report`] defines them.
+    fn report_summary(
+        &self,
+        range: ReportRange,
+        group_by: GroupBy,
+    ) -> DomainResult<Vec<SummaryRow>>;
+    /// One row per agent with any figure, by agent id: held = live claims at `now`; the rest
+    /// in `range` (resolutions where the agent was the last agent, response clocks the agent
+    /// answered, ratings of the agent).
+    fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>>;
+}
+
 /// Everything the domain stores.
 pub trait Store:
     UserStore
@@ -369,6 +407,8 @@ pub trait Store:
     + RoutingStore
     + LabelStore
     + RatingStore
+    + SlaStore
+    + ReportStore
 {
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;

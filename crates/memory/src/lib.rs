@@ -11,7 +11,9 @@ mod bus;
 mod clock;
 mod hasher;
 mod presence;
+mod reports;
 mod routing_store;
+mod sla;
 mod store;
 mod throttle;
 

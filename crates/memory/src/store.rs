@@ -34,6 +34,8 @@ pub(crate) struct State {
     pub(crate) threads: Vec<(Thread, i64)>,
     messages: Vec<Message>,
     canned: Vec<CannedReply>,
+    /// SLA clocks, by id (ids are positions + 1).
+    pub(crate) sla_clocks: Vec<chat_domain::sla::SlaClock>,
     /// Canned reply ids are never reused, even after a delete (as a SQL sequence).
     canned_ids: i64,
     /// Staff's routing state (availability, capacity, last assignment), by user.
@@ -43,7 +45,7 @@ pub(crate) struct State {
     labels: Vec<Label>,
     /// Which thread carries which label.
     thread_labels: Vec<(ThreadId, LabelId)>,
-    ratings: Vec<Rating>,
+    pub(crate) ratings: Vec<Rating>,
 }
 
 impl MemoryStore {

@@ -608,5 +608,19 @@ async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
             Ok(Err(e)) => tracing::warn!(error = %e, "auto-resolve sweep failed"),
             Err(e) => tracing::warn!(error = %e, "auto-resolve sweep task failed"),
         }
+        // SLA clocks at risk or breached, on the same timer (each handled exactly once).
+        let sla = chat.clone();
+        match tokio::task::spawn_blocking(move || sla.sweep_sla()).await {
+            Ok(Ok(sweep)) if sweep == chat_domain::service::SlaSweep::default() => {}
+            Ok(Ok(sweep)) => {
+                tracing::info!(
+                    at_risk = sweep.at_risk,
+                    breached = sweep.breached,
+                    "SLA sweep"
+                );
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "SLA sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "SLA sweep task failed"),
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod routes;
 pub mod security_headers;
 pub mod settings;
 pub mod shutdown;
+pub mod sla_settings;
 pub mod startup;
 pub mod telemetry;
 pub mod views;

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::metrics;
 use crate::routes::v1::{
-    accounts, agent_tools, claims, conversations, labels, queue, ratings, routing,
+    accounts, agent_tools, claims, conversations, labels, queue, ratings, reports, routing,
 };
 
 /// The document.
@@ -26,6 +26,7 @@ use crate::routes::v1::{
         conversations::conversation,
         claims::claim, claims::renew, claims::release, claims::take_over, claims::set_status,
         queue::queue,
+        reports::summary, reports::agents,
         agent_tools::list_canned, agent_tools::add_canned, agent_tools::delete_canned,
         agent_tools::render_canned, agent_tools::search, agent_tools::search_clients,
         agent_tools::client_context,

@@ -73,6 +73,7 @@ static SIGNUP_PAGE: Asset = asset!("signup.html", HTML);
 static CLIENT_PAGE: Asset = asset!("client.html", HTML);
 static AGENT_PAGE: Asset = asset!("agent.html", HTML);
 static CHAT_PAGE: Asset = asset!("chat.html", HTML);
+static REPORTS_PAGE: Asset = asset!("reports.html", HTML);
 
 /// Files served under `/static/`.
 static ASSETS: &[Asset] = &[
@@ -90,10 +91,11 @@ static ASSETS: &[Asset] = &[
     asset!("js/features.js", JS),
     asset!("js/alerts.js", JS),
     asset!("js/held.js", JS),
+    asset!("js/reports.js", JS),
     asset!("favicon.svg", SVG),
 ];
 
-/// Registers the pages and `/static/*`. Paths: `/`, `/signup`, `/client`, `/agent`,
+/// Registers the pages and `/static/*`. Paths: `/`, `/signup`, `/client`, `/agent`, `/agent/reports`,
 /// `/chat-app/{thread_id}/{user_id}` (digits only, so the seed's `/chat-app/user/...` API paths
 /// stay free), `/static/{file}` and `/favicon.ico`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -108,6 +110,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             get_or_head().to(client_page),
         ))
         .service(page(&["/agent", "/agent/"], get_or_head().to(agent_page)))
+        .service(page(
+            &["/agent/reports", "/agent/reports/"],
+            get_or_head().to(reports_page),
+        ))
         .service(page(
             &[
                 r"/chat-app/{thread_id:\d+}/{user_id:\d+}",
@@ -138,6 +144,10 @@ async fn client_page(req: HttpRequest) -> HttpResponse {
 
 async fn agent_page(req: HttpRequest) -> HttpResponse {
     serve(&req, &AGENT_PAGE)
+}
+
+async fn reports_page(req: HttpRequest) -> HttpResponse {
+    serve(&req, &REPORTS_PAGE)
 }
 
 /// The seed's chat URL. The ids are only read by the page's script, and `user_id` never as identity:
@@ -243,6 +253,7 @@ mod tests {
             "/signup",
             "/client",
             "/agent/",
+            "/agent/reports",
             "/chat-app/12/34",
             "/chat-app/12/34/",
         ] {

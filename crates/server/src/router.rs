@@ -221,6 +221,7 @@ fn triggers(delivery: &Delivery, auto: &AtomicBool) -> bool {
         | Event::NoteCreated { .. }
         | Event::LabelsChanged { .. }
         | Event::Rated { .. }
+        | Event::SlaBreached { .. }
         | Event::TakenOver { .. } => false,
     }
 }

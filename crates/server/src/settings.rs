@@ -72,6 +72,8 @@ pub struct Settings {
     pub admin: Option<AdminSettings>,
     /// Live sockets: heartbeat, limits, timeouts.
     pub ws: crate::ws::WsSettings,
+    /// SLA targets, business hours, the at-risk rule.
+    pub sla: crate::sla_settings::SlaSettings,
     /// `GET /metrics`.
     pub metrics: MetricsSettings,
 }
@@ -535,6 +537,12 @@ impl Settings {
                     .to_owned(),
             });
         }
+        if let Err(err) = self.sla.policy() {
+            return Err(SettingsError::Invalid {
+                key: "sla",
+                message: err.to_string(),
+            });
+        }
         if self.auth.session_ttl_minutes < 1 {
             return Err(SettingsError::Invalid {
                 key: "auth.session_ttl_minutes",
@@ -571,6 +579,8 @@ impl Settings {
                 }
             }),
             routing: self.routing.policy(),
+            // Checked by `validate`; a bad schedule there stops the server before this.
+            sla: self.sla.policy().unwrap_or_default(),
         }
     }
 }

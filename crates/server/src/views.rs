@@ -188,6 +188,40 @@ pub struct ThreadView {
     /// client's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<LabelView>>,
+    /// Its SLA clocks (staff reading one thread; absent elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaView>,
+}
+
+/// A thread's SLA: seconds of clock time (business hours when configured).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaView {
+    /// From the client's first waiting message to the first agent reply.
+    pub first_response_seconds: Option<i64>,
+    /// The latest response's seconds.
+    pub last_response_seconds: Option<i64>,
+    /// From the start of the latest unresolved stretch to its resolution.
+    pub resolution_seconds: Option<i64>,
+    /// When the earliest running clock breaches its target, unless answered first.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_breach_at: Option<Timestamp>,
+    /// Whether a running clock has breached.
+    pub breached: bool,
+    /// How many ended clocks missed their target.
+    pub missed: u32,
+}
+
+impl From<&chat_domain::sla::SlaSummary> for SlaView {
+    fn from(s: &chat_domain::sla::SlaSummary) -> Self {
+        SlaView {
+            first_response_seconds: s.first_response_seconds,
+            last_response_seconds: s.last_response_seconds,
+            resolution_seconds: s.resolution_seconds,
+            next_breach_at: s.next_breach_at,
+            breached: s.breached,
+            missed: s.missed,
+        }
+    }
 }
 
 impl ThreadView {
@@ -212,6 +246,7 @@ impl ThreadView {
             waiting_since: t.waiting_since,
             urgency: UrgencyView::from(&t.urgency),
             labels: None,
+            sla: None,
         }
     }
 }

@@ -116,6 +116,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// SLA clocks (`chat_domain::sla`); at most one running per (thread, track).
+    sla_clocks (id) {
+        id -> BigInt,
+        thread_id -> BigInt,
+        thread_type -> SmallInt,
+        kind -> Text,
+        track -> Text,
+        started_at_ms -> BigInt,
+        target_seconds -> Nullable<BigInt>,
+        due_at_ms -> Nullable<BigInt>,
+        at_risk_at_ms -> Nullable<BigInt>,
+        warned_at_ms -> Nullable<BigInt>,
+        breached_at_ms -> Nullable<BigInt>,
+        ended_at_ms -> Nullable<BigInt>,
+        agent_id -> Nullable<BigInt>,
+        seconds -> Nullable<BigInt>,
+        met -> Nullable<Bool>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(thread_labels -> labels (label_id));
 diesel::joinable!(thread_labels -> threads (thread_id));
@@ -131,5 +152,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     routing_settings,
     labels,
     thread_labels,
-    ratings
+    ratings,
+    sla_clocks
 );

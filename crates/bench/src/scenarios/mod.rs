@@ -6,6 +6,7 @@ mod claims;
 mod connections;
 mod fanout;
 mod queue;
+mod reports;
 mod rest_send;
 mod routing;
 mod urgency;
@@ -27,6 +28,7 @@ pub async fn run(scenario: Scenario, ctx: &mut Ctx) -> Result<Sink> {
         Scenario::Connections => connections::run(ctx).await,
         Scenario::Fanout => fanout::run(ctx).await,
         Scenario::Queue => queue::run(ctx).await,
+        Scenario::Reports => reports::run(ctx).await,
         Scenario::Urgency => urgency::run(ctx).await,
         Scenario::Chaos => chaos::run(ctx).await,
         Scenario::Routing => routing::run(ctx).await,

@@ -114,6 +114,7 @@ impl Chat {
             });
         }
         self.publish(Event::StatusChanged { thread_id, status });
+        self.sla_after_status(&updated, now);
         Ok(updated)
     }
 

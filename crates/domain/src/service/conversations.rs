@@ -96,6 +96,7 @@ impl Chat {
                     client_id: appended.thread.client_id,
                 });
             }
+            self.sla_after_message(actor, &appended);
         }
         Ok(appended)
     }

@@ -11,6 +11,7 @@ mod labels;
 mod queue;
 mod ratings;
 mod routing;
+mod sla;
 
 use std::sync::Arc;
 
@@ -18,12 +19,14 @@ pub use accounts::LoggedIn;
 pub use agent_tools::ClientContext;
 pub use inbox::{InboxEntry, InboxPage, MAX_INBOX_PAGE};
 pub use queue::QueueEntry;
+pub use sla::SlaSweep;
 
 use crate::claim::ClaimPolicy;
 use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
 use crate::event::Event;
 use crate::ports::{EventBus, PasswordHasher, Store};
 use crate::routing::RoutingPolicy;
+use crate::sla::SlaPolicy;
 use crate::thread::Thread;
 use crate::urgency::UrgencyRules;
 use crate::user::{Password, PasswordHash, Role, User};
@@ -46,6 +49,8 @@ pub struct ChatConfig {
     /// A pending thread (waiting on its client) with no activity for this many milliseconds is
     /// resolved by [`Chat::auto_resolve_idle`]; `None` turns that off.
     pub auto_resolve_after_ms: Option<i64>,
+    /// SLA targets, business hours and the at-risk rule.
+    pub sla: SlaPolicy,
 }
 
 impl Default for ChatConfig {
@@ -57,6 +62,7 @@ impl Default for ChatConfig {
             credential_cache: None,
             routing: RoutingPolicy::default(),
             auto_resolve_after_ms: None,
+            sla: SlaPolicy::default(),
         }
     }
 }

@@ -66,6 +66,8 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/threads/{id}/transfer"),
     // Prometheus metrics, outside /api/v1 but in the document.
     ("get", "/metrics"),
+    ("get", "/api/v1/reports/summary"),
+    ("get", "/api/v1/reports/agents"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {

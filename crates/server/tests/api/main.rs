@@ -20,6 +20,7 @@ mod metrics;
 mod notes;
 mod ratings;
 mod readiness;
+mod reports;
 mod restart;
 mod routing;
 mod security_headers;

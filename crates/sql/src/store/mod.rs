@@ -5,9 +5,11 @@ mod canned;
 mod labels;
 mod messages;
 mod ratings;
+mod reports;
 mod routing;
 mod search;
 mod sessions;
+mod sla;
 mod threads;
 mod users;
 

@@ -405,16 +405,21 @@ pub async fn get_thread(
 ) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
     let id = ThreadId(id.into_inner());
-    let view = blocking(move || {
+    let (view, sla) = blocking(move || {
         let thread = chat.viewable_thread(&caller.user, id)?;
         let view = ThreadView::at(&thread, chat.now());
         Ok(if caller.user.role.is_staff() {
-            view.with_labels(&chat.thread_labels(&caller.user, id)?)
+            (
+                view.with_labels(&chat.thread_labels(&caller.user, id)?),
+                Some(chat.thread_sla(&caller.user, id)?),
+            )
         } else {
-            view
+            (view, None)
         })
     })
     .await?;
+    let mut view = view;
+    view.sla = sla.as_ref().map(crate::views::SlaView::from);
     Ok(HttpResponse::Ok().json(view))
 }
 

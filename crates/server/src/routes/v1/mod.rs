@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod labels;
 pub mod queue;
 pub mod ratings;
+pub mod reports;
 pub mod routing;
 
 use actix_web::web;
@@ -131,6 +132,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/threads/{id}/transfer").post(routing::transfer))
             .service(web::resource("/conversations").get(conversations::conversation))
             .service(web::resource("/queue").get(queue::queue))
+            .service(web::resource("/reports/summary").get(reports::summary))
+            .service(web::resource("/reports/agents").get(reports::agents))
             .service(
                 web::resource("/canned-replies")
                     .get(agent_tools::list_canned)

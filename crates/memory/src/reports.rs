@@ -1,0 +1,137 @@
+//! Reports in memory (the reference of [`ReportStore`]).
+
+use std::collections::BTreeMap;
+
+use chat_domain::ports::ReportStore;
+use chat_domain::report::{day_key, AgentRow, GroupBy, Percentiles, ReportRange, SummaryRow};
+use chat_domain::sla::{SlaClock, SlaKind};
+use chat_domain::thread::ThreadType;
+use chat_domain::{DomainResult, Timestamp, UserId};
+
+use crate::store::MemoryStore;
+
+fn within(range: ReportRange, at: Timestamp) -> bool {
+    range.from <= at && at < range.to
+}
+
+fn key(group_by: GroupBy, at: Timestamp, agent: Option<UserId>, thread_type: ThreadType) -> String {
+    match group_by {
+        GroupBy::Day => day_key(at.millis().div_euclid(86_400_000)),
+        GroupBy::Agent => agent.map_or_else(|| "none".to_owned(), |a| a.0.to_string()),
+        GroupBy::Type => thread_type.as_str().to_owned(),
+    }
+}
+
+fn ended_in(range: ReportRange, c: &SlaClock) -> Option<Timestamp> {
+    c.ended_at.filter(|at| within(range, *at))
+}
+
+impl ReportStore for MemoryStore {
+    fn report_summary(
+        &self,
+        range: ReportRange,
+        group_by: GroupBy,
+    ) -> DomainResult<Vec<SummaryRow>> {
+        let s = self.lock();
+        let mut rows: BTreeMap<String, (SummaryRow, Vec<i64>, Vec<i64>)> = BTreeMap::new();
+        for (t, _) in &s.threads {
+            if within(range, t.created_at) {
+                let k = key(group_by, t.created_at, t.agent_id, t.thread_type);
+                let e = rows.entry(k.clone()).or_default();
+                e.0.key = k;
+                e.0.opened += 1;
+            }
+        }
+        for c in &s.sla_clocks {
+            let Some(at) = ended_in(range, c) else {
+                continue;
+            };
+            let k = key(group_by, at, c.agent_id, c.thread_type);
+            let e = rows.entry(k.clone()).or_default();
+            e.0.key = k;
+            if let Some(met) = c.met {
+                e.0.sla_measured += 1;
+                e.0.sla_met += u64::from(met);
+            }
+            match (c.kind, c.seconds) {
+                (SlaKind::FirstResponse, Some(sec)) => e.1.push(sec),
+                (SlaKind::Resolution, Some(sec)) => {
+                    e.0.resolved += 1;
+                    e.2.push(sec);
+                }
+                _ => {}
+            }
+        }
+        for r in &s.ratings {
+            if !within(range, r.created_at) {
+                continue;
+            }
+            let Some((t, _)) = s.threads.iter().find(|(t, _)| t.id == r.thread_id) else {
+                continue;
+            };
+            // By the rating's day and agent, and its thread's type (as the SQL stores group).
+            let k = key(group_by, r.created_at, r.agent_id, t.thread_type);
+            let e = rows.entry(k.clone()).or_default();
+            e.0.key = k;
+            e.0.rating_sum += i64::from(r.score);
+            e.0.rating_count += 1;
+        }
+        Ok(rows
+            .into_values()
+            .map(|(mut r, mut first, mut resolution)| {
+                first.sort_unstable();
+                resolution.sort_unstable();
+                r.first_response = Percentiles::of_sorted(&first);
+                r.resolution = Percentiles::of_sorted(&resolution);
+                r
+            })
+            .collect())
+    }
+
+    fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>> {
+        let s = self.lock();
+        let mut rows: BTreeMap<i64, (AgentRow, Vec<i64>)> = BTreeMap::new();
+        for (t, _) in &s.threads {
+            if let Some(claim) = t.live_claim(now) {
+                let e = rows
+                    .entry(claim.agent_id.0)
+                    .or_insert_with(|| (AgentRow::new(claim.agent_id), Vec::new()));
+                e.0.held += 1;
+            }
+        }
+        for c in &s.sla_clocks {
+            let (Some(_), Some(agent), Some(sec)) = (ended_in(range, c), c.agent_id, c.seconds)
+            else {
+                continue;
+            };
+            let e = rows
+                .entry(agent.0)
+                .or_insert_with(|| (AgentRow::new(agent), Vec::new()));
+            match c.kind {
+                SlaKind::Resolution => e.0.resolved += 1,
+                SlaKind::FirstResponse | SlaKind::NextResponse => {
+                    e.0.responses += 1;
+                    e.1.push(sec);
+                }
+            }
+        }
+        for r in &s.ratings {
+            let (true, Some(agent)) = (within(range, r.created_at), r.agent_id) else {
+                continue;
+            };
+            let e = rows
+                .entry(agent.0)
+                .or_insert_with(|| (AgentRow::new(agent), Vec::new()));
+            e.0.rating_sum += i64::from(r.score);
+            e.0.rating_count += 1;
+        }
+        Ok(rows
+            .into_values()
+            .map(|(mut r, mut secs)| {
+                secs.sort_unstable();
+                r.response = Percentiles::of_sorted(&secs);
+                r
+            })
+            .collect())
+    }
+}

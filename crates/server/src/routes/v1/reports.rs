@@ -1,0 +1,288 @@
+//! Reports for staff: the desk's figures over a time range (`chat_domain::report`).
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chat_domain::report::{GroupBy, ReportRange};
+use chat_domain::{Chat, DomainError, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::Required;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Authenticated;
+use crate::error::{blocking, ApiResult};
+use crate::views::ErrorBody;
+
+/// A report's range: `from` (included) and `to` (excluded), RFC 3339; by default the 7 days
+/// up to now.
+#[derive(Debug, Deserialize)]
+pub struct RangeQuery {
+    /// First instant included.
+    pub from: Option<String>,
+    /// First instant excluded.
+    pub to: Option<String>,
+    /// day, agent or type (`label` answers 422 until labels exist).
+    pub group_by: Option<String>,
+}
+
+fn time_param(name: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        ))
+        .build()
+}
+
+fn range_params() -> Vec<Parameter> {
+    vec![
+        time_param(
+            "from",
+            "First instant included (RFC 3339; default: 7 days before `to`).",
+        ),
+        time_param(
+            "to",
+            "First instant excluded (RFC 3339; default: now). Not after `from`: an empty range, no rows.",
+        ),
+    ]
+}
+
+/// `from` and `to` of a report.
+pub struct ReportRangeParams;
+
+impl IntoParams for ReportRangeParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        range_params()
+    }
+}
+
+/// `from`, `to` and `group_by` of the summary.
+pub struct SummaryParams;
+
+impl IntoParams for SummaryParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = range_params();
+        params.push(
+            ParameterBuilder::new()
+                .name("group_by")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(
+                    "day (UTC), agent or type (default day). `label` is not available yet (422, as any other value).",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["day", "agent", "type"])),
+                ))
+                .build(),
+        );
+        params
+    }
+}
+
+fn instant(field: &'static str, text: Option<&str>) -> Result<Option<Timestamp>, DomainError> {
+    text.map(|t| {
+        Timestamp::parse_rfc3339(t)
+            .ok_or_else(|| DomainError::invalid(field, "expected an RFC 3339 date-time"))
+    })
+    .transpose()
+}
+
+fn range(query: &RangeQuery, now: Timestamp) -> Result<ReportRange, DomainError> {
+    let to = instant("to", query.to.as_deref())?.unwrap_or(now);
+    let from =
+        instant("from", query.from.as_deref())?.unwrap_or_else(|| to.plus_millis(-7 * 86_400_000));
+    Ok(ReportRange::new(from, to))
+}
+
+/// One group of the summary.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryRowView {
+    /// The group: `2026-11-30`, an agent id (`none`: no agent), or a thread type.
+    pub key: String,
+    /// A name to show: the agent's username, else the key.
+    pub name: String,
+    /// Conversations opened.
+    pub opened: u64,
+    /// Conversations resolved.
+    pub resolved: u64,
+    /// First response seconds, median.
+    pub first_response_p50_seconds: Option<f64>,
+    /// First response seconds, 90th percentile.
+    pub first_response_p90_seconds: Option<f64>,
+    /// Resolution seconds, median.
+    pub resolution_p50_seconds: Option<f64>,
+    /// Resolution seconds, 90th percentile.
+    pub resolution_p90_seconds: Option<f64>,
+    /// SLA clocks with a target that ended.
+    pub sla_measured: u64,
+    /// Share of them that met it (0 to 1).
+    pub sla_met_share: Option<f64>,
+    /// Average rating (1 to 5).
+    pub rating_average: Option<f64>,
+    /// How many ratings.
+    pub rating_count: u64,
+}
+
+/// The summary report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryView {
+    /// Start of the range.
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Timestamp,
+    /// End of the range (excluded).
+    #[schema(value_type = String, format = DateTime)]
+    pub to: Timestamp,
+    /// day, agent or type.
+    pub group_by: String,
+    /// One per group with any figure, by key.
+    pub rows: Vec<SummaryRowView>,
+}
+
+/// One agent's figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentReportView {
+    /// The agent.
+    #[schema(value_type = i64)]
+    pub agent_id: UserId,
+    /// The agent's username.
+    pub username: String,
+    /// Conversations under the agent's claim now.
+    pub held: u64,
+    /// Resolutions in the range where the agent held the conversation last.
+    pub resolved: u64,
+    /// Responses (first and next) in the range.
+    pub responses: u64,
+    /// Response seconds, median.
+    pub response_p50_seconds: Option<f64>,
+    /// Response seconds, 90th percentile.
+    pub response_p90_seconds: Option<f64>,
+    /// Average rating.
+    pub rating_average: Option<f64>,
+    /// How many ratings.
+    pub rating_count: u64,
+}
+
+/// The agents report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentsReportView {
+    /// Start of the range.
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Timestamp,
+    /// End of the range (excluded).
+    #[schema(value_type = String, format = DateTime)]
+    pub to: Timestamp,
+    /// One per agent with any figure, by id.
+    pub agents: Vec<AgentReportView>,
+}
+
+/// The desk's figures over a range, grouped by day, agent or thread type.
+#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(SummaryParams),
+    responses((status = 200, body = SummaryView), (status = 403, body = ErrorBody, description = "not staff"),
+        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` not an RFC 3339 date-time, or `group_by` not day, agent or type (`label` is not available yet)")),
+    security(("bearer" = [])))]
+pub async fn summary(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    query: web::Query<RangeQuery>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let query = query.into_inner();
+    let (view, ids) = blocking(move || {
+        let range = range(&query, chat.now())?;
+        let group_by = GroupBy::parse(query.group_by.as_deref().unwrap_or("day"))?;
+        let rows = chat.report_summary(&caller.user, range, group_by)?;
+        let ids: Vec<UserId> = if group_by == GroupBy::Agent {
+            rows.iter()
+                .filter_map(|r| r.key.parse().ok().map(UserId))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let names = chat.store().usernames(&ids)?;
+        Ok(((range, group_by, rows), names))
+    })
+    .await?;
+    let ((range, group_by, rows), names) = (view, ids);
+    let rows = rows
+        .into_iter()
+        .map(|r| SummaryRowView {
+            name: r
+                .key
+                .parse()
+                .ok()
+                .and_then(|id| names.get(&UserId(id)).cloned())
+                .unwrap_or_else(|| r.key.clone()),
+            opened: r.opened,
+            resolved: r.resolved,
+            first_response_p50_seconds: r.first_response.p50,
+            first_response_p90_seconds: r.first_response.p90,
+            resolution_p50_seconds: r.resolution.p50,
+            resolution_p90_seconds: r.resolution.p90,
+            sla_measured: r.sla_measured,
+            sla_met_share: r.sla_met_share(),
+            rating_average: r.rating_average(),
+            rating_count: r.rating_count,
+            key: r.key,
+        })
+        .collect();
+    let group_by = match group_by {
+        GroupBy::Day => "day",
+        GroupBy::Agent => "agent",
+        GroupBy::Type => "type",
+    };
+    Ok(HttpResponse::Ok().json(SummaryView {
+        from: range.from,
+        to: range.to,
+        group_by: group_by.to_owned(),
+        rows,
+    }))
+}
+
+/// Each agent's figures over a range: held now, resolved, response times, rating.
+#[utoipa::path(get, path = "/api/v1/reports/agents", tag = "reports", params(ReportRangeParams),
+    responses((status = 200, body = AgentsReportView), (status = 403, body = ErrorBody, description = "not staff"),
+        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` not an RFC 3339 date-time")),
+    security(("bearer" = [])))]
+pub async fn agents(
+    chat: web::Data<Chat>,
+    caller: Authenticated,
+    query: web::Query<RangeQuery>,
+) -> ApiResult<HttpResponse> {
+    let chat = chat.get_ref().clone();
+    let query = query.into_inner();
+    let (range, rows, names): (ReportRange, _, HashMap<UserId, String>) = blocking(move || {
+        let range = range(&query, chat.now())?;
+        let rows = chat.report_agents(&caller.user, range)?;
+        let ids: Vec<UserId> = rows.iter().map(|r| r.agent_id).collect();
+        let names = chat.store().usernames(&ids)?;
+        Ok((range, rows, names))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AgentsReportView {
+        from: range.from,
+        to: range.to,
+        agents: rows
+            .into_iter()
+            .map(|r| AgentReportView {
+                username: names.get(&r.agent_id).cloned().unwrap_or_default(),
+                held: r.held,
+                resolved: r.resolved,
+                responses: r.responses,
+                response_p50_seconds: r.response.p50,
+                response_p90_seconds: r.response.p90,
+                rating_average: r.rating_average(),
+                rating_count: r.rating_count,
+                agent_id: r.agent_id,
+            })
+            .collect(),
+    }))
+}

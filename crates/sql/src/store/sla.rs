@@ -1,0 +1,142 @@
+//! SLA clocks: conditional statements, so each end, breach and warning happens exactly once.
+
+use chat_domain::ports::SlaStore;
+use chat_domain::sla::{NewSlaClock, SlaClock, SlaEnd, SlaKind};
+use chat_domain::thread::ThreadType;
+use chat_domain::{DomainResult, ThreadId, Timestamp, UserId};
+use diesel::prelude::*;
+
+use super::SqlStore;
+use crate::error::{is_unique_violation, StoreError};
+use crate::schema::sla_clocks;
+
+/// A stored clock.
+#[derive(Debug, Queryable)]
+pub(crate) struct SlaClockRow {
+    id: i64,
+    thread_id: i64,
+    thread_type: i16,
+    kind: String,
+    #[allow(dead_code)]
+    track: String,
+    started_at_ms: i64,
+    target_seconds: Option<i64>,
+    due_at_ms: Option<i64>,
+    at_risk_at_ms: Option<i64>,
+    warned_at_ms: Option<i64>,
+    breached_at_ms: Option<i64>,
+    ended_at_ms: Option<i64>,
+    agent_id: Option<i64>,
+    seconds: Option<i64>,
+    met: Option<bool>,
+}
+
+impl SlaClockRow {
+    fn into_clock(self) -> Result<SlaClock, StoreError> {
+        Ok(SlaClock {
+            id: self.id,
+            thread_id: ThreadId(self.thread_id),
+            thread_type: ThreadType::from_code(i64::from(self.thread_type))?,
+            kind: SlaKind::parse(&self.kind)?,
+            started_at: Timestamp(self.started_at_ms),
+            target_seconds: self.target_seconds,
+            due_at: self.due_at_ms.map(Timestamp),
+            at_risk_at: self.at_risk_at_ms.map(Timestamp),
+            warned_at: self.warned_at_ms.map(Timestamp),
+            breached_at: self.breached_at_ms.map(Timestamp),
+            ended_at: self.ended_at_ms.map(Timestamp),
+            agent_id: self.agent_id.map(UserId),
+            seconds: self.seconds,
+            met: self.met,
+        })
+    }
+}
+
+fn into_clocks(rows: Vec<SlaClockRow>) -> Result<Vec<SlaClock>, StoreError> {
+    rows.into_iter().map(SlaClockRow::into_clock).collect()
+}
+
+impl SlaStore for SqlStore {
+    fn start_sla_clock(&self, clock: NewSlaClock) -> DomainResult<Option<SlaClock>> {
+        self.run(|conn| {
+            let inserted = diesel::insert_into(sla_clocks::table)
+                .values((
+                    sla_clocks::thread_id.eq(clock.thread_id.0),
+                    sla_clocks::thread_type.eq(clock.thread_type.code()),
+                    sla_clocks::kind.eq(clock.kind.as_str()),
+                    sla_clocks::track.eq(clock.kind.track()),
+                    sla_clocks::started_at_ms.eq(clock.started_at.millis()),
+                    sla_clocks::target_seconds.eq(clock.target_seconds),
+                    sla_clocks::due_at_ms.eq(clock.due_at.map(Timestamp::millis)),
+                    sla_clocks::at_risk_at_ms.eq(clock.at_risk_at.map(Timestamp::millis)),
+                ))
+                .returning(sla_clocks::all_columns)
+                .get_result::<SlaClockRow>(conn);
+            match inserted {
+                Ok(row) => Ok(Some(row.into_clock()?)),
+                Err(err) if is_unique_violation(&err) => Ok(None),
+                Err(err) => Err(err.into()),
+            }
+        })
+    }
+
+    fn sla_clocks(&self, threads: &[ThreadId]) -> DomainResult<Vec<SlaClock>> {
+        let ids: Vec<i64> = threads.iter().map(|t| t.0).collect();
+        self.run(|conn| {
+            let rows = sla_clocks::table
+                .filter(sla_clocks::thread_id.eq_any(ids))
+                .order((sla_clocks::started_at_ms, sla_clocks::id))
+                .select(sla_clocks::all_columns)
+                .load::<SlaClockRow>(conn)?;
+            into_clocks(rows)
+        })
+    }
+
+    fn finish_sla_clock(&self, id: i64, end: SlaEnd, agent: Option<UserId>) -> DomainResult<bool> {
+        self.run(|conn| {
+            let changed = diesel::update(
+                sla_clocks::table
+                    .filter(sla_clocks::id.eq(id))
+                    .filter(sla_clocks::ended_at_ms.is_null()),
+            )
+            .set((
+                sla_clocks::ended_at_ms.eq(Some(end.ended_at.millis())),
+                sla_clocks::seconds.eq(end.seconds),
+                sla_clocks::met.eq(end.met),
+                sla_clocks::agent_id.eq(agent.map(|a| a.0)),
+            ))
+            .execute(conn)?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn breach_due_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>> {
+        self.run(|conn| {
+            let rows = diesel::update(
+                sla_clocks::table
+                    .filter(sla_clocks::ended_at_ms.is_null())
+                    .filter(sla_clocks::breached_at_ms.is_null())
+                    .filter(sla_clocks::due_at_ms.le(now.millis())),
+            )
+            .set(sla_clocks::breached_at_ms.eq(Some(now.millis())))
+            .returning(sla_clocks::all_columns)
+            .load::<SlaClockRow>(conn)?;
+            into_clocks(rows)
+        })
+    }
+
+    fn warn_at_risk_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>> {
+        self.run(|conn| {
+            let rows = diesel::update(
+                sla_clocks::table
+                    .filter(sla_clocks::ended_at_ms.is_null())
+                    .filter(sla_clocks::warned_at_ms.is_null())
+                    .filter(sla_clocks::at_risk_at_ms.le(now.millis())),
+            )
+            .set(sla_clocks::warned_at_ms.eq(Some(now.millis())))
+            .returning(sla_clocks::all_columns)
+            .load::<SlaClockRow>(conn)?;
+            into_clocks(rows)
+        })
+    }
+}

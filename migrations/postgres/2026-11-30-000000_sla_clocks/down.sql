@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS threads_created;
+DROP TABLE sla_clocks;
