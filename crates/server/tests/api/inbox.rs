@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, Actor, TestApp};
-use crate::notes::{next_frame, next_of};
+use crate::notes::{assert_none_before_pong, next_of};
 
 on_every_store!(
     my_conversations_lists_what_the_agent_holds_with_unread_counts,
@@ -241,20 +241,7 @@ async fn a_reopened_thread_keeps_its_reasons_and_its_last_agent_is_told(app: Tes
                 .unwrap()
     );
     // Nothing meant for staff reached the client's socket.
-    use futures_util::SinkExt;
-    client_ws
-        .send(tokio_tungstenite::tungstenite::Message::Text(
-            json!({"type": "ping"}).to_string(),
-        ))
-        .await
-        .unwrap();
-    loop {
-        let frame = next_frame(&mut client_ws).await;
-        assert_ne!(frame["type"], "thread.reopened", "{frame}");
-        if frame["type"] == "pong" {
-            break;
-        }
-    }
+    assert_none_before_pong(&mut client_ws, "thread.reopened").await;
 }
 
 async fn usernames_differing_only_in_case_are_one_username(app: TestApp) {

@@ -1,14 +1,12 @@
 //! Labels (`/api/v1/labels`, `/api/v1/threads/{id}/labels`) and the staff list's filters, on
 //! each store.
 
-use futures_util::SinkExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::helpers::{assert_error, Actor, TestApp};
 use crate::inbox::{ids, list};
-use crate::notes::{next_frame, next_of};
+use crate::notes::{assert_none_before_pong, next_of};
 
 on_every_store!(with crate::helpers::spawn_app_with_clock;
     admins_define_labels_and_staff_put_them_on_threads,
@@ -221,17 +219,7 @@ async fn a_label_change_reaches_staff_never_the_client(app: TestApp) {
     assert_eq!(frame["labels"], json!([vip]));
 
     // The client: nothing before the pong of a ping sent after the change.
-    client_ws
-        .send(WsMessage::Text(json!({"type": "ping"}).to_string()))
-        .await
-        .unwrap();
-    loop {
-        let frame = next_frame(&mut client_ws).await;
-        assert_ne!(frame["type"], "thread.labels", "{frame}");
-        if frame["type"] == "pong" {
-            break;
-        }
-    }
+    assert_none_before_pong(&mut client_ws, "thread.labels").await;
 }
 
 async fn the_staff_list_filters_counts_and_refuses_bad_parameters(app: TestApp) {

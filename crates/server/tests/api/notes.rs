@@ -336,6 +336,28 @@ where
     }
 }
 
+/// Sends a `ping` and reads up to its `pong`, asserting that no frame of type `kind` came
+/// before it (everything published before the ping has reached the socket by then).
+pub async fn assert_none_before_pong<S>(ws: &mut S, kind: &str)
+where
+    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
+        + futures_util::Sink<WsMessage>
+        + Unpin,
+    <S as futures_util::Sink<WsMessage>>::Error: std::fmt::Debug,
+{
+    use futures_util::SinkExt;
+    ws.send(WsMessage::Text(json!({"type": "ping"}).to_string()))
+        .await
+        .unwrap();
+    loop {
+        let frame = next_frame(ws).await;
+        assert_ne!(frame["type"], kind, "{frame}");
+        if frame["type"] == "pong" {
+            return;
+        }
+    }
+}
+
 /// The next text frame of type `kind`, skipping others.
 pub async fn next_of<S>(ws: &mut S, kind: &str) -> Value
 where

@@ -205,17 +205,13 @@ async fn client(setup: &Setup, record: &Shared, mut stop: watch::Receiver<bool>)
                 None => next_send,
             };
             tokio::select! {
-                frame = ws.next() => {
-                    let text = match frame {
-                        Some(Ok(Message::Text(text))) => text,
-                        Some(Ok(_)) => continue,
-                        Some(Err(_)) | None => {
-                            instance += 1;
-                            tokio::time::sleep(RETRY).await;
-                            continue 'connect;
-                        }
+                frame = next_json(&mut ws) => {
+                    let Some(v) = frame else {
+                        // Closed or broken: the other instance, after a pause.
+                        instance += 1;
+                        tokio::time::sleep(RETRY).await;
+                        continue 'connect;
                     };
-                    let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
                     let answers = v["client_message_id"].as_str().map(str::to_owned);
                     let in_flight = pending.as_ref().map(|(n, _, _)| cmid(setup.index, *n));
                     match v["type"].as_str() {
@@ -290,6 +286,22 @@ async fn client(setup: &Setup, record: &Shared, mut stop: watch::Receiver<bool>)
     }
 }
 
+/// The socket's next JSON text frame (other frames skipped), or `None` once it is closed or
+/// broken.
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => {
+                if let Ok(v) = serde_json::from_str(&text) {
+                    return Some(v);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
 fn cmid(index: usize, n: usize) -> String {
     format!("ch-{index}-{n}")
 }
@@ -349,17 +361,13 @@ async fn agent(
         first_connect = false;
         loop {
             tokio::select! {
-                frame = ws.next() => {
-                    let text = match frame {
-                        Some(Ok(Message::Text(text))) => text,
-                        Some(Ok(_)) => continue,
-                        Some(Err(_)) | None => {
-                            instance += 1;
-                            tokio::time::sleep(RETRY).await;
-                            continue 'connect;
-                        }
+                frame = next_json(&mut ws) => {
+                    let Some(v) = frame else {
+                        // Closed or broken: the other instance, after a pause.
+                        instance += 1;
+                        tokio::time::sleep(RETRY).await;
+                        continue 'connect;
                     };
-                    let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
                     match v["type"].as_str() {
                         Some("message.created") => {
                             let Some(seq) = v["seq"].as_i64() else { continue };
