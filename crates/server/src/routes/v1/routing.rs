@@ -69,7 +69,8 @@ pub struct TransferRequest {
     #[serde(deserialize_with = "nullable_integer")]
     #[schema(value_type = Option<i64>, required = true)]
     pub to_agent_id: Option<i64>,
-    /// A note for the receiver (sent to staff only, never to the client).
+    /// A note for the receiver (sent to staff only and stored as a private note in the thread,
+    /// never shown to the client).
     #[serde(default)]
     #[schema(schema_with = schema::transfer_note)]
     pub note: Option<String>,
