@@ -349,3 +349,76 @@ pub async fn assert_error(resp: Response, status: StatusCode, code: &str) {
     assert_eq!(resp.status(), status);
     assert_eq!(error_code(resp).await, code);
 }
+
+// Socket frames (shared by the API tests that open sockets).
+
+/// Sends a `ping` and reads up to its `pong`, asserting that no frame of type `kind` came
+/// before it (everything published before the ping has reached the socket by then).
+pub async fn assert_none_before_pong<S>(ws: &mut S, kind: &str)
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + futures_util::Sink<tokio_tungstenite::tungstenite::Message>
+        + Unpin,
+    <S as futures_util::Sink<tokio_tungstenite::tungstenite::Message>>::Error: std::fmt::Debug,
+{
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        serde_json::json!({"type": "ping"}).to_string(),
+    ))
+    .await
+    .unwrap();
+    loop {
+        let frame = next_frame(ws).await;
+        assert_ne!(frame["type"], kind, "{frame}");
+        if frame["type"] == "pong" {
+            return;
+        }
+    }
+}
+
+/// The next text frame of type `kind`, skipping others.
+pub async fn next_of<S>(ws: &mut S, kind: &str) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    loop {
+        let frame = next_frame(ws).await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+/// The next text frame.
+pub async fn next_frame<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    loop {
+        let frame = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            futures_util::StreamExt::next(ws),
+        )
+        .await
+        .expect("a frame within 10 s")
+        .unwrap()
+        .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}

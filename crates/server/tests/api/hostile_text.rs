@@ -2,12 +2,12 @@
 //! of edge, REST, socket and the seed's endpoints, on each store: 422 `invalid` naming the
 //! field, and nothing stored.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::helpers::{Actor, TestApp};
+use crate::helpers::{next_of, Actor, TestApp};
 
 on_every_store!(
     rest_refuses_control_characters_in_every_text_field,
@@ -210,25 +210,4 @@ async fn a_socket_refuses_control_characters_and_lives_on(app: TestApp) {
         .unwrap();
     next_of(&mut ws, "pong").await;
     assert_eq!(message_count(&app, thread_id, &ann).await, 1);
-}
-
-/// The next text frame of type `kind`, skipping others.
-async fn next_of<S>(ws: &mut S, kind: &str) -> Value
-where
-    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
-{
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-            .await
-            .expect("a frame within 10 s")
-            .unwrap()
-            .unwrap();
-        if let WsMessage::Text(text) = frame {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["type"] == kind {
-                return value;
-            }
-        }
-    }
 }

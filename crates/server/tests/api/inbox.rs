@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, Actor, TestApp};
-use crate::notes::{assert_none_before_pong, next_of};
+use crate::helpers::{assert_none_before_pong, next_of};
 
 on_every_store!(
     my_conversations_lists_what_the_agent_holds_with_unread_counts,

@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, Actor, TestApp};
+use crate::helpers::{assert_none_before_pong, next_of};
 use crate::inbox::{ids, list};
-use crate::notes::{assert_none_before_pong, next_of};
 
 on_every_store!(with crate::helpers::spawn_app_with_clock;
     admins_define_labels_and_staff_put_them_on_threads,

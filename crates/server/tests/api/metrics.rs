@@ -3,15 +3,15 @@
 
 use std::io::BufRead;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use prometheus_parse::{Scrape, Value as Metric};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::helpers::{
-    assert_error, fresh_store, spawn_app_with, spawn_app_with_settings, test_settings, Backend,
-    TestApp,
+    assert_error, fresh_store, next_of, spawn_app_with, spawn_app_with_settings, test_settings,
+    Backend, TestApp,
 };
 
 on_every_store!(the_series_move_with_the_traffic);
@@ -288,25 +288,4 @@ async fn instances_count_what_crosses_redis() {
         .samples
         .iter()
         .any(|s| s.metric == "chat_redis_outbox_bytes"));
-}
-
-/// The next text frame of type `kind`, skipping others.
-async fn next_of<S>(ws: &mut S, kind: &str) -> Value
-where
-    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
-{
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-            .await
-            .expect("a frame within 10 s")
-            .unwrap()
-            .unwrap();
-        if let WsMessage::Text(text) = frame {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["type"] == kind {
-                return value;
-            }
-        }
-    }
 }

@@ -1,12 +1,11 @@
 //! Private notes over REST, the thread socket, search and the seed's endpoints, on each store:
 //! staff read them in order with the messages; a client never sees one by any path.
 
-use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::helpers::{assert_error, Actor, TestApp};
+use crate::helpers::{assert_error, next_frame, next_of, Actor, TestApp};
 
 on_every_store!(
     staff_write_notes_that_change_nothing_for_the_client,
@@ -332,60 +331,6 @@ where
             "ready" | "typing" | "read" | "claimed" | "thread.status"
         ) {
             return frame;
-        }
-    }
-}
-
-/// Sends a `ping` and reads up to its `pong`, asserting that no frame of type `kind` came
-/// before it (everything published before the ping has reached the socket by then).
-pub async fn assert_none_before_pong<S>(ws: &mut S, kind: &str)
-where
-    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
-        + futures_util::Sink<WsMessage>
-        + Unpin,
-    <S as futures_util::Sink<WsMessage>>::Error: std::fmt::Debug,
-{
-    use futures_util::SinkExt;
-    ws.send(WsMessage::Text(json!({"type": "ping"}).to_string()))
-        .await
-        .unwrap();
-    loop {
-        let frame = next_frame(ws).await;
-        assert_ne!(frame["type"], kind, "{frame}");
-        if frame["type"] == "pong" {
-            return;
-        }
-    }
-}
-
-/// The next text frame of type `kind`, skipping others.
-pub async fn next_of<S>(ws: &mut S, kind: &str) -> Value
-where
-    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
-{
-    loop {
-        let frame = next_frame(ws).await;
-        if frame["type"] == kind {
-            return frame;
-        }
-    }
-}
-
-/// The next text frame.
-pub async fn next_frame<S>(ws: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
-{
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-            .await
-            .expect("a frame within 10 s")
-            .unwrap()
-            .unwrap();
-        if let WsMessage::Text(text) = frame {
-            return serde_json::from_str(&text).unwrap();
         }
     }
 }

@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::helpers::next_of;
 use crate::helpers::{assert_error, Actor, TestApp};
-use crate::notes::next_of;
 
 on_every_store!(a_client_rates_each_resolution_once_and_staff_are_told,);
 
