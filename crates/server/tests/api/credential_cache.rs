@@ -5,10 +5,9 @@
 
 use chat_domain::ports::PasswordHasher;
 use chat_domain::user::Password;
-use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{execute_behind_the_apps_back, spawn_app_with, Backend, TestApp};
 
 /// With the cache (the default settings, and a test clock that stands still).
 mod cached {
@@ -55,13 +54,7 @@ fn set_password(database_url: &str, user_id: i64, password: &str) {
     let hasher = chat_memory::BcryptHasher::new(4).unwrap();
     let hash = hasher.hash(&Password::parse(password).unwrap()).unwrap().0;
     let sql = format!("UPDATE users SET password_hash = '{hash}' WHERE id = {user_id}");
-    if let Some(path) = database_url.strip_prefix("sqlite://") {
-        let mut conn = SqliteConnection::establish(path).unwrap();
-        diesel::sql_query(sql).execute(&mut conn).unwrap();
-    } else {
-        let mut conn = PgConnection::establish(database_url).unwrap();
-        diesel::sql_query(sql).execute(&mut conn).unwrap();
-    }
+    execute_behind_the_apps_back(database_url, &sql);
 }
 
 async fn wrong_changed_and_deleted_credentials_answer_as_without_the_cache(app: TestApp) {

@@ -334,6 +334,23 @@ impl TestApp {
     }
 }
 
+/// Runs SQL on the app's store behind its back (blocking: call it from `web::block`). On SQLite
+/// it waits for the write lock as the app's own connections do: the app's background tasks
+/// (router sweep, SLA clocks) may hold it for a moment.
+pub fn execute_behind_the_apps_back(database_url: &str, sql: &str) {
+    use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        let mut conn = SqliteConnection::establish(path).unwrap();
+        diesel::sql_query("PRAGMA busy_timeout = 5000")
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    } else {
+        let mut conn = PgConnection::establish(database_url).unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+}
+
 /// The error code of an error answer (and checks its shape).
 pub async fn error_code(resp: Response) -> String {
     let body: Value = resp.json().await.expect("errors are JSON");

@@ -1,21 +1,18 @@
 //! `/readyz`: ready while the store answers, 503 once it does not; `/healthz` stays liveness.
 
-use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{execute_behind_the_apps_back, TestApp};
 
 on_every_store!(ready_while_the_store_answers_and_503_once_it_does_not);
 
 /// Breaks the app's store behind its back: drops its Postgres schema, or renames the SQLite
 /// users table.
 fn break_store(database_url: &str) {
-    if let Some(path) = database_url.strip_prefix("sqlite://") {
-        let mut conn = SqliteConnection::establish(path).unwrap();
-        diesel::sql_query("ALTER TABLE users RENAME TO users_gone")
-            .execute(&mut conn)
-            .unwrap();
+    if database_url.starts_with("sqlite://") {
+        execute_behind_the_apps_back(database_url, "ALTER TABLE users RENAME TO users_gone");
     } else {
         let schema = database_url
             .rsplit("search_path%3D")
