@@ -17,6 +17,7 @@ mod report;
 mod scenarios;
 mod services;
 mod socket;
+mod socket_worker;
 mod stats;
 
 use std::time::Instant;
@@ -123,6 +124,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if cli.socket_worker {
+        return match runtime.block_on(socket_worker::serve()) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chat-bench socket worker: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let outcome = runtime.block_on(async {
         tokio::select! {
             r = run(cli) => r,
@@ -222,9 +232,16 @@ async fn run(cli: Cli) -> Result<bool> {
         Some(s) => (s.postgres.url(), s.redis.url()),
         None => (cli.database_url.clone(), cli.redis_url.clone()),
     };
+    let instances = instances_for(&cli, &scenarios, &params);
+    if instances > cli.instances {
+        eprintln!(
+            "chat-bench: {instances} instances (not {}) to hold {} sockets at most {} each",
+            cli.instances, params.sockets, params.sockets_per_process
+        );
+    }
     let spec = ClusterSpec {
         backend,
-        instances: cli.instances,
+        instances,
         server_bin: cli.server_bin.clone(),
         database_url,
         redis_url,
@@ -250,7 +267,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let setup = match backend {
         Backend::Postgres => format!(
             "postgres + redis, {} instances (fresh database, channel prefix {})",
-            cli.instances, cluster.redis_prefix
+            instances, cluster.redis_prefix
         ),
         Backend::Embedded => "embedded: 1 instance, SQLite file, in-process bus".to_owned(),
     };
@@ -375,6 +392,25 @@ async fn run(cli: Cli) -> Result<bool> {
         cli.out.join("results.json").display()
     );
     Ok(report.passed())
+}
+
+/// Instances to start: as asked, or as many as the sockets need when each server process may
+/// hold at most `sockets_per_process` of them (its descriptor limit).
+fn instances_for(cli: &Cli, scenarios: &[Scenario], params: &Params) -> usize {
+    let sockets_scenario = scenarios
+        .iter()
+        .any(|s| matches!(s, Scenario::Connections | Scenario::Fanout));
+    if cli.embedded || !sockets_scenario {
+        return cli.instances;
+    }
+    let sockets = params.sockets + 2 * params.pairs;
+    // The smoke profile's tiny per-process figure exercises the generator's workers only.
+    let per_server = if params.profile == "smoke" {
+        sockets
+    } else {
+        params.sockets_per_process
+    };
+    cli.instances.max(sockets.div_ceil(per_server.max(1)))
 }
 
 fn chrono_like_now() -> String {

@@ -121,6 +121,10 @@ pub struct Cli {
     /// crates/domain/tests/data/urgency_corpus.jsonl, else ../shared/urgency/corpus.jsonl.
     #[arg(long)]
     pub urgency_corpus: Option<PathBuf>,
+    /// Internal: run as a socket worker (a child the generator starts to hold more sockets
+    /// than one process may; see socket_worker.rs).
+    #[arg(long, hide = true)]
+    pub socket_worker: bool,
     #[command(flatten)]
     pub sizes: SizeOverrides,
 }
@@ -146,6 +150,10 @@ pub struct SizeOverrides {
     /// connections: idle sockets to open (fanout's pairs come on top).
     #[arg(long)]
     pub sockets: Option<usize>,
+    /// connections: idle sockets one process holds; past it they spread over worker processes
+    /// (and the instances over as many as hold them: see `--instances`).
+    #[arg(long)]
+    pub sockets_per_process: Option<usize>,
     /// fanout: client/agent pairs chatting.
     #[arg(long)]
     pub pairs: Option<usize>,
@@ -205,6 +213,8 @@ pub struct Params {
     pub seed_users: usize,
     /// idle sockets.
     pub sockets: usize,
+    /// idle sockets one process (the generator, a socket worker, a server) holds at most.
+    pub sockets_per_process: usize,
     /// fanout pairs.
     pub pairs: usize,
     /// fanout agents.
@@ -260,6 +270,7 @@ impl Params {
             max_concurrency: o.max_concurrency.unwrap_or(base.max_concurrency),
             seed_users: o.seed_users.unwrap_or(base.seed_users),
             sockets: o.sockets.unwrap_or(base.sockets),
+            sockets_per_process: o.sockets_per_process.unwrap_or(base.sockets_per_process),
             pairs: o.pairs.unwrap_or(base.pairs),
             agents: o.agents.unwrap_or(base.agents),
             fanout_rate: o.fanout_rate.unwrap_or(base.fanout_rate),
@@ -287,6 +298,8 @@ impl Params {
             max_concurrency: 64,
             seed_users: 64,
             sockets: 10_000,
+            // 20,000 descriptors per process at most here; keep room for pools and the pairs.
+            sockets_per_process: 16_000,
             pairs: 500,
             agents: 125,
             fanout_rate: 1000,
@@ -321,6 +334,8 @@ impl Params {
             max_concurrency: 8,
             seed_users: 2,
             sockets: 100,
+            // Small, so the smoke run exercises the socket workers.
+            sockets_per_process: 60,
             pairs: 20,
             agents: 4,
             fanout_rate: 100,

@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async, WebSocketStream};
 
+use crate::socket_worker::Worker;
+
 /// A client socket.
 pub type Ws = WebSocketStream<TcpStream>;
 
@@ -120,12 +122,14 @@ async fn wait_ready(ws: &mut Ws) -> Result<Ready> {
     bail!("closed before ready")
 }
 
-/// Sockets held open and idle, each read by its own task (which answers pings).
+/// Sockets held open and idle, each read by its own task (which answers pings), and the
+/// socket workers (child processes) holding more of them.
 #[derive(Debug, Default)]
 pub struct IdlePool {
     tasks: Vec<JoinHandle<()>>,
     closed: Arc<AtomicUsize>,
     frames: Arc<AtomicUsize>,
+    workers: Vec<Worker>,
 }
 
 impl IdlePool {
@@ -144,19 +148,29 @@ impl IdlePool {
         }));
     }
 
-    /// Sockets held.
+    /// Keeps a socket worker (and the sockets it holds) until the pool is dropped.
+    pub fn adopt(&mut self, worker: Worker) {
+        self.workers.push(worker);
+    }
+
+    /// Sockets held, here and by the workers.
     pub fn len(&self) -> usize {
-        self.tasks.len()
+        self.tasks.len() + self.workers.iter().map(|w| w.held).sum::<usize>()
     }
 
     /// Whether no socket is held.
     pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
+        self.len() == 0
+    }
+
+    /// Socket worker processes holding some of the sockets.
+    pub fn worker_processes(&self) -> usize {
+        self.workers.len()
     }
 
     /// Sockets the server (or the network) closed since they were opened.
     pub fn closed(&self) -> usize {
-        self.closed.load(Ordering::Relaxed)
+        self.closed.load(Ordering::Relaxed) + self.workers.iter().map(Worker::closed).sum::<usize>()
     }
 }
 

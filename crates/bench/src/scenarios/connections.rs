@@ -3,16 +3,16 @@
 //! sockets refused, and the servers' memory per socket (VmRSS before and after). The sockets
 //! stay open for `fanout`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures_util::{stream, StreamExt};
 
 use crate::machine::rss_kib;
-use crate::population::{self, Client};
-use crate::report::{Sink, Target};
-use crate::socket::{self, IdlePool, Refusal, Ws};
+use crate::population;
+use crate::report::{self, Sink};
+use crate::socket::{self, IdlePool};
+use crate::socket_worker::{self, Attempt, Job, Opened, Target, Worker};
 use crate::stats::Latencies;
 use crate::Ctx;
 
@@ -48,33 +48,41 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
     let pids: Vec<u32> = ctx.cluster.instances.iter().map(|i| i.pid).collect();
     let before: Vec<u64> = pids.iter().map(|p| rss_kib(*p).unwrap_or(0)).collect();
 
+    let targets: Vec<Target> = clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Target {
+            addr: ctx.addr(c.home),
+            path: format!("/ws/threads/{}?token={}", c.thread, c.session.token),
+            source: socket::source_for(i, n),
+        })
+        .collect();
     let start = Instant::now();
-    let results: Vec<(std::result::Result<Ws, Refusal>, Duration, Option<String>)> =
-        stream::iter(clients.iter().enumerate())
-            .map(|(i, c)| connect_one(ctx, i, n, c))
-            .buffer_unordered(CONNECT_CONCURRENCY)
-            .collect()
-            .await;
+    let (pool, opened_report) = if n <= p.sockets_per_process {
+        open_here(&targets).await
+    } else {
+        open_in_workers(&targets, p.sockets_per_process).await?
+    };
     let elapsed = start.elapsed();
-
-    let mut pool = IdlePool::default();
+    let Opened {
+        refused,
+        first_error,
+        connect_micros,
+        ..
+    } = opened_report;
     let mut latencies = Latencies::new();
-    let mut refused: BTreeMap<String, u64> = BTreeMap::new();
-    let mut first_error = None;
-    for (result, took, error) in results {
-        match result {
-            Ok(ws) => {
-                latencies.record(took);
-                pool.hold(ws);
-            }
-            Err(kind) => {
-                *refused.entry(format!("{kind:?}")).or_default() += 1;
-                if first_error.is_none() {
-                    first_error = error;
-                }
-            }
-        }
+    for micros in connect_micros {
+        latencies.record_micros(micros);
     }
+    if pool.worker_processes() > 0 {
+        sink.note(format!(
+            "the sockets were held by {} worker processes of the load generator (at most {} \
+             each: a process may hold at most its hard open-file limit of descriptors)",
+            pool.worker_processes(),
+            p.sockets_per_process
+        ));
+    }
+
     let opened = pool.len();
     // Let the servers settle (buffers, allocator) before reading their memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -89,7 +97,7 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
         format!("sockets opened (of {n})"),
         opened as f64,
         "",
-        Some(Target::at_least(10_000.0)),
+        Some(report::Target::at_least(n as f64)),
     );
     sink.figure(
         "connect rate",
@@ -105,6 +113,7 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
     );
     let total_refused: u64 = refused.values().sum();
     sink.figure("sockets refused", total_refused as f64, "", None);
+    let instances = pids.len().max(1);
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         sink.figure(
             format!("server {i} RSS before -> after"),
@@ -112,6 +121,22 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
             "MiB",
             None,
         );
+        // Client `k` lives on instance `k % instances` (population::clients).
+        let asked_here = targets.iter().skip(i).step_by(instances).count();
+        if asked_here > 0 && total_refused == 0 {
+            sink.figure(
+                format!("server {i}: sockets held"),
+                asked_here as f64,
+                "",
+                None,
+            );
+            sink.figure(
+                format!("server {i}: memory per socket"),
+                a.saturating_sub(*b) as f64 / asked_here as f64,
+                "KiB",
+                None,
+            );
+        }
         sink.note(format!(
             "server {i}: VmRSS {:.1} MiB before, {:.1} MiB after",
             *b as f64 / 1024.0,
@@ -123,7 +148,7 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
             "server memory per socket",
             grown as f64 / opened as f64,
             "KiB",
-            Some(Target::at_most(32.0)),
+            Some(report::Target::at_most(16.0)),
         );
     }
     sink.figure(
@@ -146,17 +171,59 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
     Ok(pool)
 }
 
-async fn connect_one(
-    ctx: &Ctx,
-    i: usize,
-    total: usize,
-    c: &Client,
-) -> (std::result::Result<Ws, Refusal>, Duration, Option<String>) {
-    let addr = ctx.addr(c.home);
-    let path = format!("/ws/threads/{}?token={}", c.thread, c.session.token);
-    let t0 = Instant::now();
-    match socket::connect(addr, &path, socket::source_for(i, total)).await {
-        Ok((ws, _ready)) => (Ok(ws), t0.elapsed(), None),
-        Err(e) => (Err(e.kind), t0.elapsed(), Some(e.to_string())),
+/// Opens every target from this process.
+async fn open_here(targets: &[Target]) -> (IdlePool, Opened) {
+    let attempts: Vec<Attempt> = stream::iter(targets)
+        .map(socket_worker::attempt)
+        .buffer_unordered(CONNECT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut pool = IdlePool::default();
+    let mut opened = Opened::default();
+    for a in attempts {
+        match a.result {
+            Ok(ws) => {
+                opened.connect_micros.push(a.took.as_micros() as u64);
+                pool.hold(ws);
+            }
+            Err(kind) => {
+                *opened.refused.entry(format!("{kind:?}")).or_default() += 1;
+                if opened.first_error.is_none() {
+                    opened.first_error = a.error;
+                }
+            }
+        }
     }
+    opened.opened = pool.len();
+    (pool, opened)
+}
+
+/// Opens the targets from worker processes, at most `per_process` each, all at once (the
+/// connects in flight shared between them).
+async fn open_in_workers(targets: &[Target], per_process: usize) -> Result<(IdlePool, Opened)> {
+    let chunks: Vec<&[Target]> = targets.chunks(per_process.max(1)).collect();
+    let concurrency = (CONNECT_CONCURRENCY / chunks.len().max(1)).max(16);
+    let started = futures_util::future::join_all(chunks.into_iter().map(|chunk| async move {
+        Worker::start(&Job {
+            targets: chunk.to_vec(),
+            concurrency,
+        })
+        .await
+    }))
+    .await;
+    let mut pool = IdlePool::default();
+    let mut all = Opened::default();
+    for worker in started {
+        let (worker, opened) = worker?;
+        pool.adopt(worker);
+        all.opened += opened.opened;
+        for (kind, count) in opened.refused {
+            *all.refused.entry(kind).or_default() += count;
+        }
+        if all.first_error.is_none() {
+            all.first_error = opened.first_error;
+        }
+        all.connect_micros.extend(opened.connect_micros);
+    }
+    Ok((pool, all))
 }
