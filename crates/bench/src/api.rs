@@ -63,10 +63,14 @@ impl Default for Api {
 }
 
 impl Api {
-    /// A client with generous pools and a 30 s request timeout.
+    /// A client with generous pools, idle connections retired before the servers close them, and
+    /// a 30 s request timeout.
     pub fn new() -> Self {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(4096)
+            // The servers close a keep-alive connection idle for 5 s (actix-web's default);
+            // reusing one just as it closes fails with a reset. Retire idle ones sooner.
+            .pool_idle_timeout(Duration::from_secs(3))
             .tcp_nodelay(true)
             .timeout(Duration::from_secs(30))
             .build()
