@@ -94,28 +94,20 @@ pub async fn attempt(target: &Target) -> Attempt {
     }
 }
 
-/// The child's side: `chat-bench --socket-worker`.
-pub async fn serve() -> Result<()> {
-    crate::machine::raise_nofile_limit();
-    let mut lines = stdin_lines();
-    let job: Job = serde_json::from_str(
-        &lines
-            .recv()
-            .await
-            .ok_or_else(|| anyhow!("no job on stdin"))?,
-    )?;
-    let attempts: Vec<Attempt> = stream::iter(job.targets.iter())
+/// Opens every target, `concurrency` at a time, and holds each socket (reading it, so pings are
+/// answered) as soon as it is ready: a socket left unread while the others connect would miss
+/// the server's heartbeat.
+pub async fn open_all(targets: &[Target], concurrency: usize) -> (IdlePool, Opened) {
+    let mut attempts = stream::iter(targets)
         .map(attempt)
-        .buffer_unordered(job.concurrency.max(1))
-        .collect()
-        .await;
+        .buffer_unordered(concurrency.max(1));
     let mut pool = IdlePool::default();
     let mut opened = Opened::default();
-    for a in attempts {
+    while let Some(a) = attempts.next().await {
         match a.result {
             Ok(ws) => {
-                pool.hold(ws);
                 opened.connect_micros.push(a.took.as_micros() as u64);
+                pool.hold(ws);
             }
             Err(kind) => {
                 *opened.refused.entry(format!("{kind:?}")).or_default() += 1;
@@ -126,6 +118,20 @@ pub async fn serve() -> Result<()> {
         }
     }
     opened.opened = pool.len();
+    (pool, opened)
+}
+
+/// The child's side: `chat-bench --socket-worker`.
+pub async fn serve() -> Result<()> {
+    crate::machine::raise_nofile_limit();
+    let mut lines = stdin_lines();
+    let job: Job = serde_json::from_str(
+        &lines
+            .recv()
+            .await
+            .ok_or_else(|| anyhow!("no job on stdin"))?,
+    )?;
+    let (pool, opened) = open_all(&job.targets, job.concurrency).await;
     write_line(&opened)?;
 
     let mut reported = 0;

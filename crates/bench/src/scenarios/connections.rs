@@ -6,13 +6,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use futures_util::{stream, StreamExt};
 
 use crate::machine::rss_kib;
 use crate::population;
 use crate::report::{self, Sink};
 use crate::socket::{self, IdlePool};
-use crate::socket_worker::{self, Attempt, Job, Opened, Target, Worker};
+use crate::socket_worker::{self, Job, Opened, Target, Worker};
 use crate::stats::Latencies;
 use crate::Ctx;
 
@@ -59,7 +58,7 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
         .collect();
     let start = Instant::now();
     let (pool, opened_report) = if n <= p.sockets_per_process {
-        open_here(&targets).await
+        socket_worker::open_all(&targets, CONNECT_CONCURRENCY).await
     } else {
         open_in_workers(&targets, p.sockets_per_process).await?
     };
@@ -169,33 +168,6 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
         ),
     );
     Ok(pool)
-}
-
-/// Opens every target from this process.
-async fn open_here(targets: &[Target]) -> (IdlePool, Opened) {
-    let attempts: Vec<Attempt> = stream::iter(targets)
-        .map(socket_worker::attempt)
-        .buffer_unordered(CONNECT_CONCURRENCY)
-        .collect()
-        .await;
-    let mut pool = IdlePool::default();
-    let mut opened = Opened::default();
-    for a in attempts {
-        match a.result {
-            Ok(ws) => {
-                opened.connect_micros.push(a.took.as_micros() as u64);
-                pool.hold(ws);
-            }
-            Err(kind) => {
-                *opened.refused.entry(format!("{kind:?}")).or_default() += 1;
-                if opened.first_error.is_none() {
-                    opened.first_error = a.error;
-                }
-            }
-        }
-    }
-    opened.opened = pool.len();
-    (pool, opened)
 }
 
 /// Opens the targets from worker processes, at most `per_process` each, all at once (the
