@@ -120,3 +120,15 @@ schemathesis.openapi.format(
         lambda text: 8 <= len(text.encode()) <= 72
     ),
 )
+
+# A webhook's URL (`format: webhook-url`): the server refuses private, loopback and link-local
+# targets, which no JSON Schema can state; valid values are public https URLs (registering one
+# sends nothing until an event happens, and then only to a name under example.com).
+schemathesis.openapi.format(
+    "webhook-url",
+    st.builds(
+        lambda host, path: f"https://{host}.example.com/{path}",
+        st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True),
+        st.from_regex(r"[a-z0-9/_-]{0,30}", fullmatch=True),
+    ),
+)

@@ -240,10 +240,15 @@ macro_rules! store_contract_tests {
             ties_go_to_the_oldest_last_assignment,
             transfer_moves_the_claim_under_the_same_rules,
             renewal_and_release_of_offline_agents,
+            // webhooks and the outbox
+            the_outbox_records_each_change_for_subscribed_endpoints,
+            leases_retries_and_failures,
+            replay_requeues_the_same_event_ids_and_delete_removes,
         );
         $crate::__store_pair_contract_tests!(
             $factory;
             concurrent_assignment_on_two_instances_never_overruns_or_double_assigns,
+            concurrent_workers_on_two_instances_lease_each_delivery_once,
         );
     };
 }

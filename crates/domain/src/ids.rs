@@ -41,3 +41,7 @@ id_type!(
     /// Identifies a client's rating of a resolved conversation.
     RatingId
 );
+id_type!(
+    /// Identifies a webhook endpoint.
+    WebhookId
+);

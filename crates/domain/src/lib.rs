@@ -31,8 +31,9 @@ pub mod throttle;
 pub mod time;
 pub mod urgency;
 pub mod user;
+pub mod webhook;
 
 pub use error::{Conflict, DomainError, DomainResult};
-pub use ids::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, UserId};
-pub use service::{Chat, ChatConfig};
+pub use ids::{CannedReplyId, LabelId, MessageId, RatingId, ThreadId, UserId, WebhookId};
+pub use service::{Chat, ChatConfig, WebhookPolicy};
 pub use time::{Clock, SystemClock, Timestamp};

@@ -27,7 +27,10 @@ use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
 use crate::urgency::Urgency;
 use crate::user::{NewUser, Password, PasswordHash, Role, User};
-use crate::{CannedReplyId, DomainResult, LabelId, ThreadId, Timestamp, UserId};
+use crate::webhook::{
+    AttemptReport, AttemptVerdict, DeliveryLogEntry, DueDelivery, NewWebhook, Webhook,
+};
+use crate::{CannedReplyId, DomainResult, LabelId, ThreadId, Timestamp, UserId, WebhookId};
 
 /// Users.
 pub trait UserStore: Send + Sync {
@@ -397,6 +400,68 @@ pub trait ReportStore: Send + Sync {
     fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>>;
 }
 
+/// Webhook endpoints and the outbox ([`crate::webhook`]).
+///
+/// The outbox is written by the other ports, never through this one: in the same transaction
+/// as the change it reports (the memory store: under the same lock), every store MUST record an
+/// event ([`crate::webhook::OutboxEvent`]) and queue one pending delivery of it per *enabled*
+/// endpoint subscribed to its type (private notes only to endpoints with `include_notes`) when
+/// [`MessageStore::append_message`] stores a message (`message.created`, and `thread.resolved` if
+/// its patch resolved the thread), [`ThreadStore::open_thread`] creates a thread
+/// (`thread.opened`), [`ThreadStore::try_claim`] wins a claim that was not already the agent's
+/// (`thread.assigned`, via `claim`), [`ThreadStore::force_claim`] takes one over (via
+/// `take_over`), [`RoutingStore::assign_next`] assigns (via `auto`),
+/// [`RoutingStore::transfer_claim`] moves a claim (`thread.transferred`),
+/// [`ThreadStore::set_status`] resolves (`thread.resolved`), [`RatingStore::insert_rating`]
+/// stores a rating (`thread.rated`) and [`SlaStore::breach_due_clocks`] reports a breach
+/// (`sla.breached`). Nothing is recorded while no endpoint is registered. Event ids grow in the
+/// order events are recorded.
+pub trait WebhookStore: Send + Sync {
+    /// Registers an endpoint (enabled).
+    fn insert_webhook(&self, webhook: NewWebhook) -> DomainResult<Webhook>;
+    /// Every endpoint, by id.
+    fn webhooks(&self) -> DomainResult<Vec<Webhook>>;
+    /// One endpoint.
+    fn webhook_by_id(&self, id: WebhookId) -> DomainResult<Option<Webhook>>;
+    /// Enables or disables an endpoint; `None` if there is no such endpoint. A disabled
+    /// endpoint's pending deliveries wait (none is leased) until it is enabled again.
+    fn set_webhook_enabled(&self, id: WebhookId, enabled: bool) -> DomainResult<Option<Webhook>>;
+    /// Deletes an endpoint with its deliveries; false if there was none.
+    fn delete_webhook(&self, id: WebhookId) -> DomainResult<bool>;
+    /// An endpoint's deliveries, newest first, at most `limit`.
+    fn webhook_deliveries(&self, id: WebhookId, limit: u32) -> DomainResult<Vec<DeliveryLogEntry>>;
+    /// Leases up to `limit` pending deliveries of enabled endpoints that are due at `now` and
+    /// not under a live lease, until `until`. In order per thread per endpoint: a delivery is
+    /// never leased while an earlier pending delivery of the same thread to the same endpoint
+    /// exists (leased or not). MUST be atomic across instances: a delivery is leased by one
+    /// caller at a time (Postgres: `FOR UPDATE SKIP LOCKED`).
+    fn lease_deliveries(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> DomainResult<Vec<DueDelivery>>;
+    /// Records an attempt on a leased delivery and ends its lease: delivered, due again at a
+    /// time, or failed (and then its endpoint is disabled).
+    fn finish_delivery(
+        &self,
+        delivery: i64,
+        report: &AttemptReport,
+        verdict: AttemptVerdict,
+    ) -> DomainResult<()>;
+    /// Queues again, as new pending deliveries to this endpoint with the same event ids, every
+    /// event recorded at or after `from` that the endpoint subscribes to (notes only with
+    /// `include_notes`), oldest first. Returns how many, or `None` if there is no such endpoint.
+    fn replay_webhook(
+        &self,
+        id: WebhookId,
+        from: Timestamp,
+        now: Timestamp,
+    ) -> DomainResult<Option<u64>>;
+    /// How many deliveries are pending (every endpoint, enabled or not).
+    fn pending_deliveries(&self) -> DomainResult<u64>;
+}
+
 /// Everything the domain stores.
 pub trait Store:
     UserStore
@@ -409,6 +474,7 @@ pub trait Store:
     + RatingStore
     + SlaStore
     + ReportStore
+    + WebhookStore
 {
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;

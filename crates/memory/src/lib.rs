@@ -16,6 +16,7 @@ mod routing_store;
 mod sla;
 mod store;
 mod throttle;
+mod webhooks;
 
 pub use bus::InProcessBus;
 pub use clock::ManualClock;

@@ -167,6 +167,10 @@ impl RoutingStore for MemoryStore {
         let patch = t.on_claim(agent_id, until, now, ClaimMode::Take)?;
         t.apply(patch);
         s.agents.entry(agent_id).or_default().last_assigned_at = Some(now);
+        s.webhooks
+            .record(chat_domain::webhook::OutboxEvent::thread_assigned(
+                thread_id, agent_id, until, "auto", now,
+            ));
         Ok(Some(Assignment {
             thread_id,
             agent_id,
@@ -229,6 +233,13 @@ impl RoutingStore for MemoryStore {
             }
             None => t.claim = None,
         }
+        s.webhooks
+            .record(chat_domain::webhook::OutboxEvent::thread_transferred(
+                thread,
+                previous.map(|c| c.agent_id),
+                to,
+                now,
+            ));
         Ok(Transferred {
             thread_id: thread,
             from: previous.map(|c| c.agent_id),

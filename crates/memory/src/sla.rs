@@ -74,6 +74,10 @@ impl SlaStore for MemoryStore {
                 out.push(c.clone());
             }
         }
+        for c in &out {
+            s.webhooks
+                .record(chat_domain::webhook::OutboxEvent::sla_breached(c, now));
+        }
         Ok(out)
     }
 

@@ -16,6 +16,7 @@ use chat_domain::search::{SearchHit, SearchQuery, SearchScope};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
 use chat_domain::user::{NewUser, Role, User, Username};
+use chat_domain::webhook::OutboxEvent;
 use chat_domain::{
     CannedReplyId, Conflict, DomainError, DomainResult, LabelId, MessageId, RatingId, ThreadId,
     Timestamp, UserId,
@@ -46,6 +47,8 @@ pub(crate) struct State {
     /// Which thread carries which label.
     thread_labels: Vec<(ThreadId, LabelId)>,
     pub(crate) ratings: Vec<Rating>,
+    /// Webhook endpoints and the outbox.
+    pub(crate) webhooks: crate::webhooks::WebhookState,
 }
 
 impl MemoryStore {
@@ -252,6 +255,7 @@ impl ThreadStore for MemoryStore {
             urgency: Urgency::default(),
         };
         s.threads.push((thread.clone(), i64::MIN));
+        s.webhooks.record(OutboxEvent::thread_opened(&thread));
         Ok(thread)
     }
 
@@ -290,6 +294,7 @@ impl ThreadStore for MemoryStore {
     ) -> DomainResult<ClaimAttempt> {
         let mut s = self.lock();
         let (t, _) = s.thread_mut(thread)?;
+        let renewal = t.is_held_by(agent, now);
         match t.on_claim(agent, until, now, ClaimMode::Take) {
             Ok(patch) => t.apply(patch),
             Err(DomainError::Claimed { holder, until, .. }) => {
@@ -299,6 +304,11 @@ impl ThreadStore for MemoryStore {
                 }))
             }
             Err(e) => return Err(e),
+        }
+        if !renewal {
+            s.webhooks.record(OutboxEvent::thread_assigned(
+                thread, agent, until, "claim", now,
+            ));
         }
         Ok(ClaimAttempt::Won(Claim {
             agent_id: agent,
@@ -347,6 +357,13 @@ impl ThreadStore for MemoryStore {
         let patch = t.on_claim(agent, until, now, ClaimMode::TakeOver)?;
         let previous = t.live_claim(now).copied();
         t.apply(patch);
+        s.webhooks.record(OutboxEvent::thread_assigned(
+            thread,
+            agent,
+            until,
+            "take_over",
+            now,
+        ));
         Ok(previous)
     }
 
@@ -381,7 +398,12 @@ impl ThreadStore for MemoryStore {
         *rank = patch.rank_key.unwrap_or(*rank);
         t.apply(patch);
         t.last_activity_at = now;
-        Ok(t.clone())
+        let updated = t.clone();
+        if current.status != ThreadStatus::Resolved && updated.status == ThreadStatus::Resolved {
+            s.webhooks
+                .record(OutboxEvent::thread_resolved(&updated, now));
+        }
+        Ok(updated)
     }
 
     fn queue(&self, now: Timestamp, limit: u32, offset: u32) -> DomainResult<Vec<Thread>> {
@@ -542,6 +564,11 @@ impl MessageStore for MemoryStore {
         thread.apply(p);
         *entry = thread.clone();
         s.messages.push(message.clone());
+        s.webhooks.record(OutboxEvent::message_created(&message));
+        if status_changed && thread.status == ThreadStatus::Resolved {
+            s.webhooks
+                .record(OutboxEvent::thread_resolved(&thread, message.created_at));
+        }
         Ok(Appended {
             message,
             thread,
@@ -848,6 +875,7 @@ impl RatingStore for MemoryStore {
             created_at: rating.created_at,
         };
         s.ratings.push(stored.clone());
+        s.webhooks.record(OutboxEvent::thread_rated(&stored));
         Ok(stored)
     }
 

@@ -33,6 +33,7 @@ use crate::security_headers::security_headers;
 use crate::settings::Settings;
 use crate::shutdown::{termination_signal, Shutdown};
 use crate::startup::{self, PendingPostgres, Readiness, StartupError};
+use crate::webhook_worker::WebhookWorker;
 use crate::ws::WsState;
 
 /// Which store the settings select.
@@ -381,10 +382,12 @@ impl Application {
                 readiness: readiness.clone(),
             },
         )?;
+        let webhooks = WebhookWorker::new(chat.clone(), metrics.clone(), &settings.webhooks);
         let background = tokio::spawn(background_tasks(
             chat.clone(),
             Arc::clone(&settings),
             router,
+            webhooks,
             waiting,
             readiness.clone(),
             shutdown.clone(),
@@ -542,11 +545,13 @@ fn instance_id(address: SocketAddr) -> String {
 
 /// The background tasks: when start-up is `waiting` for Postgres, that first
 /// ([`startup::wait_for_store`]; a failure retrying cannot mend stops the server), then the
-/// sweep of expired claims and the router ([`crate::router`]), until shutdown.
+/// sweep of expired claims, the router ([`crate::router`]) and the webhook worker
+/// ([`crate::webhook_worker`]), until shutdown.
 async fn background_tasks(
     chat: Chat,
     settings: Arc<Settings>,
     router: Router,
+    webhooks: WebhookWorker,
     waiting: Option<PendingPostgres>,
     readiness: Readiness,
     shutdown: Shutdown,
@@ -578,7 +583,8 @@ async fn background_tasks(
             Duration::from_secs(settings.claims.sweep_interval_seconds),
             shutdown.clone(),
         ),
-        router.run(shutdown),
+        router.run(shutdown.clone()),
+        webhooks.run(shutdown),
     );
     Ok(())
 }

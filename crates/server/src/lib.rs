@@ -16,6 +16,7 @@ pub mod sla_settings;
 pub mod startup;
 pub mod telemetry;
 pub mod views;
+pub mod webhook_worker;
 pub mod ws;
 
 pub use app::Application;

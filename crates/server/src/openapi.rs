@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
 use crate::metrics;
 use crate::routes::v1::{
     accounts, agent_tools, claims, conversations, labels, queue, ratings, reports, routing,
+    webhooks,
 };
 
 /// The document.
@@ -36,6 +37,8 @@ use crate::routes::v1::{
         labels::list_labels, labels::add_label, labels::add_thread_label,
         labels::remove_thread_label,
         ratings::rate,
+        webhooks::list_webhooks, webhooks::add_webhook, webhooks::update_webhook,
+        webhooks::delete_webhook, webhooks::deliveries, webhooks::replay,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -352,6 +355,64 @@ pub mod schema {
         )
         .min_length(Some(1))
         .build()
+    }
+
+    /// A webhook endpoint's URL (a custom format: its rule cannot be a regular expression).
+    pub fn webhook_url() -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("webhook-url".into())))
+            .max_length(Some(chat_domain::webhook::MAX_URL_CHARS))
+            .description(Some(
+                "An absolute `http` or `https` URL with a host and no credentials, at most 2,048 \
+                 characters, no control characters. Unless the server's config allows private \
+                 targets, an IP literal or `localhost` on a loopback, private (RFC 1918, \
+                 `fc00::/7`, `100.64.0.0/10`), link-local (`169.254.0.0/16`, `fe80::/10`), \
+                 unspecified or other reserved address is refused with 422 (a name is checked \
+                 after resolution, when delivering).",
+            ))
+            .examples(["https://crm.example.com/hooks/chat"])
+            .build()
+    }
+
+    /// An RFC 3339 instant in a body.
+    pub fn instant() -> Object {
+        text(
+            patterns::INSTANT,
+            "An RFC 3339 date-time with a `T` and an offset (`Z` or `+hh:mm`), a real date \
+             and time.",
+        )
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        .build()
+    }
+
+    /// A webhook's secret.
+    pub fn webhook_secret() -> Object {
+        text(
+            PATTERN,
+            "The HMAC-SHA256 key deliveries are signed with: 1 to 200 characters, no control \
+             characters. Never shown back in full.",
+        )
+        .min_length(Some(1))
+        .max_length(Some(chat_domain::webhook::MAX_SECRET_CHARS))
+        .build()
+    }
+
+    /// A webhook's event types.
+    pub fn webhook_events() -> utoipa::openapi::schema::Array {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(
+                        chat_domain::webhook::WebhookEventType::ALL.map(|t| t.as_str()),
+                    )),
+            )
+            .min_items(Some(1))
+            .description(Some(
+                "The event types to deliver, at least one (a type named twice counts once).",
+            ))
+            .build()
     }
 
     /// A label's name.

@@ -76,6 +76,61 @@ pub struct Settings {
     pub sla: crate::sla_settings::SlaSettings,
     /// `GET /metrics`.
     pub metrics: MetricsSettings,
+    /// Webhook deliveries.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook deliveries (docs/WEBHOOKS.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Allow endpoints on private, loopback and link-local addresses (never in production:
+    /// server-side request forgery). Tests turn it on for their local receivers.
+    pub allow_private_targets: bool,
+    /// How long a delivery is retried after its event, in seconds.
+    pub retry_for_seconds: i64,
+    /// The most attempts per delivery; then it fails and its endpoint is disabled.
+    pub max_attempts: i64,
+    /// The first retry's wait, in milliseconds (doubling, with jitter, up to `max_backoff_ms`).
+    pub initial_backoff_ms: i64,
+    /// The longest wait between attempts, in milliseconds.
+    pub max_backoff_ms: i64,
+    /// One attempt's timeout, in milliseconds.
+    pub timeout_ms: u64,
+    /// How often the worker looks for due deliveries, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// The most deliveries a worker leases (and sends at once) per round.
+    pub batch: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            allow_private_targets: false,
+            retry_for_seconds: 24 * 60 * 60,
+            max_attempts: 30,
+            initial_backoff_ms: 1000,
+            max_backoff_ms: 10 * 60 * 1000,
+            timeout_ms: 10_000,
+            poll_interval_ms: 500,
+            batch: 32,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// The use cases' and the worker's policy.
+    pub fn policy(&self) -> chat_domain::WebhookPolicy {
+        chat_domain::WebhookPolicy {
+            allow_private_targets: self.allow_private_targets,
+            retry: chat_domain::webhook::RetryPolicy {
+                base_ms: self.initial_backoff_ms.max(1),
+                max_backoff_ms: self.max_backoff_ms.max(1),
+                retry_for_ms: self.retry_for_seconds.saturating_mul(1000),
+                max_attempts: self.max_attempts.max(1),
+            },
+        }
+    }
 }
 
 /// `GET /metrics` (Prometheus text format).
@@ -581,6 +636,7 @@ impl Settings {
             routing: self.routing.policy(),
             // Checked by `validate`; a bad schedule there stops the server before this.
             sla: self.sla.policy().unwrap_or_default(),
+            webhooks: self.webhooks.policy(),
         }
     }
 }

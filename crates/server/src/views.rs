@@ -707,3 +707,104 @@ impl From<&chat_domain::routing::Transferred> for TransferView {
         }
     }
 }
+
+/// A webhook endpoint (its secret never shown back in full).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Its id.
+    #[schema(value_type = i64)]
+    pub id: chat_domain::WebhookId,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// The event types it subscribes to.
+    #[schema(value_type = Vec<String>, example = json!(["message.created", "thread.opened"]))]
+    pub events: Vec<chat_domain::webhook::WebhookEventType>,
+    /// Whether `message.created` includes staff's private notes.
+    pub include_notes: bool,
+    /// Whether deliveries are made (false after a delivery failed for good, or an admin's
+    /// `PATCH`).
+    pub enabled: bool,
+    /// The secret's last 4 characters (when it has at least 12), after `…`.
+    #[schema(example = "…f00d")]
+    pub secret_hint: String,
+    /// When it was registered.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&chat_domain::webhook::Webhook> for WebhookView {
+    fn from(w: &chat_domain::webhook::Webhook) -> Self {
+        WebhookView {
+            id: w.id,
+            url: w.url.clone(),
+            events: w.events.clone(),
+            include_notes: w.include_notes,
+            enabled: w.enabled,
+            secret_hint: w.secret_hint(),
+            created_at: w.created_at,
+        }
+    }
+}
+
+/// One delivery of an event to an endpoint, with its latest attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookDeliveryView {
+    /// The delivery's id.
+    pub id: i64,
+    /// The event's stable id (`Webhook-Id`; a replay keeps it).
+    #[schema(example = "evt_42")]
+    pub event_id: String,
+    /// The event's type.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "message.created")]
+    pub event_type: chat_domain::webhook::WebhookEventType,
+    /// The event's thread.
+    #[schema(value_type = i64)]
+    pub thread_id: ThreadId,
+    /// pending, delivered or failed.
+    #[schema(example = "delivered")]
+    pub state: &'static str,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The latest attempt's HTTP status, if the endpoint answered.
+    pub last_status: Option<i64>,
+    /// The latest attempt's error (timeout, connection, refused private target), if any.
+    pub last_error: Option<String>,
+    /// How long the latest attempt took, in milliseconds.
+    pub last_duration_ms: Option<i64>,
+    /// When the latest attempt was made.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_attempt_at: Option<Timestamp>,
+    /// When the next attempt is due (pending deliveries).
+    #[schema(value_type = String, format = DateTime)]
+    pub next_attempt_at: Timestamp,
+    /// When it was queued.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<&chat_domain::webhook::DeliveryLogEntry> for WebhookDeliveryView {
+    fn from(d: &chat_domain::webhook::DeliveryLogEntry) -> Self {
+        WebhookDeliveryView {
+            id: d.id,
+            event_id: d.event_id.clone(),
+            event_type: d.event_type,
+            thread_id: d.thread_id,
+            state: d.state.as_str(),
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error.clone(),
+            last_duration_ms: d.last_duration_ms,
+            last_attempt_at: d.last_attempt_at,
+            next_attempt_at: d.next_attempt_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// What a replay queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayView {
+    /// How many events were queued again (with their original event ids).
+    pub queued: u64,
+}

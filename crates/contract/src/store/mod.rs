@@ -17,6 +17,7 @@ mod sla;
 mod text;
 mod threads;
 mod users;
+mod webhooks;
 
 pub use canned::*;
 pub use claims::*;
@@ -33,3 +34,4 @@ pub use sla::*;
 pub use text::*;
 pub use threads::*;
 pub use users::*;
+pub use webhooks::*;

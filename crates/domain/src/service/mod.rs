@@ -12,6 +12,7 @@ mod queue;
 mod ratings;
 mod routing;
 mod sla;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub use agent_tools::ClientContext;
 pub use inbox::{InboxEntry, InboxPage, MAX_INBOX_PAGE};
 pub use queue::QueueEntry;
 pub use sla::SlaSweep;
+pub use webhooks::MAX_DELIVERY_PAGE;
 
 use crate::claim::ClaimPolicy;
 use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
@@ -51,6 +53,18 @@ pub struct ChatConfig {
     pub auto_resolve_after_ms: Option<i64>,
     /// SLA targets, business hours and the at-risk rule.
     pub sla: SlaPolicy,
+    /// Webhook targets and retries.
+    pub webhooks: WebhookPolicy,
+}
+
+/// Webhook settings of the use cases and the delivery worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookPolicy {
+    /// Whether endpoints may point to private, loopback or link-local addresses
+    /// ([`crate::webhook::is_forbidden_ip`]); off in production, on in tests.
+    pub allow_private_targets: bool,
+    /// Backoff and how long deliveries are retried.
+    pub retry: crate::webhook::RetryPolicy,
 }
 
 impl Default for ChatConfig {
@@ -63,6 +77,7 @@ impl Default for ChatConfig {
             routing: RoutingPolicy::default(),
             auto_resolve_after_ms: None,
             sla: SlaPolicy::default(),
+            webhooks: WebhookPolicy::default(),
         }
     }
 }

@@ -67,6 +67,9 @@ struct Collectors {
     claim_conflicts: IntCounterVec,
     assignments: IntCounterVec,
     login_failures: IntCounterVec,
+    webhook_queue_depth: IntGauge,
+    webhook_attempts: IntCounterVec,
+    webhook_failures: IntCounter,
     pool_source: Mutex<Option<pool::PoolSource>>,
     redis: redis::RedisCollectors,
 }
@@ -193,6 +196,24 @@ impl Metrics {
                 "Refused password checks: bad_credentials (wrong password or unknown user) or locked_out (throttled)",
                 "reason",
             )?,
+            webhook_queue_depth: gauge(
+                r,
+                "chat_webhook_queue_depth",
+                "Webhook deliveries pending (every endpoint), as this instance's worker last counted them",
+            )?,
+            webhook_attempts: counter_vec(
+                r,
+                "chat_webhook_attempts_total",
+                "Webhook delivery attempts made by this instance, by outcome: delivered, retry (failed, to be retried) or failed (retries ran out)",
+                "outcome",
+            )?,
+            webhook_failures: register(
+                r,
+                IntCounter::new(
+                    "chat_webhook_delivery_failures_total",
+                    "Webhook deliveries that failed for good on this instance (their endpoint was disabled)",
+                )?,
+            )?,
             pool_source: Mutex::new(None),
             redis: redis::RedisCollectors::new(r)?,
             registry,
@@ -257,6 +278,24 @@ impl Metrics {
     /// for the router's assign path (`chat_assignments_total`).
     pub fn assignment(&self, how: &'static str) {
         self.inner.assignments.with_label_values(&[how]).inc();
+    }
+
+    /// The webhook deliveries pending now.
+    pub fn webhook_queue_depth(&self, pending: u64) {
+        self.inner
+            .webhook_queue_depth
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+
+    /// A webhook delivery attempt ended: `delivered`, `retry` or `failed` (for good).
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        self.inner
+            .webhook_attempts
+            .with_label_values(&[outcome])
+            .inc();
+        if outcome == "failed" {
+            self.inner.webhook_failures.inc();
+        }
     }
 
     /// A password check was refused: `bad_credentials` or `locked_out`.

@@ -68,6 +68,12 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/api/v1/reports/summary"),
     ("get", "/api/v1/reports/agents"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("patch", "/api/v1/webhooks/{id}"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("get", "/api/v1/webhooks/{id}/deliveries"),
+    ("post", "/api/v1/webhooks/{id}/replay"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {

@@ -27,3 +27,4 @@ mod security_headers;
 mod seed;
 mod threads;
 mod throttle;
+mod webhooks;

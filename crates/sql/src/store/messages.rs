@@ -7,6 +7,7 @@ use chat_domain::ports::MessageStore;
 use chat_domain::search::{SearchHit, SearchQuery};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
+use chat_domain::webhook::OutboxEvent;
 use chat_domain::{Conflict, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::{max, min};
 use diesel::prelude::*;
@@ -67,8 +68,16 @@ fn append_in_transaction(
     }
     .execute(conn)
     .map_err(|e| conflict_if_unique(e, Conflict::OpenThreadExists))?;
+    let message = stored.into_message()?;
+    super::webhooks::record(conn, &OutboxEvent::message_created(&message))?;
+    if status_changed && thread.status == ThreadStatus::Resolved {
+        super::webhooks::record(
+            conn,
+            &OutboxEvent::thread_resolved(&thread, message.created_at),
+        )?;
+    }
     Ok(Appended {
-        message: stored.into_message()?,
+        message,
         thread,
         created: true,
         status_changed,

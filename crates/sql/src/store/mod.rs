@@ -12,6 +12,7 @@ mod sessions;
 mod sla;
 mod threads;
 mod users;
+mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

@@ -38,7 +38,12 @@ impl RatingStore for SqlStore {
                 .returning(ratings::all_columns)
                 .get_result::<RatingRow>(conn)
                 .map_err(|e| conflict_if_unique(e, Conflict::AlreadyRated))?;
-            Ok(row.into())
+            let rating = Rating::from(row);
+            super::webhooks::record(
+                conn,
+                &chat_domain::webhook::OutboxEvent::thread_rated(&rating),
+            )?;
+            Ok(rating)
         })
     }
 

@@ -22,6 +22,7 @@ use chat_domain::routing::{
     check_capacity, AgentState, Assignment, Availability, RoutingMode, TransferCheck, Transferred,
 };
 use chat_domain::thread::ThreadStatus;
+use chat_domain::webhook::OutboxEvent;
 use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -37,7 +38,7 @@ use crate::schema::{routing_settings, threads, users};
 const RACE_RETRIES: usize = 16;
 
 /// `sql` with each `?` numbered `$1, $2, ...` on Postgres; as is on SQLite.
-fn text(conn: &DbConnection, sql: &str) -> String {
+pub(crate) fn text(conn: &DbConnection, sql: &str) -> String {
     match conn {
         DbConnection::Sqlite(_) => sql.to_owned(),
         DbConnection::Postgresql(_) => {
@@ -59,7 +60,7 @@ fn text(conn: &DbConnection, sql: &str) -> String {
 
 /// The row-lock clause a `SELECT` takes on Postgres (none on SQLite: the transaction holds the
 /// database's write lock).
-fn lock_clause(conn: &DbConnection, clause: &'static str) -> &'static str {
+pub(crate) fn lock_clause(conn: &DbConnection, clause: &'static str) -> &'static str {
     match conn {
         DbConnection::Postgresql(_) => clause,
         DbConnection::Sqlite(_) => "",
@@ -270,6 +271,10 @@ fn try_assign(
     diesel::update(users::table.find(agent.id))
         .set(users::last_assigned_at_ms.eq(now.millis()))
         .execute(conn)?;
+    super::webhooks::record(
+        conn,
+        &OutboxEvent::thread_assigned(ThreadId(thread), UserId(agent.id), until, "auto", now),
+    )?;
     Ok(Attempt::Done(Some(Assignment {
         thread_id: ThreadId(thread),
         agent_id: UserId(agent.id),
@@ -438,6 +443,10 @@ impl RoutingStore for SqlStore {
                 None => updated.claim = None,
             }
             super::threads::save_thread(conn, &updated, rank_key)?;
+            super::webhooks::record(
+                conn,
+                &OutboxEvent::thread_transferred(thread, previous.map(|c| c.agent_id), to, now),
+            )?;
             Ok(Transferred {
                 thread_id: thread,
                 from: previous.map(|c| c.agent_id),

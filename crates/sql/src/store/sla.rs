@@ -111,7 +111,7 @@ impl SlaStore for SqlStore {
     }
 
     fn breach_due_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>> {
-        self.run(|conn| {
+        self.write(|conn| {
             let rows = diesel::update(
                 sla_clocks::table
                     .filter(sla_clocks::ended_at_ms.is_null())
@@ -121,7 +121,14 @@ impl SlaStore for SqlStore {
             .set(sla_clocks::breached_at_ms.eq(Some(now.millis())))
             .returning(sla_clocks::all_columns)
             .load::<SlaClockRow>(conn)?;
-            into_clocks(rows)
+            let clocks = into_clocks(rows)?;
+            for clock in &clocks {
+                super::webhooks::record(
+                    conn,
+                    &chat_domain::webhook::OutboxEvent::sla_breached(clock, now),
+                )?;
+            }
+            Ok(clocks)
         })
     }
 

@@ -5,6 +5,7 @@ use chat_domain::inbox::{ActivityCursor, Assignee, ThreadFilter};
 use chat_domain::ports::ThreadStore;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
+use chat_domain::webhook::OutboxEvent;
 use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
@@ -12,8 +13,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::SqlStore;
-use crate::connection::DbConnection;
 use crate::connection::MultiBackend;
+use crate::connection::{write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
 use crate::rows::{into_threads, reasons_json, NewThreadRow, ThreadRow};
 use crate::schema::{messages, thread_labels, threads};
@@ -110,14 +111,19 @@ impl ThreadStore for SqlStore {
                 }
                 // The partial unique index makes the insert fail if another caller opened one
                 // meanwhile; then the next round reads that one.
-                match diesel::insert_into(threads::table)
-                    .values(NewThreadRow::new(client, thread_type, now))
-                    .returning(threads::all_columns)
-                    .get_result::<ThreadRow>(conn)
-                {
-                    Ok(row) => return row.to_thread(),
-                    Err(e) if is_unique_violation(&e) => continue,
-                    Err(e) => return Err(e.into()),
+                let opened = write_transaction(conn, |conn| {
+                    let row = diesel::insert_into(threads::table)
+                        .values(NewThreadRow::new(client, thread_type, now))
+                        .returning(threads::all_columns)
+                        .get_result::<ThreadRow>(conn)?;
+                    let thread = row.to_thread()?;
+                    super::webhooks::record(conn, &OutboxEvent::thread_opened(&thread))?;
+                    Ok(thread)
+                });
+                match opened {
+                    Ok(thread) => return Ok(thread),
+                    Err(StoreError::Db(e)) if is_unique_violation(&e) => continue,
+                    Err(e) => return Err(e),
                 }
             }
             Err(DomainError::unavailable("could not open a thread: too much contention").into())
@@ -146,7 +152,11 @@ impl ThreadStore for SqlStore {
         until: Timestamp,
         now: Timestamp,
     ) -> DomainResult<ClaimAttempt> {
-        self.run(|conn| {
+        self.write(|conn| {
+            let renewal = thread_row(conn, thread)?.is_some_and(|r| {
+                r.claim_agent_id == Some(agent.0)
+                    && r.claim_until_ms.is_some_and(|u| u > now.millis())
+            });
             for _ in 0..RACE_RETRIES {
                 // The one conditional step: of concurrent attempts on a free thread, the
                 // database lets exactly one update the row.
@@ -165,6 +175,12 @@ impl ThreadStore for SqlStore {
                     ))
                     .execute(conn)?;
                 if won == 1 {
+                    if !renewal {
+                        super::webhooks::record(
+                            conn,
+                            &OutboxEvent::thread_assigned(thread, agent, until, "claim", now),
+                        )?;
+                    }
                     return Ok(ClaimAttempt::Won(Claim {
                         agent_id: agent,
                         until,
@@ -240,6 +256,10 @@ impl ThreadStore for SqlStore {
             let rank_key = patch.rank_key.unwrap_or(row.rank_key);
             current.apply(patch);
             save_thread(conn, &current, rank_key)?;
+            super::webhooks::record(
+                conn,
+                &OutboxEvent::thread_assigned(thread, agent, until, "take_over", now),
+            )?;
             Ok(previous)
         })
     }
@@ -267,11 +287,15 @@ impl ThreadStore for SqlStore {
         self.write(|conn| {
             let row = lock_thread(conn, thread)?;
             let mut current = row.to_thread()?;
+            let was = current.status;
             let patch = current.on_status(status);
             let rank_key = patch.rank_key.unwrap_or(row.rank_key);
             current.apply(patch);
             current.last_activity_at = now;
             save_thread(conn, &current, rank_key)?;
+            if was != ThreadStatus::Resolved && current.status == ThreadStatus::Resolved {
+                super::webhooks::record(conn, &OutboxEvent::thread_resolved(&current, now))?;
+            }
             Ok(current)
         })
     }

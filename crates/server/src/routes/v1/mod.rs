@@ -10,6 +10,7 @@ pub mod queue;
 pub mod ratings;
 pub mod reports;
 pub mod routing;
+pub mod webhooks;
 
 use actix_web::web;
 use chat_domain::DomainError;
@@ -146,6 +147,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(labels::list_labels)
                     .post(labels::add_label),
             )
+            .service(
+                web::resource("/webhooks")
+                    .get(webhooks::list_webhooks)
+                    .post(webhooks::add_webhook),
+            )
+            .service(
+                web::resource("/webhooks/{id}")
+                    .patch(webhooks::update_webhook)
+                    .delete(webhooks::delete_webhook),
+            )
+            .service(web::resource("/webhooks/{id}/deliveries").get(webhooks::deliveries))
+            .service(web::resource("/webhooks/{id}/replay").post(webhooks::replay))
             .service(web::resource("/search").get(agent_tools::search))
             .service(web::resource("/clients").get(agent_tools::search_clients))
             .service(web::resource("/clients/{id}/context").get(agent_tools::client_context)),
