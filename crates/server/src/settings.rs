@@ -741,8 +741,10 @@ mod tests {
         );
         assert_eq!(from_env.target(), Some(RedisTarget::Cluster(both)));
         assert_eq!(redis_from("", &[]).target(), None);
-        let mut secret = RedisSettings::default();
-        secret.cluster_urls = vec![Secret::new("redis://:hunter2@a:7000")];
+        let secret = RedisSettings {
+            cluster_urls: vec![Secret::new("redis://:hunter2@a:7000")],
+            ..RedisSettings::default()
+        };
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
 }
