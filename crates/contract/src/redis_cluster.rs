@@ -112,18 +112,56 @@ impl RedisCluster {
     /// Kills master `index` (SIGKILL, as a crash), starts it again on the same port with its
     /// node config, and waits until the cluster reports `cluster_state:ok` on every node again.
     pub fn restart_master(&mut self, index: usize) {
+        self.kill_master(index);
+        self.start_master(index);
+    }
+
+    /// Kills master `index` (SIGKILL, as a crash) and waits until its port no longer answers.
+    pub fn kill_master(&mut self, index: usize) {
         if let Some(mut server) = self.servers[index].take() {
             let _ = server.kill();
             let _ = server.wait();
         }
         let port = self.ports[index];
-        // Gone for good before it comes back (the port free again).
         wait_until(|| redis_cli(port, &["PING"]).is_err())
             .expect("the killed master still answers");
+    }
+
+    /// Starts master `index` again on its port with its node config (after [`Self::kill_master`])
+    /// and waits until every node reports `cluster_state:ok`.
+    pub fn start_master(&mut self, index: usize) {
         let server = self.spawn_server(index).expect("restarting a master");
         self.servers[index] = Some(server);
         self.wait_healthy()
             .expect("the cluster did not recover after the restart");
+    }
+
+    /// The index (into [`Self::ports`]) of the master owning the slot of `name` (a key or a
+    /// shard channel), from `CLUSTER KEYSLOT` and each node's own line of `CLUSTER NODES`.
+    pub fn owner_of(&self, name: &str) -> usize {
+        let slot: u16 = redis_cli(self.ports[0], &["CLUSTER", "KEYSLOT", name])
+            .expect("CLUSTER KEYSLOT")
+            .trim()
+            .parse()
+            .expect("a slot number");
+        for (index, &port) in self.ports.iter().enumerate() {
+            let nodes = redis_cli(port, &["CLUSTER", "NODES"]).unwrap_or_default();
+            let Some(mine) = nodes.lines().find(|l| l.contains("myself")) else {
+                continue;
+            };
+            let owns = mine.split_whitespace().skip(8).any(|range| {
+                let mut ends = range.split('-').map(|n| n.parse::<u16>().ok());
+                match (ends.next().flatten(), ends.next()) {
+                    (Some(start), Some(Some(end))) => (start..=end).contains(&slot),
+                    (Some(only), None) => only == slot,
+                    _ => false,
+                }
+            });
+            if owns {
+                return index;
+            }
+        }
+        panic!("no master owns slot {slot} of {name}");
     }
 
     /// How many clients are subscribed to `channel` (`PUBSUB SHARDNUMSUB`) on the master owning it.

@@ -77,8 +77,13 @@ impl Shared {
     /// starts (once; the test fails if it cannot).
     pub fn fresh_on_cluster() -> Self {
         let cluster = chat_contract::redis_cluster::RedisCluster::shared();
+        Self::fresh_on_cluster_nodes(&cluster.urls_env())
+    }
+
+    /// A fresh schema and a unique prefix on the Redis Cluster of these (comma-separated) nodes.
+    pub fn fresh_on_cluster_nodes(nodes: &str) -> Self {
         Shared {
-            redis_cluster_urls: Some(cluster.urls_env()),
+            redis_cluster_urls: Some(nodes.to_owned()),
             ..Self::fresh()
         }
     }
