@@ -289,3 +289,31 @@ async fn events_flow_again_after_the_master_of_a_threads_channel_restarts() {
     a.publish(typing(other, 1)).unwrap();
     assert_eq!(next_event(&mut on_other).await, typing(other, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shard_connections_answer_their_probes_and_stay() {
+    use chat_redis::RedisBusOptions;
+    let cluster = RedisCluster::shared();
+    let options = RedisBusOptions {
+        probe_interval: Duration::from_millis(100),
+        ..RedisBusOptions::default()
+    };
+    let prefix = unique_prefix("cluster-probe");
+    let target = RedisTarget::Cluster(cluster.urls());
+    let a = RedisBus::open(&target, &prefix, options, false)
+        .await
+        .unwrap();
+    let b = RedisBus::open(&target, &prefix, options, false)
+        .await
+        .unwrap();
+    let mut on_b = b.subscribe(&[Topic::Thread(ThreadId(9))]).unwrap();
+    // Ten probe rounds on every master's connection: all answered, nothing replaced.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(b.stats().reconnects, 0);
+    assert!(b.is_subscribed());
+    a.publish(typing(9, 1)).unwrap();
+    assert_eq!(
+        next(&mut on_b).await,
+        Delivery::Event(Arc::new(typing(9, 1)))
+    );
+}
