@@ -15,7 +15,8 @@
 //!
 //! **Redis Cluster** ([`RedisTarget::Cluster`], [`RedisBus::connect_cluster`]): events travel on
 //! sharded pub/sub instead, `SPUBLISH` on one of [`RedisBusOptions::cluster_channels`] shard
-//! channels (`<prefix>:events:{<prefix>:<i>}`, [`target::shard_channels`]), chosen by the
+//! channels (`<prefix>:events:{<prefix>:<i>:<n>}`, [`target::shard_channels`], channel `i` in the
+//! `i`-th part of the slot space), chosen by the
 //! event's thread ([`target::shard_of`]), so a thread's events keep their order on one channel
 //! of one master and the channels spread over the masters. Every instance `SSUBSCRIBE`s to all
 //! of them, each on the master owning its slot (`shard_subscriber`). Each event carries its

@@ -57,14 +57,30 @@ pub(crate) fn cluster_client(nodes: &[String], timeout: Duration) -> DomainResul
         .map_err(|e| DomainError::unavailable(format!("redis cluster: {e}")))
 }
 
-/// Shard channels of the bus on a cluster: `<prefix>:events:{<prefix>:<i>}` for `i` in
-/// `0..count`. Each name is hash-tagged on its own, so the channels spread over the cluster's
-/// slots (and so its masters), and each lives on exactly one.
+/// Shard channels of the bus on a cluster: `<prefix>:events:{<prefix>:<i>:<n>}` for `i` in
+/// `0..count`. Each name is hash-tagged on its own, and `n` (the first that fits, found the same
+/// way by every instance) puts channel `i` in the `i`-th of `count` equal parts of the slot
+/// space. Masters own contiguous slot ranges, so the channels, and the threads' events with
+/// them, spread over the masters in proportion to the slots each owns (plain `{<prefix>:<i>}`
+/// tags put 6, 3 and 7 of 16 channels on three equal masters for the prefix `chat`).
 pub fn shard_channels(prefix: &str, count: usize) -> Vec<String> {
-    (0..count.max(1))
-        .map(|i| format!("{prefix}:events:{{{prefix}:{i}}}"))
+    let count = count.clamp(1, usize::from(SLOTS));
+    let part = |name: &str| usize::from(slot_of(name)) * count / usize::from(SLOTS);
+    (0..count)
+        .map(|i| {
+            (0..MAX_TAG_TRIES)
+                .map(|n| format!("{prefix}:events:{{{prefix}:{i}:{n}}}"))
+                .find(|name| part(name) == i)
+                .unwrap_or_else(|| format!("{prefix}:events:{{{prefix}:{i}}}"))
+        })
         .collect()
 }
+
+/// Hash slots of a Redis Cluster.
+const SLOTS: u16 = 16384;
+/// Tags tried per shard channel before settling for any slot (a part is found after about
+/// `count` tries on average).
+const MAX_TAG_TRIES: u32 = 1_000_000;
 
 /// The shard (index into [`shard_channels`]) an event travels on: its thread's, so a thread's
 /// events stay in order on one channel of one master; events about no thread (availability,
@@ -104,8 +120,28 @@ mod tests {
     fn a_threads_events_share_one_channel_on_one_slot() {
         let channels = shard_channels("chat", 16);
         assert_eq!(channels.len(), 16);
-        assert_eq!(channels[3], "chat:events:{chat:3}");
-        assert_eq!(slot_of(&channels[3]), slot_of("{chat:3}"));
+        assert!(
+            channels[3].starts_with("chat:events:{chat:3:"),
+            "{}",
+            channels[3]
+        );
+        // Channel i in the i-th sixteenth of the slots: each of three equal masters gets 5 or 6.
+        for (i, channel) in channels.iter().enumerate() {
+            assert_eq!(usize::from(slot_of(channel)) * 16 / 16384, i, "{channel}");
+        }
+        let thirds = [0, 5461, 10923, 16384];
+        for w in thirds.windows(2) {
+            let on_master = channels
+                .iter()
+                .filter(|c| (w[0]..w[1]).contains(&slot_of(c)))
+                .count();
+            assert!(
+                (5..=6).contains(&on_master),
+                "{on_master} channels on one master"
+            );
+        }
+        // Every instance computes the same names.
+        assert_eq!(channels, shard_channels("chat", 16));
         let typing = |t| Event::Typing {
             thread_id: ThreadId(t),
             user_id: UserId(1),

@@ -157,11 +157,8 @@ async fn after_a_cluster_master_restart_instances_resubscribe_and_nothing_sent_m
     assert_eq!(seqs(&frames), vec![2]);
 
     // The master owning this thread's shard channel crashes (SIGKILL) ...
-    let channel = format!(
-        "{prefix}:events:{{{prefix}:{shard}}}",
-        prefix = shared.channel_prefix,
-        shard = thread.rem_euclid(16)
-    );
+    let channels = chat_redis::target::shard_channels(&shared.channel_prefix, 16);
+    let channel = channels[usize::try_from(thread.rem_euclid(16)).unwrap()].clone();
     let index = cluster.owner_of(&channel);
     let mut cluster = tokio::task::spawn_blocking(move || {
         cluster.kill_master(index);
