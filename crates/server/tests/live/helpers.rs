@@ -153,7 +153,9 @@ impl Instance {
         };
         instance.wait_healthy().await;
         if shared.redis_cluster_urls.is_some() {
-            // On the cluster for real, never a silent fallback.
+            // Ready (store prepared, bus subscribed), and on the cluster for real, never a
+            // silent fallback.
+            instance.wait_ready().await;
             let log = instance.log_text();
             assert!(
                 log.contains("subscribed to the cluster's shard channels")
@@ -162,6 +164,24 @@ impl Instance {
             );
         }
         instance
+    }
+
+    /// Waits until `/readyz` answers 200 (start-up done, the bus connected).
+    async fn wait_ready(&self) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(resp) = self.http.get(self.url("/readyz")).send().await {
+                if resp.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chat-server did not become ready; log: {}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn wait_healthy(&self) {
