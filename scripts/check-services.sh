@@ -13,4 +13,17 @@ if [ "$(redis-cli -h "$redis_host" -p "${redis_port:-6379}" ping 2>/dev/null)" !
   echo "Redis is not reachable at $redis_url: the tests need it (see README)." >&2
   exit 1
 fi
+# The Redis Cluster tests start their own three-master cluster: they need the binaries (sharded
+# pub/sub, SSUBSCRIBE/SPUBLISH, came with Redis 7).
+for bin in redis-server redis-cli; do
+  if ! command -v "$bin" >/dev/null; then
+    echo "$bin is not installed: the Redis Cluster tests start a cluster with it." >&2
+    exit 1
+  fi
+done
+redis_major=$(redis-server --version | sed -E 's/.* v=([0-9]+).*/\1/')
+if [ "${redis_major:-0}" -lt 7 ]; then
+  echo "redis-server $redis_major is too old: the Redis Cluster tests need 7 or later (sharded pub/sub)." >&2
+  exit 1
+fi
 echo "Postgres and Redis are up."

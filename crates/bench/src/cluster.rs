@@ -31,6 +31,8 @@ pub struct ClusterSpec {
     pub database_url: String,
     /// The Redis URL.
     pub redis_url: String,
+    /// A Redis Cluster's node URLs, comma-separated (wins over `redis_url` when not empty).
+    pub redis_cluster_urls: String,
     /// Where server logs go.
     pub log_dir: PathBuf,
     /// Open-file limit for the servers.
@@ -198,6 +200,10 @@ impl Cluster {
             (Some(db), _) => {
                 env.push(("CHAT__DATABASE__URL".into(), db.url.clone()));
                 env.push(("CHAT__REDIS__URL".into(), self.spec.redis_url.clone()));
+                env.push((
+                    "CHAT__REDIS__CLUSTER_URLS".into(),
+                    self.spec.redis_cluster_urls.clone(),
+                ));
                 env.push((
                     "CHAT__REDIS__CHANNEL_PREFIX".into(),
                     self.redis_prefix.clone(),

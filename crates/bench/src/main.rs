@@ -239,12 +239,19 @@ async fn run(cli: Cli) -> Result<bool> {
             cli.instances, params.sockets, params.sockets_per_process
         );
     }
+    let on_redis_cluster = services.is_none() && !cli.redis_cluster_urls.trim().is_empty();
     let spec = ClusterSpec {
         backend,
         instances,
         server_bin: cli.server_bin.clone(),
         database_url,
         redis_url,
+        // Chaos stops and starts its own single Redis: never a cluster there.
+        redis_cluster_urls: if on_redis_cluster {
+            cli.redis_cluster_urls.trim().to_owned()
+        } else {
+            String::new()
+        },
         log_dir: cli.out.join("logs"),
         nofile: machine::hard_nofile_limit(),
         keep_database: cli.keep_database,
@@ -266,8 +273,14 @@ async fn run(cli: Cli) -> Result<bool> {
     }
     let setup = match backend {
         Backend::Postgres => format!(
-            "postgres + redis, {} instances (fresh database, channel prefix {})",
-            instances, cluster.redis_prefix
+            "postgres + {}, {} instances (fresh database, channel prefix {})",
+            if on_redis_cluster {
+                "redis cluster (sharded pub/sub)"
+            } else {
+                "redis"
+            },
+            instances,
+            cluster.redis_prefix
         ),
         Backend::Embedded => "embedded: 1 instance, SQLite file, in-process bus".to_owned(),
     };

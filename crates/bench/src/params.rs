@@ -101,6 +101,10 @@ pub struct Cli {
     /// Redis for the instances' fan-out.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
+    /// A Redis Cluster for the instances instead of `--redis-url` (comma-separated node URLs,
+    /// their `redis.cluster_urls`): live events on sharded pub/sub.
+    #[arg(long, env = "REDIS_CLUSTER_URLS", default_value = "")]
+    pub redis_cluster_urls: String,
     /// Server instances (Postgres backend).
     #[arg(long, default_value_t = 2)]
     pub instances: usize,

@@ -32,6 +32,7 @@
 pub mod bus;
 pub mod fixtures;
 pub mod presence;
+pub mod redis_cluster;
 pub mod store;
 pub mod throttle;
 

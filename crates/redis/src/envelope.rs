@@ -18,6 +18,10 @@ pub(crate) struct Envelope {
     /// to resynchronise from the store.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gap: bool,
+    /// The origin's sequence number of this event, on a cluster (where its events travel on
+    /// several channels and receivers put them back in order: see `reorder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 impl Envelope {
@@ -27,7 +31,13 @@ impl Envelope {
             origin,
             event: Some(event),
             gap: false,
+            seq: None,
         }
+    }
+
+    /// The same, numbered `seq` in its origin's order.
+    pub fn numbered(self, seq: Option<u64>) -> Self {
+        Envelope { seq, ..self }
     }
 
     /// A notice from `origin` that some of its events never reached Redis.
@@ -36,6 +46,7 @@ impl Envelope {
             origin,
             event: None,
             gap: true,
+            seq: None,
         }
     }
 }

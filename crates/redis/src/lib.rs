@@ -13,6 +13,16 @@
 //! [`Delivery::Gap`](chat_domain::event::Delivery::Gap) and resynchronises from the store.
 //! Neither a Redis outage nor a slow Redis ever blocks [`EventBus::publish`].
 //!
+//! **Redis Cluster** ([`RedisTarget::Cluster`], [`RedisBus::connect_cluster`]): events travel on
+//! sharded pub/sub instead, `SPUBLISH` on one of [`RedisBusOptions::cluster_channels`] shard
+//! channels (`<prefix>:events:{<prefix>:<i>:<n>}`, [`target::shard_channels`], channel `i` in the
+//! `i`-th part of the slot space), chosen by the
+//! event's thread ([`target::shard_of`]), so a thread's events keep their order on one channel
+//! of one master and the channels spread over the masters. Every instance `SSUBSCRIBE`s to all
+//! of them, each on the master owning its slot (`shard_subscriber`). Each event carries its
+//! publisher's sequence number there, and receivers restore each publisher's order across the
+//! channels (`reorder`), as the port promises.
+//!
 //! Half-open connections (the peer vanished without a FIN or RST, or Redis hangs) are found by
 //! round trips with a deadline: the subscriber re-issues its `SUBSCRIBE` every
 //! [`RedisBusOptions::probe_interval`] and reconnects when no answer comes; a publishing
@@ -20,10 +30,16 @@
 //! connections are checked with `PING` before reuse.
 
 mod envelope;
+mod link;
 pub mod presence;
 mod publisher;
+mod reorder;
+mod shard_subscriber;
 mod subscriber;
+pub mod target;
 pub mod throttle;
+
+pub use target::RedisTarget;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -57,6 +73,10 @@ pub struct RedisBusOptions {
     /// that does not answer within 2 s (a half-open TCP connection, a hung Redis) is replaced,
     /// and local subscribers are told of a gap.
     pub probe_interval: Duration,
+    /// Shard channels on a Redis Cluster (ignored on one server): a thread's events travel on
+    /// channel `thread id mod cluster_channels`. More channels spread the load over more masters
+    /// more evenly.
+    pub cluster_channels: usize,
 }
 
 impl Default for RedisBusOptions {
@@ -66,6 +86,7 @@ impl Default for RedisBusOptions {
             outbox_max_bytes: 16 * 1024 * 1024,
             pool_size: 4,
             probe_interval: Duration::from_secs(5),
+            cluster_channels: 16,
         }
     }
 }
@@ -114,10 +135,14 @@ pub struct RedisBus {
     local: InProcessBus,
     origin: Uuid,
     channel: String,
-    outbox: mpsc::UnboundedSender<String>,
+    /// The shard channels on a cluster; one server's single channel otherwise.
+    channels: Vec<String>,
+    outbox: mpsc::UnboundedSender<publisher::Outgoing>,
     outbox_max_bytes: usize,
     shared: Arc<Shared>,
     subscriber: JoinHandle<()>,
+    /// On a cluster, the sequence number of the next event published (see `reorder`).
+    next_seq: Option<AtomicU64>,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -145,7 +170,13 @@ impl RedisBus {
         channel_prefix: &str,
         options: RedisBusOptions,
     ) -> DomainResult<Self> {
-        Self::open(url, channel_prefix, options, false).await
+        Self::open(
+            &RedisTarget::Single(url.to_owned()),
+            channel_prefix,
+            options,
+            false,
+        )
+        .await
     }
 
     /// [`RedisBus::connect_with`] that does not need Redis now: when Redis cannot be reached,
@@ -157,18 +188,122 @@ impl RedisBus {
         channel_prefix: &str,
         options: RedisBusOptions,
     ) -> DomainResult<Self> {
-        Self::open(url, channel_prefix, options, true).await
+        Self::open(
+            &RedisTarget::Single(url.to_owned()),
+            channel_prefix,
+            options,
+            true,
+        )
+        .await
     }
 
-    async fn open(
-        url: &str,
+    /// [`RedisBus::connect`] on a Redis Cluster, given the URLs of some of its nodes: events
+    /// on sharded pub/sub (see the crate docs). Fails if the cluster cannot be reached or the
+    /// subscriptions cannot be made.
+    pub async fn connect_cluster(nodes: &[String], channel_prefix: &str) -> DomainResult<Self> {
+        let target = RedisTarget::Cluster(nodes.to_vec());
+        Self::open(&target, channel_prefix, RedisBusOptions::default(), false).await
+    }
+
+    /// [`RedisBus::start`] (or [`RedisBus::connect_with`] when `wait_for_redis` is false) on
+    /// either kind of [`RedisTarget`].
+    pub async fn open(
+        target: &RedisTarget,
         channel_prefix: &str,
         options: RedisBusOptions,
         wait_for_redis: bool,
     ) -> DomainResult<Self> {
         let channel = format!("{channel_prefix}:events");
-        let client = redis::Client::open(url).map_err(unavailable)?;
+        let origin = Uuid::new_v4();
+        let local = InProcessBus::new(options.subscriber_buffer);
+        let shared = Arc::new(Shared::default());
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
+        let (channels, subscriber) = match target {
+            RedisTarget::Single(url) => {
+                let channels = vec![channel.clone()];
+                let (outlet, pubsub) =
+                    Self::open_single(url, &channel, options, wait_for_redis).await?;
+                if pubsub.is_some() {
+                    shared.subscribed.store(true, Ordering::SeqCst);
+                    shared.connected_once.store(true, Ordering::SeqCst);
+                }
+                let client = redis::Client::open(url.as_str()).map_err(unavailable)?;
+                tokio::spawn(publisher::run(
+                    outlet,
+                    channels.clone(),
+                    origin,
+                    outbox_rx,
+                    Arc::clone(&shared),
+                ));
+                let subscriber = tokio::spawn(subscriber::run(
+                    client,
+                    channel.clone(),
+                    origin,
+                    pubsub,
+                    local.clone(),
+                    Arc::clone(&shared),
+                    options.probe_interval,
+                ));
+                (channels, subscriber)
+            }
+            RedisTarget::Cluster(nodes) => {
+                let channels = target::shard_channels(channel_prefix, options.cluster_channels);
+                let client = target::cluster_client(nodes, REDIS_TIMEOUT)?;
+                let subscription = match shard_subscriber::subscribe_all(nodes, &channels).await {
+                    Ok(subscription) => Some(subscription),
+                    Err(err) if wait_for_redis => {
+                        tracing::warn!(%channel, error = %err, "redis cluster not reachable yet; the bus connects by itself when it is");
+                        None
+                    }
+                    Err(err) => return Err(err),
+                };
+                if let Some(subscription) = &subscription {
+                    shared.subscribed.store(true, Ordering::SeqCst);
+                    shared.connected_once.store(true, Ordering::SeqCst);
+                    tracing::info!(%channel, masters = subscription.masters(), shards = channels.len(), "subscribed to the cluster's shard channels");
+                }
+                let outlet = publisher::Outlet::Cluster { client, conn: None };
+                tokio::spawn(publisher::run(
+                    outlet,
+                    channels.clone(),
+                    origin,
+                    outbox_rx,
+                    Arc::clone(&shared),
+                ));
+                let subscriber = tokio::spawn(shard_subscriber::run(
+                    nodes.clone(),
+                    channels.clone(),
+                    origin,
+                    subscription,
+                    local.clone(),
+                    Arc::clone(&shared),
+                    options.probe_interval,
+                ));
+                (channels, subscriber)
+            }
+        };
+        tracing::info!(%channel, %origin, cluster = target.is_cluster(), "redis event bus connected");
+        Ok(RedisBus {
+            local,
+            origin,
+            channel,
+            channels,
+            outbox,
+            outbox_max_bytes: options.outbox_max_bytes,
+            shared,
+            subscriber,
+            next_seq: target.is_cluster().then(|| AtomicU64::new(0)),
+        })
+    }
 
+    /// One server: the publishing pool and, unless Redis may come later, the subscription.
+    async fn open_single(
+        url: &str,
+        channel: &str,
+        options: RedisBusOptions,
+        wait_for_redis: bool,
+    ) -> DomainResult<(publisher::Outlet, Option<redis::aio::PubSub>)> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
         let mut config = deadpool_redis::Config::from_url(url);
         config.pool = Some(PoolConfig {
             max_size: options.pool_size.max(1),
@@ -183,7 +318,7 @@ impl RedisBus {
             .create_pool(Some(Runtime::Tokio1))
             .map_err(unavailable)?;
         let pubsub = if wait_for_redis {
-            match subscriber::subscribe(&client, &channel).await {
+            match subscriber::subscribe(&client, channel).await {
                 Ok(pubsub) => Some(pubsub),
                 Err(err) => {
                     tracing::warn!(%channel, error = %err, "redis not reachable yet; the bus connects by itself when it is");
@@ -192,44 +327,9 @@ impl RedisBus {
             }
         } else {
             publisher::ping(&pool).await?;
-            Some(subscriber::subscribe(&client, &channel).await?)
+            Some(subscriber::subscribe(&client, channel).await?)
         };
-
-        let origin = Uuid::new_v4();
-        let local = InProcessBus::new(options.subscriber_buffer);
-        let shared = Arc::new(Shared::default());
-        if pubsub.is_some() {
-            shared.subscribed.store(true, Ordering::SeqCst);
-            shared.connected_once.store(true, Ordering::SeqCst);
-        }
-        let (outbox, outbox_rx) = mpsc::unbounded_channel();
-
-        tokio::spawn(publisher::run(
-            pool,
-            channel.clone(),
-            origin,
-            outbox_rx,
-            Arc::clone(&shared),
-        ));
-        let subscriber = tokio::spawn(subscriber::run(
-            client,
-            channel.clone(),
-            origin,
-            pubsub,
-            local.clone(),
-            Arc::clone(&shared),
-            options.probe_interval,
-        ));
-        tracing::info!(%channel, %origin, "redis event bus connected");
-        Ok(RedisBus {
-            local,
-            origin,
-            channel,
-            outbox,
-            outbox_max_bytes: options.outbox_max_bytes,
-            shared,
-            subscriber,
-        })
+        Ok((publisher::Outlet::Single { pool, held: None }, pubsub))
     }
 
     /// Whether the subscriber connection is up right now (for health checks).
@@ -242,9 +342,14 @@ impl RedisBus {
         self.origin
     }
 
-    /// The Redis channel the bus uses.
+    /// The Redis channel the bus uses (on a cluster, the stem of its shard channels).
     pub fn channel(&self) -> &str {
         &self.channel
+    }
+
+    /// The channels events travel on: the one channel, or the shard channels on a cluster.
+    pub fn channels(&self) -> &[String] {
+        &self.channels
     }
 
     /// The bus's counters.
@@ -269,7 +374,13 @@ impl RedisBus {
 
 impl EventBus for RedisBus {
     fn publish(&self, event: Event) -> DomainResult<()> {
-        let payload = serde_json::to_string(&Envelope::event(self.origin, event.clone()));
+        let seq = self
+            .next_seq
+            .as_ref()
+            .map(|next| next.fetch_add(1, Ordering::SeqCst));
+        let payload =
+            serde_json::to_string(&Envelope::event(self.origin, event.clone()).numbered(seq));
+        let shard = target::shard_of(&event, self.channels.len());
         self.local.deliver(event);
         let payload = match payload {
             Ok(p) => p,
@@ -287,7 +398,7 @@ impl EventBus for RedisBus {
         let queued = self.shared.queued_bytes.fetch_add(len, Ordering::SeqCst) + len;
         let refused = if queued > self.outbox_max_bytes {
             Some("outbox full")
-        } else if self.outbox.send(payload).is_err() {
+        } else if self.outbox.send((shard, payload)).is_err() {
             Some("publisher stopped")
         } else {
             None

@@ -8,18 +8,23 @@
 //! behind; an instance that dies simply stops beating and its entries lapse. Times are the
 //! caller's (the [`chat_domain::Clock`]), so the contract is the in-process one.
 //!
+//! On a Redis Cluster the key is `<prefix>:presence:{<user id>}` (the user id its hash tag) and
+//! the pipelines are cluster pipelines: each user's commands go to the master owning their slot.
+//!
 //! Synchronous like the other ports (the server calls it from its blocking pool), with the
 //! blocking `redis` client: a few idle connections, each with timeouts. Redis unreachable: the
 //! calls answer `Unavailable` (the router then leaves availability alone rather than marking
 //! everyone offline).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use chat_domain::ports::Presence;
 use chat_domain::{DomainError, DomainResult, Timestamp, UserId};
-use redis::{Client, Connection, RedisResult};
+use redis::RedisResult;
+
+use crate::link::{Batch, Conn, Link};
+use crate::target::RedisTarget;
 
 /// How long connecting, or one command, may take.
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -28,9 +33,8 @@ const MAX_IDLE: usize = 4;
 
 /// Presence in Redis (see the module docs).
 pub struct RedisPresence {
-    client: Client,
+    link: Link,
     prefix: String,
-    idle: Mutex<Vec<Connection>>,
 }
 
 impl std::fmt::Debug for RedisPresence {
@@ -45,56 +49,42 @@ impl RedisPresence {
     /// Presence on Redis at `url`, keys under `<channel_prefix>:presence:`. Fails if the URL
     /// is invalid or Redis does not answer a `PING`. Blocking.
     pub fn connect(url: &str, channel_prefix: &str) -> DomainResult<Self> {
-        let presence = Self::new(url, channel_prefix)?;
-        presence.with_connection(|conn| redis::cmd("PING").query::<String>(conn))?;
+        Self::connect_to(&RedisTarget::Single(url.to_owned()), channel_prefix)
+    }
+
+    /// [`RedisPresence::connect`] on either kind of [`RedisTarget`].
+    pub fn connect_to(target: &RedisTarget, channel_prefix: &str) -> DomainResult<Self> {
+        let presence = Self::new_on(target, channel_prefix)?;
+        presence.link.ping().map_err(DomainError::unavailable)?;
         Ok(presence)
     }
 
     /// [`RedisPresence::connect`] without the `PING`: Redis is first contacted on first use.
     /// Fails only on a bad URL.
     pub fn new(url: &str, channel_prefix: &str) -> DomainResult<Self> {
-        let client = Client::open(url).map_err(DomainError::unavailable)?;
+        Self::new_on(&RedisTarget::Single(url.to_owned()), channel_prefix)
+    }
+
+    /// [`RedisPresence::new`] on either kind of [`RedisTarget`].
+    pub fn new_on(target: &RedisTarget, channel_prefix: &str) -> DomainResult<Self> {
         Ok(RedisPresence {
-            client,
+            link: Link::new(target, TIMEOUT, MAX_IDLE)?,
             prefix: format!("{channel_prefix}:presence"),
-            idle: Mutex::new(Vec::new()),
         })
     }
 
     fn key(&self, user: UserId) -> String {
-        format!("{}:{}", self.prefix, user.0)
+        if self.link.is_cluster() {
+            format!("{}:{{{}}}", self.prefix, user.0)
+        } else {
+            format!("{}:{}", self.prefix, user.0)
+        }
     }
 
-    fn with_connection<T>(
-        &self,
-        op: impl FnOnce(&mut Connection) -> RedisResult<T>,
-    ) -> DomainResult<T> {
-        let pooled = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => {
-                let conn = self
-                    .client
-                    .get_connection_with_timeout(TIMEOUT)
-                    .map_err(DomainError::unavailable)?;
-                conn.set_read_timeout(Some(TIMEOUT))
-                    .map_err(DomainError::unavailable)?;
-                conn.set_write_timeout(Some(TIMEOUT))
-                    .map_err(DomainError::unavailable)?;
-                conn
-            }
-        };
-        // On an error the connection is dropped: its state is unknown.
-        let value = op(&mut conn).map_err(DomainError::unavailable)?;
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
-        }
-        Ok(value)
+    fn with_connection<T>(&self, op: impl FnOnce(&mut Conn) -> RedisResult<T>) -> DomainResult<T> {
+        self.link
+            .with_connection(op)
+            .map_err(DomainError::unavailable)
     }
 }
 
@@ -112,49 +102,51 @@ impl Presence for RedisPresence {
         // The key outlives its latest entry a little; the scores decide, not the TTL.
         let ttl = until.millis_since(now).max(1).saturating_add(1000);
         self.with_connection(|conn| {
-            let mut pipe = redis::pipe();
+            let mut batch = Batch::new();
             for &user in users {
                 let key = self.key(user);
-                pipe.cmd("ZADD")
-                    .arg(&key)
-                    .arg(until.millis())
-                    .arg(instance)
-                    .ignore();
+                batch.add_ignored(
+                    redis::cmd("ZADD")
+                        .arg(&key)
+                        .arg(until.millis())
+                        .arg(instance)
+                        .clone(),
+                );
                 // Drop entries that lapsed (other instances that stopped beating).
-                pipe.cmd("ZREMRANGEBYSCORE")
-                    .arg(&key)
-                    .arg("-inf")
-                    .arg(now.millis())
-                    .ignore();
-                pipe.cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
+                batch.add_ignored(
+                    redis::cmd("ZREMRANGEBYSCORE")
+                        .arg(&key)
+                        .arg("-inf")
+                        .arg(now.millis())
+                        .clone(),
+                );
+                batch.add_ignored(redis::cmd("PEXPIRE").arg(&key).arg(ttl).clone());
             }
-            pipe.query::<()>(conn)
+            batch.query::<()>(conn)
         })
     }
 
     fn leave(&self, user: UserId, instance: &str) -> DomainResult<()> {
-        self.with_connection(|conn| {
-            redis::cmd("ZREM")
-                .arg(self.key(user))
-                .arg(instance)
-                .query::<()>(conn)
-        })
+        let mut batch = Batch::new();
+        batch.add(redis::cmd("ZREM").arg(self.key(user)).arg(instance).clone());
+        self.with_connection(|conn| batch.query::<()>(conn))
     }
 
     fn present(&self, users: &[UserId], now: Timestamp) -> DomainResult<HashSet<UserId>> {
         if users.is_empty() {
             return Ok(HashSet::new());
         }
-        let counts: Vec<i64> = self.with_connection(|conn| {
-            let mut pipe = redis::pipe();
-            for &user in users {
-                pipe.cmd("ZCOUNT")
+        let mut batch = Batch::new();
+        for &user in users {
+            batch.add(
+                redis::cmd("ZCOUNT")
                     .arg(self.key(user))
                     .arg(format!("({}", now.millis()))
-                    .arg("+inf");
-            }
-            pipe.query(conn)
-        })?;
+                    .arg("+inf")
+                    .clone(),
+            );
+        }
+        let counts: Vec<i64> = self.with_connection(|conn| batch.query(conn))?;
         Ok(users
             .iter()
             .zip(counts)

@@ -96,7 +96,13 @@ pub(crate) async fn run(
 }
 
 /// Hands one bus message to the local subscribers (skipping this instance's own).
-fn deliver(msg: &redis::Msg, channel: &str, origin: Uuid, local: &InProcessBus, shared: &Shared) {
+pub(crate) fn deliver(
+    msg: &redis::Msg,
+    channel: &str,
+    origin: Uuid,
+    local: &InProcessBus,
+    shared: &Shared,
+) {
     match serde_json::from_slice::<Envelope>(msg.get_payload_bytes()) {
         Ok(envelope) if envelope.origin == origin => {}
         Ok(envelope) => {

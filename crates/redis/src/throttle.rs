@@ -7,6 +7,11 @@
 //!   failures (from the first one), `HINCRBY`'d and `PEXPIRE`d to the window's length;
 //! - `<prefix>:throttle:<user|ip>:<sha256>:lock`: the lockout's end (ms), `SET ... PX lockout`.
 //!
+//! On a Redis Cluster the fingerprint is the key's hash tag,
+//! `<prefix>:throttle:{<user|ip>:<sha256>}:failures` and `...:lock`: a key's count and lock
+//! share a slot, so the script runs once per throttle key (each on its master, in one cluster
+//! pipeline), and a check's `GET`s and `EXISTS`es are routed the same way.
+//!
 //! A failure is one Lua script over every key of the attempt (atomic, one round trip: concurrent
 //! failures on any number of instances are all counted, and exactly one of them locks). A check
 //! is one `MGET` of the lock keys; it runs before the bcrypt work. Time is the caller's `now`
@@ -32,7 +37,10 @@ use chat_domain::ports::LoginThrottle;
 use chat_domain::throttle::{Locked, ThrottleKey, ThrottlePolicy};
 use chat_domain::{DomainError, DomainResult, Timestamp};
 use chat_memory::InProcessThrottle;
-use redis::{Client, Connection, RedisResult};
+use redis::{RedisResult, Value};
+
+use crate::link::{Batch, Conn, Link};
+use crate::target::RedisTarget;
 
 /// Counts one failure against every `(failures, lock)` key pair; returns how many it locked.
 /// ARGV: now, window_ms, lockout_ms, then each pair's limit.
@@ -91,11 +99,10 @@ impl Default for RedisThrottleOptions {
 
 /// The log-in throttle of a deployment with several instances (see the module docs).
 pub struct RedisThrottle {
-    client: Client,
+    link: Link,
     prefix: String,
     policy: ThrottlePolicy,
     options: RedisThrottleOptions,
-    idle: Mutex<Vec<Connection>>,
     /// When Redis last failed, while it has not answered since.
     down_since: Mutex<Option<Instant>>,
     local: InProcessThrottle,
@@ -128,11 +135,25 @@ impl RedisThrottle {
         policy: ThrottlePolicy,
         options: RedisThrottleOptions,
     ) -> DomainResult<Self> {
-        let throttle = Self::new(url, channel_prefix, policy, options)?;
-        throttle
-            .with_connection(|conn| redis::cmd("PING").query::<String>(conn))
-            .map_err(unavailable)?;
-        tracing::info!(prefix = %throttle.prefix, "redis log-in throttle connected");
+        Self::connect_to(
+            &RedisTarget::Single(url.to_owned()),
+            channel_prefix,
+            policy,
+            options,
+        )
+    }
+
+    /// [`RedisThrottle::connect`] on either kind of [`RedisTarget`] (on a cluster, every master
+    /// must answer the `PING`).
+    pub fn connect_to(
+        target: &RedisTarget,
+        channel_prefix: &str,
+        policy: ThrottlePolicy,
+        options: RedisThrottleOptions,
+    ) -> DomainResult<Self> {
+        let throttle = Self::new_on(target, channel_prefix, policy, options)?;
+        throttle.link.ping().map_err(unavailable)?;
+        tracing::info!(prefix = %throttle.prefix, cluster = target.is_cluster(), "redis log-in throttle connected");
         Ok(throttle)
     }
 
@@ -144,13 +165,26 @@ impl RedisThrottle {
         policy: ThrottlePolicy,
         options: RedisThrottleOptions,
     ) -> DomainResult<Self> {
-        let client = Client::open(url).map_err(unavailable)?;
+        Self::new_on(
+            &RedisTarget::Single(url.to_owned()),
+            channel_prefix,
+            policy,
+            options,
+        )
+    }
+
+    /// [`RedisThrottle::new`] on either kind of [`RedisTarget`].
+    pub fn new_on(
+        target: &RedisTarget,
+        channel_prefix: &str,
+        policy: ThrottlePolicy,
+        options: RedisThrottleOptions,
+    ) -> DomainResult<Self> {
         Ok(RedisThrottle {
-            client,
+            link: Link::new(target, options.timeout, options.max_idle_connections)?,
             prefix: format!("{channel_prefix}:throttle"),
             policy,
             options,
-            idle: Mutex::new(Vec::new()),
             down_since: Mutex::new(None),
             local: InProcessThrottle::new(policy, options.fallback_max_entries),
             seen_clean: Mutex::new(HashMap::new()),
@@ -162,12 +196,21 @@ impl RedisThrottle {
         lock(&self.down_since).is_none()
     }
 
+    /// The key's fingerprint, as its hash tag on a cluster.
+    fn stem(&self, key: &ThrottleKey) -> String {
+        if self.link.is_cluster() {
+            format!("{}:{{{}}}", self.prefix, key.fingerprint())
+        } else {
+            format!("{}:{}", self.prefix, key.fingerprint())
+        }
+    }
+
     fn failures_key(&self, key: &ThrottleKey) -> String {
-        format!("{}:{}:failures", self.prefix, key.fingerprint())
+        format!("{}:failures", self.stem(key))
     }
 
     fn lock_key(&self, key: &ThrottleKey) -> String {
-        format!("{}:{}:lock", self.prefix, key.fingerprint())
+        format!("{}:lock", self.stem(key))
     }
 
     /// Runs `op` on a pooled connection, unless Redis failed within the retry pause. `None`
@@ -175,14 +218,14 @@ impl RedisThrottle {
     fn on_redis<T>(
         &self,
         what: &'static str,
-        op: impl FnOnce(&mut Connection) -> RedisResult<T>,
+        op: impl FnOnce(&mut Conn) -> RedisResult<T>,
     ) -> Option<T> {
         if let Some(since) = *lock(&self.down_since) {
             if since.elapsed() < self.options.retry_pause {
                 return None;
             }
         }
-        match self.with_connection(op) {
+        match self.link.with_connection(op) {
             Ok(value) => {
                 if lock(&self.down_since).take().is_some() {
                     tracing::info!("redis reachable again: log-in throttle shared again");
@@ -204,31 +247,6 @@ impl RedisThrottle {
             }
         }
     }
-
-    fn with_connection<T>(
-        &self,
-        op: impl FnOnce(&mut Connection) -> RedisResult<T>,
-    ) -> RedisResult<T> {
-        let pooled = lock(&self.idle).pop();
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => {
-                let conn = self
-                    .client
-                    .get_connection_with_timeout(self.options.timeout)?;
-                conn.set_read_timeout(Some(self.options.timeout))?;
-                conn.set_write_timeout(Some(self.options.timeout))?;
-                conn
-            }
-        };
-        // On an error the connection is dropped: its state (a half-read reply) is unknown.
-        let value = op(&mut conn)?;
-        let mut idle = lock(&self.idle);
-        if idle.len() < self.options.max_idle_connections {
-            idle.push(conn);
-        }
-        Ok(value)
-    }
 }
 
 impl LoginThrottle for RedisThrottle {
@@ -243,16 +261,31 @@ impl LoginThrottle for RedisThrottle {
             .map(|k| self.failures_key(k))
             .collect();
         // One round trip: the lock ends, and whether the usernames have failures to forget.
+        let cluster = self.link.is_cluster();
         let answer = self.on_redis("check", |conn| {
-            let mut pipe = redis::pipe();
-            pipe.cmd("MGET").arg(&lock_keys);
-            if user_failures.is_empty() {
-                pipe.cmd("PING");
-                let (ends, _): (Vec<Option<i64>>, String) = pipe.query(conn)?;
+            let mut batch = Batch::new();
+            if cluster {
+                // Each key on its own slot's master.
+                for key in &lock_keys {
+                    batch.add(redis::cmd("GET").arg(key).clone());
+                }
+                for key in &user_failures {
+                    batch.add(redis::cmd("EXISTS").arg(key).clone());
+                }
+                let mut answers: Vec<Value> = batch.query(conn)?;
+                let exists = answers.split_off(lock_keys.len());
+                let ends: Vec<Option<i64>> = redis::from_owned_redis_value(Value::Array(answers))?;
+                let exists: Vec<i64> = redis::from_owned_redis_value(Value::Array(exists))?;
+                Ok((ends, exists.iter().sum::<i64>()))
+            } else if user_failures.is_empty() {
+                batch.add(redis::cmd("MGET").arg(&lock_keys).clone());
+                batch.add(redis::cmd("PING"));
+                let (ends, _): (Vec<Option<i64>>, String) = batch.query(conn)?;
                 Ok((ends, 0))
             } else {
-                pipe.cmd("EXISTS").arg(&user_failures);
-                pipe.query::<(Vec<Option<i64>>, i64)>(conn)
+                batch.add(redis::cmd("MGET").arg(&lock_keys).clone());
+                batch.add(redis::cmd("EXISTS").arg(&user_failures).clone());
+                batch.query::<(Vec<Option<i64>>, i64)>(conn)
             }
         });
         match answer {
@@ -290,20 +323,31 @@ impl LoginThrottle for RedisThrottle {
         if keys.is_empty() {
             return;
         }
-        let mut script = redis::cmd("EVAL");
-        script.arg(RECORD_FAILURE).arg(keys.len() * 2);
-        for key in keys {
-            script.arg(self.failures_key(key)).arg(self.lock_key(key));
+        // One script over every key on one server; on a cluster one per key (its count and
+        // lock share a slot), all in one cluster pipeline.
+        let groups: Vec<&[ThrottleKey]> = if self.link.is_cluster() {
+            keys.chunks(1).collect()
+        } else {
+            vec![keys]
+        };
+        let mut batch = Batch::new();
+        for group in groups {
+            let mut script = redis::cmd("EVAL");
+            script.arg(RECORD_FAILURE).arg(group.len() * 2);
+            for key in group {
+                script.arg(self.failures_key(key)).arg(self.lock_key(key));
+            }
+            script
+                .arg(now.0)
+                .arg(self.policy.window_ms.max(1))
+                .arg(self.policy.lockout_ms.max(1));
+            for key in group {
+                script.arg(self.policy.max_failures(key));
+            }
+            batch.add(script);
         }
-        script
-            .arg(now.0)
-            .arg(self.policy.window_ms.max(1))
-            .arg(self.policy.lockout_ms.max(1));
-        for key in keys {
-            script.arg(self.policy.max_failures(key));
-        }
-        let locked = self.on_redis("record_failure", |conn| script.query::<i64>(conn));
-        if locked.unwrap_or(0) > 0 {
+        let locked = self.on_redis("record_failure", |conn| batch.query::<Vec<i64>>(conn));
+        if locked.unwrap_or_default().iter().sum::<i64>() > 0 {
             tracing::warn!("log-in locked after repeated failures (shared by every instance)");
         }
     }
@@ -325,16 +369,28 @@ impl LoginThrottle for RedisThrottle {
         if clean {
             return;
         }
-        let forget: Vec<String> = users
-            .iter()
-            .flat_map(|k| [self.failures_key(k), self.lock_key(k)])
-            .collect();
-        if forget.is_empty() {
+        if users.is_empty() {
             return;
         }
-        self.on_redis("record_success", |conn| {
-            redis::cmd("DEL").arg(&forget).query::<i64>(conn)
-        });
+        // One DEL on one server; on a cluster one per username (its two keys share a slot).
+        let mut batch = Batch::new();
+        if self.link.is_cluster() {
+            for k in &users {
+                batch.add(
+                    redis::cmd("DEL")
+                        .arg(self.failures_key(k))
+                        .arg(self.lock_key(k))
+                        .clone(),
+                );
+            }
+        } else {
+            let forget: Vec<String> = users
+                .iter()
+                .flat_map(|k| [self.failures_key(k), self.lock_key(k)])
+                .collect();
+            batch.add(redis::cmd("DEL").arg(&forget).clone());
+        }
+        self.on_redis("record_success", |conn| batch.query::<Vec<i64>>(conn));
     }
 
     fn backend_name(&self) -> &'static str {

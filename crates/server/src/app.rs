@@ -118,7 +118,8 @@ pub fn migrate(choice: &StoreChoice) -> anyhow::Result<Vec<String>> {
     })
 }
 
-/// Opens the selected event bus: Redis when `redis.url` is set, else in-process. Runs the Redis
+/// Opens the selected event bus: Redis when `redis.url` or `redis.cluster_urls` is set (the
+/// cluster first), else in-process. Runs the Redis
 /// bus's background tasks on the current Tokio runtime.
 pub async fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
     open_bus_watched(settings, None).await
@@ -129,19 +130,18 @@ async fn open_bus_watched(
     settings: &Settings,
     metrics: Option<&Metrics>,
 ) -> anyhow::Result<Arc<dyn EventBus>> {
-    let url = settings.redis.url.expose().trim();
-    if url.is_empty() {
+    let Some(target) = settings.redis.target() else {
         return Ok(Arc::new(InProcessBus::default()));
-    }
+    };
     let options = RedisBusOptions {
         probe_interval: Duration::from_millis(settings.redis.probe_interval_ms.max(100)),
         ..RedisBusOptions::default()
     };
     // Redis down at start: the bus starts anyway and connects by itself; `/readyz` reports not
     // ready until it has.
-    let bus = RedisBus::start(url, &settings.redis.channel_prefix, options)
+    let bus = RedisBus::open(&target, &settings.redis.channel_prefix, options, true)
         .await
-        .context("opening the Redis event bus (redis.url)")?;
+        .context("opening the Redis event bus (redis.url or redis.cluster_urls)")?;
     let bus = Arc::new(bus);
     if let Some(metrics) = metrics {
         metrics.watch_redis(&bus);
@@ -185,7 +185,7 @@ fn chat_on(
     Ok(chat)
 }
 
-/// The log-in throttle: with `redis.url` set, the counts every instance shares in Redis (keys
+/// The log-in throttle: with `redis.url` or `redis.cluster_urls` set, the counts every instance shares in Redis (keys
 /// under `redis.channel_prefix`; this instance's own counts while Redis cannot be reached);
 /// otherwise this process's counts (one instance). Blocking: it pings Redis once; when Redis
 /// does not answer, the throttle starts anyway on this instance's counts and uses Redis once it
@@ -193,49 +193,47 @@ fn chat_on(
 pub fn login_throttle(settings: &Settings) -> anyhow::Result<Arc<dyn LoginThrottle>> {
     let policy = settings.throttle_policy();
     let max_entries = settings.auth.login_throttle_max_entries;
-    let url = settings.redis.url.expose().trim();
-    let throttle: Arc<dyn LoginThrottle> = if url.is_empty() {
-        Arc::new(InProcessThrottle::new(policy, max_entries))
-    } else {
+    let throttle: Arc<dyn LoginThrottle> = if let Some(target) = settings.redis.target() {
         let options = RedisThrottleOptions {
             fallback_max_entries: max_entries,
             ..RedisThrottleOptions::default()
         };
         let prefix = &settings.redis.channel_prefix;
-        let throttle = match RedisThrottle::connect(url, prefix, policy, options) {
+        let throttle = match RedisThrottle::connect_to(&target, prefix, policy, options) {
             Ok(throttle) => throttle,
             Err(e) => {
                 tracing::warn!(error = %e, "redis not reachable yet: the log-in throttle counts on this instance until it is");
-                RedisThrottle::new(url, prefix, policy, options)
-                    .context("the log-in throttle's Redis URL (redis.url)")?
+                RedisThrottle::new_on(&target, prefix, policy, options)
+                    .context("the log-in throttle's Redis URL (redis.url or redis.cluster_urls)")?
             }
         };
         Arc::new(throttle)
+    } else {
+        Arc::new(InProcessThrottle::new(policy, max_entries))
     };
     tracing::info!(throttle = throttle.backend_name(), "log-in throttle ready");
     Ok(throttle)
 }
 
-/// Presence: with `redis.url` set, shared by every instance in Redis (keys under
+/// Presence: with `redis.url` or `redis.cluster_urls` set, shared by every instance in Redis (keys under
 /// `redis.channel_prefix`); otherwise this process's. Blocking: it pings Redis once; when Redis
 /// does not answer, presence starts anyway (its calls fail as unavailable until Redis answers,
 /// and the router's sweep retries). Fails only on a bad URL.
 pub fn presence(settings: &Settings) -> anyhow::Result<Arc<dyn Presence>> {
-    let url = settings.redis.url.expose().trim();
-    let presence: Arc<dyn Presence> = if url.is_empty() {
-        Arc::new(InProcessPresence::new())
-    } else {
+    let presence: Arc<dyn Presence> = if let Some(target) = settings.redis.target() {
         let prefix = &settings.redis.channel_prefix;
-        match RedisPresence::connect(url, prefix) {
+        match RedisPresence::connect_to(&target, prefix) {
             Ok(presence) => Arc::new(presence),
             Err(e) => {
                 tracing::warn!(error = %e, "redis not reachable yet: presence starts without it");
                 Arc::new(
-                    RedisPresence::new(url, prefix)
-                        .context("the presence Redis URL (redis.url)")?,
+                    RedisPresence::new_on(&target, prefix)
+                        .context("the presence Redis URL (redis.url or redis.cluster_urls)")?,
                 )
             }
         }
+    } else {
+        Arc::new(InProcessPresence::new())
     };
     tracing::info!(presence = presence.backend_name(), "presence ready");
     Ok(presence)

@@ -225,6 +225,44 @@ pub struct RedisSettings {
     /// How often the pub/sub connection must answer a round trip (within 2 s) before it is
     /// considered dead and replaced, in milliseconds.
     pub probe_interval_ms: u64,
+    /// A Redis Cluster instead of `url`, by the URLs of some of its masters (any reachable one
+    /// finds the rest): a TOML array, or one comma-separated string
+    /// (`CHAT__REDIS__CLUSTER_URLS=redis://a:7000,redis://b:7001`). Non-empty wins over `url`.
+    #[serde(deserialize_with = "url_list")]
+    pub cluster_urls: Vec<Secret>,
+}
+
+impl RedisSettings {
+    /// The Redis the instances share: the cluster when `cluster_urls` is set, else the server
+    /// at `url`, else none (in-process adapters).
+    pub fn target(&self) -> Option<chat_redis::RedisTarget> {
+        let nodes: Vec<String> = self
+            .cluster_urls
+            .iter()
+            .map(|u| u.expose().to_owned())
+            .collect();
+        chat_redis::RedisTarget::from_settings(self.url.expose(), &nodes)
+    }
+}
+
+/// A list of URLs from a TOML array or a comma-separated string (environment variables).
+fn url_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(String),
+    }
+    let urls = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Many(urls) => urls,
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(urls
+        .into_iter()
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .map(Secret::new)
+        .collect())
 }
 
 impl Default for RedisSettings {
@@ -233,6 +271,7 @@ impl Default for RedisSettings {
             url: Secret::default(),
             channel_prefix: "chat".to_owned(),
             probe_interval_ms: 5_000,
+            cluster_urls: Vec::new(),
         }
     }
 }
@@ -709,5 +748,59 @@ mod tests {
             password: Secret::new("hunter2"),
         });
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    fn redis_from(toml: &str, env: &[(&str, &str)]) -> RedisSettings {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("CHAT")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(env)),
+            )
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        settings.redis
+    }
+
+    #[test]
+    fn cluster_urls_come_from_a_toml_array_or_a_comma_separated_variable_and_win_over_url() {
+        use chat_redis::RedisTarget;
+        let single = redis_from(
+            "[redis]\nurl = \"redis://one:6379\"\ncluster_urls = []\n",
+            &[],
+        );
+        assert_eq!(
+            single.target(),
+            Some(RedisTarget::Single("redis://one:6379".to_owned()))
+        );
+        let from_toml = redis_from(
+            "[redis]\nurl = \"redis://one:6379\"\ncluster_urls = [\"redis://a:7000\", \"redis://b:7001\"]\n",
+            &[],
+        );
+        let both = vec!["redis://a:7000".to_owned(), "redis://b:7001".to_owned()];
+        assert_eq!(from_toml.target(), Some(RedisTarget::Cluster(both.clone())));
+        let from_env = redis_from(
+            "[redis]\ncluster_urls = []\n",
+            &[(
+                "CHAT__REDIS__CLUSTER_URLS",
+                "redis://a:7000, redis://b:7001",
+            )],
+        );
+        assert_eq!(from_env.target(), Some(RedisTarget::Cluster(both)));
+        assert_eq!(redis_from("", &[]).target(), None);
+        let secret = RedisSettings {
+            cluster_urls: vec![Secret::new("redis://:hunter2@a:7000")],
+            ..RedisSettings::default()
+        };
+        assert!(!format!("{secret:?}").contains("hunter2"));
     }
 }

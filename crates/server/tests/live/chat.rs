@@ -5,9 +5,9 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_client_and_an_agent_on_two_instances_chat_both_ways_and_see_rest_sends_live() {
-    let shared = Shared::fresh();
+async fn a_client_and_an_agent_on_two_instances_chat_both_ways_and_see_rest_sends_live(
+    shared: Shared,
+) {
     let a = Instance::start(&shared, &[]).await;
     let b = Instance::start(&shared, &[]).await;
 
@@ -92,9 +92,7 @@ async fn a_client_and_an_agent_on_two_instances_chat_both_ways_and_see_rest_send
     );
 }
 
-#[tokio::test]
-async fn a_retried_send_with_the_same_client_message_id_is_stored_once() {
-    let shared = Shared::fresh();
+async fn a_retried_send_with_the_same_client_message_id_is_stored_once(shared: Shared) {
     let a = Instance::start(&shared, &[]).await;
     let client = a.new_client().await;
     let thread = a.open_thread(&client, "first").await;
@@ -131,9 +129,7 @@ async fn a_retried_send_with_the_same_client_message_id_is_stored_once() {
     assert_eq!(a.messages(&client, thread).await.len(), 3);
 }
 
-#[tokio::test]
-async fn typing_and_read_receipts_reach_the_other_side_and_read_marks_show_in_rest() {
-    let shared = Shared::fresh();
+async fn typing_and_read_receipts_reach_the_other_side_and_read_marks_show_in_rest(shared: Shared) {
     let a = Instance::start(&shared, &[]).await;
     let b = Instance::start(&shared, &[]).await;
     let client = a.new_client().await;
@@ -164,9 +160,9 @@ async fn typing_and_read_receipts_reach_the_other_side_and_read_marks_show_in_re
     assert_eq!(stored[0]["is_read"], true);
 }
 
-#[tokio::test]
-async fn claim_changes_reach_the_queue_live_and_a_taken_over_agent_is_told_and_let_go() {
-    let shared = Shared::fresh();
+async fn claim_changes_reach_the_queue_live_and_a_taken_over_agent_is_told_and_let_go(
+    shared: Shared,
+) {
     let a = Instance::start(&shared, &[]).await;
     let b = Instance::start(&shared, &[]).await;
     let client = a.new_client().await;
@@ -218,3 +214,10 @@ async fn claim_changes_reach_the_queue_live_and_a_taken_over_agent_is_told_and_l
     let released = queue.next_of("released").await;
     assert_eq!(released["agent_id"], admin.id);
 }
+
+on_single_redis_and_cluster!(
+    a_client_and_an_agent_on_two_instances_chat_both_ways_and_see_rest_sends_live,
+    a_retried_send_with_the_same_client_message_id_is_stored_once,
+    typing_and_read_receipts_reach_the_other_side_and_read_marks_show_in_rest,
+    claim_changes_reach_the_queue_live_and_a_taken_over_agent_is_told_and_let_go,
+);

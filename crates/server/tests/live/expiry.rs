@@ -13,9 +13,9 @@ const SHORT_LEASE: &[(&str, &str)] = &[
     ("CHAT__CLAIMS__SWEEP_INTERVAL_SECONDS", "1"),
 ];
 
-#[tokio::test]
-async fn an_idle_claim_expires_live_for_the_queue_and_the_holder_and_can_be_claimed_again() {
-    let shared = Shared::fresh();
+async fn an_idle_claim_expires_live_for_the_queue_and_the_holder_and_can_be_claimed_again(
+    shared: Shared,
+) {
     let a = Instance::start(&shared, SHORT_LEASE).await;
     let b = Instance::start(&shared, SHORT_LEASE).await;
     let client = a.new_client().await;
@@ -92,3 +92,7 @@ async fn an_idle_claim_expires_live_for_the_queue_and_the_holder_and_can_be_clai
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+on_single_redis_and_cluster!(
+    an_idle_claim_expires_live_for_the_queue_and_the_holder_and_can_be_claimed_again,
+);

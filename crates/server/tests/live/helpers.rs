@@ -46,6 +46,9 @@ pub fn unique(prefix: &str) -> String {
 pub struct Shared {
     pub database_url: String,
     pub redis_url: String,
+    /// The Redis Cluster's node URLs, comma-separated (`redis.cluster_urls`), when the
+    /// instances use the test binary's cluster instead of `redis_url`.
+    pub redis_cluster_urls: Option<String>,
     pub channel_prefix: String,
     /// Dropped (with its tables) when the test ends, after its instances.
     _schema: std::sync::Arc<chat_postgres::testing::FreshSchema>,
@@ -65,7 +68,23 @@ impl Shared {
             database_url: schema.url().to_owned(),
             _schema: std::sync::Arc::new(schema),
             redis_url: redis_url.to_owned(),
+            redis_cluster_urls: None,
             channel_prefix: unique("live-test-"),
+        }
+    }
+
+    /// A fresh schema and a unique prefix on the three-master Redis Cluster this test binary
+    /// starts (once; the test fails if it cannot).
+    pub fn fresh_on_cluster() -> Self {
+        let cluster = chat_contract::redis_cluster::RedisCluster::shared();
+        Self::fresh_on_cluster_nodes(&cluster.urls_env())
+    }
+
+    /// A fresh schema and a unique prefix on the Redis Cluster of these (comma-separated) nodes.
+    pub fn fresh_on_cluster_nodes(nodes: &str) -> Self {
+        Shared {
+            redis_cluster_urls: Some(nodes.to_owned()),
+            ..Self::fresh()
         }
     }
 
@@ -119,6 +138,9 @@ impl Instance {
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().unwrap()))
             .stderr(Stdio::from(log_file));
+        if let Some(nodes) = &shared.redis_cluster_urls {
+            cmd.env("CHAT__REDIS__CLUSTER_URLS", nodes);
+        }
         for (key, value) in extra_env {
             cmd.env(key, value);
         }
@@ -130,7 +152,36 @@ impl Instance {
             log,
         };
         instance.wait_healthy().await;
+        if shared.redis_cluster_urls.is_some() {
+            // Ready (store prepared, bus subscribed), and on the cluster for real, never a
+            // silent fallback.
+            instance.wait_ready().await;
+            let log = instance.log_text();
+            assert!(
+                log.contains("subscribed to the cluster's shard channels")
+                    && log.contains("redis log-in throttle connected"),
+                "the instance did not reach the Redis Cluster:\n{log}"
+            );
+        }
         instance
+    }
+
+    /// Waits until `/readyz` answers 200 (start-up done, the bus connected).
+    async fn wait_ready(&self) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(resp) = self.http.get(self.url("/readyz")).send().await {
+                if resp.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chat-server did not become ready; log: {}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn wait_healthy(&self) {
@@ -592,4 +643,28 @@ impl Drop for Proxy {
             running.abort();
         }
     }
+}
+
+/// Runs each two-instance scenario `async fn(Shared)` twice: on the single Redis
+/// (`<name>::single_redis`) and on the test binary's three-master Redis Cluster
+/// (`<name>::redis_cluster`: sharded pub/sub, hash-tagged throttle and presence keys).
+macro_rules! on_single_redis_and_cluster {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn single_redis() {
+                    super::$name(crate::helpers::Shared::fresh()).await;
+                }
+
+                #[tokio::test]
+                async fn redis_cluster() {
+                    let shared = tokio::task::spawn_blocking(crate::helpers::Shared::fresh_on_cluster)
+                        .await
+                        .unwrap();
+                    super::$name(shared).await;
+                }
+            }
+        )*
+    };
 }

@@ -2,6 +2,7 @@
 //! REST and WebSocket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod helpers;
 
 mod chat;

@@ -6,9 +6,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn notes_reach_staff_on_another_instance_and_never_the_client() {
-    let shared = Shared::fresh();
+async fn notes_reach_staff_on_another_instance_and_never_the_client(shared: Shared) {
     let a = Instance::start(&shared, &[]).await;
     let b = Instance::start(&shared, &[]).await;
     let client = a.new_client().await;
@@ -82,3 +80,5 @@ async fn notes_reach_staff_on_another_instance_and_never_the_client() {
     assert_eq!(got["message"]["body"], "it happened again", "{got}");
     assert_eq!(client_ws.next_of("thread.status").await["status"], "open");
 }
+
+on_single_redis_and_cluster!(notes_reach_staff_on_another_instance_and_never_the_client,);

@@ -5,9 +5,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_socket_resuming_with_last_seq_gets_exactly_the_missed_messages_in_order() {
-    let shared = Shared::fresh();
+async fn a_socket_resuming_with_last_seq_gets_exactly_the_missed_messages_in_order(shared: Shared) {
     let a = Instance::start(&shared, &[]).await;
     let b = Instance::start(&shared, &[]).await;
     let client = a.new_client().await;
@@ -78,3 +76,7 @@ async fn a_resume_frame_replays_from_the_given_seq_then_continues_live() {
     let frames = ws.messages_until("m5").await;
     assert_eq!(seqs(&frames), vec![1, 2, 3, 4, 5]);
 }
+
+on_single_redis_and_cluster!(
+    a_socket_resuming_with_last_seq_gets_exactly_the_missed_messages_in_order,
+);

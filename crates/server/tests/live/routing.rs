@@ -69,9 +69,7 @@ async fn holders(inst: &Instance, admin: &User, threads: &[i64]) -> BTreeMap<i64
     map
 }
 
-#[tokio::test]
-async fn three_agents_on_two_instances_share_eight_conversations_by_urgency() {
-    let shared = Shared::fresh();
+async fn three_agents_on_two_instances_share_eight_conversations_by_urgency(shared: Shared) {
     let a = Instance::start(&shared, ROUTING).await;
     let b = Instance::start(&shared, ROUTING).await;
     let admin = a.admin().await;
@@ -216,3 +214,5 @@ async fn three_agents_on_two_instances_share_eight_conversations_by_urgency() {
     assert_eq!(to, BTreeSet::from([agents[0].id, agents[2].id]));
     assert_eq!(holders(&a, &admin, &order[7..]).await[&order[7]], None);
 }
+
+on_single_redis_and_cluster!(three_agents_on_two_instances_share_eight_conversations_by_urgency,);
