@@ -188,7 +188,8 @@ pub struct ThreadView {
     /// client's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<LabelView>>,
-    /// Its SLA clocks (staff reading one thread; absent elsewhere).
+    /// Its SLA clocks (staff reading one thread; absent elsewhere; staff lists carry it on
+    /// every item).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaView>,
 }
@@ -393,6 +394,8 @@ pub struct InboxItemView {
     pub unread: u64,
     /// The labels it carries, by name.
     pub labels: Vec<LabelView>,
+    /// Its SLA clocks: seconds to the first response and to resolution, the next breach.
+    pub sla: SlaView,
 }
 
 impl InboxItemView {
@@ -417,6 +420,7 @@ impl InboxItemView {
             last_seq: t.last_seq,
             unread: e.unread,
             labels: e.labels.iter().map(LabelView::from).collect(),
+            sla: SlaView::from(&e.sla),
         }
     }
 }

@@ -59,6 +59,13 @@ async fn a_scripted_day_gives_exact_report_figures(app: TestApp) {
     let view = json_of(&app, &format!("/api/v1/threads/{ta}"), &bo).await;
     assert_eq!(view["sla"]["first_response_seconds"], json!(60));
     assert_eq!(view["sla"]["next_breach_at"], json!(at(180 + 15 * 60)));
+    // Each item of a staff list carries the same SLA as the thread's read.
+    let list = json_of(&app, "/api/v1/threads?assignee=me", &bo).await;
+    let items = list["items"].as_array().unwrap();
+    let item = items.iter().find(|i| i["id"] == json!(ta)).unwrap();
+    assert_eq!(item["sla"], view["sla"]);
+    let c = items.iter().find(|i| i["id"] == json!(tc)).unwrap();
+    assert_eq!(c["sla"]["first_response_seconds"], json!(180));
     // Clients never see the SLA.
     let own = json_of(&app, &format!("/api/v1/threads/{ta}"), &ann).await;
     assert!(own.get("sla").is_none());
