@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::{require_staff, Chat};
-use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::inbox::{ActivityCursor, Assignee, ThreadFilter};
 use crate::label::Label;
 use crate::sla::{SlaClock, SlaSummary};
-use crate::thread::Thread;
+use crate::thread::{Thread, ThreadStatus};
 use crate::urgency::UrgencyNow;
 use crate::user::User;
 use crate::{DomainResult, ThreadId, UserId};
@@ -106,6 +106,55 @@ impl Chat {
             entries,
             next,
             total,
+        })
+    }
+}
+
+/// How many threads each of the console's standard views holds now (the badges on its tabs),
+/// whatever a page's own filters are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ViewCounts {
+    /// Open threads under the asking agent's live claim.
+    pub mine: u64,
+    /// Open threads nobody holds (no claim, or a lapsed one).
+    pub unassigned: u64,
+    /// Threads whose client waits for an answer.
+    pub waiting: u64,
+    /// Threads by status.
+    pub open: u64,
+    /// Answered, waiting on the client.
+    pub pending: u64,
+    /// Done.
+    pub resolved: u64,
+}
+
+impl Chat {
+    /// The console's view counts for `actor` (staff only): six counts with the filters a list
+    /// uses (`ThreadStore::count_threads`), so each is index-backed as that list is.
+    pub fn inbox_counts(&self, actor: &User) -> DomainResult<ViewCounts> {
+        require_staff(actor)?;
+        let now = self.now();
+        let count = |filter: ThreadFilter| self.store.count_threads(&filter, now);
+        let status = |s: ThreadStatus| ThreadFilter {
+            status: Some(s),
+            ..ThreadFilter::default()
+        };
+        Ok(ViewCounts {
+            mine: count(ThreadFilter {
+                assignee: Assignee::Agent(actor.id),
+                ..status(ThreadStatus::Open)
+            })?,
+            unassigned: count(ThreadFilter {
+                assignee: Assignee::Nobody,
+                ..status(ThreadStatus::Open)
+            })?,
+            waiting: count(ThreadFilter {
+                waiting: Some(true),
+                ..ThreadFilter::default()
+            })?,
+            open: count(status(ThreadStatus::Open))?,
+            pending: count(status(ThreadStatus::Pending))?,
+            resolved: count(status(ThreadStatus::Resolved))?,
         })
     }
 }
