@@ -360,9 +360,10 @@ pub async fn create_thread(
 
 /// A client's threads (its own, or for staff the given client's) as `items`; or for staff a
 /// page of a list of conversations ("Mine": `assignee=me`; by status, type, label, waiting,
-/// creation and activity ranges, text; all), newest activity first, with unread counts and
-/// labels, as `items`, `next_cursor` and `total` (how many threads the filters select, every
-/// page together). Staff get the list whenever they give any parameter but `client_id`, or no
+/// creation and activity ranges, text; all), newest activity first, with unread counts,
+/// labels and SLA clocks (`sla`), as `items`, `next_cursor` and `total` (how many threads the
+/// filters select, every page together), and with `counts=true` the console's view counts
+/// (`counts`). Staff get the list whenever they give any parameter but `client_id`, or no
 /// `client_id`. Paging never lists a thread twice; new conversations arriving meanwhile come
 /// before the first page, never inside later ones.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ThreadsQuery),
