@@ -185,6 +185,7 @@ macro_rules! store_contract_tests {
             // SLA clocks and reports
             sla_clocks_run_once_and_breach_once,
             reports_give_exact_figures,
+            reports_group_by_label,
             // staff's lists
             threads_page_filters_by_assignee_status_and_client,
             threads_page_continues_after_a_cursor,

@@ -1,6 +1,6 @@
 //! Reports on the desk's work over a time range: conversations opened and resolved, response
 //! and resolution times (p50/p90), the share of SLA targets met and ratings, grouped by day,
-//! agent or thread type; and the same per agent.
+//! agent, thread type or label; and the same per agent.
 //!
 //! Percentiles follow one definition on every store, Postgres' `percentile_cont`: the values in
 //! order `x[0..n]`, position `pos = (n - 1) * p`, `x[floor(pos)] + frac(pos) * (x[floor(pos) + 1]
@@ -37,23 +37,33 @@ pub enum GroupBy {
     Agent,
     /// The thread type.
     Type,
+    /// The thread's labels, by name: a thread with two labels counts in both rows, one without
+    /// any in `none`.
+    Label,
 }
 
 impl GroupBy {
-    /// Parses `day`, `agent` or `type`; `label` is refused until labels exist.
+    /// Parses `day`, `agent`, `type` or `label`.
     pub fn parse(text: &str) -> DomainResult<GroupBy> {
         match text {
             "day" => Ok(GroupBy::Day),
             "agent" => Ok(GroupBy::Agent),
             "type" => Ok(GroupBy::Type),
-            "label" => Err(DomainError::invalid(
-                "group_by",
-                "grouping by label is not available yet (labels are not in this build)",
-            )),
+            "label" => Ok(GroupBy::Label),
             _ => Err(DomainError::invalid(
                 "group_by",
-                "expected day, agent or type",
+                "expected day, agent, type or label",
             )),
+        }
+    }
+
+    /// The name `parse` reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Day => "day",
+            GroupBy::Agent => "agent",
+            GroupBy::Type => "type",
+            GroupBy::Label => "label",
         }
     }
 }
@@ -76,9 +86,17 @@ pub fn pick(n: i64, p_tenths: i64) -> PercentilePick {
     }
 }
 
-/// `lower + tenths/10 * (upper - lower)`, the one interpolation every store uses.
+/// `lower + tenths/10 * (upper - lower)`, the one interpolation every store uses, rounded as
+/// [`round_seconds`] rounds.
 pub fn interpolate(lower: i64, upper: i64, tenths: i64) -> f64 {
-    lower as f64 + (tenths as f64 / 10.0) * (upper - lower) as f64
+    round_seconds(lower as f64 + (tenths as f64 / 10.0) * (upper - lower) as f64)
+}
+
+/// A percentile rounded to the millisecond: Postgres' `percentile_cont` computes in floating
+/// point in another order than [`interpolate`], so both are rounded before they are compared or
+/// shown (whole seconds interpolated in tenths are exact to a tenth anyway).
+pub fn round_seconds(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
 }
 
 /// Percentile `p_tenths / 10` of values already in ascending order (`None` when empty).
@@ -115,7 +133,8 @@ impl Percentiles {
 /// One group's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SummaryRow {
-    /// The group: `2026-11-30`, an agent id, `none` (no agent), or a thread type.
+    /// The group: `2026-11-30`, an agent id, `none` (no agent or no label), a thread type or a
+    /// label's name.
     pub key: String,
     /// Threads created in the range.
     pub opened: u64,
@@ -213,6 +232,10 @@ mod tests {
     fn days_and_groups() {
         assert_eq!(day_key(0), "1970-01-01");
         assert_eq!(GroupBy::parse("type"), Ok(GroupBy::Type));
-        assert!(GroupBy::parse("label").is_err());
+        assert_eq!(GroupBy::parse("label"), Ok(GroupBy::Label));
+        assert!(GroupBy::parse("week").is_err());
+        for g in [GroupBy::Day, GroupBy::Agent, GroupBy::Type, GroupBy::Label] {
+            assert_eq!(GroupBy::parse(g.as_str()), Ok(g));
+        }
     }
 }

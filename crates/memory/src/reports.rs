@@ -6,7 +6,7 @@ use chat_domain::ports::ReportStore;
 use chat_domain::report::{day_key, AgentRow, GroupBy, Percentiles, ReportRange, SummaryRow};
 use chat_domain::sla::{SlaClock, SlaKind};
 use chat_domain::thread::ThreadType;
-use chat_domain::{DomainResult, Timestamp, UserId};
+use chat_domain::{DomainResult, LabelId, ThreadId, Timestamp, UserId};
 
 use crate::store::MemoryStore;
 
@@ -14,11 +14,34 @@ fn within(range: ReportRange, at: Timestamp) -> bool {
     range.from <= at && at < range.to
 }
 
-fn key(group_by: GroupBy, at: Timestamp, agent: Option<UserId>, thread_type: ThreadType) -> String {
+/// What a fact (an opening, a clock, a rating) is grouped by.
+struct Fact {
+    at: Timestamp,
+    agent: Option<UserId>,
+    thread: ThreadId,
+    thread_type: ThreadType,
+}
+
+/// The groups a fact counts in: one, or for labels one per label of its thread (`none` without).
+fn keys(group_by: GroupBy, fact: &Fact, thread_labels: &[(ThreadId, LabelId)]) -> Vec<String> {
     match group_by {
-        GroupBy::Day => day_key(at.millis().div_euclid(86_400_000)),
-        GroupBy::Agent => agent.map_or_else(|| "none".to_owned(), |a| a.0.to_string()),
-        GroupBy::Type => thread_type.as_str().to_owned(),
+        GroupBy::Day => vec![day_key(fact.at.millis().div_euclid(86_400_000))],
+        GroupBy::Agent => vec![fact
+            .agent
+            .map_or_else(|| "none".to_owned(), |a| a.0.to_string())],
+        GroupBy::Type => vec![fact.thread_type.as_str().to_owned()],
+        GroupBy::Label => {
+            let labels: Vec<String> = thread_labels
+                .iter()
+                .filter(|(t, _)| *t == fact.thread)
+                .map(|(_, l)| l.0.to_string())
+                .collect();
+            if labels.is_empty() {
+                vec!["none".to_owned()]
+            } else {
+                labels
+            }
+        }
     }
 }
 
@@ -34,32 +57,47 @@ impl ReportStore for MemoryStore {
     ) -> DomainResult<Vec<SummaryRow>> {
         let s = self.lock();
         let mut rows: BTreeMap<String, (SummaryRow, Vec<i64>, Vec<i64>)> = BTreeMap::new();
+        let labels = &s.thread_labels;
         for (t, _) in &s.threads {
             if within(range, t.created_at) {
-                let k = key(group_by, t.created_at, t.agent_id, t.thread_type);
-                let e = rows.entry(k.clone()).or_default();
-                e.0.key = k;
-                e.0.opened += 1;
+                let fact = Fact {
+                    at: t.created_at,
+                    agent: t.agent_id,
+                    thread: t.id,
+                    thread_type: t.thread_type,
+                };
+                for k in keys(group_by, &fact, labels) {
+                    let e = rows.entry(k.clone()).or_default();
+                    e.0.key = k;
+                    e.0.opened += 1;
+                }
             }
         }
         for c in &s.sla_clocks {
             let Some(at) = ended_in(range, c) else {
                 continue;
             };
-            let k = key(group_by, at, c.agent_id, c.thread_type);
-            let e = rows.entry(k.clone()).or_default();
-            e.0.key = k;
-            if let Some(met) = c.met {
-                e.0.sla_measured += 1;
-                e.0.sla_met += u64::from(met);
-            }
-            match (c.kind, c.seconds) {
-                (SlaKind::FirstResponse, Some(sec)) => e.1.push(sec),
-                (SlaKind::Resolution, Some(sec)) => {
-                    e.0.resolved += 1;
-                    e.2.push(sec);
+            let fact = Fact {
+                at,
+                agent: c.agent_id,
+                thread: c.thread_id,
+                thread_type: c.thread_type,
+            };
+            for k in keys(group_by, &fact, labels) {
+                let e = rows.entry(k.clone()).or_default();
+                e.0.key = k;
+                if let Some(met) = c.met {
+                    e.0.sla_measured += 1;
+                    e.0.sla_met += u64::from(met);
                 }
-                _ => {}
+                match (c.kind, c.seconds) {
+                    (SlaKind::FirstResponse, Some(sec)) => e.1.push(sec),
+                    (SlaKind::Resolution, Some(sec)) => {
+                        e.0.resolved += 1;
+                        e.2.push(sec);
+                    }
+                    _ => {}
+                }
             }
         }
         for r in &s.ratings {
@@ -70,11 +108,18 @@ impl ReportStore for MemoryStore {
                 continue;
             };
             // By the rating's day and agent, and its thread's type (as the SQL stores group).
-            let k = key(group_by, r.created_at, r.agent_id, t.thread_type);
-            let e = rows.entry(k.clone()).or_default();
-            e.0.key = k;
-            e.0.rating_sum += i64::from(r.score);
-            e.0.rating_count += 1;
+            let fact = Fact {
+                at: r.created_at,
+                agent: r.agent_id,
+                thread: t.id,
+                thread_type: t.thread_type,
+            };
+            for k in keys(group_by, &fact, labels) {
+                let e = rows.entry(k.clone()).or_default();
+                e.0.key = k;
+                e.0.rating_sum += i64::from(r.score);
+                e.0.rating_count += 1;
+            }
         }
         Ok(rows
             .into_values()

@@ -45,7 +45,7 @@ pub(crate) struct State {
     pub(crate) routing_mode: Option<chat_domain::routing::RoutingMode>,
     labels: Vec<Label>,
     /// Which thread carries which label.
-    thread_labels: Vec<(ThreadId, LabelId)>,
+    pub(crate) thread_labels: Vec<(ThreadId, LabelId)>,
     pub(crate) ratings: Vec<Rating>,
     /// Webhook endpoints and the outbox.
     pub(crate) webhooks: crate::webhooks::WebhookState,

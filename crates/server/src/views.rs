@@ -188,7 +188,8 @@ pub struct ThreadView {
     /// client's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<LabelView>>,
-    /// Its SLA clocks (staff reading one thread; absent elsewhere).
+    /// Its SLA clocks (staff reading one thread; absent elsewhere; staff lists carry it on
+    /// every item).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaView>,
 }
@@ -393,6 +394,8 @@ pub struct InboxItemView {
     pub unread: u64,
     /// The labels it carries, by name.
     pub labels: Vec<LabelView>,
+    /// Its SLA clocks: seconds to the first response and to resolution, the next breach.
+    pub sla: SlaView,
 }
 
 impl InboxItemView {
@@ -417,6 +420,7 @@ impl InboxItemView {
             last_seq: t.last_seq,
             unread: e.unread,
             labels: e.labels.iter().map(LabelView::from).collect(),
+            sla: SlaView::from(&e.sla),
         }
     }
 }
@@ -431,6 +435,39 @@ pub struct ThreadPageView {
     pub next_cursor: Option<String>,
     /// How many threads the list holds with these filters, every page together.
     pub total: u64,
+    /// With `counts=true`: how many threads each of the console's views holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ViewCountsView>,
+}
+
+/// How many threads each of the console's views holds now, whatever the page's filters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewCountsView {
+    /// Open threads under the asking agent's live claim ("Mine").
+    pub mine: u64,
+    /// Open threads nobody holds.
+    pub unassigned: u64,
+    /// Threads whose client waits for an answer.
+    pub waiting: u64,
+    /// Open threads.
+    pub open: u64,
+    /// Pending threads (answered, waiting on the client).
+    pub pending: u64,
+    /// Resolved threads.
+    pub resolved: u64,
+}
+
+impl From<chat_domain::service::ViewCounts> for ViewCountsView {
+    fn from(c: chat_domain::service::ViewCounts) -> Self {
+        ViewCountsView {
+            mine: c.mine,
+            unassigned: c.unassigned,
+            waiting: c.waiting,
+            open: c.open,
+            pending: c.pending,
+            resolved: c.resolved,
+        }
+    }
 }
 
 impl ThreadPageView {
@@ -444,6 +481,7 @@ impl ThreadPageView {
                 .collect(),
             next_cursor: page.next.map(|c| c.encode()),
             total: page.total,
+            counts: None,
         }
     }
 }

@@ -195,6 +195,13 @@ SELECT min(id) FROM users WHERE username LIKE '{prefix}a%';
         per = PER_THREAD,
     );
     let out = ctx.cluster.psql(&sql).await.context("bulk seeding")?;
+    // What autovacuum does soon after a bulk insert (its insert threshold): the visibility map
+    // lets the reports read `sla_clocks_report` by index-only scans. A statement of its own:
+    // VACUUM cannot run inside the seeding's transaction block.
+    ctx.cluster
+        .psql("VACUUM (ANALYZE) threads, sla_clocks, ratings")
+        .await
+        .context("vacuuming the seeded tables")?;
     out.lines()
         .rev()
         .find_map(|l| l.trim().parse::<i64>().ok())

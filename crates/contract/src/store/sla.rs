@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chat_domain::label::NewLabel;
 use chat_domain::ports::Store;
 use chat_domain::report::{GroupBy, Percentiles, ReportRange};
 use chat_domain::sla::{SlaEnd, SlaKind, SlaPolicy, SlaTargets};
@@ -160,4 +161,67 @@ pub fn reports_give_exact_figures(store: Arc<dyn Store>) {
         .unwrap()
         .iter()
         .all(|a| a.resolved == 0 && a.responses == 0));
+}
+
+/// A row's key, opened, first response p50 and p90, clocks measured.
+type Figures = (String, u64, Option<f64>, Option<f64>, u64);
+
+/// The summary grouped by label: one row per label id (a thread with two labels counts in
+/// both), `none` for threads without a label; percentiles per label by the one definition.
+pub fn reports_group_by_label(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let p = policy();
+    let vip = store
+        .insert_label(NewLabel::parse("vip", "#ff0000").unwrap())
+        .unwrap();
+    let billing = store
+        .insert_label(NewLabel::parse("billing", "#00aa00").unwrap())
+        .unwrap();
+    // Three threads answered after 60 (vip, billing), 120 (vip) and 300 seconds (no label).
+    for (i, (s, labels)) in [
+        (60, vec![vip.id, billing.id]),
+        (120, vec![vip.id]),
+        (300, vec![]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = client(&store, &format!("c{i}"));
+        let t = thread(&store, &c, ThreadType::Loan);
+        for l in labels {
+            assert!(store.add_thread_label(t.id, l).unwrap());
+        }
+        let first = store
+            .start_sla_clock(p.start(t.id, t.thread_type, SlaKind::FirstResponse, t.created_at))
+            .unwrap()
+            .unwrap();
+        store
+            .finish_sla_clock(
+                first.id,
+                end(t.created_at.plus_millis(s * 1000), s, s <= 300),
+                Some(ag.id),
+            )
+            .unwrap();
+    }
+    let range = ReportRange::new(minutes(-60), minutes(60 * 24));
+    let rows = store.report_summary(range, GroupBy::Label).unwrap();
+    let figures: Vec<Figures> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.key.clone(),
+                r.opened,
+                r.first_response.p50,
+                r.first_response.p90,
+                r.sla_measured,
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (vip.id.0.to_string(), 2, Some(90.0), Some(114.0), 2),
+        (billing.id.0.to_string(), 1, Some(60.0), Some(60.0), 1),
+        ("none".to_owned(), 1, Some(300.0), Some(300.0), 1),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(figures, expected);
 }

@@ -1,14 +1,17 @@
 //! Staff's lists of conversations: "Mine" (`assignee = me`), "All", by status, a page at a time.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{require_staff, Chat};
-use crate::inbox::{ActivityCursor, ThreadFilter};
+use crate::inbox::{ActivityCursor, Assignee, ThreadFilter};
 use crate::label::Label;
-use crate::thread::Thread;
+use crate::sla::{SlaClock, SlaSummary};
+use crate::thread::{Thread, ThreadStatus};
 use crate::urgency::UrgencyNow;
 use crate::user::User;
-use crate::{DomainResult, UserId};
+use crate::{DomainResult, ThreadId, UserId};
 
 /// Most threads one page lists.
 pub const MAX_INBOX_PAGE: u32 = 100;
@@ -28,6 +31,8 @@ pub struct InboxEntry {
     pub unread: u64,
     /// The labels it carries, by name.
     pub labels: Vec<Label>,
+    /// Its SLA clocks summed up (first response, resolution, next breach...).
+    pub sla: SlaSummary,
 }
 
 /// A page of a staff list.
@@ -45,7 +50,7 @@ impl Chat {
     /// A page of the threads `filter` selects, newest activity first, after `after`: staff
     /// only (Forbidden for clients). `limit` is 1 to [`MAX_INBOX_PAGE`]. A constant number of
     /// store calls whatever the page size: the threads, their count, the usernames, the unread
-    /// counts, the labels.
+    /// counts, the labels, the SLA clocks.
     pub fn inbox(
         &self,
         actor: &User,
@@ -69,6 +74,10 @@ impl Chat {
         let ids: Vec<_> = threads.iter().map(|t| t.id).collect();
         let unread = self.store.unread_client_messages(&ids)?;
         let mut labels = self.store.thread_labels(&ids)?;
+        let mut clocks: HashMap<ThreadId, Vec<SlaClock>> = HashMap::new();
+        for c in self.store.sla_clocks(&ids)? {
+            clocks.entry(c.thread_id).or_default().push(c);
+        }
         let total = self.store.count_threads(filter, now)?;
         let next = more
             .then(|| threads.last().map(ActivityCursor::after))
@@ -89,6 +98,7 @@ impl Chat {
                     .and_then(|c| usernames.get(&c.agent_id).cloned()),
                 unread: unread.get(&thread.id).copied().unwrap_or(0),
                 labels: labels.remove(&thread.id).unwrap_or_default(),
+                sla: SlaSummary::of(clocks.get(&thread.id).map_or(&[], Vec::as_slice)),
                 thread,
             })
             .collect();
@@ -96,6 +106,55 @@ impl Chat {
             entries,
             next,
             total,
+        })
+    }
+}
+
+/// How many threads each of the console's standard views holds now (the badges on its tabs),
+/// whatever a page's own filters are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ViewCounts {
+    /// Open threads under the asking agent's live claim.
+    pub mine: u64,
+    /// Open threads nobody holds (no claim, or a lapsed one).
+    pub unassigned: u64,
+    /// Threads whose client waits for an answer.
+    pub waiting: u64,
+    /// Threads by status.
+    pub open: u64,
+    /// Answered, waiting on the client.
+    pub pending: u64,
+    /// Done.
+    pub resolved: u64,
+}
+
+impl Chat {
+    /// The console's view counts for `actor` (staff only): six counts with the filters a list
+    /// uses (`ThreadStore::count_threads`), so each is index-backed as that list is.
+    pub fn inbox_counts(&self, actor: &User) -> DomainResult<ViewCounts> {
+        require_staff(actor)?;
+        let now = self.now();
+        let count = |filter: ThreadFilter| self.store.count_threads(&filter, now);
+        let status = |s: ThreadStatus| ThreadFilter {
+            status: Some(s),
+            ..ThreadFilter::default()
+        };
+        Ok(ViewCounts {
+            mine: count(ThreadFilter {
+                assignee: Assignee::Agent(actor.id),
+                ..status(ThreadStatus::Open)
+            })?,
+            unassigned: count(ThreadFilter {
+                assignee: Assignee::Nobody,
+                ..status(ThreadStatus::Open)
+            })?,
+            waiting: count(ThreadFilter {
+                waiting: Some(true),
+                ..ThreadFilter::default()
+            })?,
+            open: count(status(ThreadStatus::Open))?,
+            pending: count(status(ThreadStatus::Pending))?,
+            resolved: count(status(ThreadStatus::Resolved))?,
         })
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub use accounts::LoggedIn;
 pub use agent_tools::ClientContext;
-pub use inbox::{InboxEntry, InboxPage, MAX_INBOX_PAGE};
+pub use inbox::{InboxEntry, InboxPage, ViewCounts, MAX_INBOX_PAGE};
 pub use queue::QueueEntry;
 pub use sla::SlaSweep;
 pub use webhooks::MAX_DELIVERY_PAGE;

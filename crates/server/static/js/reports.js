@@ -33,6 +33,7 @@ function rating(avg, count) {
 function groupName(groupBy, row) {
   if (groupBy === 'type') return topicName(row.key);
   if (groupBy === 'agent') return row.key === 'none' ? 'No agent' : row.name;
+  if (groupBy === 'label') return row.key === 'none' ? 'No label' : row.name;
   return row.key;
 }
 

@@ -13,6 +13,7 @@ on_every_store!(
     only_staff_list_conversations_and_bad_parameters_are_refused,
     a_reopened_thread_keeps_its_reasons_and_its_last_agent_is_told,
     usernames_differing_only_in_case_are_one_username,
+    counts_per_view_come_with_counts_true_whatever_the_filters,
 );
 
 /// A staff list page (`GET /api/v1/threads{query}`), asserted 200.
@@ -263,4 +264,56 @@ async fn usernames_differing_only_in_case_are_one_username(app: TestApp) {
         app.log_in("maria_new", "password-123").await.status(),
         StatusCode::CREATED
     );
+}
+
+/// `counts=true` adds how many threads each of the console's views holds (mine, unassigned,
+/// waiting, and per status), the same whatever the page's own filters; without it, no counts.
+async fn counts_per_view_come_with_counts_true_whatever_the_filters(app: TestApp) {
+    let bo = app.agent("bo").await;
+    let eve = app.agent("eve").await;
+    let (ann, cy, di) = (
+        app.client("ann").await,
+        app.client("cy").await,
+        app.client("di").await,
+    );
+    let id = |v: Value| v["thread"]["id"].as_i64().unwrap();
+    let ta = id(app.write(&ann, json!(1), "where is my loan").await);
+    let tc = id(app.write(&cy, json!(2), "a payment failed").await);
+    id(app.write(&di, json!(3), "hello").await);
+    // ann: answered by bo (pending, no longer waiting); cy: held by bo, unanswered; di: nobody's.
+    assert_eq!(app.claim(ta, &bo).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.reply(ta, &bo, "on it").await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(app.claim(tc, &bo).await.status(), StatusCode::OK);
+    let expected = json!({
+        "mine": 1, "unassigned": 1, "waiting": 2, "open": 2, "pending": 1, "resolved": 0
+    });
+    let page = list(&app, "?counts=true", &bo).await;
+    assert_eq!(page["counts"], expected);
+    assert_eq!(page["total"], json!(3));
+    let pending = list(&app, "?status=pending&counts=true&limit=1", &bo).await;
+    assert_eq!(pending["counts"], expected);
+    assert_eq!(pending["total"], json!(1));
+    // "Mine" is the asking agent's.
+    let other = list(&app, "?counts=true", &eve).await;
+    assert_eq!(other["counts"]["mine"], json!(0));
+    let plain = list(&app, "?status=open", &bo).await;
+    assert!(plain.get("counts").is_none());
+    assert_error(
+        app.get("/api/v1/threads?counts=maybe", Some(&bo.token))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+    )
+    .await;
+    // Clients get no counts: a staff list's parameter is refused to them.
+    assert_error(
+        app.get("/api/v1/threads?counts=true", Some(&ann.token))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
 }

@@ -16,7 +16,7 @@ use crate::openapi::schema;
 use crate::routes::v1::Page;
 use crate::views::{
     ClientThreadsView, ErrorBody, Items, MarkedView, MessageView, SentView, ThreadPageView,
-    ThreadView, ThreadsAnswer,
+    ThreadView, ThreadsAnswer, ViewCountsView,
 };
 
 /// A thread type as the seed numbers it (1, 2, 3) or by name (`loan`, `payment`, `other`).
@@ -109,6 +109,8 @@ pub struct ThreadsQuery {
     pub cursor: Option<String>,
     /// At most this many.
     pub limit: Option<u32>,
+    /// Also answer the console's view counts (`counts`).
+    pub counts: Option<bool>,
 }
 
 impl ThreadsQuery {
@@ -126,6 +128,7 @@ impl ThreadsQuery {
             || self.q.is_some()
             || self.cursor.is_some()
             || self.limit.is_some()
+            || self.counts.is_some()
     }
 
     /// The staff list's filter, `me` being `actor` (Invalid naming the parameter at fault).
@@ -214,6 +217,17 @@ impl IntoParams for ThreadsQuery {
             ))
             .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)))
             .build();
+        let counts = ParameterBuilder::new()
+            .name("counts")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "A staff list: `true` adds `counts`, how many threads each of the console's \
+                 views holds now (mine, unassigned, waiting, open, pending, resolved), whatever \
+                 the other filters; six counts more, so ask on a first page only.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)))
+            .build();
         vec![
             schema::integer_query(
                 "client_id",
@@ -270,6 +284,7 @@ impl IntoParams for ThreadsQuery {
                 "A staff list: the previous page's `next_cursor` (opaque).",
             ),
             schema::limit(Page::INBOX),
+            counts,
         ]
     }
 }
@@ -345,9 +360,10 @@ pub async fn create_thread(
 
 /// A client's threads (its own, or for staff the given client's) as `items`; or for staff a
 /// page of a list of conversations ("Mine": `assignee=me`; by status, type, label, waiting,
-/// creation and activity ranges, text; all), newest activity first, with unread counts and
-/// labels, as `items`, `next_cursor` and `total` (how many threads the filters select, every
-/// page together). Staff get the list whenever they give any parameter but `client_id`, or no
+/// creation and activity ranges, text; all), newest activity first, with unread counts,
+/// labels and SLA clocks (`sla`), as `items`, `next_cursor` and `total` (how many threads the
+/// filters select, every page together), and with `counts=true` the console's view counts
+/// (`counts`). Staff get the list whenever they give any parameter but `client_id`, or no
 /// `client_id`. Paging never lists a thread twice; new conversations arriving meanwhile come
 /// before the first page, never inside later ones.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "threads", params(ThreadsQuery),
@@ -371,12 +387,18 @@ pub async fn list_threads(
             .as_deref()
             .map(ActivityCursor::parse)
             .transpose()?;
-        let (page, now) = blocking(move || {
+        let with_counts = query.counts == Some(true);
+        let (page, counts, now) = blocking(move || {
             let page = chat.inbox(&caller.user, &filter, after, limit)?;
-            Ok((page, chat.now()))
+            let counts = with_counts
+                .then(|| chat.inbox_counts(&caller.user))
+                .transpose()?;
+            Ok((page, counts, chat.now()))
         })
         .await?;
-        return Ok(HttpResponse::Ok().json(ThreadsAnswer::Page(ThreadPageView::at(&page, now))));
+        let mut view = ThreadPageView::at(&page, now);
+        view.counts = counts.map(ViewCountsView::from);
+        return Ok(HttpResponse::Ok().json(ThreadsAnswer::Page(view)));
     }
     // Here staff always named a client; a client's own threads are the default.
     let client = query.client_id.map_or(caller.user.id, UserId);

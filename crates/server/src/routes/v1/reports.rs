@@ -23,7 +23,7 @@ pub struct RangeQuery {
     pub from: Option<String>,
     /// First instant excluded.
     pub to: Option<String>,
-    /// day, agent or type (`label` answers 422 until labels exist).
+    /// day, agent, type or label.
     pub group_by: Option<String>,
 }
 
@@ -75,12 +75,12 @@ impl IntoParams for SummaryParams {
                 .parameter_in(ParameterIn::Query)
                 .required(Required::False)
                 .description(Some(
-                    "day (UTC), agent or type (default day). `label` is not available yet (422, as any other value).",
+                    "day (UTC), agent, type or label (default day). By label: one row per label (key its id, name its name), a conversation with two labels counts in both, one without any in `none`.",
                 ))
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
-                        .enum_values(Some(["day", "agent", "type"])),
+                        .enum_values(Some(["day", "agent", "type", "label"])),
                 ))
                 .build(),
         );
@@ -106,9 +106,10 @@ fn range(query: &RangeQuery, now: Timestamp) -> Result<ReportRange, DomainError>
 /// One group of the summary.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryRowView {
-    /// The group: `2026-11-30`, an agent id (`none`: no agent), or a thread type.
+    /// The group: `2026-11-30`, an agent id (`none`: no agent), a thread type, or a label id
+    /// (`none`: no label).
     pub key: String,
-    /// A name to show: the agent's username, else the key.
+    /// A name to show: the agent's username or the label's name, else the key.
     pub name: String,
     /// Conversations opened.
     pub opened: u64,
@@ -141,7 +142,7 @@ pub struct SummaryView {
     /// End of the range (excluded).
     #[schema(value_type = String, format = DateTime)]
     pub to: Timestamp,
-    /// day, agent or type.
+    /// day, agent, type or label.
     pub group_by: String,
     /// One per group with any figure, by key.
     pub rows: Vec<SummaryRowView>,
@@ -187,7 +188,7 @@ pub struct AgentsReportView {
 /// The desk's figures over a range, grouped by day, agent or thread type.
 #[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", params(SummaryParams),
     responses((status = 200, body = SummaryView), (status = 403, body = ErrorBody, description = "not staff"),
-        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` not an RFC 3339 date-time, or `group_by` not day, agent or type (`label` is not available yet)")),
+        (status = 422, body = ErrorBody, description = "`invalid`: `from`/`to` not an RFC 3339 date-time, or `group_by` not day, agent, type or label")),
     security(("bearer" = [])))]
 pub async fn summary(
     chat: web::Data<Chat>,
@@ -200,14 +201,25 @@ pub async fn summary(
         let range = range(&query, chat.now())?;
         let group_by = GroupBy::parse(query.group_by.as_deref().unwrap_or("day"))?;
         let rows = chat.report_summary(&caller.user, range, group_by)?;
-        let ids: Vec<UserId> = if group_by == GroupBy::Agent {
-            rows.iter()
-                .filter_map(|r| r.key.parse().ok().map(UserId))
-                .collect()
-        } else {
-            Vec::new()
+        let names: HashMap<String, String> = match group_by {
+            GroupBy::Agent => {
+                let ids: Vec<UserId> = rows
+                    .iter()
+                    .filter_map(|r| r.key.parse().ok().map(UserId))
+                    .collect();
+                chat.store()
+                    .usernames(&ids)?
+                    .into_iter()
+                    .map(|(id, name)| (id.0.to_string(), name))
+                    .collect()
+            }
+            GroupBy::Label => chat
+                .labels(&caller.user)?
+                .into_iter()
+                .map(|l| (l.id.0.to_string(), l.name))
+                .collect(),
+            GroupBy::Day | GroupBy::Type => HashMap::new(),
         };
-        let names = chat.store().usernames(&ids)?;
         Ok(((range, group_by, rows), names))
     })
     .await?;
@@ -215,12 +227,7 @@ pub async fn summary(
     let rows = rows
         .into_iter()
         .map(|r| SummaryRowView {
-            name: r
-                .key
-                .parse()
-                .ok()
-                .and_then(|id| names.get(&UserId(id)).cloned())
-                .unwrap_or_else(|| r.key.clone()),
+            name: names.get(&r.key).cloned().unwrap_or_else(|| r.key.clone()),
             opened: r.opened,
             resolved: r.resolved,
             first_response_p50_seconds: r.first_response.p50,
@@ -234,15 +241,10 @@ pub async fn summary(
             key: r.key,
         })
         .collect();
-    let group_by = match group_by {
-        GroupBy::Day => "day",
-        GroupBy::Agent => "agent",
-        GroupBy::Type => "type",
-    };
     Ok(HttpResponse::Ok().json(SummaryView {
         from: range.from,
         to: range.to,
-        group_by: group_by.to_owned(),
+        group_by: group_by.as_str().to_owned(),
         rows,
     }))
 }
