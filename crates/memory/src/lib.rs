@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod blobs;
 mod bus;
 mod clock;
 mod hasher;
@@ -17,6 +18,7 @@ mod sla;
 mod store;
 mod throttle;
 
+pub use blobs::MemoryBlobs;
 pub use bus::InProcessBus;
 pub use clock::ManualClock;
 pub use hasher::BcryptHasher;

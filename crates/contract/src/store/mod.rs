@@ -2,6 +2,7 @@
 //! ThreadStore, MessageStore, CannedReplyStore, RoutingStore, LabelStore, RatingStore}`. Each takes a
 //! fresh, empty store.
 
+mod attachments;
 mod canned;
 mod claims;
 mod inbox;
@@ -18,6 +19,7 @@ mod text;
 mod threads;
 mod users;
 
+pub use attachments::*;
 pub use canned::*;
 pub use claims::*;
 pub use inbox::*;
