@@ -200,8 +200,11 @@ impl Default for AttachmentPolicy {
     }
 }
 
-/// A stored attachment's metadata.
+/// A stored attachment's metadata. On the wire (live events, between instances) it reads
+/// `{"id", "url", "content_type", "size", "name", "thread_id", "uploader_id", "created_at",
+/// "message_id"}`, `url` being [`Attachment::url`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "AttachmentWire", try_from = "AttachmentWire")]
 pub struct Attachment {
     /// Its id.
     pub id: AttachmentId,
@@ -219,4 +222,119 @@ pub struct Attachment {
     pub created_at: Timestamp,
     /// The message it is attached to, once it is (at most one, ever).
     pub message_id: Option<MessageId>,
+}
+
+impl Attachment {
+    /// Where it is downloaded: `/api/v1/attachments/<id>` (authorised like its thread).
+    pub fn url(&self) -> String {
+        format!("/api/v1/attachments/{}", self.id)
+    }
+}
+
+/// [`Attachment`] as serialised.
+#[derive(Serialize, Deserialize)]
+struct AttachmentWire {
+    id: AttachmentId,
+    url: String,
+    content_type: String,
+    size: u64,
+    name: FileName,
+    thread_id: ThreadId,
+    uploader_id: UserId,
+    created_at: Timestamp,
+    message_id: Option<MessageId>,
+}
+
+impl From<Attachment> for AttachmentWire {
+    fn from(a: Attachment) -> Self {
+        AttachmentWire {
+            url: a.url(),
+            content_type: a.file_type.mime().to_owned(),
+            id: a.id,
+            size: a.size,
+            name: a.name,
+            thread_id: a.thread_id,
+            uploader_id: a.uploader_id,
+            created_at: a.created_at,
+            message_id: a.message_id,
+        }
+    }
+}
+
+impl TryFrom<AttachmentWire> for Attachment {
+    type Error = String;
+
+    fn try_from(w: AttachmentWire) -> Result<Self, Self::Error> {
+        let file_type = FileType::from_mime(&w.content_type)
+            .ok_or_else(|| format!("unknown attachment type {:?}", w.content_type))?;
+        Ok(Attachment {
+            id: w.id,
+            thread_id: w.thread_id,
+            uploader_id: w.uploader_id,
+            file_type,
+            size: w.size,
+            name: w.name,
+            created_at: w.created_at,
+            message_id: w.message_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_content_not_the_name() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert_eq!(sniff(png), Some(FileType::Png));
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\0\x10JFIF\0"), Some(FileType::Jpeg));
+        assert_eq!(sniff(b"GIF89a\x01\0\x01\0"), Some(FileType::Gif));
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some(FileType::Pdf));
+        assert_eq!(
+            sniff("plain words, caf\u{e9}\n".as_bytes()),
+            Some(FileType::Txt)
+        );
+        for refused in [
+            &b"<!DOCTYPE html><script>alert(1)</script>"[..],
+            b"  <svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+            b"\xef\xbb\xbf<html>",
+            b"MZ\x90\0\x03\0\0\0",
+            b"\x7fELF\x02\x01\x01\0",
+            b"PK\x03\x04\x14\0",
+            b"text with a \x1b[31m escape",
+            b"\xff\xfe not utf-8",
+        ] {
+            assert_eq!(sniff(refused), None, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn ids_are_random_and_strict() {
+        let a = AttachmentId::random();
+        assert_ne!(a, AttachmentId::random());
+        assert_eq!(AttachmentId::parse(a.as_str()), Ok(a));
+        assert!(AttachmentId::parse("../../etc/passwd").is_err());
+        assert!(AttachmentId::parse(&"A".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn the_wire_form_round_trips() {
+        let a = Attachment {
+            id: AttachmentId::random(),
+            thread_id: ThreadId(3),
+            uploader_id: UserId(4),
+            file_type: FileType::Webp,
+            size: 10,
+            name: FileName::parse(Some("C:\\shots\\a.webp")).unwrap_or_else(|e| panic!("{e}")),
+            created_at: Timestamp(5),
+            message_id: None,
+        };
+        assert_eq!(a.name.as_str(), "a.webp");
+        let json = serde_json::to_value(&a).unwrap_or_default();
+        assert_eq!(json["content_type"], "image/webp");
+        assert_eq!(json["url"], format!("/api/v1/attachments/{}", a.id));
+        let back: Attachment = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, a);
+    }
 }

@@ -10,7 +10,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::metrics;
 use crate::routes::v1::{
-    accounts, agent_tools, claims, conversations, labels, queue, ratings, reports, routing,
+    accounts, agent_tools, attachments, claims, conversations, labels, queue, ratings, reports,
+    routing,
 };
 
 /// The document.
@@ -36,6 +37,7 @@ use crate::routes::v1::{
         labels::list_labels, labels::add_label, labels::add_thread_label,
         labels::remove_thread_label,
         ratings::rate,
+        attachments::upload, attachments::download,
     ),
     modifiers(&BearerAuth, &EdgeResponses)
 )]
@@ -249,6 +251,24 @@ pub mod schema {
             .min_length(Some(1))
             .max_length(Some(64)),
         )
+    }
+
+    /// The `attachment_ids` of a message: attachment ids, none twice, at most
+    /// [`chat_domain::service::MAX_ATTACHMENTS`].
+    pub fn attachment_ids() -> utoipa::openapi::schema::Array {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9a-f]{32}$"))
+                    .description(Some("An attachment id (32 lowercase hex digits).")),
+            )
+            .max_items(Some(chat_domain::service::MAX_ATTACHMENTS))
+            .unique_items(true)
+            .description(Some(
+                "Files to attach: ids the sender uploaded to this thread and has not attached yet.",
+            ))
+            .build()
     }
 
     /// A username at sign-up.
