@@ -68,6 +68,8 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/api/v1/reports/summary"),
     ("get", "/api/v1/reports/agents"),
+    ("post", "/api/v1/threads/{id}/attachments"),
+    ("get", "/api/v1/attachments/{id}"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {
