@@ -6,6 +6,8 @@
 //! in `web::block`). Each call runs on a small runtime of the adapter's own and the caller waits
 //! on a channel, so it works from any thread, inside another runtime's blocking pool or not.
 
+pub mod testing;
+
 use std::future::Future;
 use std::path::Path as FsPath;
 use std::sync::Arc;

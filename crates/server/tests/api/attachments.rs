@@ -316,7 +316,7 @@ async fn disguised_and_oversized_files_are_refused_and_nothing_is_stored(app: Te
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_error(resp, StatusCode::BAD_REQUEST, "bad_body").await;
     assert_eq!(stored_files(), 0);
 
     let mut exactly = PNG.to_vec();
@@ -324,4 +324,60 @@ async fn disguised_and_oversized_files_are_refused_and_nothing_is_stored(app: Te
     let resp = upload(&app, thread, &ann, "fits.png", "image/png", &exactly).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(stored_files(), 1);
+}
+
+/// The same round trip with `attachments.backend = "s3"`, against a real S3-compatible server
+/// (moto, started by the test): the bytes are in the bucket, not on disk.
+#[actix_web::test]
+async fn a_file_round_trips_through_an_s3_bucket() {
+    let moto = chat_blobs::testing::Moto::start().unwrap();
+    moto.create_bucket("chat-api-attachments").unwrap();
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.attachments.backend = "s3".to_owned();
+        s.attachments.s3.bucket = "chat-api-attachments".to_owned();
+        s.attachments.s3.endpoint = moto.endpoint.clone();
+        s.attachments.s3.access_key_id = "test".to_owned();
+        s.attachments.s3.secret_access_key = chat_server::settings::Secret::new("test");
+        s.attachments.s3.allow_http = true;
+    })
+    .await;
+    let ann = app.client("ann").await;
+    let cy = app.client("cy").await;
+    let thread = app.write(&ann, json!(2), "receipt attached").await["thread"]["id"]
+        .as_i64()
+        .unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    let resp = upload(&app, thread, &ann, "receipt.pdf", "application/pdf", pdf).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let uploaded: Value = resp.json().await.unwrap();
+    assert_eq!(uploaded["content_type"], "application/pdf");
+    let id = uploaded["id"].as_str().unwrap();
+    let resp = send(&app, thread, &ann, "the receipt", &[id]).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+
+    let bucket = chat_blobs::ObjectBlobStore::s3(&moto.config("chat-api-attachments")).unwrap();
+    let key = format!("attachments/{id}");
+    let in_bucket =
+        tokio::task::spawn_blocking(move || chat_domain::ports::BlobStore::get_blob(&bucket, &key))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(in_bucket.as_deref(), Some(&pdf[..]));
+
+    let url = uploaded["url"].as_str().unwrap();
+    let resp = download(&app, url, Some(&ann)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), pdf);
+    assert_error(
+        download(&app, url, Some(&cy)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
 }

@@ -150,7 +150,9 @@ fn disposition(file_type: FileType, name: &str) -> ContentDisposition {
 /// `Content-Security-Policy: default-src 'none'; sandbox`, so nothing in it ever runs.
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "threads",
     params(("id" = String, Path, description = "attachment id")),
-    responses((status = 200, description = "the file", content_type = "application/octet-stream",
+    responses((status = 200, description = "the file, with the type recognised at upload",
+            content((String = "image/png"), (String = "image/jpeg"), (String = "image/gif"),
+                (String = "image/webp"), (String = "application/pdf"), (String = "text/plain")),
             headers(("Content-Disposition" = String, description = "attachment (inline for raster images), with the file's name"),
                 ("X-Content-Type-Options" = String, description = "nosniff"))),
         (status = 403, body = ErrorBody, description = "another client's file"),
