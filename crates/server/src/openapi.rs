@@ -39,11 +39,43 @@ use crate::routes::v1::{
         ratings::rate,
         attachments::upload, attachments::download,
     ),
-    modifiers(&BearerAuth, &EdgeResponses)
+    modifiers(&BearerAuth, &EdgeResponses, &UploadEncoding)
 )]
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// The upload's `file` part: the media types the server accepts (recognised from the content,
+/// whatever the part's own `Content-Type` says), as the multipart body's `encoding`.
+struct UploadEncoding;
+
+impl Modify for UploadEncoding {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/threads/{id}/attachments")
+        else {
+            return;
+        };
+        let Some(body) = item.post.as_mut().and_then(|op| op.request_body.as_mut()) else {
+            return;
+        };
+        if let Some(content) = body.content.get_mut("multipart/form-data") {
+            let types = chat_domain::attachment::FileType::ALL
+                .iter()
+                .map(|t| t.mime().split(';').next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(", ");
+            content.encoding.insert(
+                "file".to_owned(),
+                utoipa::openapi::encoding::EncodingBuilder::new()
+                    .content_type(Some(types))
+                    .build(),
+            );
+        }
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

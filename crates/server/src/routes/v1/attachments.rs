@@ -14,8 +14,9 @@ use crate::auth::Authenticated;
 use crate::error::{blocking, ApiError, ApiResult};
 use crate::views::{AttachmentView, ErrorBody};
 
-/// The upload form: one field `file`.
-#[derive(Debug, ToSchema)]
+/// The upload form: one field `file`, nothing else.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file: png, jpeg, gif, webp, pdf or plain text (by content), at most
@@ -41,13 +42,19 @@ fn bad_multipart(err: MultipartError) -> ApiError {
 }
 
 /// Reads the field `file` (name and bytes), stopping with 413 as soon as the bytes pass
-/// `limit`; other fields are read and dropped under the same limit.
+/// `limit`; any other field is 400 `bad_body`.
 async fn read_file(mut form: Multipart, limit: u64) -> ApiResult<(Option<String>, Vec<u8>)> {
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut total: u64 = 0;
     while let Some(mut field) = form.try_next().await.map_err(bad_multipart)? {
         let is_file = field.name() == Some("file");
-        if is_file && file.is_some() {
+        if !is_file {
+            return Err(ApiError::bad_request(
+                "bad_body",
+                "the form has one field, `file`",
+            ));
+        }
+        if file.is_some() {
             return Err(ApiError::bad_request("bad_body", "one file per upload"));
         }
         let name = field
@@ -60,13 +67,9 @@ async fn read_file(mut form: Multipart, limit: u64) -> ApiResult<(Option<String>
             if total > limit {
                 return Err(too_large(limit));
             }
-            if is_file {
-                bytes.extend_from_slice(&chunk);
-            }
+            bytes.extend_from_slice(&chunk);
         }
-        if is_file {
-            file = Some((name, bytes));
-        }
+        file = Some((name, bytes));
     }
     file.ok_or_else(|| ApiError::missing_field("file"))
 }
