@@ -1,5 +1,6 @@
 """Schemathesis hooks for tests/openapi/run.sh: who the requests are made as, and the one rule of
-the document that JSON Schema cannot state (a new password's 8 to 72 bytes).
+the document that JSON Schema cannot state (a new password's 8 to 72 bytes, an upload's real
+content type).
 
 Two identities, each logged in with a bearer token and re-created when the run deletes it (the
 API lets a user delete itself, and an admin anyone): a client for the operations only clients do
@@ -8,6 +9,7 @@ carried a token makes Schemathesis fetch a fresh one and replay the request (`re
 log-out, a deletion or a log-in lockout mid-run does not turn the rest of the run into 401s.
 """
 
+import base64
 import os
 import subprocess
 import threading
@@ -132,3 +134,13 @@ schemathesis.openapi.format(
         st.from_regex(r"[a-z0-9/_-]{0,30}", fullmatch=True),
     ),
 )
+
+# An upload's content must really be of an accepted type (the server reads the type from the
+# bytes, which JSON Schema cannot state): the document lists the accepted media types as the
+# `file` part's `encoding`, and valid files of some of them are drawn here.
+_PNG_8X8 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGO4YGCAFTEMLQkA2ntMAeuWKpoAAAAASUVORK5CYII="
+)
+schemathesis.openapi.media_type("image/png", st.just(_PNG_8X8))
+schemathesis.openapi.media_type("application/pdf", st.just(b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"))
+schemathesis.openapi.media_type("text/plain", st.sampled_from([b"steps to reproduce\n", b"caf\xc3\xa9 receipt 42"]))

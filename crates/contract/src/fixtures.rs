@@ -68,6 +68,7 @@ pub fn new_message(thread: ThreadId, sender: &User, body: &str, at: Timestamp) -
         body: MessageBody::parse(body).unwrap(),
         created_at: at,
         client_message_id: None,
+        attachments: Vec::new(),
     }
 }
 

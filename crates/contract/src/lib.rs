@@ -29,6 +29,7 @@
 //! This crate is test code: its checks assert, unwrap and panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod blobs;
 pub mod bus;
 pub mod fixtures;
 pub mod presence;
@@ -230,6 +231,10 @@ macro_rules! store_contract_tests {
             // ratings
             a_rating_is_stored_once_per_resolution,
             concurrent_ratings_of_one_resolution_store_one,
+            // attachments
+            attachments_are_stored_and_read_back,
+            an_append_ties_attachments_once_in_their_thread_by_their_uploader,
+            concurrent_appends_naming_one_attachment_tie_it_once,
             // text
             accepted_text_is_stored_and_read_back_exactly,
             usernames_of_any_script_are_kept_and_found,

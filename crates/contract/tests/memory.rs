@@ -50,3 +50,10 @@ mod presence {
         pair
     });
 }
+
+mod blobs {
+    #[test]
+    fn memory_blobs_keep_the_blob_contract() {
+        chat_contract::blobs::blob_store_contract(&chat_memory::MemoryBlobs::new(), "run");
+    }
+}

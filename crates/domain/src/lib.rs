@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attachment;
 pub mod auth;
 pub mod canned;
 pub mod claim;

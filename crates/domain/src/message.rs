@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attachment::{Attachment, AttachmentId};
 use crate::user::Role;
 use crate::{DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId};
 
@@ -152,6 +153,10 @@ pub struct Message {
     /// The sender's idempotency id, if it gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_message_id: Option<String>,
+    /// The files attached to it (filled in by the use cases that answer them; stores read
+    /// messages without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// A message about to be stored; the store assigns its id and sequence number.
@@ -171,6 +176,8 @@ pub struct NewMessage {
     pub created_at: Timestamp,
     /// The sender's idempotency id: unique per sender.
     pub client_message_id: Option<ClientMessageId>,
+    /// Attachments to tie to it (uploaded to its thread by its sender, not yet used).
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// What a store answers to an append.

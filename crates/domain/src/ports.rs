@@ -9,6 +9,7 @@ use std::pin::Pin;
 
 use futures_core::Stream;
 
+use crate::attachment::{Attachment, AttachmentId};
 use crate::auth::NewSession;
 use crate::canned::{CannedReply, NewCannedReply};
 use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
@@ -30,7 +31,9 @@ use crate::user::{NewUser, Password, PasswordHash, Role, User};
 use crate::webhook::{
     AttemptReport, AttemptVerdict, DeliveryLogEntry, DueDelivery, NewWebhook, Webhook,
 };
-use crate::{CannedReplyId, DomainResult, LabelId, ThreadId, Timestamp, UserId, WebhookId};
+use crate::{
+    CannedReplyId, DomainResult, LabelId, MessageId, ThreadId, Timestamp, UserId, WebhookId,
+};
 
 /// Users.
 pub trait UserStore: Send + Sync {
@@ -203,6 +206,11 @@ pub trait MessageStore: Send + Sync {
     /// returned. If the sender already stored a message with the same client message id, MUST
     /// store nothing and return that message with `created: false` (enforced by a unique
     /// constraint, not a check-then-insert). NotFound if the thread does not exist.
+    /// Ties every attachment of `message.attachments` to the new message in the same
+    /// transaction, each only if it was uploaded to this thread by the sender and is attached to
+    /// no message yet (a conditional update, so of two concurrent appends naming one attachment
+    /// exactly one succeeds); otherwise Invalid (`attachment_ids`) and nothing is stored. The
+    /// answered message's `attachments` is left empty (the use case fills it in).
     fn append_message(
         &self,
         message: NewMessage,
@@ -462,6 +470,38 @@ pub trait WebhookStore: Send + Sync {
     fn pending_deliveries(&self) -> DomainResult<u64>;
 }
 
+/// Attachments' metadata (their bytes are in a [`BlobStore`]). An attachment is tied to a
+/// message by [`MessageStore::append_message`], in the append's transaction.
+pub trait AttachmentStore: Send + Sync {
+    /// Stores an uploaded attachment (its `message_id` is `None`). NotFound (`thread`) if the
+    /// thread does not exist.
+    fn insert_attachment(&self, attachment: &Attachment) -> DomainResult<()>;
+    /// The attachment with this id.
+    fn attachment(&self, id: &AttachmentId) -> DomainResult<Option<Attachment>>;
+    /// For each of these messages, its attachments (oldest upload first, then id); messages
+    /// without any (or unknown) are left out. One query whatever the number of messages.
+    fn message_attachments(
+        &self,
+        messages: &[MessageId],
+    ) -> DomainResult<HashMap<MessageId, Vec<Attachment>>>;
+}
+
+/// Bytes by key: the files behind attachments. Keys are `/`-separated ASCII paths the domain
+/// makes (e.g. `attachments/<id>`). Synchronous like the store ports (call it off the async
+/// workers). The contract: `get_blob` answers exactly the bytes of the last `put_blob` of that
+/// key, or `None` if it was never put or was deleted; `delete_blob` of a missing key is no error;
+/// an unreachable backend is [`crate::DomainError::Unavailable`].
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` under `key`, replacing what was there.
+    fn put_blob(&self, key: &str, bytes: Vec<u8>) -> DomainResult<()>;
+    /// The bytes under `key`, if any.
+    fn get_blob(&self, key: &str) -> DomainResult<Option<Vec<u8>>>;
+    /// Removes `key` (no error if it is missing).
+    fn delete_blob(&self, key: &str) -> DomainResult<()>;
+    /// A short name for logs, e.g. `filesystem` or `s3`.
+    fn backend_name(&self) -> &'static str;
+}
+
 /// Everything the domain stores.
 pub trait Store:
     UserStore
@@ -475,6 +515,7 @@ pub trait Store:
     + SlaStore
     + ReportStore
     + WebhookStore
+    + AttachmentStore
 {
     /// A short name for logs, e.g. `postgres` or `sqlite`.
     fn backend_name(&self) -> &'static str;

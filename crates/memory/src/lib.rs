@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod blobs;
 mod bus;
 mod clock;
 mod hasher;
@@ -18,6 +19,7 @@ mod store;
 mod throttle;
 mod webhooks;
 
+pub use blobs::MemoryBlobs;
 pub use bus::InProcessBus;
 pub use clock::ManualClock;
 pub use hasher::BcryptHasher;

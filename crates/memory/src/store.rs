@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use chat_domain::attachment::{Attachment, AttachmentId};
 use chat_domain::auth::NewSession;
 use chat_domain::canned::{CannedReply, NewCannedReply};
 use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
@@ -8,8 +9,8 @@ use chat_domain::inbox::{ActivityCursor, ThreadFilter};
 use chat_domain::label::{Label, NewLabel};
 use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::{
-    CannedReplyStore, LabelStore, MessageStore, RatingStore, SessionStore, Store, ThreadStore,
-    UserStore,
+    AttachmentStore, CannedReplyStore, LabelStore, MessageStore, RatingStore, SessionStore, Store,
+    ThreadStore, UserStore,
 };
 use chat_domain::rating::{NewRating, Rating};
 use chat_domain::search::{SearchHit, SearchQuery, SearchScope};
@@ -49,6 +50,7 @@ pub(crate) struct State {
     pub(crate) ratings: Vec<Rating>,
     /// Webhook endpoints and the outbox.
     pub(crate) webhooks: crate::webhooks::WebhookState,
+    attachments: Vec<Attachment>,
 }
 
 impl MemoryStore {
@@ -546,7 +548,23 @@ impl MessageStore for MemoryStore {
             created_at: new.created_at,
             is_read: false,
             client_message_id: new.client_message_id.map(|c| c.as_str().to_owned()),
+            attachments: Vec::new(),
         };
+        let usable = |a: &Attachment| {
+            a.thread_id == thread.id && a.uploader_id == new.sender_id && a.message_id.is_none()
+        };
+        for id in &new.attachments {
+            if !s.attachments.iter().any(|a| &a.id == id && usable(a)) {
+                return Err(unusable_attachment());
+            }
+        }
+        for a in s
+            .attachments
+            .iter_mut()
+            .filter(|a| new.attachments.contains(&a.id))
+        {
+            a.message_id = Some(message.id);
+        }
         if p.mark_client_messages_read {
             for m in s
                 .messages
@@ -887,6 +905,53 @@ impl RatingStore for MemoryStore {
             .filter(|r| r.thread_id == thread)
             .cloned()
             .collect())
+    }
+}
+
+fn unusable_attachment() -> DomainError {
+    DomainError::invalid(
+        "attachment_ids",
+        "each attachment must be one you uploaded to this thread and not attached to a message yet",
+    )
+}
+
+impl AttachmentStore for MemoryStore {
+    fn insert_attachment(&self, attachment: &Attachment) -> DomainResult<()> {
+        let mut s = self.lock();
+        s.thread_mut(attachment.thread_id)?;
+        let mut stored = attachment.clone();
+        stored.message_id = None;
+        s.attachments.push(stored);
+        Ok(())
+    }
+
+    fn attachment(&self, id: &AttachmentId) -> DomainResult<Option<Attachment>> {
+        Ok(self
+            .lock()
+            .attachments
+            .iter()
+            .find(|a| &a.id == id)
+            .cloned())
+    }
+
+    fn message_attachments(
+        &self,
+        messages: &[MessageId],
+    ) -> DomainResult<HashMap<MessageId, Vec<Attachment>>> {
+        let s = self.lock();
+        let mut found: Vec<&Attachment> = s
+            .attachments
+            .iter()
+            .filter(|a| a.message_id.is_some_and(|m| messages.contains(&m)))
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let mut map: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
+        for a in found {
+            if let Some(m) = a.message_id {
+                map.entry(m).or_default().push(a.clone());
+            }
+        }
+        Ok(map)
     }
 }
 

@@ -11,7 +11,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use chat_domain::ports::{EventBus, LoginThrottle, Presence, Store};
+use chat_blobs::{ObjectBlobStore, S3Config};
+use chat_domain::ports::{BlobStore, EventBus, LoginThrottle, Presence, Store};
 use chat_domain::{Chat, Clock, DomainError, SystemClock};
 use chat_embedded::InProcessBus;
 use chat_memory::{BcryptHasher, InProcessPresence, InProcessThrottle, MemoryStore};
@@ -175,7 +176,8 @@ fn chat_on(
     bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<Chat> {
     let hasher = Arc::new(BcryptHasher::new(settings.auth.bcrypt_cost)?);
-    let chat = Chat::new(store, bus, clock, hasher, settings.chat_config())?;
+    let chat = Chat::new(store, bus, clock, hasher, settings.chat_config())?
+        .with_attachments(open_blobs(settings)?, settings.attachments.policy()?);
     tracing::info!(
         store = chat.store().backend_name(),
         bus = chat.bus().backend_name(),
@@ -183,6 +185,26 @@ fn chat_on(
         "adapters ready"
     );
     Ok(chat)
+}
+
+/// Where attachments' bytes go: `attachments.backend`.
+fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
+    let a = &settings.attachments;
+    let blobs = if a.backend == "s3" {
+        let s3 = &a.s3;
+        ObjectBlobStore::s3(&S3Config {
+            bucket: s3.bucket.clone(),
+            region: s3.region.clone(),
+            endpoint: s3.endpoint.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.expose().to_owned(),
+            allow_http: s3.allow_http,
+        })?
+    } else {
+        ObjectBlobStore::filesystem(&a.directory(&settings.database))?
+    };
+    tracing::info!(blobs = blobs.backend_name(), "attachment store ready");
+    Ok(Arc::new(blobs))
 }
 
 /// The log-in throttle: with `redis.url` or `redis.cluster_urls` set, the counts every instance shares in Redis (keys

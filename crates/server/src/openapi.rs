@@ -10,8 +10,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::metrics;
 use crate::routes::v1::{
-    accounts, agent_tools, claims, conversations, labels, queue, ratings, reports, routing,
-    webhooks,
+    accounts, agent_tools, attachments, claims, conversations, labels, queue, ratings, reports,
+    routing, webhooks,
 };
 
 /// The document.
@@ -39,12 +39,45 @@ use crate::routes::v1::{
         ratings::rate,
         webhooks::list_webhooks, webhooks::add_webhook, webhooks::update_webhook,
         webhooks::delete_webhook, webhooks::deliveries, webhooks::replay,
+        attachments::upload, attachments::download,
     ),
-    modifiers(&BearerAuth, &EdgeResponses)
+    modifiers(&BearerAuth, &EdgeResponses, &UploadEncoding)
 )]
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// The upload's `file` part: the media types the server accepts (recognised from the content,
+/// whatever the part's own `Content-Type` says), as the multipart body's `encoding`.
+struct UploadEncoding;
+
+impl Modify for UploadEncoding {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/threads/{id}/attachments")
+        else {
+            return;
+        };
+        let Some(body) = item.post.as_mut().and_then(|op| op.request_body.as_mut()) else {
+            return;
+        };
+        if let Some(content) = body.content.get_mut("multipart/form-data") {
+            let types = chat_domain::attachment::FileType::ALL
+                .iter()
+                .map(|t| t.mime().split(';').next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(", ");
+            content.encoding.insert(
+                "file".to_owned(),
+                utoipa::openapi::encoding::EncodingBuilder::new()
+                    .content_type(Some(types))
+                    .build(),
+            );
+        }
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -252,6 +285,24 @@ pub mod schema {
             .min_length(Some(1))
             .max_length(Some(64)),
         )
+    }
+
+    /// The `attachment_ids` of a message: attachment ids, none twice, at most
+    /// [`chat_domain::service::MAX_ATTACHMENTS`].
+    pub fn attachment_ids() -> utoipa::openapi::schema::Array {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9a-f]{32}$"))
+                    .description(Some("An attachment id (32 lowercase hex digits).")),
+            )
+            .max_items(Some(chat_domain::service::MAX_ATTACHMENTS))
+            .unique_items(true)
+            .description(Some(
+                "Files to attach: ids the sender uploaded to this thread and has not attached yet.",
+            ))
+            .build()
     }
 
     /// A username at sign-up.

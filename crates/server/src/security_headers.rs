@@ -13,10 +13,11 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::Error;
 
-/// The Content-Security-Policy of HTML pages. `connect-src 'self'` covers same-origin `ws:`/`wss:`
+/// The Content-Security-Policy of HTML pages (`img-src blob:`: attachments are fetched with
+/// the token and shown from object URLs). `connect-src 'self'` covers same-origin `ws:`/`wss:`
 /// sockets (CSP level 3), so pages may talk to this server only.
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
 /// The Content-Security-Policy of everything that is not a page (JSON, assets, errors).

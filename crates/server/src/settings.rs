@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chat_domain::attachment::{AttachmentPolicy, FileType};
 use chat_domain::claim::ClaimPolicy;
 use chat_domain::credentials::CredentialCachePolicy;
 use chat_domain::urgency::{PhraseRule, UrgencyRules};
@@ -78,6 +79,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Webhook deliveries.
     pub webhooks: WebhookSettings,
+    /// Files attached to messages.
+    pub attachments: AttachmentSettings,
 }
 
 /// Webhook deliveries (docs/WEBHOOKS.md).
@@ -118,6 +121,34 @@ impl Default for WebhookSettings {
     }
 }
 
+/// Files attached to messages: limits and where their bytes go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AttachmentSettings {
+    /// Largest file, in bytes (413 above it; the upload stops reading there).
+    pub max_bytes: u64,
+    /// Accepted types, recognised from the content: `png`, `jpeg`, `gif`, `webp`, `pdf`, `txt`.
+    pub allowed_types: Vec<String>,
+    /// `filesystem` or `s3`.
+    pub backend: String,
+    /// The filesystem backend's directory; empty: `attachments/` beside `database.sqlite_path`.
+    pub dir: String,
+    /// The `s3` backend.
+    pub s3: S3Settings,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        AttachmentSettings {
+            max_bytes: 10 * 1024 * 1024,
+            allowed_types: FileType::ALL.iter().map(|t| t.name().to_owned()).collect(),
+            backend: "filesystem".to_owned(),
+            dir: String::new(),
+            s3: S3Settings::default(),
+        }
+    }
+}
+
 impl WebhookSettings {
     /// The use cases' and the worker's policy.
     pub fn policy(&self) -> chat_domain::WebhookPolicy {
@@ -129,6 +160,74 @@ impl WebhookSettings {
                 retry_for_ms: self.retry_for_seconds.saturating_mul(1000),
                 max_attempts: self.max_attempts.max(1),
             },
+        }
+    }
+}
+
+/// An S3-compatible bucket (AWS S3, MinIO, Ceph...).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct S3Settings {
+    /// The bucket (it must exist).
+    pub bucket: String,
+    /// The region.
+    pub region: String,
+    /// The endpoint of an S3-compatible server; empty for AWS.
+    pub endpoint: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: Secret,
+    /// Allow a plain `http://` endpoint.
+    pub allow_http: bool,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            bucket: String::new(),
+            region: "us-east-1".to_owned(),
+            endpoint: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            allow_http: false,
+        }
+    }
+}
+
+impl AttachmentSettings {
+    /// The size and type limits, or the setting at fault.
+    pub fn policy(&self) -> Result<AttachmentPolicy, SettingsError> {
+        let mut allowed = Vec::new();
+        for name in &self.allowed_types {
+            let t = FileType::from_name(name).ok_or_else(|| SettingsError::Invalid {
+                key: "attachments.allowed_types",
+                message: format!("unknown type {name:?}; known: png, jpeg, gif, webp, pdf, txt"),
+            })?;
+            allowed.push(t);
+        }
+        if self.max_bytes == 0 {
+            return Err(SettingsError::Invalid {
+                key: "attachments.max_bytes",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(AttachmentPolicy {
+            max_bytes: self.max_bytes,
+            allowed,
+        })
+    }
+
+    /// The filesystem backend's directory.
+    pub fn directory(&self, database: &DatabaseSettings) -> PathBuf {
+        if self.dir.is_empty() {
+            database
+                .sqlite_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("attachments")
+        } else {
+            PathBuf::from(&self.dir)
         }
     }
 }
@@ -544,6 +643,13 @@ impl Settings {
 
     /// Checks ranges that the types do not.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        self.attachments.policy()?;
+        if !matches!(self.attachments.backend.as_str(), "filesystem" | "s3") {
+            return Err(SettingsError::Invalid {
+                key: "attachments.backend",
+                message: "must be filesystem or s3".to_owned(),
+            });
+        }
         let cost = self.auth.bcrypt_cost;
         if !(4..=31).contains(&cost) {
             return Err(SettingsError::Invalid {

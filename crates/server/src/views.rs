@@ -1,6 +1,7 @@
 //! What the API answers: the domain's objects as JSON (never a password hash), with schemas for
 //! the OpenAPI document.
 
+use chat_domain::attachment::Attachment;
 use chat_domain::canned::CannedReply;
 use chat_domain::claim::Claim;
 use chat_domain::label::Label;
@@ -282,6 +283,8 @@ pub struct MessageView {
     /// The sender's idempotency id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_message_id: Option<String>,
+    /// The files attached to it (images are shown inline by the pages, others as downloads).
+    pub attachments: Vec<AttachmentView>,
 }
 
 impl From<&Message> for MessageView {
@@ -297,6 +300,36 @@ impl From<&Message> for MessageView {
             created_at: m.created_at,
             is_read: m.is_read,
             client_message_id: m.client_message_id.clone(),
+            attachments: m.attachments.iter().map(AttachmentView::from).collect(),
+        }
+    }
+}
+
+/// An uploaded file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    /// Its id: name it in `attachment_ids` when sending a message.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{32}$")]
+    pub id: String,
+    /// Where it is downloaded (with the same bearer token: authorised like its thread).
+    pub url: String,
+    /// Its type, recognised from its content.
+    #[schema(example = "image/png")]
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The uploader's name for it.
+    pub name: String,
+}
+
+impl From<&Attachment> for AttachmentView {
+    fn from(a: &Attachment) -> Self {
+        AttachmentView {
+            id: a.id.to_string(),
+            url: a.url(),
+            content_type: a.file_type.mime().to_owned(),
+            size: a.size,
+            name: a.name.as_str().to_owned(),
         }
     }
 }

@@ -218,6 +218,7 @@ impl MessageRow {
             created_at: Timestamp(self.created_at_ms),
             is_read: self.is_read,
             client_message_id: self.client_message_id,
+            attachments: Vec::new(),
         })
     }
 }

@@ -137,6 +137,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Files attached to messages (their bytes are in the blob store); `message_id` is set
+    /// once, by the append that names them.
+    attachments (id) {
+        id -> Text,
+        thread_id -> BigInt,
+        uploader_id -> BigInt,
+        content_type -> Text,
+        size -> BigInt,
+        name -> Text,
+        created_at_ms -> BigInt,
+        message_id -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(thread_labels -> labels (label_id));
 diesel::joinable!(thread_labels -> threads (thread_id));
@@ -153,5 +168,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     labels,
     thread_labels,
     ratings,
-    sla_clocks
+    sla_clocks,
+    attachments
 );

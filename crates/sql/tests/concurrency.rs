@@ -82,6 +82,7 @@ fn client_message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage
         body: MessageBody::parse(body).unwrap(),
         created_at: NOW,
         client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
+        attachments: Vec::new(),
     }
 }
 
@@ -333,6 +334,7 @@ fn replies_and_mark_reads_on_the_same_messages_never_deadlock(store: SqlStore) {
                                 body: MessageBody::parse("an answer").unwrap(),
                                 created_at: NOW,
                                 client_message_id: None,
+                                attachments: Vec::new(),
                             },
                             &agent_reply_patch,
                         )

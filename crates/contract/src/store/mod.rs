@@ -2,6 +2,7 @@
 //! ThreadStore, MessageStore, CannedReplyStore, RoutingStore, LabelStore, RatingStore}`. Each takes a
 //! fresh, empty store.
 
+mod attachments;
 mod canned;
 mod claims;
 mod inbox;
@@ -19,6 +20,7 @@ mod threads;
 mod users;
 mod webhooks;
 
+pub use attachments::*;
 pub use canned::*;
 pub use claims::*;
 pub use inbox::*;

@@ -84,6 +84,7 @@ impl Chat {
                 body: MessageBody::parse(text)?,
                 created_at: now,
                 client_message_id: None,
+                attachments: Vec::new(),
             },
             &still_idle,
         ) {

@@ -30,7 +30,7 @@ impl Chat {
         let body = MessageBody::parse(body)?;
         let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
         let thread = self.store.open_thread(actor.id, thread_type, self.now())?;
-        self.append(actor, thread.id, body, cmid)
+        self.append(actor, thread.id, body, cmid, Vec::new())
     }
 
     /// Writes into a thread: its client (a resolved thread reopens), or the agent holding its
@@ -44,9 +44,25 @@ impl Chat {
         body: &str,
         client_message_id: Option<&str>,
     ) -> DomainResult<Appended> {
+        self.send_with_attachments(actor, thread_id, body, client_message_id, &[])
+    }
+
+    /// [`Chat::send_in_thread`] with files: each of `attachment_ids` must have been uploaded to
+    /// this thread by the actor and not be attached to another message yet (Invalid
+    /// `attachment_ids` otherwise, and nothing is stored). The answered message (and its
+    /// `message.created` event) carries them.
+    pub fn send_with_attachments(
+        &self,
+        actor: &User,
+        thread_id: ThreadId,
+        body: &str,
+        client_message_id: Option<&str>,
+        attachment_ids: &[String],
+    ) -> DomainResult<Appended> {
         let body = MessageBody::parse(body)?;
         let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
-        let appended = self.append(actor, thread_id, body, cmid)?;
+        let attachments = super::parse_attachment_ids(attachment_ids)?;
+        let appended = self.append(actor, thread_id, body, cmid, attachments)?;
         if appended.message.thread_id != thread_id {
             return Err(DomainError::Conflict(Conflict::ClientMessageIdReused));
         }
@@ -59,8 +75,10 @@ impl Chat {
         thread_id: ThreadId,
         body: MessageBody,
         client_message_id: Option<ClientMessageId>,
+        attachments: Vec<crate::attachment::AttachmentId>,
     ) -> DomainResult<Appended> {
         let now = self.now();
+        let with_files = !attachments.is_empty();
         let text = body.as_str().to_owned();
         let config = &self.config;
         let patch =
@@ -74,9 +92,17 @@ impl Chat {
                 body,
                 created_at: now,
                 client_message_id,
+                attachments,
             },
             &patch,
         )?;
+        let mut appended = appended;
+        if with_files || !appended.created {
+            let filled = self.fill_attachments(vec![appended.message.clone()])?;
+            if let Some(message) = filled.into_iter().next() {
+                appended.message = message;
+            }
+        }
         if appended.created {
             self.publish(Event::MessageCreated {
                 thread_id,
@@ -120,6 +146,7 @@ impl Chat {
                 body,
                 created_at: self.now(),
                 client_message_id: None,
+                attachments: Vec::new(),
             },
             &patch,
         )?;
@@ -141,12 +168,13 @@ impl Chat {
         limit: u32,
     ) -> DomainResult<Vec<Message>> {
         self.viewable_thread(actor, thread_id)?;
-        self.store.messages_after(
+        let page = self.store.messages_after(
             thread_id,
             after_seq.max(0),
             limit.clamp(1, MAX_PAGE),
             Audience::of(actor.role),
-        )
+        )?;
+        self.fill_attachments(page)
     }
 
     /// The threads of a client: the client itself, or staff.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod agent_tools;
+mod attachments;
 mod auto_resolve;
 mod claims;
 mod conversations;
@@ -18,15 +19,17 @@ use std::sync::Arc;
 
 pub use accounts::LoggedIn;
 pub use agent_tools::ClientContext;
+pub use attachments::{parse_attachment_ids, MAX_ATTACHMENTS};
 pub use inbox::{InboxEntry, InboxPage, ViewCounts, MAX_INBOX_PAGE};
 pub use queue::QueueEntry;
 pub use sla::SlaSweep;
 pub use webhooks::MAX_DELIVERY_PAGE;
 
+use crate::attachment::AttachmentPolicy;
 use crate::claim::ClaimPolicy;
 use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
 use crate::event::Event;
-use crate::ports::{EventBus, PasswordHasher, Store};
+use crate::ports::{BlobStore, EventBus, PasswordHasher, Store};
 use crate::routing::RoutingPolicy;
 use crate::sla::SlaPolicy;
 use crate::thread::Thread;
@@ -95,6 +98,10 @@ pub struct Chat {
     decoy_hash: PasswordHash,
     /// Verified username + password pairs, when the config asks for the cache.
     credentials: Option<Arc<VerifiedCredentials>>,
+    /// Where attachments' bytes go (`None`: uploads answer Unavailable).
+    blobs: Option<Arc<dyn BlobStore>>,
+    /// Attachment size and type limits.
+    attachment_policy: Arc<AttachmentPolicy>,
 }
 
 impl std::fmt::Debug for Chat {
@@ -129,6 +136,8 @@ impl Chat {
             config: Arc::new(config),
             decoy_hash,
             credentials,
+            blobs: None,
+            attachment_policy: Arc::new(AttachmentPolicy::default()),
         })
     }
 

@@ -6,7 +6,7 @@
 
 import { api, logOut, requireSession, session } from './api.js';
 import { AssignmentAlerts } from './alerts.js';
-import { Conversation, bindComposer, describeError } from './conversation.js';
+import { Conversation, bindAttach, bindComposer, describeError } from './conversation.js';
 import { detectFeatures, isMissingRoute } from './features.js';
 import { HeldClaims } from './held.js';
 import { LiveSocket } from './live.js';
@@ -103,6 +103,14 @@ function start({ user: me }) {
       return open.conversation.send(body);
     },
     onTyping: () => open && open.live && open.conversation.typing(),
+  });
+  const attachStatus = $('attach-status');
+  bindAttach($('attach-input'), {
+    send: (file) => {
+      if (!open || !open.live) throw new Error('Claim the conversation before sending files.');
+      return open.conversation.sendFile(file);
+    },
+    report: (text) => say(attachStatus, text, text ? 'error' : undefined),
   });
   composer.setEnabled(false, 'Claim a conversation to reply');
 

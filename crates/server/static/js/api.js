@@ -113,6 +113,43 @@ export async function api(method, path, body, { auth = true } = {}) {
   return data;
 }
 
+/**
+ * Sends a multipart form (a file upload) with the session's token. Resolves to the parsed JSON;
+ * rejects with ApiError as `api` does.
+ */
+export async function upload(path, form) {
+  const current = session();
+  const headers = { Accept: 'application/json' };
+  if (current) headers.Authorization = 'Bearer ' + current.token;
+  let response;
+  try {
+    response = await fetch(path, { method: 'POST', headers, body: form, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, { error: { code: 'network', message: 'The server cannot be reached. Check your connection and try again.' } });
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/**
+ * Downloads an attachment with the session's token (downloads are authorised like the thread,
+ * so `<img src>` cannot fetch them itself): resolves to a Blob for `URL.createObjectURL`.
+ */
+export async function fetchFile(url) {
+  const current = session();
+  const headers = {};
+  if (current) headers.Authorization = 'Bearer ' + current.token;
+  const response = await fetch(url, { headers, cache: 'no-store' });
+  if (!response.ok) throw new ApiError(response.status, null);
+  return response.blob();
+}
+
 /** A fresh idempotency key for a message. */
 export function newClientMessageId() {
   if (crypto.randomUUID) return crypto.randomUUID();

@@ -1,7 +1,7 @@
 // The client's page: pick a topic, write, and follow that topic's thread live.
 
 import { api, logOut, newClientMessageId, requireSession } from './api.js';
-import { Conversation, bindComposer, describeError, isTransient } from './conversation.js';
+import { Conversation, bindAttach, bindComposer, describeError, isTransient } from './conversation.js';
 import { say, showIdentity, topicName } from './ui.js';
 
 const current = requireSession(['client']);
@@ -37,6 +37,11 @@ function start({ user }) {
       emptyHint.hidden = true;
     },
     onTyping: () => conversation && conversation.typing(),
+  });
+  const attachStatus = document.getElementById('attach-status');
+  bindAttach(document.getElementById('attach-input'), {
+    send: (file) => conversation && conversation.sendFile(file),
+    report: (text) => say(attachStatus, text, text ? 'error' : undefined),
   });
 
   /**

@@ -3,7 +3,7 @@
 // was written while the server could not be reached and sends it (idempotently, by
 // client_message_id) once it can. Shared by the client page, the seed's chat page and the console.
 
-import { api, newClientMessageId, session } from './api.js';
+import { api, fetchFile, newClientMessageId, session, upload } from './api.js';
 import { LiveSocket } from './live.js';
 import { el, formatTime, say } from './ui.js';
 
@@ -446,8 +446,27 @@ export class Conversation {
         el('time', { datetime: message.created_at, text: formatTime(message.created_at) }),
       ),
       el('p', { class: 'body', text: message.body }),
+      renderAttachments(message.attachments),
       mark,
     );
+  }
+
+  /**
+   * Sends a file: uploads it to the thread, then writes a message naming it (its text `body`, or
+   * the file's name). Rejects on a refusal (a type or size the server does not accept) with the
+   * server's error, so the page can say why.
+   */
+  async sendFile(file, body = '') {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    const uploaded = await upload(`/api/v1/threads/${this.thread.id}/attachments`, form);
+    const message = await api('POST', `/api/v1/threads/${this.thread.id}/messages`, {
+      body: body.trim() ? body : (file.name || 'Attachment'),
+      client_message_id: newClientMessageId(),
+      attachment_ids: [uploaded.id],
+    });
+    if (message) this.add(message);
+    return message;
   }
 
   updateMark(entry) {
@@ -548,6 +567,69 @@ export class Conversation {
     this.statusNode.dataset.state = state;
     say(this.statusNode, text, state === 'live' ? 'ok' : state === 'denied' ? 'error' : 'warn');
   }
+}
+
+/** Raster images are shown in the conversation; every other file is a download link. */
+const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** A message's files: images inline (fetched with the token), others as named download links. */
+function renderAttachments(attachments) {
+  if (!attachments || !attachments.length) return null;
+  return el('ul', { class: 'attachments' }, attachments.map((file) => el('li', {}, attachmentNode(file))));
+}
+
+function attachmentNode(file) {
+  if (INLINE_TYPES.has(file.content_type)) {
+    const img = el('img', { class: 'attachment-image', alt: `Image: ${file.name}`, dataset: { attachment: file.id } });
+    fetchFile(file.url)
+      .then((blob) => { img.src = URL.createObjectURL(blob); })
+      .catch(() => { img.alt = `Image: ${file.name} (could not be loaded)`; });
+    return img;
+  }
+  const link = el('a', { class: 'attachment-file', href: file.url, download: file.name }, `${file.name} (${formatSize(file.size)})`);
+  link.addEventListener('click', async (event) => {
+    if (link.dataset.ready) return;
+    event.preventDefault();
+    try {
+      link.href = URL.createObjectURL(await fetchFile(file.url));
+      link.dataset.ready = '1';
+      link.click();
+    } catch {
+      link.textContent = `${file.name} (could not be downloaded)`;
+    }
+  });
+  return link;
+}
+
+/**
+ * Wires a file input that sends what is chosen at once: `send(file)` (a Conversation's
+ * `sendFile`, or null while there is none), `report(text)` to say what went wrong.
+ */
+export function bindAttach(input, { send, report }) {
+  input.addEventListener('change', async () => {
+    const file = input.files && input.files[0];
+    if (!file) return;
+    input.disabled = true;
+    try {
+      const sending = send(file);
+      if (!sending) report('Write your first message, then attach files to the conversation.');
+      else {
+        await sending;
+        report('');
+      }
+    } catch (failure) {
+      report(describeError(failure));
+    } finally {
+      input.value = '';
+      input.disabled = false;
+    }
+  });
 }
 
 /**

@@ -74,6 +74,8 @@ const V1_ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/webhooks/{id}"),
     ("get", "/api/v1/webhooks/{id}/deliveries"),
     ("post", "/api/v1/webhooks/{id}/replay"),
+    ("post", "/api/v1/threads/{id}/attachments"),
+    ("get", "/api/v1/attachments/{id}"),
 ];
 
 async fn the_openapi_document_matches_the_routes(app: TestApp) {

@@ -7,6 +7,7 @@ mod helpers;
 
 mod accounts;
 mod agent_workflow;
+mod attachments;
 mod bad_input;
 mod clients;
 mod credential_cache;

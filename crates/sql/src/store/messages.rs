@@ -51,6 +51,7 @@ fn append_in_transaction(
             StoreError::Db(e)
         }
     })?;
+    super::attachments::attach(conn, new, stored.id)?;
     let p = patch(&thread)?;
     if p.mark_client_messages_read {
         MarkClientMessagesRead {

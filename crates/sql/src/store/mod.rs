@@ -1,6 +1,7 @@
 //! [`SqlStore`]: every store port, one query source for both backends.
 
 mod append_statements;
+mod attachments;
 mod canned;
 mod labels;
 mod messages;

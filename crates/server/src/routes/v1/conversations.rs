@@ -62,6 +62,11 @@ pub struct NewMessageRequest {
     /// Makes retries idempotent.
     #[schema(schema_with = schema::client_message_id)]
     pub client_message_id: Option<String>,
+    /// Files to attach: ids from `POST /api/v1/threads/{id}/attachments`, uploaded to this
+    /// thread by the sender and not attached to a message yet (422 `invalid` otherwise).
+    #[serde(default)]
+    #[schema(schema_with = schema::attachment_ids)]
+    pub attachment_ids: Vec<String>,
 }
 
 /// Marks messages read.
@@ -477,7 +482,7 @@ pub async fn list_messages(
         (status = 403, body = ErrorBody, description = "not its client, nor the agent holding its claim"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "an agent without the claim: `claimed` (another agent holds it) or `not_claim_holder`; or `client_message_id_reused` (for another thread)"),
-        (status = 422, body = ErrorBody, description = "`invalid`: the body or client message id breaks its rule")),
+        (status = 422, body = ErrorBody, description = "`invalid`: the body, client message id or attachment ids break their rule, or an attachment is not one the sender uploaded to this thread and has not used yet")),
     security(("bearer" = [])))]
 pub async fn post_message(
     chat: web::Data<Chat>,
@@ -489,11 +494,12 @@ pub async fn post_message(
     let id = ThreadId(id.into_inner());
     let req = body.into_inner();
     let appended = blocking(move || {
-        chat.send_in_thread(
+        chat.send_with_attachments(
             &caller.user,
             id,
             &req.body,
             req.client_message_id.as_deref(),
+            &req.attachment_ids,
         )
     })
     .await?;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod agent_tools;
+pub mod attachments;
 pub mod claims;
 pub mod conversations;
 pub mod labels;
@@ -115,6 +116,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .post(conversations::post_message),
             )
             .service(web::resource("/threads/{id}/notes").post(conversations::post_note))
+            .service(web::resource("/threads/{id}/attachments").post(attachments::upload))
+            .service(web::resource("/attachments/{id}").get(attachments::download))
             .service(web::resource("/threads/{id}/read").post(conversations::mark_read))
             .service(web::resource("/threads/{id}/rating").post(ratings::rate))
             .service(web::resource("/threads/{id}/labels").post(labels::add_thread_label))
