@@ -7,13 +7,14 @@
 //! `routing.sweep_interval_ms` it also runs a full pass, the safety net:
 //! 1. presence: a heartbeat for every staff member with a socket on this instance, lasting
 //!    `routing.offline_after_seconds`;
-//! 2. their held conversations are renewed when past half their lease (an agent holding
-//!    several conversations loses none while connected);
+//! 2. in auto mode, their held conversations are renewed when past half their lease (an
+//!    agent holding several conversations loses none while connected; in manual mode a claim
+//!    is the seed's lease, renewed only by the holder's activity);
 //! 3. staff not offline whom presence no longer sees on any instance become offline, and in
 //!    auto mode the conversations of staff offline for `routing.reassign_after_seconds` go
 //!    back to the router;
-//! 4. the routing mode is re-read (the stored one: every instance follows a switch) and, in
-//!    auto mode, conversations are assigned.
+//! 4. in auto mode, conversations are assigned (the pass re-reads the stored routing mode
+//!    first: every instance follows a switch).
 //!
 //! Correctness never depends on this task: every instance may run it at once, and the store
 //! makes each assignment atomic (see `chat_sql`'s routing module).
@@ -86,9 +87,9 @@ impl Router {
             let r = Arc::clone(&self);
             let auto = Arc::clone(&auto);
             let pass = tokio::task::spawn_blocking(move || -> DomainResult<()> {
-                r.sweep()?;
                 let mode = r.chat.routing_mode()?;
                 auto.store(mode == RoutingMode::Auto, Ordering::Relaxed);
+                r.sweep(mode)?;
                 if mode == RoutingMode::Auto {
                     r.assign()?;
                 }
@@ -155,8 +156,8 @@ impl Router {
         Ok(())
     }
 
-    /// Presence, renewal and absent staff.
-    fn sweep(&self) -> DomainResult<()> {
+    /// Presence, renewal (auto mode) and absent staff.
+    fn sweep(&self, mode: RoutingMode) -> DomainResult<()> {
         let chat = &self.chat;
         let now = chat.now();
         let states = chat.store().agent_states(now)?;
@@ -170,7 +171,12 @@ impl Router {
         if let Err(e) = self.presence.beat(&here, &self.instance, now, until) {
             tracing::warn!(error = %e, "presence heartbeat failed");
         }
-        chat.renew_held_claims(&here)?;
+        // In auto mode the router gave these conversations: they stay with their connected
+        // agent. In manual mode a claim is the seed's lease, which only the holder's activity
+        // renews: an idle holder loses it even with a socket open.
+        if mode == RoutingMode::Auto {
+            chat.renew_held_claims(&here)?;
+        }
         let watched: Vec<UserId> = states
             .iter()
             .filter(|s| s.availability != Availability::Offline)
