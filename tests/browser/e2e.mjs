@@ -586,6 +586,18 @@ try {
   assert.ok(await pageB.locator('#queue li.queue-item').count() >= 2);
   await pageB.getByRole('button', { name: 'Previous page' }).click();
   await pageB.locator('#page-info', { hasText: /^1–50/ }).waitFor();
+  step('"Find conversations" pages with "Load more" (the cursor), never listing a conversation twice');
+  const deskB = pageB.locator('#desk');
+  await deskB.getByLabel('Waiting for a reply').check();
+  await pageB.locator('#desk-line', { hasText: /^Showing 20 of \d+ conversations\.$/ }).waitFor();
+  const totalWaiting = Number((await pageB.locator('#desk-line').innerText()).match(/of (\d+)/)[1]);
+  assert.ok(totalWaiting >= 52, `only ${totalWaiting} waiting`);
+  await deskB.locator('[data-count="waiting"]', { hasText: /^\(\d+\)$/ }).waitFor();
+  await deskB.getByRole('button', { name: 'Load more' }).click();
+  await pageB.locator('#desk-line', { hasText: `Showing 40 of ${totalWaiting} conversations.` }).waitFor();
+  const listedIds = await pageB.locator('#desk-list li.desk-item').evaluateAll((items) => items.map((item) => item.dataset.threadId));
+  assert.equal(new Set(listedIds).size, 40, 'a conversation listed twice');
+  await deskB.getByLabel('Waiting for a reply').uncheck();
   step('a queue card shows the client\'s newest waiting message, not the first');
   const card = pageB.locator('#queue li.queue-item', { hasText: lastWaiting.username });
   await card.locator('.snippet', { hasText: 'Newer: I still cannot pay' }).waitFor();

@@ -686,6 +686,7 @@ function start({ user: me }) {
   function refresh() {
     loadQueue();
     loadList();
+    finder.refreshSoon();
   }
 
   /** The team's load changes with every claim: re-read it now and then, not on every event. */

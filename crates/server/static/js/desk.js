@@ -9,6 +9,8 @@ import { labelChips } from './labels.js';
 import { el, formatTime, say, topicName } from './ui.js';
 
 const PAGE_SIZE = 20;
+/** Live changes (claims, statuses, new conversations) re-read the list at most this often. */
+const REFRESH_AFTER_MS = 2000;
 const STATUS_NAMES = { open: 'Open', pending: 'Pending', resolved: 'Resolved' };
 
 export class ConversationFinder {
@@ -27,7 +29,10 @@ export class ConversationFinder {
     this.items = [];
     this.next = null;
     this.total = null;
+    this.pages = 0;
     this.ticket = 0;
+    this.refreshTimer = null;
+    this.loadingMore = false;
     catalog.onChange(() => this.fillLabels());
     parts.label.addEventListener('focus', () => catalog.load());
     for (const button of parts.assignee) {
@@ -71,12 +76,27 @@ export class ConversationFinder {
     return params;
   }
 
+  /**
+   * Something changed live: the first page is read again soon (quietly, focus kept). A list
+   * grown by "Load more" is left as it is, so the agent does not lose their place.
+   */
+  refreshSoon() {
+    if (this.refreshTimer || this.pages > 1) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      if (this.pages <= 1) this.load({ quiet: true });
+    }, REFRESH_AFTER_MS);
+  }
+
   /** Loads the first page (or, with `more`, the next one) for the filters as they are now. */
-  async load({ more = false } = {}) {
+  async load({ more = false, quiet = false } = {}) {
     if (more && !this.next) return;
+    // A quiet re-read never overtakes the page the agent asked for.
+    if (quiet && this.loadingMore) return;
     const ticket = ++this.ticket;
+    this.loadingMore = more;
     const { line, more: moreButton } = this.parts;
-    say(line, 'Loading…');
+    if (!quiet) say(line, 'Loading…');
     try {
       const data = await api('GET', `/api/v1/threads?${this.query(more ? this.next : null)}`);
       if (ticket !== this.ticket) return;
@@ -89,13 +109,16 @@ export class ConversationFinder {
       const firstNew = this.items.length;
       this.items = more ? [...this.items, ...items] : items;
       this.next = (data && data.next_cursor) || null;
+      this.pages = more ? this.pages + 1 : 1;
       if (!more) this.showCounts(data && data.counts);
       this.render();
       moreButton.hidden = !this.next;
       const shown = this.items.length;
       if (!more) this.total = data && Number.isInteger(data.total) ? data.total : null;
       const of = this.total !== null ? ` of ${this.total}` : this.next ? '+' : '';
-      say(line, shown === 0 ? 'No conversations match.' : `Showing ${shown}${of} conversation${shown === 1 ? '' : 's'}.`);
+      const text = shown === 0 ? 'No conversations match.' : `Showing ${shown}${of} conversation${shown === 1 ? '' : 's'}.`;
+      // The same words again are not announced again.
+      if (line.textContent !== text || line.hidden) say(line, text);
       if (more && !this.next) {
         // "Load more" went away: keep the keyboard on the first conversation it brought.
         const button = this.parts.list.children[firstNew]?.querySelector('button');
@@ -104,6 +127,8 @@ export class ConversationFinder {
     } catch (failure) {
       if (ticket !== this.ticket) return;
       say(line, `The conversations could not be loaded: ${describeError(failure)}`, 'error');
+    } finally {
+      if (ticket === this.ticket) this.loadingMore = false;
     }
   }
 
