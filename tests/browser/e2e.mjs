@@ -597,6 +597,10 @@ try {
   await pageB.locator('#desk-line', { hasText: `Showing 40 of ${totalWaiting} conversations.` }).waitFor();
   const listedIds = await pageB.locator('#desk-list li.desk-item').evaluateAll((items) => items.map((item) => item.dataset.threadId));
   assert.equal(new Set(listedIds).size, 40, 'a conversation listed twice');
+  await deskB.screenshot({ path: `${ARTIFACTS}/find-conversations-phone.png` });
+  // At phone width the list is long: a link near its top leads to "Find conversations".
+  await pageB.getByRole('link', { name: 'Find any conversation' }).click();
+  assert.equal(await pageB.evaluate(() => document.activeElement.id), 'desk-title');
   await deskB.getByLabel('Waiting for a reply').uncheck();
   step('a queue card shows the client\'s newest waiting message, not the first');
   const card = pageB.locator('#queue li.queue-item', { hasText: lastWaiting.username });
