@@ -4,7 +4,8 @@
 // the newest message in view, no silent cut of a long paste, an outbox sent after an outage, unread
 // marks and renewed claims for conversations not on screen, Resolve only for the holder, a usable
 // console at phone width, a counted and paged queue, the client's rating once its conversation is
-// resolved, and axe-core on every page. The routing
+// resolved, labels on a conversation (added from the console, changed live by another) and the
+// "Find conversations" list filtered by label and by text, and axe-core on every page. The routing
 // parts (availability, automatic assignment, transfer, private notes) run when the server's
 // OpenAPI document has them and are skipped, saying so, when it does not. Started by run.sh.
 import assert from 'node:assert/strict';
@@ -399,6 +400,62 @@ try {
   await pageA.locator('#queue li.queue-item', { hasText: clientName }).getByRole('button', { name: /^Continue/ }).click();
   await pageA.locator('#conversation-title', { hasText: clientName }).waitFor();
 
+  step('labels: the admin creates two over REST; agent A adds one from the console by keyboard');
+  const vip = await call('POST', '/api/v1/labels', { name: `VIP ${suffix}`, color: '#fde68a' }, admin.token);
+  const billing = await call('POST', '/api/v1/labels', { name: `Billing ${suffix}`, color: '#1e3a8a' }, admin.token);
+  const chips = pageA.locator('#thread-labels');
+  await pageA.locator('#labels-empty', { hasText: 'No labels yet.' }).waitFor();
+  await pageA.getByLabel('Add a label').focus();
+  await pageA.getByLabel('Add a label').selectOption({ label: vip.name });
+  await pageA.getByRole('button', { name: 'Add label' }).focus();
+  await pageA.keyboard.press('Enter');
+  await chips.locator('.chip', { hasText: vip.name }).waitFor();
+  // Named, not numbered; the text colour is the label's contrast pick (dark on light).
+  assert.equal(await chips.locator('.chip', { hasText: vip.name }).evaluate((n) => getComputedStyle(n).color), 'rgb(0, 0, 0)');
+  // It is on the thread for everyone, not only on this page.
+  const labelled = await call('GET', `/api/v1/threads/${threadId}`, undefined, admin.token);
+  assert.deepEqual(labelled.labels.map((l) => l.name), [vip.name]);
+
+  step('labels change live: the admin adds one over REST, agent A sees it and removes it by its button');
+  await call('POST', `/api/v1/threads/${threadId}/labels`, { label_id: billing.id }, admin.token);
+  const billingChip = chips.locator('.chip', { hasText: billing.name });
+  await billingChip.waitFor();
+  assert.equal(await billingChip.evaluate((n) => getComputedStyle(n).color), 'rgb(255, 255, 255)');
+  assert.equal(await pageA.locator('#label-select option', { hasText: billing.name }).count(), 0, 'a label the thread has is not offered again');
+  await pageA.getByRole('button', { name: `Remove label ${billing.name}` }).click();
+  await billingChip.waitFor({ state: 'detached' });
+  await chips.locator('.chip', { hasText: vip.name }).waitFor();
+
+  step('"Find conversations" lists it with counts, filtered by label and by text, and opens it');
+  const desk = pageA.locator('#desk');
+  await desk.locator('[data-count="mine"]', { hasText: /^\(\d+\)$/ }).waitFor();
+  await desk.getByLabel('Label', { exact: true }).selectOption({ label: vip.name });
+  const found = pageA.locator('#desk-list li.desk-item');
+  await pageA.locator('#desk-line', { hasText: 'Showing 1 of 1 conversation.' }).waitFor();
+  assert.equal(await found.count(), 1);
+  assert.match(await found.first().innerText(), new RegExp(`${clientName}[\\s\\S]*${vip.name}`));
+  await desk.getByRole('button', { name: /^Assigned to me/ }).click();
+  await pageA.locator('#desk-line', { hasText: 'Showing 1 of 1 conversation.' }).waitFor();
+  await desk.getByLabel('Label', { exact: true }).selectOption({ label: billing.name });
+  await pageA.locator('#desk-line', { hasText: 'No conversations match.' }).waitFor();
+  await desk.getByLabel('Label', { exact: true }).selectOption({ label: 'Any label' });
+  await desk.getByRole('button', { name: 'Anyone' }).click();
+  await desk.getByLabel('Text in the conversation').fill('disbursement');
+  await desk.getByLabel('Text in the conversation').press('Enter');
+  await pageA.locator('#desk-line', { hasText: 'Showing 1 of 1 conversation.' }).waitFor();
+  assert.equal(await desk.getByLabel('Text in the conversation').inputValue(), 'disbursement', 'the typed text stays');
+  const hitItem = found.filter({ hasText: clientName });
+  await hitItem.waitFor();
+  // The list follows label events too.
+  await call('POST', `/api/v1/threads/${threadId}/labels`, { label_id: billing.id }, admin.token);
+  await hitItem.locator('.chip', { hasText: billing.name }).waitFor();
+  await call('DELETE', `/api/v1/threads/${threadId}/labels/${billing.id}`, undefined, admin.token);
+  await hitItem.locator('.chip', { hasText: billing.name }).waitFor({ state: 'detached' });
+  await hitItem.getByRole('button', { name: `Open ${clientName}'s Loan conversation` }).click();
+  await pageA.locator('#conversation-title', { hasText: clientName }).waitFor();
+  await desk.getByLabel('Text in the conversation').fill('');
+  await desk.getByLabel('Text in the conversation').press('Enter');
+
   step('agent A finds the conversation by search, then resolves it');
   await pageA.getByLabel('Search messages').fill('disbursement');
   await pageA.getByLabel('Search messages').press('Enter');
@@ -545,6 +602,22 @@ try {
   assert.ok(await pageB.locator('#queue li.queue-item').count() >= 2);
   await pageB.getByRole('button', { name: 'Previous page' }).click();
   await pageB.locator('#page-info', { hasText: /^1–50/ }).waitFor();
+  step('"Find conversations" pages with "Load more" (the cursor), never listing a conversation twice');
+  const deskB = pageB.locator('#desk');
+  await deskB.getByLabel('Waiting for a reply').check();
+  await pageB.locator('#desk-line', { hasText: /^Showing 20 of \d+ conversations\.$/ }).waitFor();
+  const totalWaiting = Number((await pageB.locator('#desk-line').innerText()).match(/of (\d+)/)[1]);
+  assert.ok(totalWaiting >= 52, `only ${totalWaiting} waiting`);
+  await deskB.locator('[data-count="waiting"]', { hasText: /^\(\d+\)$/ }).waitFor();
+  await deskB.getByRole('button', { name: 'Load more' }).click();
+  await pageB.locator('#desk-line', { hasText: `Showing 40 of ${totalWaiting} conversations.` }).waitFor();
+  const listedIds = await pageB.locator('#desk-list li.desk-item').evaluateAll((items) => items.map((item) => item.dataset.threadId));
+  assert.equal(new Set(listedIds).size, 40, 'a conversation listed twice');
+  await deskB.screenshot({ path: `${ARTIFACTS}/find-conversations-phone.png` });
+  // At phone width the list is long: a link near its top leads to "Find conversations".
+  await pageB.getByRole('link', { name: 'Find any conversation' }).click();
+  assert.equal(await pageB.evaluate(() => document.activeElement.id), 'desk-title');
+  await deskB.getByLabel('Waiting for a reply').uncheck();
   step('a queue card shows the client\'s newest waiting message, not the first');
   const card = pageB.locator('#queue li.queue-item', { hasText: lastWaiting.username });
   await card.locator('.snippet', { hasText: 'Newer: I still cannot pay' }).waitFor();
@@ -596,6 +669,14 @@ try {
     await page.locator('#queue li.queue-item').first().getByRole('button', { name: /^Open/ }).click();
     await page.locator('#messages li').first().waitFor();
     await checkA11y(page, `agent console (conversation) at ${viewport.width}`);
+    if (viewport.width < 760) await page.getByRole('button', { name: 'Conversations', exact: true }).click();
+    await page.locator('#desk').getByLabel('Label', { exact: true }).selectOption({ label: vip.name });
+    const labelledItem = page.locator('#desk-list li.desk-item', { hasText: clientName });
+    await labelledItem.locator('.chip', { hasText: vip.name }).waitFor();
+    await checkA11y(page, `agent console (find conversations, by label) at ${viewport.width}`);
+    await labelledItem.getByRole('button', { name: /^Open/ }).click();
+    await page.locator('#thread-labels .chip', { hasText: vip.name }).waitFor();
+    await checkA11y(page, `agent console (conversation with labels) at ${viewport.width}`);
     await page.goto(BASE + '/agent/reports');
     await page.locator('#chart-volume svg rect.bar').first().waitFor();
     await checkA11y(page, `reports page at ${viewport.width}`);

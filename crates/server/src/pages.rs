@@ -92,6 +92,8 @@ static ASSETS: &[Asset] = &[
     asset!("js/alerts.js", JS),
     asset!("js/held.js", JS),
     asset!("js/reports.js", JS),
+    asset!("js/desk.js", JS),
+    asset!("js/labels.js", JS),
     asset!("favicon.svg", SVG),
 ];
 

@@ -2,13 +2,17 @@
 // alive), the live "Queue" (most urgent first, counted and paged) and "All"; claiming, the
 // conversation with the client's context beside it, canned replies, private notes, transfer,
 // release/resolve, search, availability and assignment notices. Routing features are offered
-// only where the server has them (features.js); the pull queue works either way.
+// only where the server has them (features.js); the pull queue works either way. "Find
+// conversations" (desk.js) lists and filters every conversation; labels.js shows and edits the
+// open conversation's labels.
 
 import { api, logOut, requireSession, session } from './api.js';
 import { AssignmentAlerts } from './alerts.js';
 import { Conversation, bindAttach, bindComposer, describeError } from './conversation.js';
+import { ConversationFinder } from './desk.js';
 import { detectFeatures, isMissingRoute } from './features.js';
 import { HeldClaims } from './held.js';
+import { LabelCatalog, ThreadLabels } from './labels.js';
 import { LiveSocket } from './live.js';
 import { Names } from './names.js';
 import { el, formatTime, formatWaiting, say, showIdentity, topicName } from './ui.js';
@@ -52,6 +56,35 @@ function start({ user: me }) {
   const names = new Names({ fallback: () => 'an agent' });
   names.remember(me.id, me.username);
   let features = { assignee: false, availability: false, agents: false, transfer: false, notes: false };
+
+  const catalog = new LabelCatalog();
+  const threadLabels = new ThreadLabels(
+    { box: $('labels-box'), list: $('thread-labels'), empty: $('labels-empty'), form: $('label-form'), select: $('label-select'), error: $('labels-error') },
+    catalog,
+  );
+  const deskRoot = $('desk');
+  const finder = new ConversationFinder(
+    {
+      assignee: [...deskRoot.querySelectorAll('[data-assignee]')],
+      form: $('desk-filters'),
+      status: $('desk-status'),
+      label: $('desk-label'),
+      waiting: $('desk-waiting'),
+      q: $('desk-q'),
+      counts: [...deskRoot.querySelectorAll('[data-count]')],
+      line: $('desk-line'),
+      list: $('desk-list'),
+      more: $('desk-more'),
+    },
+    { names, catalog, me, open: (threadId) => openThread(threadId) },
+  );
+
+  /** A `thread.labels` event (thread or queue socket): the open conversation and the list follow. */
+  function labelsChanged(frame) {
+    threadLabels.update(frame.thread_id, frame.labels);
+    if (open && open.thread.id === frame.thread_id) open.thread.labels = frame.labels;
+    finder.applyLabels(frame.thread_id, frame.labels);
+  }
 
   /** Which list shows: mine, queue or all. */
   let view = 'queue';
@@ -300,6 +333,8 @@ function start({ user: me }) {
     open = { thread, live, conversation };
     held.setUnread(threadId, 0);
     showTitle(thread);
+    threadLabels.show(thread);
+    catalog.load();
     hint.hidden = true;
     parts.list.hidden = false;
     $('composer').hidden = false;
@@ -324,6 +359,8 @@ function start({ user: me }) {
       lostClaim(threadId, 'This conversation was taken by another agent.');
     } else if (frame.type === 'transferred' && frame.to !== me.id) {
       lostClaim(threadId, 'This conversation was transferred.');
+    } else if (frame.type === 'thread.labels') {
+      labelsChanged(frame);
     } else if (frame.type === 'thread.status') {
       open.thread.status = frame.status;
       loadContext(open.thread.client_id, open.thread.id);
@@ -657,6 +694,7 @@ function start({ user: me }) {
   function refresh() {
     loadQueue();
     loadList();
+    finder.refreshSoon();
   }
 
   /** The team's load changes with every claim: re-read it now and then, not on every event. */
@@ -935,6 +973,9 @@ function start({ user: me }) {
         scheduleQueue();
         break;
       }
+      case 'thread.labels':
+        labelsChanged(frame);
+        break;
       case 'resync':
         scheduleQueue();
         break;
@@ -1021,6 +1062,7 @@ function start({ user: me }) {
     loadList();
   })();
   noteComposer.setEnabled(true);
+  catalog.load().then(() => finder.load());
   loadQueue();
   loadCanned();
 }
