@@ -65,31 +65,63 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// A client on instance A and the agent holding its thread on instance B, both sockets joined,
+/// and one message already delivered live across them (seq 2).
+struct Conversation {
+    a: Instance,
+    b: Instance,
+    client: User,
+    thread: i64,
+    client_ws: Socket,
+    agent_ws: Socket,
+}
+
+impl Conversation {
+    async fn across_two_instances(shared: &Shared) -> Self {
+        let a = Instance::start(shared, &[]).await;
+        let b = Instance::start(shared, &[]).await;
+        let client = a.new_client().await;
+        let agent = b.new_agent().await;
+        let thread = a.open_thread(&client, "before").await;
+        b.claim(&agent, thread).await;
+
+        let mut client_ws = a
+            .socket(&format!("/ws/threads/{thread}"), &client.token)
+            .await;
+        client_ws.next_of("ready").await;
+        let mut agent_ws = b
+            .socket(&format!("/ws/threads/{thread}"), &agent.token)
+            .await;
+        agent_ws.next_of("ready").await;
+        agent_ws
+            .send_json(json!({"type": "message.send", "body": "live before"}))
+            .await;
+        let frames = client_ws.messages_until("live before").await;
+        assert_eq!(seqs(&frames), vec![2]);
+        Conversation {
+            a,
+            b,
+            client,
+            thread,
+            client_ws,
+            agent_ws,
+        }
+    }
+}
+
 #[tokio::test]
 async fn after_a_redis_restart_instances_reconnect_and_nothing_sent_meanwhile_is_lost() {
     let port = free_port();
     let mut redis = PrivateRedis::start(port).await;
     let shared = Shared::fresh_with_redis(&redis.url());
-    let a = Instance::start(&shared, &[]).await;
-    let b = Instance::start(&shared, &[]).await;
-    let client = a.new_client().await;
-    let agent = b.new_agent().await;
-    let thread = a.open_thread(&client, "before").await;
-    b.claim(&agent, thread).await;
-
-    let mut client_ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    client_ws.next_of("ready").await;
-    let mut agent_ws = b
-        .socket(&format!("/ws/threads/{thread}"), &agent.token)
-        .await;
-    agent_ws.next_of("ready").await;
-    agent_ws
-        .send_json(json!({"type": "message.send", "body": "live before"}))
-        .await;
-    let frames = client_ws.messages_until("live before").await;
-    assert_eq!(seqs(&frames), vec![2]);
+    let Conversation {
+        a,
+        b: _b,
+        client,
+        thread,
+        mut client_ws,
+        mut agent_ws,
+    } = Conversation::across_two_instances(&shared).await;
 
     redis.kill();
     // Sent while Redis is down: stored, acknowledged, never blocked.
@@ -135,26 +167,14 @@ async fn after_a_cluster_master_restart_instances_resubscribe_and_nothing_sent_m
         .await
         .unwrap();
     let shared = Shared::fresh_on_cluster_nodes(&cluster.urls_env());
-    let a = Instance::start(&shared, &[]).await;
-    let b = Instance::start(&shared, &[]).await;
-    let client = a.new_client().await;
-    let agent = b.new_agent().await;
-    let thread = a.open_thread(&client, "before").await;
-    b.claim(&agent, thread).await;
-
-    let mut client_ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    client_ws.next_of("ready").await;
-    let mut agent_ws = b
-        .socket(&format!("/ws/threads/{thread}"), &agent.token)
-        .await;
-    agent_ws.next_of("ready").await;
-    agent_ws
-        .send_json(json!({"type": "message.send", "body": "live before"}))
-        .await;
-    let frames = client_ws.messages_until("live before").await;
-    assert_eq!(seqs(&frames), vec![2]);
+    let Conversation {
+        a,
+        b,
+        client: _client,
+        thread,
+        mut client_ws,
+        mut agent_ws,
+    } = Conversation::across_two_instances(&shared).await;
 
     // The master owning this thread's shard channel crashes (SIGKILL) ...
     let channels = chat_redis::target::shard_channels(&shared.channel_prefix, 16);
