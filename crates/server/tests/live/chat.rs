@@ -130,20 +130,15 @@ async fn a_retried_send_with_the_same_client_message_id_is_stored_once(shared: S
 }
 
 async fn typing_and_read_receipts_reach_the_other_side_and_read_marks_show_in_rest(shared: Shared) {
-    let a = Instance::start(&shared, &[]).await;
-    let b = Instance::start(&shared, &[]).await;
-    let client = a.new_client().await;
-    let agent = b.new_agent().await;
-    let thread = a.open_thread(&client, "are you there?").await;
-    b.claim(&agent, thread).await;
-    let mut client_ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    client_ws.next_of("ready").await;
-    let mut agent_ws = b
-        .socket(&format!("/ws/threads/{thread}"), &agent.token)
-        .await;
-    agent_ws.next_of("ready").await;
+    let JoinedPair {
+        a,
+        b: _b,
+        client,
+        agent,
+        thread,
+        mut client_ws,
+        mut agent_ws,
+    } = JoinedPair::across_two_instances(&shared, "are you there?").await;
 
     agent_ws.send_json(json!({"type": "typing"})).await;
     let typing = client_ws.next_of("typing").await;

@@ -645,6 +645,47 @@ impl Drop for Proxy {
     }
 }
 
+/// A client on instance A and the agent holding its thread on instance B, both thread sockets
+/// joined (their `ready` read): the shape of most two-instance scenarios.
+pub struct JoinedPair {
+    pub a: Instance,
+    pub b: Instance,
+    pub client: User,
+    pub agent: User,
+    pub thread: i64,
+    pub client_ws: Socket,
+    pub agent_ws: Socket,
+}
+
+impl JoinedPair {
+    /// The client opens its thread with `first_body`, the agent claims it, both join.
+    pub async fn across_two_instances(shared: &Shared, first_body: &str) -> Self {
+        let a = Instance::start(shared, &[]).await;
+        let b = Instance::start(shared, &[]).await;
+        let client = a.new_client().await;
+        let agent = b.new_agent().await;
+        let thread = a.open_thread(&client, first_body).await;
+        b.claim(&agent, thread).await;
+        let mut client_ws = a
+            .socket(&format!("/ws/threads/{thread}"), &client.token)
+            .await;
+        client_ws.next_of("ready").await;
+        let mut agent_ws = b
+            .socket(&format!("/ws/threads/{thread}"), &agent.token)
+            .await;
+        agent_ws.next_of("ready").await;
+        JoinedPair {
+            a,
+            b,
+            client,
+            agent,
+            thread,
+            client_ws,
+            agent_ws,
+        }
+    }
+}
+
 /// Runs each two-instance scenario `async fn(Shared)` twice: on the single Redis
 /// (`<name>::single_redis`) and on the test binary's three-master Redis Cluster
 /// (`<name>::redis_cluster`: sharded pub/sub, hash-tagged throttle and presence keys).

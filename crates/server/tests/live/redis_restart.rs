@@ -65,48 +65,43 @@ impl Drop for PrivateRedis {
     }
 }
 
-/// A client on instance A and the agent holding its thread on instance B, both sockets joined,
-/// and one message already delivered live across them (seq 2).
-struct Conversation {
-    a: Instance,
-    b: Instance,
-    client: User,
-    thread: i64,
-    client_ws: Socket,
-    agent_ws: Socket,
+/// A [`JoinedPair`] with one message already delivered live across the instances (seq 2).
+async fn conversation(shared: &Shared) -> JoinedPair {
+    let mut pair = JoinedPair::across_two_instances(shared, "before").await;
+    pair.agent_ws
+        .send_json(json!({"type": "message.send", "body": "live before"}))
+        .await;
+    let frames = pair.client_ws.messages_until("live before").await;
+    assert_eq!(seqs(&frames), vec![2]);
+    pair
 }
 
-impl Conversation {
-    async fn across_two_instances(shared: &Shared) -> Self {
-        let a = Instance::start(shared, &[]).await;
-        let b = Instance::start(shared, &[]).await;
-        let client = a.new_client().await;
-        let agent = b.new_agent().await;
-        let thread = a.open_thread(&client, "before").await;
-        b.claim(&agent, thread).await;
-
-        let mut client_ws = a
-            .socket(&format!("/ws/threads/{thread}"), &client.token)
+/// The agent sends three messages (seqs 3-5), each stored and acknowledged (never blocked by
+/// the outage).
+async fn send_three_acknowledged(pair: &mut JoinedPair) {
+    for i in 0..3 {
+        pair.agent_ws
+            .send_json(json!({"type": "message.send", "body": format!("during {i}")}))
             .await;
-        client_ws.next_of("ready").await;
-        let mut agent_ws = b
-            .socket(&format!("/ws/threads/{thread}"), &agent.token)
-            .await;
-        agent_ws.next_of("ready").await;
-        agent_ws
-            .send_json(json!({"type": "message.send", "body": "live before"}))
-            .await;
-        let frames = client_ws.messages_until("live before").await;
-        assert_eq!(seqs(&frames), vec![2]);
-        Conversation {
-            a,
-            b,
-            client,
-            thread,
-            client_ws,
-            agent_ws,
-        }
+        pair.agent_ws.next_of("ack").await;
     }
+}
+
+/// After an outage during which the agent sent seqs 3-5: the staying client socket gets the
+/// next message with everything before it, in order, once, and live delivery works again.
+async fn flows_again_after_the_outage(pair: &mut JoinedPair) {
+    pair.agent_ws
+        .send_json(json!({"type": "message.send", "body": "after"}))
+        .await;
+    pair.agent_ws.next_of("ack").await;
+    let frames = pair.client_ws.messages_until("after").await;
+    assert_eq!(seqs(&frames), vec![3, 4, 5, 6]);
+
+    pair.agent_ws
+        .send_json(json!({"type": "message.send", "body": "live after"}))
+        .await;
+    let frames = pair.client_ws.messages_until("live after").await;
+    assert_eq!(seqs(&frames), vec![7]);
 }
 
 #[tokio::test]
@@ -114,44 +109,24 @@ async fn after_a_redis_restart_instances_reconnect_and_nothing_sent_meanwhile_is
     let port = free_port();
     let mut redis = PrivateRedis::start(port).await;
     let shared = Shared::fresh_with_redis(&redis.url());
-    let Conversation {
-        a,
-        b: _b,
-        client,
-        thread,
-        mut client_ws,
-        mut agent_ws,
-    } = Conversation::across_two_instances(&shared).await;
+    let mut pair = conversation(&shared).await;
 
     redis.kill();
     // Sent while Redis is down: stored, acknowledged, never blocked.
-    for i in 0..3 {
-        agent_ws
-            .send_json(json!({"type": "message.send", "body": format!("during {i}")}))
-            .await;
-        agent_ws.next_of("ack").await;
-    }
+    send_three_acknowledged(&mut pair).await;
     let mut redis = PrivateRedis::start(port).await;
 
-    // After the restart: the staying socket gets everything, in order, once (the instances
-    // reconnect and resynchronise from the store by themselves).
-    agent_ws
-        .send_json(json!({"type": "message.send", "body": "after"}))
-        .await;
-    agent_ws.next_of("ack").await;
-    let frames = client_ws.messages_until("after").await;
-    assert_eq!(seqs(&frames), vec![3, 4, 5, 6]);
-
-    // Live again across instances, without any resume.
-    agent_ws
-        .send_json(json!({"type": "message.send", "body": "live after"}))
-        .await;
-    let frames = client_ws.messages_until("live after").await;
-    assert_eq!(seqs(&frames), vec![7]);
+    // After the restart the instances reconnect and resynchronise from the store by
+    // themselves, without any resume.
+    flows_again_after_the_outage(&mut pair).await;
 
     // A client that resumes from before the outage gets exactly what it missed.
-    let mut resumed = a
-        .socket(&format!("/ws/threads/{thread}?last_seq=2"), &client.token)
+    let mut resumed = pair
+        .a
+        .socket(
+            &format!("/ws/threads/{}?last_seq=2", pair.thread),
+            &pair.client.token,
+        )
         .await;
     resumed.next_of("ready").await;
     let frames = resumed.messages_until("live after").await;
@@ -167,14 +142,8 @@ async fn after_a_cluster_master_restart_instances_resubscribe_and_nothing_sent_m
         .await
         .unwrap();
     let shared = Shared::fresh_on_cluster_nodes(&cluster.urls_env());
-    let Conversation {
-        a,
-        b,
-        client: _client,
-        thread,
-        mut client_ws,
-        mut agent_ws,
-    } = Conversation::across_two_instances(&shared).await;
+    let mut pair = conversation(&shared).await;
+    let thread = pair.thread;
 
     // The master owning this thread's shard channel crashes (SIGKILL) ...
     let channels = chat_redis::target::shard_channels(&shared.channel_prefix, 16);
@@ -187,12 +156,7 @@ async fn after_a_cluster_master_restart_instances_resubscribe_and_nothing_sent_m
     .await
     .unwrap();
     // ... messages sent meanwhile are stored and acknowledged, never blocked ...
-    for i in 0..3 {
-        agent_ws
-            .send_json(json!({"type": "message.send", "body": format!("during {i}")}))
-            .await;
-        agent_ws.next_of("ack").await;
-    }
+    send_three_acknowledged(&mut pair).await;
     // ... and it comes back on its port with its node config.
     let _cluster = tokio::task::spawn_blocking(move || {
         cluster.start_master(index);
@@ -201,24 +165,15 @@ async fn after_a_cluster_master_restart_instances_resubscribe_and_nothing_sent_m
     .await
     .unwrap();
 
-    // The staying socket gets everything, in order, once, within the helpers' patience.
-    agent_ws
-        .send_json(json!({"type": "message.send", "body": "after"}))
-        .await;
-    agent_ws.next_of("ack").await;
-    let frames = client_ws.messages_until("after").await;
-    assert_eq!(seqs(&frames), vec![3, 4, 5, 6]);
-
-    // Live again across instances.
-    agent_ws
-        .send_json(json!({"type": "message.send", "body": "live after"}))
-        .await;
-    let frames = client_ws.messages_until("live after").await;
-    assert_eq!(seqs(&frames), vec![7]);
+    // Within the helpers' patience.
+    flows_again_after_the_outage(&mut pair).await;
     assert!(
-        b.log_text()
+        pair.b
+            .log_text()
             .contains("resubscribing to the redis cluster's shard channels")
-            || a.log_text()
+            || pair
+                .a
+                .log_text()
                 .contains("resubscribing to the redis cluster's shard channels"),
         "no instance noticed the master's restart"
     );
