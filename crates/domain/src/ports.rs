@@ -185,8 +185,8 @@ pub trait LabelStore: Send + Sync {
 
 /// Clients' ratings of resolved conversations.
 pub trait RatingStore: Send + Sync {
-    /// Stores a rating of the thread's current resolution: its `resolution_seq` is the highest
-    /// `seq` of the thread's messages (notes left out; 0 if none) when it is stored. MUST fail with
+    /// Stores a rating of the thread's current resolution: its `resolution_seq` is the thread's
+    /// `resolutions` (read under the thread's lock) when it is stored. MUST fail with
     /// [`crate::Conflict::AlreadyRated`] if the thread has a rating with that `resolution_seq`
     /// (a unique constraint, not a check-then-insert), storing nothing; NotFound if the thread
     /// does not exist. Whether the thread is resolved is the use case's check.

@@ -23,8 +23,9 @@ pub struct Rating {
     pub score: i32,
     /// What the client added, if anything.
     pub comment: Option<String>,
-    /// Which resolution it rates: the sequence number of the thread's latest message (notes
-    /// left out) when it was rated. A client's message reopening the thread moves it on.
+    /// Which resolution it rates: the thread's [`crate::thread::Thread::resolutions`] when it
+    /// was rated. Every new resolution (after any reopening, by a message or a status change)
+    /// moves it on.
     pub resolution_seq: i64,
     /// When.
     pub created_at: Timestamp,

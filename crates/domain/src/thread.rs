@@ -134,6 +134,9 @@ pub struct Thread {
     pub waiting_since: Option<Timestamp>,
     /// How urgent its unanswered messages are, without the waiting time.
     pub urgency: Urgency,
+    /// Which resolution it is at: grows by one each time it becomes resolved (see
+    /// [`Thread::apply`]), so a client rates each resolution once.
+    pub resolutions: i64,
 }
 
 impl Thread {
@@ -286,6 +289,9 @@ impl Thread {
     /// Writes a patch's thread fields onto the thread (a store then saves the thread, the
     /// patch's rank key, and marks messages read if the patch says so).
     pub fn apply(&mut self, patch: ThreadPatch) {
+        if self.status != ThreadStatus::Resolved && patch.status == ThreadStatus::Resolved {
+            self.resolutions += 1;
+        }
         self.status = patch.status;
         self.claim = patch.claim;
         self.agent_id = patch.agent_id;
@@ -361,6 +367,7 @@ mod tests {
             last_seq: 0,
             waiting_since: None,
             urgency: Urgency::default(),
+            resolutions: 0,
         }
     }
 
@@ -669,5 +676,22 @@ mod tests {
         assert_eq!(t.urgency, p.urgency);
         assert_eq!((t.claim, t.agent_id), (p.claim, p.agent_id));
         assert_eq!(t.last_seq, 0, "the store keeps the sequence");
+    }
+
+    #[test]
+    fn each_resolution_counts_once() {
+        let mut t = thread();
+        t.apply(t.on_status(ThreadStatus::Resolved));
+        assert_eq!(t.resolutions, 1);
+        t.apply(t.on_status(ThreadStatus::Resolved));
+        assert_eq!(
+            t.resolutions, 1,
+            "resolving a resolved thread is not a new resolution"
+        );
+        t.apply(t.on_status(ThreadStatus::Open));
+        assert_eq!(t.resolutions, 1, "reopening does not count");
+        t.apply(t.on_status(ThreadStatus::Pending));
+        t.apply(t.on_status(ThreadStatus::Resolved));
+        assert_eq!(t.resolutions, 2);
     }
 }

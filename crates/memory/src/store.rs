@@ -255,6 +255,7 @@ impl ThreadStore for MemoryStore {
             last_seq: 0,
             waiting_since: None,
             urgency: Urgency::default(),
+            resolutions: 0,
         };
         s.threads.push((thread.clone(), i64::MIN));
         s.webhooks.record(OutboxEvent::thread_opened(&thread));
@@ -868,14 +869,7 @@ impl LabelStore for MemoryStore {
 impl RatingStore for MemoryStore {
     fn insert_rating(&self, rating: NewRating) -> DomainResult<Rating> {
         let mut s = self.lock();
-        s.thread_mut(rating.thread_id)?;
-        let resolution_seq = s
-            .messages
-            .iter()
-            .filter(|m| m.thread_id == rating.thread_id && m.kind == MessageKind::Message)
-            .map(|m| m.seq)
-            .max()
-            .unwrap_or(0);
+        let resolution_seq = s.thread_mut(rating.thread_id)?.0.resolutions;
         if s.ratings
             .iter()
             .any(|r| r.thread_id == rating.thread_id && r.resolution_seq == resolution_seq)

@@ -100,6 +100,7 @@ pub(crate) struct ThreadRow {
     pub urgency_score: i64,
     pub urgency_reasons: String,
     pub rank_key: i64,
+    pub resolutions: i64,
 }
 
 impl ThreadRow {
@@ -120,6 +121,7 @@ impl ThreadRow {
             urgency_score: thread.urgency.score,
             urgency_reasons: reasons_json(&thread.urgency)?,
             rank_key,
+            resolutions: thread.resolutions,
         })
     }
 
@@ -149,6 +151,7 @@ impl ThreadRow {
                 reasons: serde_json::from_str(&self.urgency_reasons)
                     .map_err(|e| corrupt("urgency reasons", e))?,
             },
+            resolutions: self.resolutions,
         })
     }
 }

@@ -45,6 +45,8 @@ diesel::table! {
         /// JSON list of strings.
         urgency_reasons -> Text,
         rank_key -> BigInt,
+        /// How many times it became resolved (ratings are once per resolution).
+        resolutions -> BigInt,
     }
 }
 

@@ -125,6 +125,26 @@ async fn a_client_rates_each_resolution_once_and_staff_are_told(app: TestApp) {
     let second: Value = resp.json().await.unwrap();
     assert_eq!(second["score"], 2);
     assert!(second["comment"].is_null());
+
+    // Reopened by an admin with no message at all, and resolved again: a new resolution too.
+    let di = app.admin("di").await;
+    let resp = app
+        .put_json(
+            &format!("/api/v1/threads/{thread}/status"),
+            json!({"status": "open"}),
+            Some(&di.token),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resolve(&app, thread, &di).await;
+    let resp = rate(&app, thread, &ann, json!({"score": 4})).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_error(
+        rate(&app, thread, &ann, json!({"score": 1})).await,
+        StatusCode::CONFLICT,
+        "already_rated",
+    )
+    .await;
     assert_error(
         rate(&app, thread + 1000, &ann, json!({"score": 3})).await,
         StatusCode::NOT_FOUND,

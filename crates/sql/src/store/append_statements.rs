@@ -253,6 +253,7 @@ where
         assign::<threads::urgency_score, BigInt, _, _>(&mut out, false, &row.urgency_score)?;
         assign::<threads::urgency_reasons, Text, _, _>(&mut out, false, &row.urgency_reasons)?;
         assign::<threads::rank_key, BigInt, _, _>(&mut out, false, &row.rank_key)?;
+        assign::<threads::resolutions, BigInt, _, _>(&mut out, false, &row.resolutions)?;
         out.push_sql(" WHERE ");
         assign::<threads::id, BigInt, _, _>(&mut out, true, &row.id)
     }

@@ -1,30 +1,20 @@
 //! Clients' ratings of resolved conversations.
 
-use chat_domain::message::MessageKind;
 use chat_domain::ports::RatingStore;
 use chat_domain::rating::{NewRating, Rating};
 use chat_domain::{Conflict, DomainResult, ThreadId};
-use diesel::dsl::max;
 use diesel::prelude::*;
 
-use super::threads::{lock_thread_if_exists, thread_not_found};
+use super::threads::lock_thread;
 use super::SqlStore;
 use crate::error::conflict_if_unique;
 use crate::rows::RatingRow;
-use crate::schema::{messages, ratings};
+use crate::schema::ratings;
 
 impl RatingStore for SqlStore {
     fn insert_rating(&self, rating: NewRating) -> DomainResult<Rating> {
         self.write(|conn| {
-            if !lock_thread_if_exists(conn, rating.thread_id)? {
-                return Err(thread_not_found());
-            }
-            let resolution_seq = messages::table
-                .filter(messages::thread_id.eq(rating.thread_id.0))
-                .filter(messages::kind.eq(MessageKind::Message.as_str()))
-                .select(max(messages::seq))
-                .first::<Option<i64>>(conn)?
-                .unwrap_or(0);
+            let resolution_seq = lock_thread(conn, rating.thread_id)?.resolutions;
             let row = diesel::insert_into(ratings::table)
                 .values((
                     ratings::thread_id.eq(rating.thread_id.0),

@@ -22,8 +22,9 @@ pub struct RatingRequest {
     pub comment: Option<String>,
 }
 
-/// The thread's client rates it once it is resolved, once per resolution (after the client
-/// reopens it and it is resolved again, a new rating is allowed). Told to staff as
+/// The thread's client rates it once it is resolved, once per resolution (after it is
+/// reopened, by the client writing or by staff, and resolved again, a new rating is allowed).
+/// Told to staff as
 /// `thread.rated`.
 #[utoipa::path(post, path = "/api/v1/threads/{id}/rating", tag = "threads",
     params(("id" = i64, Path, description = "thread id")), request_body = RatingRequest,

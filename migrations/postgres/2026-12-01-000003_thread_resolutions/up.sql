@@ -1,0 +1,8 @@
+-- A rating is once per resolution: each thread counts its resolutions, and a rating is keyed on
+-- that count. Threads from before start at the key their ratings used (their latest message's
+-- seq, notes left out), so an existing rating still holds for the resolution it rated.
+ALTER TABLE threads ADD COLUMN resolutions BIGINT NOT NULL DEFAULT 0;
+UPDATE threads t
+   SET resolutions = m.max_seq
+  FROM (SELECT thread_id, MAX(seq) AS max_seq FROM messages WHERE kind = 'message' GROUP BY thread_id) m
+ WHERE m.thread_id = t.id;
