@@ -446,6 +446,26 @@ try {
   assert.equal(await desk.getByLabel('Text in the conversation').inputValue(), 'disbursement', 'the typed text stays');
   const hitItem = found.filter({ hasText: clientName });
   await hitItem.waitFor();
+  // Topic and days of activity narrow it too (the thread is a loan, active today).
+  await desk.getByLabel('Topic').selectOption({ label: 'Payment' });
+  await pageA.locator('#desk-line', { hasText: 'No conversations match.' }).waitFor();
+  await desk.getByLabel('Topic').selectOption({ label: 'Loan' });
+  await pageA.locator('#desk-line', { hasText: 'Showing 1 of 1 conversation.' }).waitFor();
+  const localDay = (offsetDays) => {
+    const d = new Date();
+    d.setDate(d.getDate() + offsetDays);
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  };
+  await desk.getByLabel('Active from').fill(localDay(1));
+  await pageA.locator('#desk-line', { hasText: 'No conversations match.' }).waitFor();
+  await desk.getByLabel('Active from').fill(localDay(0));
+  await desk.getByLabel('Active until').fill(localDay(0));
+  await pageA.locator('#desk-line', { hasText: 'Showing 1 of 1 conversation.' }).waitFor();
+  await desk.getByLabel('Active from').fill('');
+  await desk.getByLabel('Active until').fill('');
+  await desk.getByLabel('Topic').selectOption({ label: 'Any topic' });
+  await pageA.locator('#desk-line', { hasText: 'Showing 1 of 1 conversation.' }).waitFor();
+  await hitItem.waitFor();
   // The list follows label events too.
   await call('POST', `/api/v1/threads/${threadId}/labels`, { label_id: billing.id }, admin.token);
   await hitItem.locator('.chip', { hasText: billing.name }).waitFor();

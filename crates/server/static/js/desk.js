@@ -1,5 +1,6 @@
 // "Find conversations": staff's list of every conversation (`GET /api/v1/threads`), filtered by
-// assignee (Assigned to me / Unassigned / Anyone), status, label, waiting and text. The first page asks for
+// assignee (Assigned to me / Unassigned / Anyone), status, label, topic, days of last activity
+// (the agent's own calendar days), waiting and text. The first page asks for
 // `counts` (the badges); "Load more" follows `next_cursor`. Items name the client and labels, never
 // ids, and open the conversation as the queue does.
 
@@ -13,9 +14,18 @@ const PAGE_SIZE = 20;
 const REFRESH_AFTER_MS = 2000;
 const STATUS_NAMES = { open: 'Open', pending: 'Pending', resolved: 'Resolved' };
 
+/** Local midnight of a `YYYY-MM-DD` day plus `days`, as RFC 3339 (UTC); '' for no day. */
+function dayStart(day, days) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day || '');
+  if (!match) return '';
+  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + days);
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString();
+}
+
 export class ConversationFinder {
   /**
-   * @param {object} parts `{root, title, assignee (buttons), form, status, label, waiting, q,
+   * @param {object} parts `{root, title, assignee (buttons), form, status, label, type,
+   *   activeFrom, activeTo (date inputs), waiting, q,
    *   counts (nodes with data-count), line, list, more}`.
    * @param {object} options `names` (Names), `catalog` (LabelCatalog), `me`, `open(threadId)`.
    */
@@ -42,7 +52,9 @@ export class ConversationFinder {
         this.load();
       });
     }
-    for (const input of [parts.status, parts.label, parts.waiting]) input.addEventListener('change', () => this.load());
+    for (const input of [parts.status, parts.label, parts.type, parts.activeFrom, parts.activeTo, parts.waiting]) {
+      input.addEventListener('change', () => this.load());
+    }
     parts.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.load();
@@ -62,11 +74,18 @@ export class ConversationFinder {
   }
 
   query(cursor) {
-    const { status, label, waiting, q } = this.parts;
+    const { status, label, type, activeFrom, activeTo, waiting, q } = this.parts;
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (this.assignee) params.set('assignee', this.assignee);
     if (status.value) params.set('status', status.value);
     if (label.value) params.set('label', label.value);
+    if (type.value) params.set('thread_type', type.value);
+    // Whole days in the agent's time zone: from the first day's midnight to the midnight after
+    // the last day (the API's `to` is exclusive).
+    const from = dayStart(activeFrom.value, 0);
+    if (from) params.set('active_from', from);
+    const to = dayStart(activeTo.value, 1);
+    if (to) params.set('active_to', to);
     if (waiting.checked) params.set('waiting', 'true');
     const text = q.value.trim();
     if (text) params.set('q', text);
