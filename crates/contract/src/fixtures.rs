@@ -69,6 +69,7 @@ pub fn new_message(thread: ThreadId, sender: &User, body: &str, at: Timestamp) -
         created_at: at,
         client_message_id: None,
         attachments: Vec::new(),
+        system: false,
     }
 }
 

@@ -158,6 +158,7 @@ macro_rules! store_contract_tests {
             a_client_never_has_two_unresolved_threads_of_one_type,
             // messages
             messages_are_numbered_1_2_3_per_thread,
+            a_system_message_is_read_back_as_one_and_seen_by_the_client,
             concurrent_appends_number_messages_1_to_n_with_nothing_lost,
             the_patch_sees_the_thread_with_the_new_last_seq,
             a_failing_patch_stores_nothing,

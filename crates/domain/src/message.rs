@@ -157,6 +157,10 @@ pub struct Message {
     /// messages without them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Written by the desk itself, not typed by a person (the auto-resolve notice): pages show
+    /// it as a notice of the conversation rather than as its sender's words.
+    #[serde(default)]
+    pub system: bool,
 }
 
 /// A message about to be stored; the store assigns its id and sequence number.
@@ -178,6 +182,8 @@ pub struct NewMessage {
     pub client_message_id: Option<ClientMessageId>,
     /// Attachments to tie to it (uploaded to its thread by its sender, not yet used).
     pub attachments: Vec<AttachmentId>,
+    /// Written by the desk itself (see [`Message::system`]).
+    pub system: bool,
 }
 
 /// What a store answers to an append.

@@ -292,7 +292,8 @@ fn user(id: Option<UserId>) -> Value {
 }
 
 impl OutboxEvent {
-    /// `message.created`: `{thread_id, message_id, seq, sender_id, sender_role, kind, body}`.
+    /// `message.created`: `{thread_id, message_id, seq, sender_id, sender_role, kind, body,
+    /// system}`.
     pub fn message_created(message: &Message) -> Self {
         OutboxEvent {
             event_type: WebhookEventType::MessageCreated,
@@ -306,6 +307,7 @@ impl OutboxEvent {
                 "sender_role": message.sender_role.as_str(),
                 "kind": message.kind.as_str(),
                 "body": message.body,
+                "system": message.system,
             }),
             created_at: message.created_at,
         }

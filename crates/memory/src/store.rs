@@ -550,6 +550,7 @@ impl MessageStore for MemoryStore {
             is_read: false,
             client_message_id: new.client_message_id.map(|c| c.as_str().to_owned()),
             attachments: Vec::new(),
+            system: new.system,
         };
         let usable = |a: &Attachment| {
             a.thread_id == thread.id && a.uploader_id == new.sender_id && a.message_id.is_none()

@@ -285,6 +285,10 @@ pub struct MessageView {
     pub client_message_id: Option<String>,
     /// The files attached to it (images are shown inline by the pages, others as downloads).
     pub attachments: Vec<AttachmentView>,
+    /// Written by the desk itself, not typed by a person: the notice that resolves an idle
+    /// conversation (`desk.auto_resolve_after_minutes`), sent in the name of the agent who
+    /// held it last. Pages show it as a notice of the conversation.
+    pub system: bool,
 }
 
 impl From<&Message> for MessageView {
@@ -301,6 +305,7 @@ impl From<&Message> for MessageView {
             is_read: m.is_read,
             client_message_id: m.client_message_id.clone(),
             attachments: m.attachments.iter().map(AttachmentView::from).collect(),
+            system: m.system,
         }
     }
 }

@@ -206,6 +206,7 @@ pub(crate) struct MessageRow {
     pub is_read: bool,
     pub client_message_id: Option<String>,
     pub kind: String,
+    pub is_system: bool,
 }
 
 impl MessageRow {
@@ -222,6 +223,7 @@ impl MessageRow {
             is_read: self.is_read,
             client_message_id: self.client_message_id,
             attachments: Vec::new(),
+            system: self.is_system,
         })
     }
 }
@@ -249,6 +251,7 @@ pub(crate) struct NewMessageRow<'a> {
     pub is_read: bool,
     pub client_message_id: Option<&'a str>,
     pub kind: &'static str,
+    pub is_system: bool,
 }
 
 impl<'a> NewMessageRow<'a> {
@@ -263,6 +266,7 @@ impl<'a> NewMessageRow<'a> {
             is_read: false,
             client_message_id: message.client_message_id.as_ref().map(|c| c.as_str()),
             kind: message.kind.as_str(),
+            is_system: message.system,
         }
     }
 }

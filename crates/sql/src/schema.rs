@@ -64,6 +64,8 @@ diesel::table! {
         client_message_id -> Nullable<Text>,
         /// `message` or `note` (staff only).
         kind -> Text,
+        /// Written by the desk itself (the auto-resolve notice), not by a person.
+        is_system -> Bool,
     }
 }
 

@@ -83,6 +83,7 @@ fn client_message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage
         created_at: NOW,
         client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
         attachments: Vec::new(),
+        system: false,
     }
 }
 
@@ -335,6 +336,7 @@ fn replies_and_mark_reads_on_the_same_messages_never_deadlock(store: SqlStore) {
                                 created_at: NOW,
                                 client_message_id: None,
                                 attachments: Vec::new(),
+                                system: false,
                             },
                             &agent_reply_patch,
                         )

@@ -14,6 +14,30 @@ use crate::fixtures::{
     say_at, thread, wait_in_queue, with_client_id, T0,
 };
 
+/// A system message (the desk's own, e.g. the auto-resolve notice) is stored as one and read
+/// back as one, by staff and by the thread's client alike (it is not a note); typed messages are
+/// not system messages.
+pub fn a_system_message_is_read_back_as_one_and_seen_by_the_client(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let bo = agent(&store, "bo");
+    let t = thread(&store, &ann, ThreadType::Loan);
+    let typed = say(&store, t.id, &ann, "hello");
+    assert!(!typed.message.system);
+    let mut notice = new_message(t.id, &bo, "resolved automatically", minutes(1));
+    notice.system = true;
+    let stored = store.append_message(notice, &|t| Ok(keep(t))).unwrap();
+    assert!(stored.message.system);
+    for audience in [Audience::Client, Audience::Staff] {
+        let read: Vec<(i64, bool)> = store
+            .messages_after(t.id, 0, 10, audience)
+            .unwrap()
+            .iter()
+            .map(|m| (m.seq, m.system))
+            .collect();
+        assert_eq!(read, vec![(1, false), (2, true)], "{audience:?}");
+    }
+}
+
 /// Sequence numbers run 1, 2, 3, ... in each thread separately; last_seq follows.
 pub fn messages_are_numbered_1_2_3_per_thread(store: Arc<dyn Store>) {
     let ann = client(&store, "ann");

@@ -85,6 +85,7 @@ impl Chat {
                 created_at: now,
                 client_message_id: None,
                 attachments: Vec::new(),
+                system: true,
             },
             &still_idle,
         ) {

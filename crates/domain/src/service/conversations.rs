@@ -93,6 +93,7 @@ impl Chat {
                 created_at: now,
                 client_message_id,
                 attachments,
+                system: false,
             },
             &patch,
         )?;
@@ -147,6 +148,7 @@ impl Chat {
                 created_at: self.now(),
                 client_message_id: None,
                 attachments: Vec::new(),
+                system: false,
             },
             &patch,
         )?;

@@ -427,13 +427,16 @@ export class Conversation {
   }
 
   render(message) {
-    const mine = this.isMine(message);
+    // A system message (the auto-resolve notice) is the desk's, not a person's words: a notice
+    // of the conversation, never "You", with no read mark.
+    const system = message.system === true;
+    const mine = this.isMine(message) && !system;
     const note = this.isNote(message);
     const mark = mine && !note ? el('span', { class: 'mark' }) : null;
     return el(
       'li',
       {
-        class: `message ${mine ? 'mine' : 'theirs'}${note ? ' note' : ''}`,
+        class: `message ${system ? 'system' : mine ? 'mine' : 'theirs'}${note ? ' note' : ''}`,
         dataset: { seq: message.seq, id: message.id },
       },
       el(
@@ -441,7 +444,7 @@ export class Conversation {
         { class: 'meta' },
         note ? el('span', { class: 'note-tag', text: 'Private note' }) : null,
         note ? ' ' : null,
-        el('span', { class: 'sender' }, mine ? 'You' : this.nameFor(message)),
+        el('span', { class: 'sender' }, system ? 'Support desk' : mine ? 'You' : this.nameFor(message)),
         ' ',
         el('time', { datetime: message.created_at, text: formatTime(message.created_at) }),
       ),

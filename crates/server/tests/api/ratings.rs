@@ -224,6 +224,19 @@ mod auto_resolve {
             "{last}"
         );
         assert_eq!(last["sender_id"], bo.id);
+        assert_eq!(
+            last["system"], true,
+            "the notice is the desk's, not typed: {last}"
+        );
+        let typed: Vec<&Value> = messages["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .skip(1)
+            .collect();
+        assert!(!typed.is_empty());
+        assert!(typed.iter().all(|m| m["system"] == false), "{typed:?}");
         let resp = app
             .post_json(
                 &format!("/api/v1/threads/{thread}/rating"),

@@ -129,6 +129,7 @@ where
             messages::is_read::NAME,
             messages::client_message_id::NAME,
             messages::kind::NAME,
+            messages::is_system::NAME,
         ];
         out.push_sql("INSERT INTO ");
         out.push_identifier("messages")?;
@@ -158,6 +159,8 @@ where
         out.push_bind_param::<Nullable<Text>, _>(&row.client_message_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(row.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&row.is_system)?;
         out.push_sql(")");
         returning(&mut out, &messages::all_columns)
     }

@@ -16,7 +16,7 @@ use crate::rows::MessageRow;
 macro_rules! hit_columns {
     () => {
         "m.id, m.thread_id, m.seq, m.sender_id, m.sender_role, m.body, m.created_at_ms, \
-         m.is_read, m.client_message_id, m.kind, u.username AS client_username"
+         m.is_read, m.client_message_id, m.kind, m.is_system, u.username AS client_username"
     };
 }
 
