@@ -236,6 +236,7 @@ macro_rules! store_contract_tests {
             attachments_are_stored_and_read_back,
             an_append_ties_attachments_once_in_their_thread_by_their_uploader,
             concurrent_appends_naming_one_attachment_tie_it_once,
+            unattached_uploads_are_listed_by_age_and_removed_only_while_unattached,
             // text
             accepted_text_is_stored_and_read_back_exactly,
             usernames_of_any_script_are_kept_and_found,

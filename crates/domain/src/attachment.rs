@@ -189,6 +189,9 @@ pub struct AttachmentPolicy {
     pub max_bytes: u64,
     /// The accepted types.
     pub allowed: Vec<FileType>,
+    /// How long an upload may stay tied to no message before
+    /// [`crate::Chat::sweep_unattached_uploads`] removes it, in milliseconds (`None`: kept).
+    pub unattached_ttl_ms: Option<i64>,
 }
 
 impl Default for AttachmentPolicy {
@@ -196,6 +199,7 @@ impl Default for AttachmentPolicy {
         AttachmentPolicy {
             max_bytes: 10 * 1024 * 1024,
             allowed: FileType::ALL.to_vec(),
+            unattached_ttl_ms: Some(24 * 60 * 60 * 1000),
         }
     }
 }

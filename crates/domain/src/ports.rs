@@ -484,6 +484,12 @@ pub trait AttachmentStore: Send + Sync {
         &self,
         messages: &[MessageId],
     ) -> DomainResult<HashMap<MessageId, Vec<Attachment>>>;
+    /// Attachments tied to no message and uploaded before `before`, oldest first, at most
+    /// `limit`.
+    fn unattached_before(&self, before: Timestamp, limit: u32) -> DomainResult<Vec<Attachment>>;
+    /// Removes the attachment's metadata if it is still tied to no message (a conditional
+    /// delete: of a removal and an append naming it, exactly one wins). True if it was removed.
+    fn remove_unattached(&self, id: &AttachmentId) -> DomainResult<bool>;
 }
 
 /// Bytes by key: the files behind attachments. Keys are `/`-separated ASCII paths the domain

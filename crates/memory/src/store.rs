@@ -929,6 +929,27 @@ impl AttachmentStore for MemoryStore {
             .cloned())
     }
 
+    fn unattached_before(&self, before: Timestamp, limit: u32) -> DomainResult<Vec<Attachment>> {
+        let s = self.lock();
+        let mut found: Vec<Attachment> = s
+            .attachments
+            .iter()
+            .filter(|a| a.message_id.is_none() && a.created_at < before)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    fn remove_unattached(&self, id: &AttachmentId) -> DomainResult<bool> {
+        let mut s = self.lock();
+        let before = s.attachments.len();
+        s.attachments
+            .retain(|a| !(&a.id == id && a.message_id.is_none()));
+        Ok(s.attachments.len() < before)
+    }
+
     fn message_attachments(
         &self,
         messages: &[MessageId],

@@ -611,7 +611,8 @@ async fn background_tasks(
 
 /// Frees expired claims every `every` (safe on many instances at once: each expiry is reported
 /// by exactly one), then resolves pending threads idle past `desk.auto_resolve_after_minutes`
-/// (each by exactly one instance), until shutdown.
+/// (each by exactly one instance), handles SLA clocks at risk or breached, and removes uploads
+/// never sent past `attachments.unattached_ttl_hours`, until shutdown.
 async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -620,33 +621,47 @@ async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
             _ = ticker.tick() => {}
             () = shutdown.wait() => return,
         }
-        let sweeper = chat.clone();
-        match tokio::task::spawn_blocking(move || sweeper.expire_claims()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(expired = n, "claims expired"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "claim sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "claim sweep task failed"),
+        if let Some(n @ 1..) = sweep_step(&chat, "claim", Chat::expire_claims).await {
+            tracing::info!(expired = n, "claims expired");
         }
-        let sweeper = chat.clone();
-        match tokio::task::spawn_blocking(move || sweeper.auto_resolve_idle()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(resolved = n, "idle pending threads auto-resolved"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "auto-resolve sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "auto-resolve sweep task failed"),
+        if let Some(n @ 1..) = sweep_step(&chat, "auto-resolve", Chat::auto_resolve_idle).await {
+            tracing::info!(resolved = n, "idle pending threads auto-resolved");
         }
         // SLA clocks at risk or breached, on the same timer (each handled exactly once).
-        let sla = chat.clone();
-        match tokio::task::spawn_blocking(move || sla.sweep_sla()).await {
-            Ok(Ok(sweep)) if sweep == chat_domain::service::SlaSweep::default() => {}
-            Ok(Ok(sweep)) => {
+        match sweep_step(&chat, "SLA", Chat::sweep_sla).await {
+            Some(sweep) if sweep != chat_domain::service::SlaSweep::default() => {
                 tracing::info!(
                     at_risk = sweep.at_risk,
                     breached = sweep.breached,
                     "SLA sweep"
                 );
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "SLA sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "SLA sweep task failed"),
+            _ => {}
+        }
+        if let Some(n @ 1..) =
+            sweep_step(&chat, "unattached upload", Chat::sweep_unattached_uploads).await
+        {
+            tracing::info!(removed = n, "unattached uploads removed");
+        }
+    }
+}
+
+/// Runs one sweep off the async workers; its result, or `None` (logged) if it failed.
+async fn sweep_step<T: Send + 'static>(
+    chat: &Chat,
+    what: &'static str,
+    step: fn(&Chat) -> chat_domain::DomainResult<T>,
+) -> Option<T> {
+    let sweeper = chat.clone();
+    match tokio::task::spawn_blocking(move || step(&sweeper)).await {
+        Ok(Ok(done)) => Some(done),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, sweep = what, "sweep failed");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, sweep = what, "sweep task failed");
+            None
         }
     }
 }

@@ -135,6 +135,8 @@ pub struct AttachmentSettings {
     pub dir: String,
     /// The `s3` backend.
     pub s3: S3Settings,
+    /// Uploads never sent with a message are removed after this many hours (0: kept).
+    pub unattached_ttl_hours: i64,
 }
 
 impl Default for AttachmentSettings {
@@ -145,6 +147,7 @@ impl Default for AttachmentSettings {
             backend: "filesystem".to_owned(),
             dir: String::new(),
             s3: S3Settings::default(),
+            unattached_ttl_hours: 24,
         }
     }
 }
@@ -212,9 +215,17 @@ impl AttachmentSettings {
                 message: "must be at least 1".to_owned(),
             });
         }
+        if self.unattached_ttl_hours < 0 {
+            return Err(SettingsError::Invalid {
+                key: "attachments.unattached_ttl_hours",
+                message: "must be 0 (keep them) or more".to_owned(),
+            });
+        }
         Ok(AttachmentPolicy {
             max_bytes: self.max_bytes,
             allowed,
+            unattached_ttl_ms: (self.unattached_ttl_hours > 0)
+                .then(|| self.unattached_ttl_hours.saturating_mul(3_600_000)),
         })
     }
 

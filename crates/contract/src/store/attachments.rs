@@ -129,3 +129,41 @@ pub fn concurrent_appends_naming_one_attachment_tie_it_once(store: Arc<dyn Store
         .all(unusable));
     assert_eq!(store.thread_by_id(t.id).unwrap().unwrap().last_seq, 1);
 }
+
+/// Uploads tied to no message are listed oldest first, before an instant and up to a limit; the
+/// removal is conditional: an unattached one goes once, an attached one never.
+pub fn unattached_uploads_are_listed_by_age_and_removed_only_while_unattached(
+    store: Arc<dyn Store>,
+) {
+    let ann = client(&store, "ann");
+    let t = thread(&store, &ann, ThreadType::Loan);
+    let old = upload(&store, t.id, &ann, 1);
+    let sent = upload(&store, t.id, &ann, 2);
+    let older = upload(&store, t.id, &ann, 0);
+    let fresh = upload(&store, t.id, &ann, 10);
+    let mut message = new_message(t.id, &ann, "the file", minutes(3));
+    message.attachments = vec![sent.id.clone()];
+    store.append_message(message, &|t| Ok(keep(t))).unwrap();
+    let ids = |list: Vec<Attachment>| list.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.unattached_before(minutes(5), 10).unwrap()),
+        vec![older.id.clone(), old.id.clone()]
+    );
+    assert_eq!(
+        ids(store.unattached_before(minutes(5), 1).unwrap()),
+        vec![older.id.clone()]
+    );
+    assert!(store.unattached_before(minutes(0), 10).unwrap().is_empty());
+    assert!(store.remove_unattached(&old.id).unwrap());
+    assert!(!store.remove_unattached(&old.id).unwrap(), "removed once");
+    assert!(
+        !store.remove_unattached(&sent.id).unwrap(),
+        "attached: kept"
+    );
+    assert_eq!(store.attachment(&old.id).unwrap(), None);
+    assert!(store.attachment(&sent.id).unwrap().is_some());
+    assert_eq!(
+        ids(store.unattached_before(minutes(11), 10).unwrap()),
+        vec![older.id, fresh.id]
+    );
+}

@@ -9,6 +9,9 @@ use crate::ports::BlobStore;
 use crate::user::User;
 use crate::{DomainError, DomainResult, ThreadId};
 
+/// Most unattached uploads one sweep removes (the next sweep takes the rest).
+pub const UNATTACHED_SWEEP_BATCH: u32 = 100;
+
 impl Chat {
     /// Enables attachments: their bytes go to `blobs`, within `policy`'s limits.
     pub fn with_attachments(mut self, blobs: Arc<dyn BlobStore>, policy: AttachmentPolicy) -> Self {
@@ -114,6 +117,39 @@ impl Chat {
             .get_blob(&id.blob_key())?
             .ok_or(DomainError::NotFound("attachment"))?;
         Ok((attachment, bytes))
+    }
+
+    /// Removes uploads that were never sent with a message (their metadata, then their bytes)
+    /// once they are older than the policy's `unattached_ttl_ms` (none when it is unset or no
+    /// blob store is configured), oldest first, at most [`UNATTACHED_SWEEP_BATCH`] per call.
+    /// Safe on many instances at once and against a send naming one: the metadata's removal is
+    /// conditional on it being tied to no message, so exactly one of the two wins, and only
+    /// the winner of a removal deletes the bytes. Returns how many it removed.
+    pub fn sweep_unattached_uploads(&self) -> DomainResult<usize> {
+        let (Some(ttl_ms), Some(blobs)) = (
+            self.attachment_policy
+                .unattached_ttl_ms
+                .filter(|ms| *ms > 0),
+            self.blobs.as_ref(),
+        ) else {
+            return Ok(0);
+        };
+        let before = self.now().plus_millis(-ttl_ms);
+        let mut removed = 0;
+        for upload in self
+            .store
+            .unattached_before(before, UNATTACHED_SWEEP_BATCH)?
+        {
+            if !self.store.remove_unattached(&upload.id)? {
+                continue;
+            }
+            removed += 1;
+            let key = upload.id.blob_key();
+            if let Err(err) = blobs.delete_blob(&key) {
+                tracing::warn!(error = %err, key, "an unattached upload's bytes were left behind");
+            }
+        }
+        Ok(removed)
     }
 
     /// Fills in each message's `attachments` (one store query).

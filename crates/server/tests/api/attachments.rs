@@ -14,6 +14,15 @@ on_every_store!(with crate::attachments::spawn_with_blob_dir;
     disguised_and_oversized_files_are_refused_and_nothing_is_stored,
 );
 
+/// The sweep's test, on an app of its own kind (`spawn_sweeping`).
+mod sweeping {
+    use super::uploads_never_sent_are_removed_after_their_time_and_sent_ones_kept;
+
+    on_every_store!(with crate::attachments::spawn_sweeping;
+        uploads_never_sent_are_removed_after_their_time_and_sent_ones_kept,
+    );
+}
+
 /// A 1x1 PNG.
 pub const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
@@ -33,12 +42,29 @@ thread_local! {
 /// The app with its attachments in a fresh directory of its own (kept in `BLOB_DIR` for the
 /// test to look into) and `attachments.max_bytes` = 2048.
 async fn spawn_with_blob_dir(backend: Backend) -> TestApp {
+    spawn_with_blob_dir_and(backend, |s| s.attachments.max_bytes = MAX_BYTES).await
+}
+
+/// As [`spawn_with_blob_dir`], with unattached uploads kept one hour and the sweeps every second.
+async fn spawn_sweeping(backend: Backend) -> TestApp {
+    spawn_with_blob_dir_and(backend, |s| {
+        s.attachments.unattached_ttl_hours = 1;
+        s.claims.sweep_interval_seconds = 1;
+    })
+    .await
+}
+
+/// The app with its attachments in a fresh directory of its own (in `BLOB_DIR`), and `tweak`.
+async fn spawn_with_blob_dir_and(
+    backend: Backend,
+    tweak: impl FnOnce(&mut chat_server::Settings),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().display().to_string();
     BLOB_DIR.with(|d| *d.borrow_mut() = Some(dir));
     spawn_app_with(backend, |s| {
         s.attachments.dir = path;
-        s.attachments.max_bytes = MAX_BYTES;
+        tweak(s);
     })
     .await
 }
@@ -324,6 +350,54 @@ async fn disguised_and_oversized_files_are_refused_and_nothing_is_stored(app: Te
     let resp = upload(&app, thread, &ann, "fits.png", "image/png", &exactly).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(stored_files(), 1);
+}
+
+async fn uploads_never_sent_are_removed_after_their_time_and_sent_ones_kept(app: TestApp) {
+    let ann = app.client("ann").await;
+    let thread = app.write(&ann, json!(1), "hello").await["thread"]["id"]
+        .as_i64()
+        .unwrap();
+    let mut urls = Vec::new();
+    for name in ["sent.png", "forgotten.png"] {
+        let resp = upload(&app, thread, &ann, name, "image/png", PNG).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let body: Value = resp.json().await.unwrap();
+        urls.push((
+            body["id"].as_str().unwrap().to_owned(),
+            body["url"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let (sent_id, sent_url) = &urls[0];
+    let (_, forgotten_url) = &urls[1];
+    let resp = send(&app, thread, &ann, "the file", &[sent_id.as_str()]).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    // Within the hour nothing goes (the sweep runs every second meanwhile).
+    app.advance_secs(59 * 60);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(stored_files(), 2);
+    assert_eq!(
+        download(&app, forgotten_url, Some(&ann)).await.status(),
+        StatusCode::OK
+    );
+    app.advance_secs(2 * 60);
+    // The sweep runs every second of real time: wait for it (bounded), not for a time.
+    let mut removed = false;
+    for _ in 0..100 {
+        if download(&app, forgotten_url, Some(&ann)).await.status() == StatusCode::NOT_FOUND {
+            removed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(removed, "the forgotten upload was not removed");
+    assert_eq!(
+        stored_files(),
+        1,
+        "its bytes went with it; the sent file's stayed"
+    );
+    let resp = download(&app, sent_url, Some(&ann)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), PNG);
 }
 
 /// The same round trip with `attachments.backend = "s3"`, against a real S3-compatible server

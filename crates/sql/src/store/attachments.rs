@@ -121,6 +121,33 @@ impl AttachmentStore for SqlStore {
         })
     }
 
+    fn unattached_before(&self, before: Timestamp, limit: u32) -> DomainResult<Vec<Attachment>> {
+        self.run(|conn| {
+            let rows = attachments::table
+                .filter(attachments::message_id.is_null())
+                .filter(attachments::created_at_ms.lt(before.millis()))
+                .order((attachments::created_at_ms.asc(), attachments::id.asc()))
+                .limit(i64::from(limit))
+                .select(AttachmentRow::as_select())
+                .load(conn)?;
+            rows.into_iter()
+                .map(AttachmentRow::into_attachment)
+                .collect()
+        })
+    }
+
+    fn remove_unattached(&self, id: &AttachmentId) -> DomainResult<bool> {
+        self.write(|conn| {
+            let removed = diesel::delete(
+                attachments::table
+                    .filter(attachments::id.eq(id.as_str()))
+                    .filter(attachments::message_id.is_null()),
+            )
+            .execute(conn)?;
+            Ok(removed > 0)
+        })
+    }
+
     fn message_attachments(
         &self,
         messages: &[MessageId],
