@@ -188,6 +188,8 @@ macro_rules! store_contract_tests {
             sla_clocks_run_once_and_breach_once,
             reports_give_exact_figures,
             reports_group_by_label,
+            reports_over_any_range_equal_the_facts_counted_raw,
+            reports_above_the_exact_limit_use_buckets_within_the_bound,
             // staff's lists
             threads_page_filters_by_assignee_status_and_client,
             threads_page_continues_after_a_cursor,

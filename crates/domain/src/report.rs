@@ -3,9 +3,16 @@
 //! agent, thread type or label; and the same per agent.
 //!
 //! Percentiles follow one definition on every store, Postgres' `percentile_cont`: the values in
-//! order `x[0..n]`, position `pos = (n - 1) * p`, `x[floor(pos)] + frac(pos) * (x[floor(pos) + 1]
-//! - x[floor(pos)])`. A store picks the two order statistics (a window function in SQL) and
-//! [`interpolate`] does the rest, so both databases and the memory store give identical numbers.
+//! order `x[0..n]`, position `pos = (n - 1) * p`,
+//! `x[floor(pos)] + frac(pos) * (x[floor(pos) + 1] - x[floor(pos)])`, rounded to the
+//! millisecond. Every store counts the values (by second) and [`Distribution::percentiles`]
+//! does the rest, so both databases and the memory store give identical numbers.
+//!
+//! Exact up to [`EXACT_PERCENTILES_UP_TO`] values behind a report's percentiles; above, from the
+//! values' buckets ([`lower_bounds`]: one second wide up to 19 s, then 10 % of the lower bound),
+//! each order statistic replaced by its bucket's [`bucket_value`]: within [`BUCKET_ERROR`]
+//! (1/21, 4.8 %) of the exact figure. The SQL stores keep per-day bucket counts in a rollup so
+//! a month at a million messages reads a few thousand rows instead of every clock.
 
 use serde::Serialize;
 
@@ -111,6 +118,142 @@ pub fn percentile(sorted: &[i64], p_tenths: i64) -> Option<f64> {
     Some(interpolate(lower, upper, at.tenths))
 }
 
+/// Above this many values behind a report's percentiles (summed over its rows: first responses
+/// and resolutions for the summary, responses for the agents report), every store computes them
+/// from [`BUCKETS`] instead of the values: within [`BUCKET_ERROR`] of the exact figure. Up to it
+/// they are exact.
+pub const EXACT_PERCENTILES_UP_TO: u64 = 1_000;
+
+/// The largest relative error of a percentile computed from buckets: each bucket `[lo, hi]` is
+/// at most `lo / 10` seconds wide and stands for `2 lo hi / (lo + hi)`, within
+/// `(hi - lo) / (hi + lo) < 1 / 21` of any value in it (0 to 19 seconds are exact), and an
+/// interpolation between two such values is as close to the exact one.
+pub const BUCKET_ERROR: f64 = 1.0 / 21.0;
+
+/// How many buckets: lower bounds from 0 to past 2^31 seconds (68 years); the last bucket holds
+/// everything from its lower bound up and stands for that bound.
+pub const BUCKETS: usize = 218;
+
+/// Every bucket's lower bound (seconds), in order: 0, 1, 2, ..., 19, then each `lo + lo / 10`.
+/// Bucket `b` holds `lower_bounds()[b]..lower_bounds()[b + 1]`. The SQL stores keep the same
+/// list in the table `report_buckets` (a test compares them).
+pub fn lower_bounds() -> &'static [i64] {
+    static BOUNDS: std::sync::OnceLock<Vec<i64>> = std::sync::OnceLock::new();
+    BOUNDS.get_or_init(|| {
+        let mut out = Vec::with_capacity(BUCKETS);
+        let mut lo = 0_i64;
+        for _ in 0..BUCKETS {
+            out.push(lo);
+            lo += (lo / 10).max(1);
+        }
+        out
+    })
+}
+
+/// The lower bound (seconds) of bucket `b` (the last bucket's for any `b` past it).
+pub fn lower_bound(bucket: usize) -> i64 {
+    let bounds = lower_bounds();
+    bounds[bucket.min(bounds.len() - 1)]
+}
+
+/// The bucket holding `seconds` (negative seconds in the first).
+pub fn bucket_of(seconds: i64) -> usize {
+    lower_bounds().partition_point(|lo| *lo <= seconds).max(1) - 1
+}
+
+/// The value bucket `b` stands for: `2 lo hi / (lo + hi)` with `hi` its largest second (its
+/// own value for one-second buckets; the last bucket, open above, its lower bound).
+pub fn bucket_value(bucket: usize) -> f64 {
+    let lo = lower_bound(bucket) as f64;
+    if bucket + 1 >= BUCKETS {
+        return lo;
+    }
+    let hi = (lower_bound(bucket + 1) - 1) as f64;
+    if lo + hi <= 0.0 {
+        return 0.0;
+    }
+    2.0 * lo * hi / (lo + hi)
+}
+
+/// The values behind one percentile figure: seconds counted exactly, and (from a store's
+/// rollup) counts per bucket. [`Distribution::percentiles`] gives the exact figures or, when
+/// asked to or when any bucket count is present, the bucketed ones (every value counted in its
+/// bucket).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Distribution {
+    values: std::collections::BTreeMap<i64, u64>,
+    buckets: std::collections::BTreeMap<usize, u64>,
+}
+
+impl Distribution {
+    /// Counts `count` values of `seconds`.
+    pub fn add(&mut self, seconds: i64, count: u64) {
+        if count > 0 {
+            *self.values.entry(seconds).or_default() += count;
+        }
+    }
+
+    /// Counts `count` values somewhere in `bucket`.
+    pub fn add_bucket(&mut self, bucket: usize, count: u64) {
+        if count > 0 {
+            *self.buckets.entry(bucket.min(BUCKETS - 1)).or_default() += count;
+        }
+    }
+
+    /// How many values.
+    pub fn len(&self) -> u64 {
+        self.values.values().sum::<u64>() + self.buckets.values().sum::<u64>()
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// p50 and p90 by `percentile_cont`'s definition: over the values themselves when `exact`
+    /// and no bucket count was added, else over every value's bucket ([`bucket_value`]).
+    pub fn percentiles(&self, exact: bool) -> Percentiles {
+        if exact && self.buckets.is_empty() {
+            let ordered: Vec<(f64, u64)> =
+                self.values.iter().map(|(v, n)| (*v as f64, *n)).collect();
+            return Percentiles::of_counted(&ordered);
+        }
+        let mut buckets = self.buckets.clone();
+        for (v, n) in &self.values {
+            *buckets.entry(bucket_of(*v)).or_default() += n;
+        }
+        let ordered: Vec<(f64, u64)> = buckets
+            .iter()
+            .map(|(b, n)| (bucket_value(*b), *n))
+            .collect();
+        Percentiles::of_counted(&ordered)
+    }
+}
+
+/// Percentile `p_tenths / 10` of ascending values each with a count (`None` when empty).
+fn percentile_counted(ordered: &[(f64, u64)], p_tenths: i64) -> Option<f64> {
+    let n: u64 = ordered.iter().map(|(_, c)| c).sum();
+    if n == 0 {
+        return None;
+    }
+    let at = pick(i64::try_from(n).ok()?, p_tenths);
+    let nth = |k: i64| {
+        let mut seen = 0_i64;
+        for (v, c) in ordered {
+            seen += i64::try_from(*c).unwrap_or(i64::MAX);
+            if k < seen {
+                return Some(*v);
+            }
+        }
+        None
+    };
+    let lower = nth(at.lower)?;
+    let upper = nth(at.lower + 1).unwrap_or(lower);
+    Some(round_seconds(
+        lower + (at.tenths as f64 / 10.0) * (upper - lower),
+    ))
+}
+
 /// p50 and p90 of a set of seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Percentiles {
@@ -126,6 +269,14 @@ impl Percentiles {
         Percentiles {
             p50: percentile(sorted, 5),
             p90: percentile(sorted, 9),
+        }
+    }
+
+    /// Of ascending values, each with how many times it occurs.
+    pub fn of_counted(ordered: &[(f64, u64)]) -> Percentiles {
+        Percentiles {
+            p50: percentile_counted(ordered, 5),
+            p90: percentile_counted(ordered, 9),
         }
     }
 }
@@ -226,6 +377,76 @@ mod tests {
         // n = 4: p90 at 2.7 -> 300 + 0.7 * 100.
         assert_eq!(percentile(&[60, 120, 300, 400], 9), Some(370.0));
         assert_eq!(percentile(&[60, 120, 300, 400], 5), Some(210.0));
+    }
+
+    #[test]
+    fn buckets_cover_every_second_within_the_error_bound() {
+        let bounds = lower_bounds();
+        assert_eq!(bounds.len(), BUCKETS);
+        assert_eq!(
+            &bounds[..22],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22]
+        );
+        assert!(bounds[BUCKETS - 2] < 1 << 31 && bounds[BUCKETS - 1] > 1 << 31);
+        for b in 0..BUCKETS - 1 {
+            let (lo, hi) = (bounds[b], bounds[b + 1] - 1);
+            assert!(lo <= hi);
+            assert_eq!((bucket_of(lo), bucket_of(hi)), (b, b));
+            let v = bucket_value(b);
+            for x in [lo, hi] {
+                if x > 0 {
+                    let err = (v - x as f64).abs() / x as f64;
+                    assert!(err < BUCKET_ERROR, "bucket {b} [{lo}, {hi}] stands for {v}");
+                }
+            }
+        }
+        assert_eq!(bucket_of(-5), 0);
+        assert_eq!(bucket_of(i64::MAX), BUCKETS - 1);
+        // Up to 19 seconds a bucket is one value.
+        assert!((0..20).all(|s| bucket_value(bucket_of(s)) == s as f64));
+    }
+
+    #[test]
+    fn distributions_give_exact_or_bucketed_percentiles() {
+        let mut d = Distribution::default();
+        for s in [60, 120, 300, 400, 900] {
+            d.add(s, 1);
+        }
+        assert_eq!(
+            d.percentiles(true),
+            Percentiles::of_sorted(&[60, 120, 300, 400, 900])
+        );
+        let mut counted = Distribution::default();
+        counted.add(7, 3);
+        counted.add(2, 1);
+        assert_eq!(
+            counted.percentiles(true),
+            Percentiles::of_sorted(&[2, 7, 7, 7])
+        );
+        assert_eq!(
+            Distribution::default().percentiles(false),
+            Percentiles::default()
+        );
+        // Bucketed: within the bound of the exact figures, and the same whether the values
+        // came one by one or as bucket counts.
+        let mut values = Vec::new();
+        let mut by_value = Distribution::default();
+        let mut by_bucket = Distribution::default();
+        for i in 0..5_000_i64 {
+            let s = (i * 7_919) % 90_000 + 30;
+            values.push(s);
+            by_value.add(s, 1);
+            by_bucket.add_bucket(bucket_of(s), 1);
+        }
+        values.sort_unstable();
+        let exact = Percentiles::of_sorted(&values);
+        let approx = by_value.percentiles(false);
+        assert_eq!(approx, by_bucket.percentiles(true));
+        for (e, a) in [(exact.p50, approx.p50), (exact.p90, approx.p90)] {
+            let (e, a) = (e.unwrap(), a.unwrap());
+            assert!((a - e).abs() / e < BUCKET_ERROR, "{a} vs {e}");
+        }
+        assert_eq!(by_bucket.len(), 5_000);
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! Reports in memory (the reference of [`ReportStore`]).
+//! Reports in memory (the reference of [`ReportStore`]): every value is kept, and a report with
+//! more than `EXACT_PERCENTILES_UP_TO` values behind its percentiles buckets them, as the SQL
+//! stores' rollup does.
 
 use std::collections::BTreeMap;
 
 use chat_domain::ports::ReportStore;
-use chat_domain::report::{day_key, AgentRow, GroupBy, Percentiles, ReportRange, SummaryRow};
+use chat_domain::report::{
+    day_key, AgentRow, Distribution, GroupBy, ReportRange, SummaryRow, EXACT_PERCENTILES_UP_TO,
+};
 use chat_domain::sla::{SlaClock, SlaKind};
 use chat_domain::thread::ThreadType;
 use chat_domain::{DomainResult, LabelId, ThreadId, Timestamp, UserId};
@@ -56,7 +60,7 @@ impl ReportStore for MemoryStore {
         group_by: GroupBy,
     ) -> DomainResult<Vec<SummaryRow>> {
         let s = self.lock();
-        let mut rows: BTreeMap<String, (SummaryRow, Vec<i64>, Vec<i64>)> = BTreeMap::new();
+        let mut rows: BTreeMap<String, (SummaryRow, Distribution, Distribution)> = BTreeMap::new();
         let labels = &s.thread_labels;
         for (t, _) in &s.threads {
             if within(range, t.created_at) {
@@ -91,10 +95,10 @@ impl ReportStore for MemoryStore {
                     e.0.sla_met += u64::from(met);
                 }
                 match (c.kind, c.seconds) {
-                    (SlaKind::FirstResponse, Some(sec)) => e.1.push(sec),
+                    (SlaKind::FirstResponse, Some(sec)) => e.1.add(sec, 1),
                     (SlaKind::Resolution, Some(sec)) => {
                         e.0.resolved += 1;
-                        e.2.push(sec);
+                        e.2.add(sec, 1);
                     }
                     _ => {}
                 }
@@ -121,13 +125,13 @@ impl ReportStore for MemoryStore {
                 e.0.rating_count += 1;
             }
         }
+        let values: u64 = rows.values().map(|(_, f, r)| f.len() + r.len()).sum();
+        let exact = values <= EXACT_PERCENTILES_UP_TO;
         Ok(rows
             .into_values()
-            .map(|(mut r, mut first, mut resolution)| {
-                first.sort_unstable();
-                resolution.sort_unstable();
-                r.first_response = Percentiles::of_sorted(&first);
-                r.resolution = Percentiles::of_sorted(&resolution);
+            .map(|(mut r, first, resolution)| {
+                r.first_response = first.percentiles(exact);
+                r.resolution = resolution.percentiles(exact);
                 r
             })
             .collect())
@@ -135,12 +139,12 @@ impl ReportStore for MemoryStore {
 
     fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>> {
         let s = self.lock();
-        let mut rows: BTreeMap<i64, (AgentRow, Vec<i64>)> = BTreeMap::new();
+        let mut rows: BTreeMap<i64, (AgentRow, Distribution)> = BTreeMap::new();
         for (t, _) in &s.threads {
             if let Some(claim) = t.live_claim(now) {
                 let e = rows
                     .entry(claim.agent_id.0)
-                    .or_insert_with(|| (AgentRow::new(claim.agent_id), Vec::new()));
+                    .or_insert_with(|| (AgentRow::new(claim.agent_id), Distribution::default()));
                 e.0.held += 1;
             }
         }
@@ -151,12 +155,12 @@ impl ReportStore for MemoryStore {
             };
             let e = rows
                 .entry(agent.0)
-                .or_insert_with(|| (AgentRow::new(agent), Vec::new()));
+                .or_insert_with(|| (AgentRow::new(agent), Distribution::default()));
             match c.kind {
                 SlaKind::Resolution => e.0.resolved += 1,
                 SlaKind::FirstResponse | SlaKind::NextResponse => {
                     e.0.responses += 1;
-                    e.1.push(sec);
+                    e.1.add(sec, 1);
                 }
             }
         }
@@ -166,15 +170,16 @@ impl ReportStore for MemoryStore {
             };
             let e = rows
                 .entry(agent.0)
-                .or_insert_with(|| (AgentRow::new(agent), Vec::new()));
+                .or_insert_with(|| (AgentRow::new(agent), Distribution::default()));
             e.0.rating_sum += i64::from(r.score);
             e.0.rating_count += 1;
         }
+        let values: u64 = rows.values().map(|(_, d)| d.len()).sum();
+        let exact = values <= EXACT_PERCENTILES_UP_TO;
         Ok(rows
             .into_values()
-            .map(|(mut r, mut secs)| {
-                secs.sort_unstable();
-                r.response = Percentiles::of_sorted(&secs);
+            .map(|(mut r, responses)| {
+                r.response = responses.percentiles(exact);
                 r
             })
             .collect())

@@ -196,10 +196,11 @@ SELECT min(id) FROM users WHERE username LIKE '{prefix}a%';
     );
     let out = ctx.cluster.psql(&sql).await.context("bulk seeding")?;
     // What autovacuum does soon after a bulk insert (its insert threshold): the visibility map
-    // lets the reports read `sla_clocks_report` by index-only scans. A statement of its own:
+    // lets the reports read `sla_clocks_report` by index-only scans, and the rollup the seed's
+    // inserts filled (through its triggers) gets its statistics. A statement of its own:
     // VACUUM cannot run inside the seeding's transaction block.
     ctx.cluster
-        .psql("VACUUM (ANALYZE) threads, sla_clocks, ratings")
+        .psql("VACUUM (ANALYZE) threads, sla_clocks, ratings, report_daily, report_hist")
         .await
         .context("vacuuming the seeded tables")?;
     out.lines()

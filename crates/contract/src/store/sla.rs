@@ -1,14 +1,19 @@
 //! SLA clocks and reports: one running clock per track, ends and breaches exactly once, and the
 //! reports' figures (percentiles by one definition) identical on every store.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chat_domain::label::NewLabel;
 use chat_domain::ports::Store;
-use chat_domain::report::{GroupBy, Percentiles, ReportRange};
+use chat_domain::rating::NewRating;
+use chat_domain::report::{
+    AgentRow, GroupBy, Percentiles, ReportRange, SummaryRow, BUCKET_ERROR, EXACT_PERCENTILES_UP_TO,
+};
 use chat_domain::sla::{SlaEnd, SlaKind, SlaPolicy, SlaTargets};
 use chat_domain::thread::ThreadType;
-use chat_domain::Timestamp;
+use chat_domain::{Timestamp, UserId};
+use chat_memory::MemoryStore;
 
 use crate::fixtures::{agent, client, minutes, thread};
 
@@ -224,4 +229,241 @@ pub fn reports_group_by_label(store: Arc<dyn Store>) {
     ];
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(figures, expected);
+}
+
+/// What a report says, with agents and labels named (ids differ between stores).
+type Named = Vec<(String, SummaryRow)>;
+
+/// A desk over three UTC days (the day of `T0`, 10:00, and the two after), built by the same
+/// calls on any store: threads of every type opened across the days, taken and handed on by
+/// two agents (so their last agent moves), clocks of every kind ended on each day (answered,
+/// missed, unanswered), ratings, a label. Returns the agents' and labels' names by id.
+pub fn desk(store: &Arc<dyn Store>) -> HashMap<String, String> {
+    let p = policy();
+    let mut names = HashMap::new();
+    let a1 = agent(store, "alice");
+    let a2 = agent(store, "bob");
+    names.insert(a1.id.0.to_string(), "alice".to_owned());
+    names.insert(a2.id.0.to_string(), "bob".to_owned());
+    let vip = store
+        .insert_label(NewLabel::parse("vip", "#ff0000").unwrap())
+        .unwrap();
+    names.insert(vip.id.0.to_string(), "vip".to_owned());
+    let types = [ThreadType::Loan, ThreadType::Payment, ThreadType::Other];
+    for i in 0..12_i64 {
+        let c = client(store, &format!("c{i}"));
+        // Opened every 5 hours from T0 (10:00): across three days.
+        let opened = minutes(i * 300);
+        let t = store
+            .open_thread(c.id, types[(i % 3) as usize], opened)
+            .unwrap();
+        if i % 4 == 0 {
+            assert!(store.add_thread_label(t.id, vip.id).unwrap());
+        }
+        let holder = if i % 2 == 0 { &a1 } else { &a2 };
+        if i % 5 != 4 {
+            store
+                .try_claim(t.id, holder.id, opened.plus_millis(3_600_000), opened)
+                .unwrap();
+        }
+        if i % 3 == 1 {
+            // Handed on to the other agent: the thread's last agent moves.
+            let other = if i % 2 == 0 { &a2 } else { &a1 };
+            store
+                .force_claim(t.id, other.id, opened.plus_millis(7_200_000), opened)
+                .unwrap();
+        }
+        let first = store
+            .start_sla_clock(p.start(t.id, t.thread_type, SlaKind::FirstResponse, opened))
+            .unwrap()
+            .unwrap();
+        let res = store
+            .start_sla_clock(p.start(t.id, t.thread_type, SlaKind::Resolution, opened))
+            .unwrap()
+            .unwrap();
+        // Answered after 1 to 24 minutes; a few never (ended unanswered by the resolve).
+        let secs = 60 + (i * 137) % 1_380;
+        let answered = opened.plus_millis(secs * 1000);
+        let who = Some(holder.id).filter(|_| i % 6 != 5);
+        let first_end = if i % 7 == 6 {
+            SlaEnd {
+                ended_at: answered,
+                seconds: None,
+                met: None,
+            }
+        } else {
+            end(answered, secs, secs <= 300)
+        };
+        store.finish_sla_clock(first.id, first_end, who).unwrap();
+        if i % 2 == 0 {
+            let next = store
+                .start_sla_clock(p.start(t.id, t.thread_type, SlaKind::NextResponse, answered))
+                .unwrap()
+                .unwrap();
+            store
+                .finish_sla_clock(
+                    next.id,
+                    end(answered.plus_millis(90_000 + i * 1000), 90 + i, true),
+                    who,
+                )
+                .unwrap();
+        }
+        if i % 3 != 2 {
+            let took = 3_000 + i * 977;
+            let at = opened.plus_millis(took * 1000);
+            store
+                .finish_sla_clock(res.id, end(at, took, took <= 3_600), who)
+                .unwrap();
+            store
+                .insert_rating(NewRating {
+                    thread_id: t.id,
+                    client_id: c.id,
+                    agent_id: Some(holder.id),
+                    score: (1 + i % 5) as i32,
+                    comment: None,
+                    created_at: at.plus_millis(600_000),
+                })
+                .unwrap();
+        }
+    }
+    names
+}
+
+fn named(names: &HashMap<String, String>, rows: Vec<SummaryRow>) -> Named {
+    let mut out: Named = rows
+        .into_iter()
+        .map(|mut r| {
+            if let Some(name) = names.get(&r.key) {
+                r.key = name.clone();
+            }
+            (r.key.clone(), r)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn named_agents(names: &HashMap<String, String>, rows: Vec<AgentRow>) -> Vec<(String, AgentRow)> {
+    let mut out: Vec<(String, AgentRow)> = rows
+        .into_iter()
+        .map(|mut r| {
+            let name = names[&r.agent_id.0.to_string()].clone();
+            r.agent_id = UserId(0);
+            (name, r)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The ranges the report checks read: whole days, ranges cut inside a day at either end or
+/// both, a range inside one day, across all three days, and empty or backwards ones.
+fn ranges() -> Vec<ReportRange> {
+    let midnight = minutes(-600);
+    let at = |hours: i64| midnight.plus_millis(hours * 3_600_000);
+    vec![
+        ReportRange::new(at(0), at(24)),
+        ReportRange::new(at(0), at(72)),
+        ReportRange::new(at(11), at(24)),
+        ReportRange::new(at(24), at(61)),
+        ReportRange::new(at(13), at(59)),
+        ReportRange::new(at(30), at(31)),
+        ReportRange::new(at(-48), at(120)),
+        ReportRange::new(at(47), at(47)),
+        ReportRange::new(at(60), at(12)),
+    ]
+}
+
+/// Reports from a store's rollup (whole days) and raw edges equal the reference computed from
+/// every fact (the memory store given the same calls), for every grouping and range, including
+/// openings whose last agent moved, unanswered clocks and ratings.
+pub fn reports_over_any_range_equal_the_facts_counted_raw(store: Arc<dyn Store>) {
+    let reference: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let names = desk(&store);
+    let ref_names = desk(&reference);
+    let now = minutes(60 * 30);
+    for range in ranges() {
+        for group_by in [GroupBy::Day, GroupBy::Agent, GroupBy::Type, GroupBy::Label] {
+            let got = named(&names, store.report_summary(range, group_by).unwrap());
+            let want = named(
+                &ref_names,
+                reference.report_summary(range, group_by).unwrap(),
+            );
+            assert_eq!(got, want, "{group_by:?} over {range:?}");
+        }
+        let got = named_agents(&names, store.report_agents(range, now).unwrap());
+        let want = named_agents(&ref_names, reference.report_agents(range, now).unwrap());
+        assert_eq!(got, want, "agents over {range:?}");
+    }
+    // The desk has figures: three days of openings, clocks and ratings.
+    let all = store.report_summary(ranges()[1], GroupBy::Day).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all.iter().map(|r| r.opened).sum::<u64>(), 12);
+    assert!(all.iter().all(|r| r.sla_measured > 0));
+    assert_eq!(all.iter().map(|r| r.rating_count).sum::<u64>(), 8);
+}
+
+/// Above `EXACT_PERCENTILES_UP_TO` values a report's percentiles come from buckets: the same
+/// figures on every store (rollup and raw edges added up), within `BUCKET_ERROR` of the exact
+/// ones; the counts stay exact.
+pub fn reports_above_the_exact_limit_use_buckets_within_the_bound(store: Arc<dyn Store>) {
+    let reference: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let n = EXACT_PERCENTILES_UP_TO as i64 + 400;
+    let mut values = Vec::new();
+    for s in [&store, &reference] {
+        let ag = agent(s, "agent");
+        let c = client(s, "ann");
+        let t = thread(s, &c, ThreadType::Loan);
+        let p = policy();
+        values.clear();
+        for i in 0..n {
+            // Ended over three days (from T0, every 2 minutes), 30 s to about 2 h.
+            let at = minutes(0).plus_millis(i * 120_000);
+            let secs = 30 + (i * 7_919) % 7_000;
+            values.push(secs);
+            let clock = s
+                .start_sla_clock(p.start(t.id, t.thread_type, SlaKind::FirstResponse, at))
+                .unwrap()
+                .unwrap();
+            s.finish_sla_clock(clock.id, end(at, secs, secs <= 300), Some(ag.id))
+                .unwrap();
+        }
+    }
+    values.sort_unstable();
+    let exact = Percentiles::of_sorted(&values);
+    // From 11:00 on T0's day to 06:00 two days later: a whole day between two partial ones.
+    let range = ReportRange::new(minutes(60), minutes(60 * 44));
+    let inside = |i: i64| (3_600_000..44 * 3_600_000).contains(&(i * 120_000));
+    let in_range = (0..n).filter(|i| inside(*i)).count() as u64;
+    assert!(in_range > EXACT_PERCENTILES_UP_TO, "{in_range}");
+    let got = store.report_summary(range, GroupBy::Type).unwrap();
+    let want = reference.report_summary(range, GroupBy::Type).unwrap();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 1);
+    let mut in_values: Vec<i64> = (0..n)
+        .filter(|i| inside(*i))
+        .map(|i| 30 + (i * 7_919) % 7_000)
+        .collect();
+    in_values.sort_unstable();
+    let exact_in = Percentiles::of_sorted(&in_values);
+    assert_eq!(got[0].sla_measured, in_range);
+    for (e, a) in [
+        (exact_in.p50, got[0].first_response.p50),
+        (exact_in.p90, got[0].first_response.p90),
+    ] {
+        let (e, a) = (e.unwrap(), a.unwrap());
+        assert!((a - e).abs() / e < BUCKET_ERROR, "{a} vs exact {e}");
+    }
+    // Over everything (T0's day is partial: it starts at 10:00).
+    let all = ReportRange::new(minutes(-60), minutes(60 * 72));
+    let agents = store.report_agents(all, minutes(0)).unwrap();
+    assert_eq!(agents, reference.report_agents(all, minutes(0)).unwrap());
+    assert_eq!(agents[0].responses, n as u64);
+    for (e, a) in [
+        (exact.p50, agents[0].response.p50),
+        (exact.p90, agents[0].response.p90),
+    ] {
+        let (e, a) = (e.unwrap(), a.unwrap());
+        assert!((a - e).abs() / e < BUCKET_ERROR, "{a} vs exact {e}");
+    }
 }

@@ -1,30 +1,42 @@
-//! Reports, computed in the database: counts and sums grouped there, and percentiles there too.
-//! Postgres reads each report's clocks in one pass (counts, `percentile_cont` with `FILTER`,
-//! `work_mem` raised for the transaction so the sorts stay in memory); SQLite, which has no
-//! `percentile_cont`, picks the two order statistics around p50 and p90 with a window function
-//! (`ROW_NUMBER` over each group's ordered values) and `chat_domain::report::interpolate` does
-//! the rest. Both follow `percentile_cont`'s definition, rounded by
-//! `chat_domain::report::round_seconds`, so every store gives the same figure.
+//! Reports, computed in the database from a daily rollup (migration
+//! `2026-12-01-000002_report_rollup`): `report_daily` counts each UTC day's openings, ended
+//! clocks (answered, measured, met) and ratings per thread type and agent, and `report_hist`
+//! counts answered clocks' seconds per bucket (`chat_domain::report::lower_bounds`) per type
+//! and per agent. Triggers keep both in the same transaction as the change they count, so the
+//! store's writes stay as they were and a bulk load or backfill is counted too.
+//!
+//! A report reads the whole UTC days of its range from the rollup (a few rows per day and
+//! group) and its partial edge days raw from `sla_clocks`, `threads` and `ratings` (their
+//! indexes by time); grouping by label reads everything raw (a thread's labels *now*). Counts
+//! are exact either way. Percentiles are exact (from every value, counted by second in SQL)
+//! while the report has at most `EXACT_PERCENTILES_UP_TO` values behind them; above, the
+//! whole days' bucket counts and the edges' values in their buckets give them within
+//! `BUCKET_ERROR`, exactly as the memory store computes them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chat_domain::ports::ReportStore;
 use chat_domain::report::{
-    day_key, interpolate, pick, round_seconds, AgentRow, GroupBy, Percentiles, ReportRange,
-    SummaryRow,
+    day_key, AgentRow, Distribution, GroupBy, ReportRange, SummaryRow, EXACT_PERCENTILES_UP_TO,
 };
 use chat_domain::thread::ThreadType;
 use chat_domain::{DomainResult, Timestamp, UserId};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable};
+use diesel::sql_types::{BigInt, Text};
 
 use super::SqlStore;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
 
-/// What a group's key is made of, per source table (`t` threads, `c` clocks, `r` ratings), and
-/// the join each needs (`tl` a thread's labels: a thread with two labels counts in both groups,
-/// one without any in `none`).
+/// One UTC day in milliseconds (the rollup's unit).
+const DAY_MS: i64 = 86_400_000;
+
+/// A zero both backends read as a `BigInt` (Postgres' plain `0` is a 4-byte integer).
+const ZERO: &str = "CAST(0 AS BIGINT)";
+
+/// What a group's key is made of, per source (`t` threads, `c` clocks, `r` ratings, `d` the
+/// daily rollup, `h` the histograms), and the join each raw read needs (`tl` a thread's
+/// labels: a thread with two labels counts in both groups, one without any in `none`).
 struct Grouping {
     threads: &'static str,
     threads_join: &'static str,
@@ -32,6 +44,8 @@ struct Grouping {
     clocks_join: &'static str,
     ratings: &'static str,
     ratings_join: &'static str,
+    /// The rollup's key and histogram dimension; `None`: this grouping is read raw.
+    rollup: Option<(&'static str, &'static str, &'static str)>,
 }
 
 fn grouping(group_by: GroupBy) -> Grouping {
@@ -43,6 +57,7 @@ fn grouping(group_by: GroupBy) -> Grouping {
             clocks_join: "",
             ratings: "(r.created_at_ms / 86400000)",
             ratings_join: "",
+            rollup: Some(("d.day", "h.day", "type")),
         },
         GroupBy::Agent => Grouping {
             threads: "COALESCE(t.agent_id, -1)",
@@ -51,14 +66,19 @@ fn grouping(group_by: GroupBy) -> Grouping {
             clocks_join: "",
             ratings: "COALESCE(r.agent_id, -1)",
             ratings_join: "",
+            rollup: Some(("d.agent_id", "h.key", "agent")),
         },
         GroupBy::Type => Grouping {
             threads: "CAST(t.thread_type AS BIGINT)",
             threads_join: "",
             clocks: "CAST(c.thread_type AS BIGINT)",
             clocks_join: "",
-            ratings: "CAST(t.thread_type AS BIGINT)",
-            ratings_join: " JOIN threads t ON t.id = r.thread_id",
+            // A look-up per rating (an edge day has a few thousand), not a join with every
+            // thread (Postgres would hash all of them).
+            ratings:
+                "CAST((SELECT t.thread_type FROM threads t WHERE t.id = r.thread_id) AS BIGINT)",
+            ratings_join: "",
+            rollup: Some(("CAST(d.thread_type AS BIGINT)", "h.key", "type")),
         },
         GroupBy::Label => Grouping {
             threads: "COALESCE(tl.label_id, -1)",
@@ -67,6 +87,7 @@ fn grouping(group_by: GroupBy) -> Grouping {
             clocks_join: " LEFT JOIN thread_labels tl ON tl.thread_id = c.thread_id",
             ratings: "COALESCE(tl.label_id, -1)",
             ratings_join: " LEFT JOIN thread_labels tl ON tl.thread_id = r.thread_id",
+            rollup: None,
         },
     }
 }
@@ -90,46 +111,45 @@ fn placeholders(conn: &DbConnection, sql: String) -> String {
     }
 }
 
+/// A group's count of one fact, from the rollup or raw: `opened` (n threads), a clock kind
+/// (n ended, answered with seconds, measured with a target, met) or `rating` (n, total score).
 #[derive(QueryableByName)]
-struct Count {
+struct Fact {
     #[diesel(sql_type = BigInt)]
     g: i64,
+    #[diesel(sql_type = Text)]
+    fact: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
-}
-
-#[derive(QueryableByName)]
-struct ClockCounts {
     #[diesel(sql_type = BigInt)]
-    g: i64,
+    answered: i64,
     #[diesel(sql_type = BigInt)]
-    resolved: i64,
+    total: i64,
     #[diesel(sql_type = BigInt)]
     measured: i64,
     #[diesel(sql_type = BigInt)]
     met: i64,
 }
 
+/// How many values `x` (seconds, or a bucket) a group has of one kind.
 #[derive(QueryableByName)]
-struct Rating {
+struct Counted {
     #[diesel(sql_type = BigInt)]
     g: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
     #[diesel(sql_type = BigInt)]
-    total: i64,
+    x: i64,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
 
 #[derive(QueryableByName)]
-struct OrderStat {
+struct Count {
     #[diesel(sql_type = BigInt)]
     g: i64,
     #[diesel(sql_type = BigInt)]
     n: i64,
-    #[diesel(sql_type = BigInt)]
-    rn: i64,
-    #[diesel(sql_type = BigInt)]
-    x: i64,
 }
 
 fn load<T: QueryableByName<<DbConnection as diesel::Connection>::Backend> + 'static>(
@@ -145,285 +165,369 @@ fn load<T: QueryableByName<<DbConnection as diesel::Connection>::Backend> + 'sta
     Ok(query.load(conn)?)
 }
 
-/// Per group: the count and p50/p90 of `seconds` of the clocks of `kinds` ended in the range.
-fn percentiles(
-    conn: &mut DbConnection,
-    (group, join): (&str, &str),
-    kinds: &str,
-    extra: &str,
-    range: ReportRange,
-) -> Result<HashMap<i64, (u64, Percentiles)>, StoreError> {
-    let sql = format!(
-        "SELECT g, n, rn, x FROM (SELECT {group} AS g, c.seconds AS x, \
-         ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY c.seconds) AS rn, \
-         COUNT(*) OVER (PARTITION BY {group}) AS n \
-         FROM sla_clocks c{join} WHERE c.kind IN ({kinds}) AND c.ended_at_ms >= ?1 \
-         AND c.ended_at_ms < ?2 AND c.seconds IS NOT NULL{extra}) r \
-         WHERE rn - 1 IN ((n - 1) * 5 / 10, (n - 1) * 5 / 10 + 1, (n - 1) * 9 / 10, \
-         (n - 1) * 9 / 10 + 1)"
-    );
-    let rows: Vec<OrderStat> = load(conn, sql, &[range.from.millis(), range.to.millis()])?;
-    let mut groups: HashMap<i64, (i64, HashMap<i64, i64>)> = HashMap::new();
-    for row in rows {
-        let entry = groups.entry(row.g).or_insert((row.n, HashMap::new()));
-        entry.1.insert(row.rn - 1, row.x);
-    }
-    Ok(groups
-        .into_iter()
-        .map(|(g, (n, stats))| {
-            let at = |tenths: i64| {
-                let p = pick(n, tenths);
-                let lower = stats.get(&p.lower).copied()?;
-                let upper = stats.get(&(p.lower + 1)).copied().unwrap_or(lower);
-                Some(interpolate(lower, upper, p.tenths))
-            };
-            let count = u64::try_from(n).unwrap_or(0);
-            (
-                g,
-                (
-                    count,
-                    Percentiles {
-                        p50: at(5),
-                        p90: at(9),
-                    },
-                ),
-            )
-        })
-        .collect())
-}
-
-fn ratings(
-    conn: &mut DbConnection,
-    (group, join): (&str, &str),
-    range: ReportRange,
-) -> Result<Vec<Rating>, StoreError> {
-    let sql = format!(
-        "SELECT {group} AS g, CAST(SUM(r.score) AS BIGINT) AS total, COUNT(*) AS n \
-         FROM ratings r{join} \
-         WHERE r.created_at_ms >= ?1 AND r.created_at_ms < ?2 GROUP BY {group}"
-    );
-    load(conn, sql, &[range.from.millis(), range.to.millis()])
-}
-
-fn summary_row(
-    rows: &mut BTreeMap<String, SummaryRow>,
-    group_by: GroupBy,
-    g: i64,
-) -> &mut SummaryRow {
-    let k = key(group_by, g);
-    rows.entry(k.clone()).or_insert_with(|| SummaryRow {
-        key: k,
-        ..SummaryRow::default()
-    })
-}
-
-fn agent_row(rows: &mut BTreeMap<i64, AgentRow>, g: i64) -> &mut AgentRow {
-    rows.entry(g).or_insert_with(|| AgentRow::new(UserId(g)))
-}
-
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// A group's percentiles as Postgres computes them.
-#[derive(QueryableByName)]
-struct PgPercentiles {
-    #[diesel(sql_type = BigInt)]
-    g: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    first_p50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    first_p90: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    resolution_p50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    resolution_p90: Option<f64>,
+/// A range cut at UTC midnights: the whole days `[first, end)` the rollup answers for, and the
+/// partial days at either edge, read raw. A range within one day (or before 1970) is all edge.
+struct Split {
+    days: Option<(i64, i64)>,
+    edges: Vec<ReportRange>,
 }
 
-/// An agent's clock figures as Postgres computes them in one pass.
-#[derive(QueryableByName)]
-struct PgAgentClocks {
-    #[diesel(sql_type = BigInt)]
-    g: i64,
-    #[diesel(sql_type = BigInt)]
-    resolved: i64,
-    #[diesel(sql_type = BigInt)]
-    responses: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    p50: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    p90: Option<f64>,
-}
-
-fn percentiles_of(p50: Option<f64>, p90: Option<f64>) -> Percentiles {
-    Percentiles {
-        p50: p50.map(round_seconds),
-        p90: p90.map(round_seconds),
+fn split(range: ReportRange) -> Split {
+    let (from, to) = (range.from.millis(), range.to.millis());
+    if to <= from {
+        return Split {
+            days: None,
+            edges: Vec::new(),
+        };
+    }
+    let first = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
+    let end = to.div_euclid(DAY_MS);
+    if from < 0 || first >= end {
+        return Split {
+            days: None,
+            edges: vec![range],
+        };
+    }
+    let mut edges = Vec::new();
+    if from < first * DAY_MS {
+        edges.push(ReportRange::new(range.from, Timestamp(first * DAY_MS)));
+    }
+    if end * DAY_MS < to {
+        edges.push(ReportRange::new(Timestamp(end * DAY_MS), range.to));
+    }
+    Split {
+        days: Some((first, end)),
+        edges,
     }
 }
 
-/// `p` of `seconds` over the rows `filter` keeps, as Postgres spells it.
-fn pg_percentile(p: &str, filter: &str) -> String {
-    format!("percentile_cont({p}) WITHIN GROUP (ORDER BY c.seconds) FILTER (WHERE {filter})")
-}
-
-/// The summary's clock figures on Postgres: the counts (a hash aggregate, no sort), then the
-/// percentiles of first responses and resolutions only (an index-only scan of
-/// `sla_clocks_report`; next responses, four in five clocks, only count).
-fn pg_summary_clocks(
+/// The rollup's facts of the whole days, per group (`g` its key expression over `d`).
+fn rollup_facts(
     conn: &mut DbConnection,
-    grp: &Grouping,
-    range: ReportRange,
-    rows: &mut BTreeMap<String, SummaryRow>,
-    group_by: GroupBy,
-) -> Result<(), StoreError> {
-    let counts = format!(
-        "SELECT {g} AS g, \
-         COUNT(*) FILTER (WHERE c.kind = 'resolution' AND c.seconds IS NOT NULL) AS resolved, \
-         COUNT(c.met) AS measured, COUNT(*) FILTER (WHERE c.met) AS met \
-         FROM sla_clocks c{join} WHERE c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 GROUP BY {g}",
-        g = grp.clocks,
-        join = grp.clocks_join,
-    );
-    let clocks: Vec<ClockCounts> = load(conn, counts, &[range.from.millis(), range.to.millis()])?;
-    for c in clocks {
-        let r = summary_row(rows, group_by, c.g);
-        r.resolved = count(c.resolved);
-        r.sla_measured = count(c.measured);
-        r.sla_met = count(c.met);
-    }
-    let first = "c.kind = 'first_response'";
-    let resolution = "c.kind = 'resolution'";
+    g: &str,
+    (first, end): (i64, i64),
+) -> Result<Vec<Fact>, StoreError> {
     let sql = format!(
-        "SELECT {g} AS g, {f50} AS first_p50, {f90} AS first_p90, \
-         {r50} AS resolution_p50, {r90} AS resolution_p90 \
-         FROM sla_clocks c{join} WHERE c.kind IN ('first_response', 'resolution') \
-         AND c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 AND c.seconds IS NOT NULL GROUP BY {g}",
-        g = grp.clocks,
-        join = grp.clocks_join,
-        f50 = pg_percentile("0.5", first),
-        f90 = pg_percentile("0.9", first),
-        r50 = pg_percentile("0.5", resolution),
-        r90 = pg_percentile("0.9", resolution),
+        "SELECT {g} AS g, d.fact AS fact, CAST(SUM(d.n) AS BIGINT) AS n, \
+         CAST(SUM(d.answered) AS BIGINT) AS answered, CAST(SUM(d.total) AS BIGINT) AS total, \
+         CAST(SUM(d.measured) AS BIGINT) AS measured, CAST(SUM(d.met) AS BIGINT) AS met \
+         FROM report_daily d WHERE d.day >= ?1 AND d.day < ?2 GROUP BY {g}, d.fact"
     );
-    let stats: Vec<PgPercentiles> = load(conn, sql, &[range.from.millis(), range.to.millis()])?;
-    for c in stats {
-        let r = summary_row(rows, group_by, c.g);
-        r.first_response = percentiles_of(c.first_p50, c.first_p90);
-        r.resolution = percentiles_of(c.resolution_p50, c.resolution_p90);
-    }
-    Ok(())
+    load(conn, sql, &[first, end])
 }
 
-/// The summary's clock figures on SQLite: counts, then each kind's order statistics.
-fn sqlite_summary_clocks(
+/// The same facts counted raw over a range.
+fn raw_facts(
     conn: &mut DbConnection,
     grp: &Grouping,
     range: ReportRange,
-    rows: &mut BTreeMap<String, SummaryRow>,
-    group_by: GroupBy,
-) -> Result<(), StoreError> {
-    let clocks: Vec<ClockCounts> = load(
+) -> Result<Vec<Fact>, StoreError> {
+    let binds = [range.from.millis(), range.to.millis()];
+    let mut facts: Vec<Fact> = load(
         conn,
         format!(
-            "SELECT {g} AS g, \
-             COALESCE(SUM(CASE WHEN c.kind = 'resolution' AND c.seconds IS NOT NULL THEN 1 ELSE 0 END), 0) AS resolved, \
-             COALESCE(SUM(CASE WHEN c.met IS NOT NULL THEN 1 ELSE 0 END), 0) AS measured, \
-             COALESCE(SUM(CASE WHEN c.met THEN 1 ELSE 0 END), 0) AS met \
-             FROM sla_clocks c{join} WHERE c.kind IN ('first_response', 'next_response', 'resolution') \
-             AND c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 GROUP BY {g}",
+            "SELECT {g} AS g, 'opened' AS fact, COUNT(*) AS n, {zero} AS answered, \
+             {zero} AS total, {zero} AS measured, {zero} AS met FROM threads t{join} \
+             WHERE t.created_at_ms >= ?1 AND t.created_at_ms < ?2 GROUP BY {g}",
+            g = grp.threads,
+            join = grp.threads_join,
+            zero = ZERO,
+        ),
+        &binds,
+    )?;
+    facts.extend(load::<Fact>(
+        conn,
+        format!(
+            "SELECT {g} AS g, c.kind AS fact, COUNT(*) AS n, COUNT(c.seconds) AS answered, \
+             {zero} AS total, COUNT(c.met) AS measured, \
+             COUNT(CASE WHEN c.met THEN 1 END) AS met \
+             FROM sla_clocks c{join} WHERE c.kind IN ('first_response', 'next_response', \
+             'resolution') AND c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 GROUP BY {g}, c.kind",
             g = grp.clocks,
             join = grp.clocks_join,
+            zero = ZERO,
         ),
-        &[range.from.millis(), range.to.millis()],
-    )?;
-    for c in clocks {
-        let r = summary_row(rows, group_by, c.g);
-        r.resolved = count(c.resolved);
-        r.sla_measured = count(c.measured);
-        r.sla_met = count(c.met);
-    }
-    let by = (grp.clocks, grp.clocks_join);
-    for (g, (_, p)) in percentiles(conn, by, "'first_response'", "", range)? {
-        summary_row(rows, group_by, g).first_response = p;
-    }
-    for (g, (_, p)) in percentiles(conn, by, "'resolution'", "", range)? {
-        summary_row(rows, group_by, g).resolution = p;
-    }
-    Ok(())
+        &binds,
+    )?);
+    facts.extend(load::<Fact>(
+        conn,
+        format!(
+            "SELECT {g} AS g, 'rating' AS fact, COUNT(*) AS n, {zero} AS answered, \
+             CAST(SUM(r.score) AS BIGINT) AS total, {zero} AS measured, {zero} AS met \
+             FROM ratings r{join} \
+             WHERE r.created_at_ms >= ?1 AND r.created_at_ms < ?2 GROUP BY {g}",
+            g = grp.ratings,
+            join = grp.ratings_join,
+            zero = ZERO,
+        ),
+        &binds,
+    )?);
+    Ok(facts)
 }
 
-/// Resolutions and responses per agent on Postgres: one pass over the clocks ended in the range.
-fn pg_agent_clocks(
+/// Answered clocks of `kinds` (SQL list) ended in a range, counted per group, kind and second.
+fn raw_values(
     conn: &mut DbConnection,
+    (g, join): (&str, &str),
+    kinds: &str,
+    extra: &str,
     range: ReportRange,
-    rows: &mut BTreeMap<i64, AgentRow>,
-) -> Result<(), StoreError> {
-    let response = "c.kind <> 'resolution'";
+) -> Result<Vec<Counted>, StoreError> {
     let sql = format!(
-        "SELECT c.agent_id AS g, COUNT(*) FILTER (WHERE c.kind = 'resolution') AS resolved, \
-         COUNT(*) FILTER (WHERE {response}) AS responses, {p50} AS p50, {p90} AS p90 \
-         FROM sla_clocks c WHERE c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 \
-         AND c.seconds IS NOT NULL AND c.agent_id IS NOT NULL GROUP BY c.agent_id",
-        p50 = pg_percentile("0.5", response),
-        p90 = pg_percentile("0.9", response),
+        "SELECT {g} AS g, c.kind AS kind, c.seconds AS x, COUNT(*) AS n \
+         FROM sla_clocks c{join} WHERE c.kind IN ({kinds}) AND c.ended_at_ms >= ?1 \
+         AND c.ended_at_ms < ?2 AND c.seconds IS NOT NULL{extra} GROUP BY {g}, c.kind, c.seconds"
     );
-    let clocks: Vec<PgAgentClocks> = load(conn, sql, &[range.from.millis(), range.to.millis()])?;
-    for c in clocks {
-        let r = agent_row(rows, c.g);
-        r.resolved = count(c.resolved);
-        r.responses = count(c.responses);
-        r.response = percentiles_of(c.p50, c.p90);
-    }
-    Ok(())
+    load(conn, sql, &[range.from.millis(), range.to.millis()])
 }
 
-/// Resolutions and responses per agent on SQLite.
-fn sqlite_agent_clocks(
+/// The whole days' bucket counts of `kinds` (SQL list) in one dimension, per group.
+fn rollup_buckets(
     conn: &mut DbConnection,
-    range: ReportRange,
-    rows: &mut BTreeMap<i64, AgentRow>,
-) -> Result<(), StoreError> {
-    let resolved: Vec<Count> = load(
-        conn,
-        "SELECT c.agent_id AS g, COUNT(*) AS n FROM sla_clocks c \
-         WHERE c.kind = 'resolution' AND c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 \
-         AND c.seconds IS NOT NULL AND c.agent_id IS NOT NULL GROUP BY c.agent_id"
-            .to_owned(),
-        &[range.from.millis(), range.to.millis()],
-    )?;
-    for c in resolved {
-        agent_row(rows, c.g).resolved = count(c.n);
-    }
-    let responses = percentiles(
-        conn,
-        ("c.agent_id", ""),
-        "'first_response', 'next_response'",
-        " AND c.agent_id IS NOT NULL",
-        range,
-    )?;
-    for (g, (n, p)) in responses {
-        let r = agent_row(rows, g);
-        r.responses = n;
-        r.response = p;
-    }
-    Ok(())
+    (g, dim): (&str, &str),
+    kinds: &str,
+    (first, end): (i64, i64),
+) -> Result<Vec<Counted>, StoreError> {
+    let sql = format!(
+        "SELECT {g} AS g, h.kind AS kind, CAST(h.bucket AS BIGINT) AS x, \
+         CAST(SUM(h.n) AS BIGINT) AS n FROM report_hist h \
+         WHERE h.dim = '{dim}' AND h.kind IN ({kinds}) AND h.day >= ?1 AND h.day < ?2 \
+         GROUP BY {g}, h.kind, h.bucket"
+    );
+    load(conn, sql, &[first, end])
 }
 
-/// Runs a report's queries: on Postgres in one read-only transaction whose `work_mem` lets the
-/// percentile sorts (100k to 500k values at 1M messages) stay in memory.
+/// A summary group being added up.
+#[derive(Default)]
+struct Tally {
+    row: SummaryRow,
+    /// Whether any fact counted here (a group with only moved openings has none).
+    seen: bool,
+    first_answered: u64,
+    first: Distribution,
+    resolution: Distribution,
+}
+
+impl Tally {
+    fn add(&mut self, f: &Fact) {
+        if f.n == 0 {
+            return;
+        }
+        self.seen = true;
+        match f.fact.as_str() {
+            "opened" => self.row.opened += count(f.n),
+            "rating" => {
+                self.row.rating_sum += f.total;
+                self.row.rating_count += count(f.n);
+            }
+            kind => {
+                self.row.sla_measured += count(f.measured);
+                self.row.sla_met += count(f.met);
+                match kind {
+                    "resolution" => self.row.resolved += count(f.answered),
+                    "first_response" => self.first_answered += count(f.answered),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn add_values(&mut self, c: &Counted, buckets: bool) {
+        let d = match c.kind.as_str() {
+            "first_response" => &mut self.first,
+            "resolution" => &mut self.resolution,
+            _ => return,
+        };
+        if buckets {
+            d.add_bucket(usize::try_from(c.x).unwrap_or(0), count(c.n));
+        } else {
+            d.add(c.x, count(c.n));
+        }
+    }
+}
+
+/// An agent's row being added up.
+struct AgentTally {
+    row: AgentRow,
+    responses: Distribution,
+}
+
+fn agent_tally(rows: &mut BTreeMap<i64, AgentTally>, g: i64) -> &mut AgentTally {
+    rows.entry(g).or_insert_with(|| AgentTally {
+        row: AgentRow::new(UserId(g)),
+        responses: Distribution::default(),
+    })
+}
+
+impl AgentTally {
+    /// Adds a fact to its agent's row (facts without an agent, and openings, count nothing).
+    fn add(rows: &mut BTreeMap<i64, AgentTally>, f: &Fact) {
+        if f.g < 0 {
+            return;
+        }
+        match f.fact.as_str() {
+            "rating" if f.n > 0 => {
+                let r = &mut agent_tally(rows, f.g).row;
+                r.rating_sum += f.total;
+                r.rating_count += count(f.n);
+            }
+            "resolution" if f.answered > 0 => {
+                agent_tally(rows, f.g).row.resolved += count(f.answered);
+            }
+            "first_response" | "next_response" if f.answered > 0 => {
+                agent_tally(rows, f.g).row.responses += count(f.answered);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs a report's queries in one transaction, so the rollup and the raw edges are read from
+/// one snapshot (Postgres: read-only, repeatable read, which never fails for want of
+/// serialisation; SQLite: a deferred transaction, one snapshot of the WAL).
 fn report<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    match conn {
-        DbConnection::Postgresql(_) => conn.transaction(|conn| {
-            diesel::sql_query("SET TRANSACTION READ ONLY").execute(conn)?;
-            diesel::sql_query("SET LOCAL work_mem = '64MB'").execute(conn)?;
-            f(conn)
-        }),
-        DbConnection::Sqlite(_) => f(conn),
+    conn.transaction(|conn| {
+        if let DbConnection::Postgresql(_) = conn {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        f(conn)
+    })
+}
+
+fn summary(
+    conn: &mut DbConnection,
+    range: ReportRange,
+    group_by: GroupBy,
+) -> Result<Vec<SummaryRow>, StoreError> {
+    let grp = grouping(group_by);
+    let parts = match grp.rollup {
+        Some(_) => split(range),
+        None => Split {
+            days: None,
+            edges: (range.from < range.to)
+                .then_some(range)
+                .into_iter()
+                .collect(),
+        },
+    };
+    let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
+    let mut facts = Vec::new();
+    if let (Some(days), Some((g, _, _))) = (parts.days, grp.rollup) {
+        facts.extend(rollup_facts(conn, g, days)?);
     }
+    for edge in &parts.edges {
+        facts.extend(raw_facts(conn, &grp, *edge)?);
+    }
+    for f in &facts {
+        tallies.entry(f.g).or_default().add(f);
+    }
+    let values: u64 = tallies
+        .values()
+        .map(|t| t.first_answered + t.row.resolved)
+        .sum();
+    let exact = values <= EXACT_PERCENTILES_UP_TO;
+    let kinds = "'first_response', 'resolution'";
+    let clocks = (grp.clocks, grp.clocks_join);
+    if exact {
+        for c in raw_values(conn, clocks, kinds, "", range)? {
+            tallies.entry(c.g).or_default().add_values(&c, false);
+        }
+    } else {
+        if let (Some(days), Some((_, g, dim))) = (parts.days, grp.rollup) {
+            for c in rollup_buckets(conn, (g, dim), kinds, days)? {
+                tallies.entry(c.g).or_default().add_values(&c, true);
+            }
+        }
+        for edge in &parts.edges {
+            for c in raw_values(conn, clocks, kinds, "", *edge)? {
+                tallies.entry(c.g).or_default().add_values(&c, false);
+            }
+        }
+    }
+    let mut rows: BTreeMap<String, SummaryRow> = BTreeMap::new();
+    for (g, t) in tallies {
+        if !t.seen {
+            continue;
+        }
+        let mut row = t.row;
+        row.key = key(group_by, g);
+        row.first_response = t.first.percentiles(exact);
+        row.resolution = t.resolution.percentiles(exact);
+        rows.insert(row.key.clone(), row);
+    }
+    Ok(rows.into_values().collect())
+}
+
+fn agents(
+    conn: &mut DbConnection,
+    range: ReportRange,
+    now: Timestamp,
+) -> Result<Vec<AgentRow>, StoreError> {
+    let mut rows: BTreeMap<i64, AgentTally> = BTreeMap::new();
+    let held: Vec<Count> = load(
+        conn,
+        "SELECT t.claim_agent_id AS g, COUNT(*) AS n FROM threads t \
+         WHERE t.claim_agent_id IS NOT NULL AND t.claim_until_ms > ?1 \
+         GROUP BY t.claim_agent_id"
+            .to_owned(),
+        &[now.millis()],
+    )?;
+    for c in held {
+        agent_tally(&mut rows, c.g).row.held = count(c.n);
+    }
+    let grp = grouping(GroupBy::Agent);
+    let parts = split(range);
+    if let Some(days) = parts.days {
+        for f in rollup_facts(conn, "d.agent_id", days)? {
+            AgentTally::add(&mut rows, &f);
+        }
+    }
+    for edge in &parts.edges {
+        for f in raw_facts(conn, &grp, *edge)? {
+            AgentTally::add(&mut rows, &f);
+        }
+    }
+    let values: u64 = rows.values().map(|t| t.row.responses).sum();
+    let exact = values <= EXACT_PERCENTILES_UP_TO;
+    let kinds = "'first_response', 'next_response'";
+    let clocks = ("c.agent_id", "");
+    let agent = " AND c.agent_id IS NOT NULL";
+    let mut counted = Vec::new();
+    if exact {
+        counted.extend(raw_values(conn, clocks, kinds, agent, range)?);
+    } else {
+        if let Some(days) = parts.days {
+            for c in rollup_buckets(conn, ("h.key", "agent"), "'response'", days)? {
+                if c.g >= 0 {
+                    agent_tally(&mut rows, c.g)
+                        .responses
+                        .add_bucket(usize::try_from(c.x).unwrap_or(0), count(c.n));
+                }
+            }
+        }
+        for edge in &parts.edges {
+            counted.extend(raw_values(conn, clocks, kinds, agent, *edge)?);
+        }
+    }
+    for c in counted {
+        agent_tally(&mut rows, c.g).responses.add(c.x, count(c.n));
+    }
+    Ok(rows
+        .into_values()
+        .map(|t| {
+            let mut row = t.row;
+            row.response = t.responses.percentiles(exact);
+            row
+        })
+        .collect())
 }
 
 impl ReportStore for SqlStore {
@@ -432,69 +536,10 @@ impl ReportStore for SqlStore {
         range: ReportRange,
         group_by: GroupBy,
     ) -> DomainResult<Vec<SummaryRow>> {
-        let grp = grouping(group_by);
-        self.run(|conn| {
-            report(conn, |conn| {
-                let mut rows: BTreeMap<String, SummaryRow> = BTreeMap::new();
-                let opened: Vec<Count> = load(
-                    conn,
-                    format!(
-                        "SELECT {g} AS g, COUNT(*) AS n FROM threads t{join} \
-                         WHERE t.created_at_ms >= ?1 AND t.created_at_ms < ?2 GROUP BY {g}",
-                        g = grp.threads,
-                        join = grp.threads_join,
-                    ),
-                    &[range.from.millis(), range.to.millis()],
-                )?;
-                for c in opened {
-                    summary_row(&mut rows, group_by, c.g).opened = count(c.n);
-                }
-                match conn {
-                    DbConnection::Postgresql(_) => {
-                        pg_summary_clocks(conn, &grp, range, &mut rows, group_by)?
-                    }
-                    DbConnection::Sqlite(_) => {
-                        sqlite_summary_clocks(conn, &grp, range, &mut rows, group_by)?
-                    }
-                }
-                for r in ratings(conn, (grp.ratings, grp.ratings_join), range)? {
-                    let entry = summary_row(&mut rows, group_by, r.g);
-                    entry.rating_sum = r.total;
-                    entry.rating_count = count(r.n);
-                }
-                Ok(rows.into_values().collect())
-            })
-        })
+        self.run(|conn| report(conn, |conn| summary(conn, range, group_by)))
     }
 
     fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>> {
-        self.run(|conn| {
-            report(conn, |conn| {
-                let mut rows: BTreeMap<i64, AgentRow> = BTreeMap::new();
-                let held: Vec<Count> = load(
-                    conn,
-                    "SELECT t.claim_agent_id AS g, COUNT(*) AS n FROM threads t \
-                     WHERE t.claim_agent_id IS NOT NULL AND t.claim_until_ms > ?1 \
-                     GROUP BY t.claim_agent_id"
-                        .to_owned(),
-                    &[now.millis()],
-                )?;
-                for c in held {
-                    agent_row(&mut rows, c.g).held = count(c.n);
-                }
-                match conn {
-                    DbConnection::Postgresql(_) => pg_agent_clocks(conn, range, &mut rows)?,
-                    DbConnection::Sqlite(_) => sqlite_agent_clocks(conn, range, &mut rows)?,
-                }
-                for r in ratings(conn, ("COALESCE(r.agent_id, -1)", ""), range)? {
-                    if r.g > 0 {
-                        let entry = agent_row(&mut rows, r.g);
-                        entry.rating_sum = r.total;
-                        entry.rating_count = count(r.n);
-                    }
-                }
-                Ok(rows.into_values().collect())
-            })
-        })
+        self.run(|conn| report(conn, |conn| agents(conn, range, now)))
     }
 }

@@ -1,0 +1,14 @@
+DROP TRIGGER IF EXISTS report_ratings_inserted ON ratings;
+DROP TRIGGER IF EXISTS report_thread_agent_changed ON threads;
+DROP TRIGGER IF EXISTS report_threads_inserted ON threads;
+DROP TRIGGER IF EXISTS report_clocks_updated ON sla_clocks;
+DROP TRIGGER IF EXISTS report_clocks_inserted ON sla_clocks;
+DROP FUNCTION IF EXISTS report_ratings_inserted();
+DROP FUNCTION IF EXISTS report_thread_agent_changed();
+DROP FUNCTION IF EXISTS report_threads_inserted();
+DROP FUNCTION IF EXISTS report_clocks_updated();
+DROP FUNCTION IF EXISTS report_clocks_inserted();
+DROP FUNCTION IF EXISTS report_add_clocks(BIGINT[]);
+DROP TABLE IF EXISTS report_hist;
+DROP TABLE IF EXISTS report_daily;
+DROP TABLE IF EXISTS report_buckets;
