@@ -148,6 +148,9 @@ pub struct SizeOverrides {
     /// rest-send: concurrent senders in the max-throughput phase.
     #[arg(long)]
     pub max_concurrency: Option<usize>,
+    /// rest-send: the high target rate (issue 16: 5,000 msg/s), requests/s.
+    #[arg(long)]
+    pub high_rate: Option<u64>,
     /// rest-send: users (and concurrent senders) for the seed-endpoint phase.
     #[arg(long)]
     pub seed_users: Option<usize>,
@@ -213,6 +216,8 @@ pub struct Params {
     pub duration_s: u64,
     /// rest-send max-phase senders.
     pub max_concurrency: usize,
+    /// rest-send high target rate.
+    pub high_rate: u64,
     /// seed-auth users.
     pub seed_users: usize,
     /// idle sockets.
@@ -272,6 +277,7 @@ impl Params {
             rate: o.rate.unwrap_or(base.rate),
             duration_s: o.duration.unwrap_or(base.duration_s),
             max_concurrency: o.max_concurrency.unwrap_or(base.max_concurrency),
+            high_rate: o.high_rate.unwrap_or(base.high_rate),
             seed_users: o.seed_users.unwrap_or(base.seed_users),
             sockets: o.sockets.unwrap_or(base.sockets),
             sockets_per_process: o.sockets_per_process.unwrap_or(base.sockets_per_process),
@@ -300,6 +306,7 @@ impl Params {
             rate: 1000,
             duration_s: 20,
             max_concurrency: 64,
+            high_rate: 5000,
             seed_users: 64,
             sockets: 10_000,
             // 20,000 descriptors per process at most here; keep room for pools and the pairs.
@@ -336,6 +343,7 @@ impl Params {
             rate: 50,
             duration_s: 2,
             max_concurrency: 8,
+            high_rate: 100,
             seed_users: 2,
             sockets: 100,
             // Small, so the smoke run exercises the socket workers.

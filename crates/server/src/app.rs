@@ -89,7 +89,8 @@ fn open_store_watched(
         StoreChoice::Postgres(url) => Arc::new(watch(
             chat_postgres::connect(url, pool_size)
                 .context("opening the Postgres store")?
-                .with_checkout_timeout(checkout_timeout),
+                .with_checkout_timeout(checkout_timeout)
+                .with_append_batching(settings.database.append_batching()),
         )),
         StoreChoice::Sqlite(path) => Arc::new(watch(
             chat_embedded::open(path, pool_size)
@@ -329,7 +330,8 @@ impl Application {
                     StoreChoice::Postgres(url) => {
                         let store = metrics.watch_store(
                             chat_postgres::pending()
-                                .with_checkout_timeout(settings.database.checkout_timeout()),
+                                .with_checkout_timeout(settings.database.checkout_timeout())
+                                .with_append_batching(settings.database.append_batching()),
                         );
                         let pending = PendingPostgres {
                             store: store.clone(),

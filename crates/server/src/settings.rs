@@ -302,12 +302,27 @@ pub struct DatabaseSettings {
     /// `unavailable` (with `Retry-After`): while the database is down, how long a request takes
     /// to fail; with every connection busy, how long it queues.
     pub checkout_timeout_ms: u64,
+    /// Postgres only: the most sends stored in one transaction (group commit); 0 or 1 stores
+    /// each send in a transaction of its own.
+    pub append_batch_max: usize,
+    /// Postgres only: how long, in microseconds, a batch waits for more sends after its first
+    /// when fewer than `append_batch_max` are queued. 0: a batch is whatever queued while the
+    /// previous one was being stored, so a lone send never waits.
+    pub append_batch_wait_us: u64,
 }
 
 impl DatabaseSettings {
     /// [`DatabaseSettings::checkout_timeout_ms`] as a duration.
     pub fn checkout_timeout(&self) -> Duration {
         Duration::from_millis(self.checkout_timeout_ms)
+    }
+
+    /// How the Postgres store batches appends.
+    pub fn append_batching(&self) -> chat_sql::AppendBatching {
+        chat_sql::AppendBatching {
+            max_batch: self.append_batch_max,
+            max_wait: Duration::from_micros(self.append_batch_wait_us),
+        }
     }
 }
 
@@ -319,6 +334,8 @@ impl Default for DatabaseSettings {
             pool_size: 10,
             connect_retry_max_ms: 2000,
             checkout_timeout_ms: 1000,
+            append_batch_max: 64,
+            append_batch_wait_us: 0,
         }
     }
 }
@@ -677,6 +694,13 @@ impl Settings {
                 ),
             });
         }
+        if self.database.append_batch_wait_us > 100_000 {
+            return Err(SettingsError::Invalid {
+                key: "database.append_batch_wait_us",
+                message: "must be at most 100000 (0.1 s): every send of a batch waits for it"
+                    .to_owned(),
+            });
+        }
         if self.database.checkout_timeout_ms < 1 {
             return Err(SettingsError::Invalid {
                 key: "database.checkout_timeout_ms",
@@ -844,6 +868,14 @@ mod tests {
         assert_eq!(
             from_file.database.checkout_timeout_ms,
             defaults.database.checkout_timeout_ms
+        );
+        assert_eq!(
+            from_file.database.append_batching(),
+            defaults.database.append_batching()
+        );
+        assert_eq!(
+            defaults.database.append_batching(),
+            chat_sql::AppendBatching::default()
         );
     }
 

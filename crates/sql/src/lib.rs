@@ -16,4 +16,4 @@ pub mod store;
 
 pub use connection::{Backend, CheckedConnection, DbConnection, DbConnectionManager, DbPool};
 pub use setup::SetupError;
-pub use store::{CheckoutObserver, SqlStore};
+pub use store::{AppendBatching, CheckoutObserver, SqlStore};

@@ -181,8 +181,10 @@ fn waiting_messages(
     Ok(found.into_iter().map(|m| (m.thread_id, m)).collect())
 }
 
-impl MessageStore for SqlStore {
-    fn append_message(
+impl SqlStore {
+    /// An append in a transaction of its own (SQLite, sends with attachments, and what a batch
+    /// hands back: see `store::batch`).
+    pub(super) fn append_direct(
         &self,
         new: NewMessage,
         patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
@@ -197,6 +199,22 @@ impl MessageStore for SqlStore {
             result => result,
         };
         result.map_err(|err| super::failure(&mut conn, err))
+    }
+}
+
+impl MessageStore for SqlStore {
+    fn append_message(
+        &self,
+        new: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+    ) -> DomainResult<Appended> {
+        match &self.batcher {
+            // Attachments are rare and have their own checks: those sends go one by one.
+            Some(batcher) if new.attachments.is_empty() => {
+                batcher.append(new, patch, |new| self.append_direct(new, patch))
+            }
+            _ => self.append_direct(new, patch),
+        }
     }
 
     fn messages_after(

@@ -2,6 +2,8 @@
 
 mod append_statements;
 mod attachments;
+mod batch;
+mod batch_statements;
 mod canned;
 mod labels;
 mod messages;
@@ -26,6 +28,9 @@ use r2d2::PooledConnection;
 use crate::connection::{write_transaction, Backend, DbConnection, DbConnectionManager, DbPool};
 use crate::error::StoreError;
 
+pub use batch::AppendBatching;
+use batch::{Batcher, WriterContext};
+
 /// The store ports on a pool of Postgres or SQLite connections. Calls block: run them off the
 /// async workers (`web::block`, `spawn_blocking`).
 ///
@@ -37,12 +42,16 @@ use crate::error::StoreError;
 /// A call waits at most its *checkout timeout* ([`SqlStore::with_checkout_timeout`], by default
 /// [`DEFAULT_CHECKOUT_TIMEOUT`]) for a pooled connection, then answers `Unavailable`: while the
 /// database is down, that is how long a call takes to fail.
+///
+/// On Postgres, appends are batched (group commit, [`AppendBatching`], on by default): sends
+/// arriving together share one transaction; see `store::batch`.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: Arc<OnceLock<DbPool>>,
     backend: Backend,
     checkout_timeout: Duration,
     observer: Option<Arc<dyn CheckoutObserver>>,
+    batcher: Option<Arc<Batcher>>,
 }
 
 /// Told of every wait for a pooled connection (the server's metrics implement it; the store
@@ -61,6 +70,7 @@ impl std::fmt::Debug for SqlStore {
         f.debug_struct("SqlStore")
             .field("backend", &self.backend)
             .field("checkout_timeout", &self.checkout_timeout)
+            .field("append_batching", &self.append_batching())
             .field("pool", &self.pool.get().map(|pool| pool.state()))
             .finish()
     }
@@ -75,13 +85,18 @@ impl SqlStore {
     }
 
     /// A store on `backend` without a pool yet: every call answers `Unavailable` until
-    /// [`SqlStore::install`].
+    /// [`SqlStore::install`]. On Postgres its appends are batched ([`AppendBatching::default`]).
     pub fn pending(backend: Backend) -> Self {
-        SqlStore {
+        let store = SqlStore {
             pool: Arc::new(OnceLock::new()),
             backend,
             checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT,
             observer: None,
+            batcher: None,
+        };
+        match backend {
+            Backend::Postgres => store.with_append_batching(AppendBatching::default()),
+            Backend::Sqlite => store,
         }
     }
 
@@ -90,15 +105,56 @@ impl SqlStore {
     #[must_use]
     pub fn with_checkout_observer(mut self, observer: Arc<dyn CheckoutObserver>) -> Self {
         self.observer = Some(observer);
-        self
+        self.restart_batcher()
     }
 
     /// The same store (sharing its pool, pending or not) whose calls wait at most `timeout` for
     /// a pooled connection before answering `Unavailable`. A zero timeout is taken as 1 ms.
+    /// A batched append waits at most as long in the batch queue.
     #[must_use]
     pub fn with_checkout_timeout(mut self, timeout: Duration) -> Self {
         self.checkout_timeout = timeout.max(Duration::from_millis(1));
+        self.restart_batcher()
+    }
+
+    /// The same store (sharing its pool, pending or not) batching its appends as `batching`
+    /// says ([`AppendBatching::OFF`]: one transaction per append). Postgres only: an SQLite
+    /// store has one writer at a time anyway, and keeps the direct path.
+    #[must_use]
+    pub fn with_append_batching(mut self, batching: AppendBatching) -> Self {
+        self.batcher = None;
+        if self.backend != Backend::Postgres || !batching.is_on() {
+            return self;
+        }
+        let context = WriterContext {
+            pool: Arc::clone(&self.pool),
+            checkout_timeout: self.checkout_timeout,
+            observer: self.observer.clone(),
+        };
+        match Batcher::start(batching, context) {
+            Ok(batcher) => self.batcher = Some(Arc::new(batcher)),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not start the append batcher; appends go one by one");
+            }
+        }
         self
+    }
+
+    /// How appends are batched ([`AppendBatching::OFF`] when they are not).
+    pub fn append_batching(&self) -> AppendBatching {
+        self.batcher
+            .as_ref()
+            .map_or(AppendBatching::OFF, |batcher| batcher.settings)
+    }
+
+    /// Starts a new batcher (with this store's checkout settings) in place of the current one.
+    fn restart_batcher(self) -> Self {
+        let batching = self.append_batching();
+        if batching.is_on() {
+            self.with_append_batching(batching)
+        } else {
+            self
+        }
     }
 
     /// How long a call waits for a pooled connection.

@@ -1,0 +1,652 @@
+//! Batched appends (group commit), Postgres only.
+//!
+//! Every `append_message` of a Postgres store goes through one [`Batcher`] per store: the call
+//! queues its message and blocks; a writer thread takes everything queued (up to
+//! [`AppendBatching::max_batch`], waiting at most [`AppendBatching::max_wait`] for more after
+//! the first) and stores it in ONE transaction with a fixed number of round trips whatever the
+//! batch's size (`batch_statements`):
+//!
+//! 1. `BEGIN`; the batch's retries found (`(sender_id, client_message_id)` already stored);
+//! 2. every thread of the batch locked, in id order, and read as locked (one statement);
+//! 3. the callers' patches, each computed *by its caller, on its own thread* (the port's patch is
+//!    neither `Send` nor `'static`): the writer hands each caller its thread as locked for its
+//!    append (`last_seq` the new one, `last_activity_at` the message's time) and gets the patch
+//!    back. Appends to the same thread go in rounds, in the order they were queued, each seeing
+//!    the thread as the previous one left it; a patch that fails fails only its own send, and
+//!    takes no sequence number;
+//! 4. the messages inserted, the read marks of agents' replies, the threads written back, the
+//!    webhook outbox rows: four statements; `COMMIT`; then each caller gets its answer.
+//!
+//! A batch that the database refuses as a whole (a retry that raced in after step 1, reopening
+//! a thread beside another open one, a deadlock) is rolled back and every send of it runs again
+//! on the direct path, one transaction each, which answers exactly what it would have answered
+//! alone. A batch whose connection is lost answers every send `Unavailable` (whether a lost
+//! `COMMIT` landed is unknown, as on the direct path; a retry with the same client message id is
+//! safe). Sends with attachments, and the second send of a `(sender_id, client_message_id)`
+//! inside a batch, take the direct path. A send that waited longer than the store's checkout
+//! timeout in the queue is answered `Unavailable` without being tried (overload, as when no
+//! pooled connection comes), so no send waits unboundedly for a batch.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use chat_domain::message::{Appended, NewMessage};
+use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
+use chat_domain::webhook::OutboxEvent;
+use chat_domain::{DomainError, DomainResult};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::{PgConnection, RunQueryDsl};
+use r2d2::PooledConnection;
+
+use super::append_statements::MarkClientMessagesRead;
+use super::batch_statements::{
+    InsertMessages, LockThreads, RecordEvents, SaveThreads, StoredClientMessageIds,
+};
+use super::CheckoutObserver;
+use crate::connection::{DbConnection, DbConnectionManager, DbPool};
+use crate::error::StoreError;
+use crate::rows::{MessageRow, ThreadRow};
+
+/// How appends are batched on Postgres (`database.append_batch_max`,
+/// `database.append_batch_wait_us` in the server's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendBatching {
+    /// The most appends one transaction takes. 1 or less turns batching off: every append is
+    /// its own transaction (the direct path).
+    pub max_batch: usize,
+    /// How long the writer waits for more appends after the first of a batch, when fewer than
+    /// `max_batch` are queued. Zero: a batch is whatever queued while the previous one ran, so
+    /// a lone send never waits for company.
+    pub max_wait: Duration,
+}
+
+impl AppendBatching {
+    /// No batching: every append in a transaction of its own.
+    pub const OFF: AppendBatching = AppendBatching {
+        max_batch: 1,
+        max_wait: Duration::ZERO,
+    };
+
+    /// Whether appends are batched at all.
+    pub fn is_on(&self) -> bool {
+        self.max_batch > 1
+    }
+}
+
+impl Default for AppendBatching {
+    /// 64 appends at most, no waiting for company.
+    fn default() -> Self {
+        AppendBatching {
+            max_batch: 64,
+            max_wait: Duration::ZERO,
+        }
+    }
+}
+
+/// How long the writer waits for a caller to compute its patch before failing that send (a
+/// patch is a pure, quick function: this only keeps a broken caller from stalling the batch).
+const PATCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the writer tells a waiting caller.
+enum ToCaller {
+    /// Compute your patch on this thread (as locked for your append) and send it back.
+    Patch {
+        thread: Thread,
+        index: usize,
+        reply: mpsc::Sender<(usize, DomainResult<ThreadPatch>)>,
+    },
+    /// Your answer.
+    Done(DomainResult<Appended>),
+    /// Store it yourself, in a transaction of its own.
+    Direct(NewMessage),
+}
+
+/// A queued append.
+struct Job {
+    new: NewMessage,
+    queued_at: Instant,
+    caller: mpsc::Sender<ToCaller>,
+}
+
+impl Job {
+    fn answer(self, result: DomainResult<Appended>) {
+        // A caller that went away (it panicked) needs no answer.
+        let _ = self.caller.send(ToCaller::Done(result));
+    }
+
+    fn direct(self) {
+        let _ = self.caller.send(ToCaller::Direct(self.new));
+    }
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next batch: blocks for a first job, then takes what is queued (up to `max`), waiting
+    /// at most `max_wait` after the first for more. None once closed and drained.
+    fn next_batch(&self, max: usize, max_wait: Duration) -> Option<Vec<Job>> {
+        let mut state = self.lock();
+        while state.jobs.is_empty() {
+            if state.closed {
+                return None;
+            }
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if !max_wait.is_zero() && state.jobs.len() < max {
+            let deadline = state
+                .jobs
+                .front()
+                .map_or_else(Instant::now, |job| job.queued_at)
+                + max_wait;
+            while state.jobs.len() < max && !state.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = self
+                    .ready
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        }
+        let take = state.jobs.len().min(max);
+        Some(state.jobs.drain(..take).collect())
+    }
+}
+
+/// What the writer needs of its store: the pool (installed later for a pending store), how long
+/// to wait for a connection, and whom to tell of the wait.
+#[derive(Clone)]
+pub(crate) struct WriterContext {
+    pub pool: Arc<OnceLock<DbPool>>,
+    pub checkout_timeout: Duration,
+    pub observer: Option<Arc<dyn CheckoutObserver>>,
+}
+
+/// One store's batcher: the queue and its writer thread, which ends when the batcher is
+/// dropped (with the last clone of its store).
+pub(crate) struct Batcher {
+    queue: Arc<Queue>,
+    pub settings: AppendBatching,
+}
+
+impl Batcher {
+    /// Starts the writer thread.
+    pub fn start(settings: AppendBatching, context: WriterContext) -> std::io::Result<Self> {
+        let queue = Arc::new(Queue::default());
+        let writer_queue = Arc::clone(&queue);
+        std::thread::Builder::new()
+            .name("append-batcher".to_owned())
+            .spawn(move || {
+                while let Some(batch) =
+                    writer_queue.next_batch(settings.max_batch, settings.max_wait)
+                {
+                    // A panic drops the batch's jobs (their callers get an error), not the writer.
+                    let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_batch(&context, batch);
+                    }));
+                    if stored.is_err() {
+                        tracing::error!("storing a batch of appends panicked");
+                    }
+                }
+            })?;
+        Ok(Batcher { queue, settings })
+    }
+
+    /// Appends through the batch: queues `new`, then computes the patch when the writer asks
+    /// for it, until the answer comes. `direct` stores a message on the direct path (asked of
+    /// the caller for what cannot be batched).
+    pub fn append(
+        &self,
+        new: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+        direct: impl FnOnce(NewMessage) -> DomainResult<Appended>,
+    ) -> DomainResult<Appended> {
+        let (caller, answers) = mpsc::channel();
+        {
+            let mut state = self.queue.lock();
+            if state.closed {
+                drop(state);
+                return direct(new);
+            }
+            state.jobs.push_back(Job {
+                new,
+                queued_at: Instant::now(),
+                caller,
+            });
+        }
+        self.queue.ready.notify_one();
+        loop {
+            match answers.recv() {
+                Ok(ToCaller::Patch {
+                    thread,
+                    index,
+                    reply,
+                }) => {
+                    let _ = reply.send((index, patch(&thread)));
+                }
+                Ok(ToCaller::Done(result)) => return result,
+                Ok(ToCaller::Direct(new)) => return direct(new),
+                Err(_) => {
+                    return Err(DomainError::Internal(
+                        "the append batcher stopped without answering".to_owned(),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.ready.notify_all();
+    }
+}
+
+/// An append of the batch whose patch was accepted: what it stores and answers.
+struct Planned {
+    job: usize,
+    seq: i64,
+    thread: Thread,
+    status_changed: bool,
+    reopened: bool,
+}
+
+/// Stores one batch and answers every job of it.
+fn run_batch(context: &WriterContext, batch: Vec<Job>) {
+    let mut jobs = Vec::with_capacity(batch.len());
+    for job in batch {
+        if job.queued_at.elapsed() > context.checkout_timeout {
+            job.answer(Err(DomainError::Unavailable(
+                "too many sends are waiting for the database".to_owned(),
+            )));
+        } else {
+            jobs.push(job);
+        }
+    }
+    if jobs.is_empty() {
+        return;
+    }
+    let Some(pool) = context.pool.get() else {
+        return answer_all(jobs, || {
+            DomainError::Unavailable("the database has not been reached yet".to_owned())
+        });
+    };
+    let started = Instant::now();
+    let conn = pool.get_timeout(context.checkout_timeout);
+    if let Some(observer) = &context.observer {
+        observer.checked_out(started.elapsed(), conn.is_ok());
+    }
+    let mut conn = match conn {
+        Ok(conn) => conn,
+        Err(err) => {
+            let message = err.to_string();
+            return answer_all(jobs, || DomainError::Unavailable(message.clone()));
+        }
+    };
+    if !matches!(&**conn, DbConnection::Postgresql(_)) {
+        return jobs.into_iter().for_each(Job::direct);
+    }
+    // The second send of a (sender, client message id) within the batch waits for the first
+    // to commit, then finds it on the direct path.
+    let mut seen = HashSet::new();
+    let mut later = Vec::new();
+    let mut batch = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let key = job
+            .new
+            .client_message_id
+            .as_ref()
+            .map(|c| (job.new.sender_id, c.as_str().to_owned()));
+        if key.is_some_and(|key| !seen.insert(key)) {
+            later.push(job);
+        } else {
+            batch.push(job);
+        }
+    }
+    match store_batch(&mut conn, &batch) {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.into_iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Answer(result) => job.answer(result),
+                    Outcome::Direct => job.direct(),
+                }
+            }
+        }
+        Err(err) => {
+            let err = super::failure(&mut conn, err);
+            if matches!(err, DomainError::Unavailable(_)) {
+                tracing::warn!(error = %err, sends = batch.len(), "a batch of appends lost its connection");
+                let message = err.to_string();
+                answer_all(batch, || DomainError::Unavailable(message.clone()));
+            } else {
+                // Rolled back: each send again on its own, answering exactly as it would alone.
+                tracing::warn!(error = %err, sends = batch.len(), "a batch of appends was refused; storing them one by one");
+                batch.into_iter().for_each(Job::direct);
+            }
+        }
+    }
+    drop(conn);
+    later.into_iter().for_each(Job::direct);
+}
+
+fn answer_all(jobs: Vec<Job>, err: impl Fn() -> DomainError) {
+    for job in jobs {
+        job.answer(Err(err()));
+    }
+}
+
+/// What became of one send of a committed batch.
+// One per send of a batch, answered at once: boxing the answer would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Outcome {
+    Answer(DomainResult<Appended>),
+    /// A retry of a stored client message id: the direct path answers with the stored message.
+    Direct,
+}
+
+/// Runs the batch's transaction. Err: nothing was stored (rolled back), or the connection was
+/// lost (possibly while committing).
+fn store_batch(
+    conn: &mut PooledConnection<DbConnectionManager>,
+    jobs: &[Job],
+) -> Result<Vec<Outcome>, StoreError> {
+    let DbConnection::Postgresql(pg) = &mut ***conn else {
+        return Ok(jobs.iter().map(|_| Outcome::Direct).collect());
+    };
+    AnsiTransactionManager::begin_transaction(pg)?;
+    match in_transaction(pg, jobs) {
+        Ok(outcomes) => {
+            AnsiTransactionManager::commit_transaction(pg)?;
+            Ok(outcomes)
+        }
+        Err(err) => {
+            if let Err(rollback) = AnsiTransactionManager::rollback_transaction(pg) {
+                tracing::warn!(error = %rollback, "rolling back a batch of appends failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
+    let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
+    // 1. Retries of messages stored earlier: the direct path answers them.
+    let (senders, ids): (Vec<i64>, Vec<String>) = jobs
+        .iter()
+        .filter_map(|job| {
+            let cmid = job.new.client_message_id.as_ref()?;
+            Some((job.new.sender_id.0, cmid.as_str().to_owned()))
+        })
+        .unzip();
+    if !senders.is_empty() {
+        let stored: HashSet<(i64, String)> = StoredClientMessageIds { senders, ids }
+            .load::<(i64, String)>(pg)?
+            .into_iter()
+            .collect();
+        for (i, job) in jobs.iter().enumerate() {
+            if let Some(cmid) = &job.new.client_message_id {
+                if stored.contains(&(job.new.sender_id.0, cmid.as_str().to_owned())) {
+                    outcomes[i] = Some(Outcome::Direct);
+                }
+            }
+        }
+    }
+    // 2. Lock the threads, in id order.
+    let mut thread_ids: Vec<i64> = jobs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| outcome.is_none())
+        .map(|(job, _)| job.new.thread_id.0)
+        .collect();
+    thread_ids.sort_unstable();
+    thread_ids.dedup();
+    let mut threads: HashMap<i64, (Thread, i64)> = HashMap::new();
+    if !thread_ids.is_empty() {
+        let locked = LockThreads { ids: thread_ids }.load::<ThreadRow>(pg)?;
+        for row in locked {
+            threads.insert(row.id, (row.to_thread()?, row.rank_key));
+        }
+    }
+    // 3. The patches, in rounds: per thread, its appends in queue order.
+    let mut per_thread: HashMap<i64, VecDeque<usize>> = HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        if threads.contains_key(&job.new.thread_id.0) {
+            per_thread
+                .entry(job.new.thread_id.0)
+                .or_default()
+                .push_back(i);
+        } else {
+            outcomes[i] = Some(Outcome::Answer(Err(DomainError::NotFound("thread"))));
+        }
+    }
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut changed: Vec<i64> = Vec::new();
+    let mut mark_read: HashMap<i64, i64> = HashMap::new();
+    loop {
+        let mut round: Vec<usize> = per_thread
+            .values_mut()
+            .filter_map(VecDeque::pop_front)
+            .collect();
+        if round.is_empty() {
+            break;
+        }
+        round.sort_unstable();
+        let (reply, replies) = mpsc::channel();
+        let mut asked = 0;
+        for &i in &round {
+            let job = &jobs[i];
+            let Some((locked, _)) = threads.get(&job.new.thread_id.0) else {
+                continue;
+            };
+            let mut thread = locked.clone();
+            thread.last_seq += 1;
+            thread.last_activity_at = job.new.created_at;
+            let sent = job.caller.send(ToCaller::Patch {
+                thread,
+                index: i,
+                reply: reply.clone(),
+            });
+            if sent.is_ok() {
+                asked += 1;
+            }
+        }
+        drop(reply);
+        let mut patches: HashMap<usize, DomainResult<ThreadPatch>> = HashMap::new();
+        let deadline = Instant::now() + PATCH_TIMEOUT;
+        while patches.len() < asked {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match replies.recv_timeout(left) {
+                Ok((i, patch)) => {
+                    patches.insert(i, patch);
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        for i in round {
+            let job = &jobs[i];
+            let patch = patches.remove(&i).unwrap_or_else(|| {
+                Err(DomainError::Internal(
+                    "the sender did not compute its patch".to_owned(),
+                ))
+            });
+            let Some((thread, rank_key)) = threads.get_mut(&job.new.thread_id.0) else {
+                continue;
+            };
+            let patch = match patch {
+                Ok(patch) => patch,
+                Err(err) => {
+                    outcomes[i] = Some(Outcome::Answer(Err(err)));
+                    continue;
+                }
+            };
+            thread.last_seq += 1;
+            thread.last_activity_at = job.new.created_at;
+            let seq = thread.last_seq;
+            if patch.mark_client_messages_read {
+                mark_read.insert(thread.id.0, seq);
+            }
+            let status_changed = thread.status != patch.status;
+            let reopened =
+                thread.status == ThreadStatus::Resolved && patch.status != ThreadStatus::Resolved;
+            if let Some(key) = patch.rank_key {
+                *rank_key = key;
+            }
+            thread.apply(patch);
+            if !changed.contains(&thread.id.0) {
+                changed.push(thread.id.0);
+            }
+            planned.push(Planned {
+                job: i,
+                seq,
+                thread: thread.clone(),
+                status_changed,
+                reopened,
+            });
+        }
+    }
+    if !planned.is_empty() {
+        write_planned(
+            pg,
+            jobs,
+            &planned,
+            &threads,
+            &changed,
+            &mark_read,
+            &mut outcomes,
+        )?;
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| {
+                Outcome::Answer(Err(DomainError::Internal(
+                    "a batched append was left unanswered".to_owned(),
+                )))
+            })
+        })
+        .collect())
+}
+
+/// Step 4: the messages, read marks, threads and outbox rows of the accepted appends.
+fn write_planned(
+    pg: &mut PgConnection,
+    jobs: &[Job],
+    planned: &[Planned],
+    threads: &HashMap<i64, (Thread, i64)>,
+    changed: &[i64],
+    mark_read: &HashMap<i64, i64>,
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), StoreError> {
+    let mut insert = InsertMessages::default();
+    for p in planned {
+        let new = &jobs[p.job].new;
+        insert.thread_id.push(new.thread_id.0);
+        insert.seq.push(p.seq);
+        insert.sender_id.push(new.sender_id.0);
+        insert.sender_role.push(new.sender_role.as_str());
+        insert.body.push(new.body.as_str().to_owned());
+        insert.created_at_ms.push(new.created_at.millis());
+        insert.is_read.push(false);
+        insert.client_message_id.push(
+            new.client_message_id
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+        );
+        insert.kind.push(new.kind.as_str());
+    }
+    let mut stored: HashMap<(i64, i64), MessageRow> = insert
+        .load::<MessageRow>(pg)?
+        .into_iter()
+        .map(|row| ((row.thread_id, row.seq), row))
+        .collect();
+    let mut marks: Vec<(&i64, &i64)> = mark_read.iter().collect();
+    marks.sort_unstable();
+    for (&thread_id, &before_seq) in marks {
+        MarkClientMessagesRead {
+            thread_id,
+            before_seq,
+        }
+        .execute(pg)?;
+    }
+    let mut save = SaveThreads::default();
+    for id in changed {
+        let Some((thread, rank_key)) = threads.get(id) else {
+            continue;
+        };
+        let row = ThreadRow::new(thread, *rank_key)?;
+        save.id.push(row.id);
+        save.status.push(row.status);
+        save.claim_agent_id.push(row.claim_agent_id);
+        save.claim_until_ms.push(row.claim_until_ms);
+        save.agent_id.push(row.agent_id);
+        save.waiting_since_ms.push(row.waiting_since_ms);
+        save.urgency_score.push(row.urgency_score);
+        save.urgency_reasons.push(row.urgency_reasons);
+        save.rank_key.push(row.rank_key);
+        save.last_seq.push(row.last_seq);
+        save.last_activity_at_ms.push(row.last_activity_at_ms);
+    }
+    save.execute(pg).map_err(|e| {
+        crate::error::conflict_if_unique(e, chat_domain::Conflict::OpenThreadExists)
+    })?;
+    let mut events = RecordEvents::default();
+    let mut answers = Vec::with_capacity(planned.len());
+    for p in planned {
+        let row = stored
+            .remove(&(jobs[p.job].new.thread_id.0, p.seq))
+            .ok_or_else(|| {
+                StoreError::Domain(DomainError::Internal(
+                    "a batched message was not returned by its insert".to_owned(),
+                ))
+            })?;
+        let message = row.into_message()?;
+        let mut record = |event: OutboxEvent| {
+            events.event_type.push(event.event_type.as_str());
+            events.thread_id.push(event.thread_id.0);
+            events.is_note.push(event.is_note);
+            events.data.push(event.data.to_string());
+            events.created_at_ms.push(event.created_at.millis());
+        };
+        record(OutboxEvent::message_created(&message));
+        if p.status_changed && p.thread.status == ThreadStatus::Resolved {
+            record(OutboxEvent::thread_resolved(&p.thread, message.created_at));
+        }
+        answers.push((p.job, message));
+    }
+    events.execute(pg)?;
+    for ((i, message), p) in answers.into_iter().zip(planned) {
+        outcomes[i] = Some(Outcome::Answer(Ok(Appended {
+            message,
+            thread: p.thread.clone(),
+            created: true,
+            status_changed: p.status_changed,
+            reopened: p.reopened,
+        })));
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! The batched append's statements (Postgres only): each covers a whole batch with one round
+//! trip, whatever its size, by binding one array per column and reading them with `unnest`.
+//!
+//! Like `append_statements`, each is written with fixed text and its own [`QueryId`], so diesel
+//! prepares it once per connection and Postgres never re-plans it: the text does not depend on
+//! how many appends the batch holds.
+
+use diesel::dsl::SqlTypeOf;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::{QueryResult, RunQueryDsl, Table};
+
+use crate::schema::{messages, threads};
+
+/// Implements [`QueryId`] (static: the text never changes) and [`RunQueryDsl`] for a statement.
+macro_rules! fixed_statement {
+    ($name:ident) => {
+        impl QueryId for $name {
+            type QueryId = $name;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl<Conn> RunQueryDsl<Conn> for $name {}
+    };
+}
+
+/// `SELECT <threads> FROM threads WHERE id = ANY($1) ORDER BY id FOR UPDATE`: locks every thread
+/// of the batch in one statement, in id order (so two batchers, on two instances, never wait for
+/// each other in a cycle), and reads them as locked.
+#[derive(Debug)]
+pub(crate) struct LockThreads {
+    pub ids: Vec<i64>,
+}
+
+fixed_statement!(LockThreads);
+
+impl Query for LockThreads {
+    type SqlType = SqlTypeOf<<threads::table as Table>::AllColumns>;
+}
+
+impl QueryFragment<Pg> for LockThreads {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        threads::all_columns.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM threads WHERE id = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
+        out.push_sql(") ORDER BY id FOR UPDATE");
+        Ok(())
+    }
+}
+
+/// Which of the batch's `(sender_id, client_message_id)` pairs are stored already (retries).
+#[derive(Debug)]
+pub(crate) struct StoredClientMessageIds {
+    pub senders: Vec<i64>,
+    pub ids: Vec<String>,
+}
+
+fixed_statement!(StoredClientMessageIds);
+
+impl Query for StoredClientMessageIds {
+    type SqlType = (BigInt, Text);
+}
+
+impl QueryFragment<Pg> for StoredClientMessageIds {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT m.sender_id, m.client_message_id FROM messages m JOIN unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.senders)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql(
+            ") AS c(sender_id, client_message_id) \
+             ON m.sender_id = c.sender_id AND m.client_message_id = c.client_message_id",
+        );
+        Ok(())
+    }
+}
+
+/// Stores the batch's messages, one row per array index, in that order (so their ids follow
+/// it): `INSERT INTO messages (...) SELECT * FROM unnest(...) RETURNING *`.
+#[derive(Debug, Default)]
+pub(crate) struct InsertMessages {
+    pub thread_id: Vec<i64>,
+    pub seq: Vec<i64>,
+    pub sender_id: Vec<i64>,
+    pub sender_role: Vec<&'static str>,
+    pub body: Vec<String>,
+    pub created_at_ms: Vec<i64>,
+    pub is_read: Vec<bool>,
+    pub client_message_id: Vec<Option<String>>,
+    pub kind: Vec<&'static str>,
+}
+
+fixed_statement!(InsertMessages);
+
+impl Query for InsertMessages {
+    type SqlType = SqlTypeOf<<messages::table as Table>::AllColumns>;
+}
+
+impl QueryFragment<Pg> for InsertMessages {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO messages (thread_id, seq, sender_id, sender_role, body, created_at_ms, \
+             is_read, client_message_id, kind) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.thread_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.sender_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.sender_role)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.created_at_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.is_read)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.client_message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
+        out.push_sql(") RETURNING ");
+        messages::all_columns.walk_ast(out.reborrow())
+    }
+}
+
+/// Writes back every thread the batch changed, whole (what the patches may change, and the
+/// sequence counter and last activity the appends moved): one `UPDATE ... FROM unnest(...)`.
+#[derive(Debug, Default)]
+pub(crate) struct SaveThreads {
+    pub id: Vec<i64>,
+    pub status: Vec<String>,
+    pub claim_agent_id: Vec<Option<i64>>,
+    pub claim_until_ms: Vec<Option<i64>>,
+    pub agent_id: Vec<Option<i64>>,
+    pub waiting_since_ms: Vec<Option<i64>>,
+    pub urgency_score: Vec<i64>,
+    pub urgency_reasons: Vec<String>,
+    pub rank_key: Vec<i64>,
+    pub last_seq: Vec<i64>,
+    pub last_activity_at_ms: Vec<i64>,
+}
+
+fixed_statement!(SaveThreads);
+
+impl QueryFragment<Pg> for SaveThreads {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "UPDATE threads AS t SET status = v.status, claim_agent_id = v.claim_agent_id, \
+             claim_until_ms = v.claim_until_ms, agent_id = v.agent_id, \
+             waiting_since_ms = v.waiting_since_ms, urgency_score = v.urgency_score, \
+             urgency_reasons = v.urgency_reasons, rank_key = v.rank_key, last_seq = v.last_seq, \
+             last_activity_at_ms = v.last_activity_at_ms FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.claim_agent_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.claim_until_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.agent_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.waiting_since_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.urgency_score)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.urgency_reasons)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.rank_key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.last_seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.last_activity_at_ms)?;
+        out.push_sql(
+            ") AS v(id, status, claim_agent_id, claim_until_ms, agent_id, waiting_since_ms, \
+             urgency_score, urgency_reasons, rank_key, last_seq, last_activity_at_ms) \
+             WHERE t.id = v.id",
+        );
+        Ok(())
+    }
+}
+
+/// Records the batch's webhook events in the outbox, in order, and queues one pending delivery
+/// per event and enabled endpoint subscribed to its type (notes only to endpoints with
+/// `include_notes`): what `webhooks::record` does for one event, for all of them in one
+/// statement. Nothing is recorded while no endpoint exists.
+#[derive(Debug, Default)]
+pub(crate) struct RecordEvents {
+    pub event_type: Vec<&'static str>,
+    pub thread_id: Vec<i64>,
+    pub is_note: Vec<bool>,
+    pub data: Vec<String>,
+    pub created_at_ms: Vec<i64>,
+}
+
+fixed_statement!(RecordEvents);
+
+impl QueryFragment<Pg> for RecordEvents {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "WITH ev AS (INSERT INTO webhook_events \
+             (event_type, thread_id, is_note, data, created_at_ms) \
+             SELECT e.event_type, e.thread_id, e.is_note, e.data, e.created_at_ms FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.event_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.thread_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.is_note)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.data)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.created_at_ms)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS e(event_type, thread_id, is_note, data, created_at_ms, n) \
+             WHERE EXISTS (SELECT 1 FROM webhook_endpoints) ORDER BY e.n \
+             RETURNING id, event_type, thread_id, is_note, created_at_ms) \
+             INSERT INTO webhook_deliveries \
+             (endpoint_id, event_id, thread_id, state, attempts, next_attempt_at_ms, created_at_ms) \
+             SELECT en.id, ev.id, ev.thread_id, 'pending', 0, ev.created_at_ms, ev.created_at_ms \
+             FROM ev JOIN webhook_subscriptions s ON s.event_type = ev.event_type \
+             JOIN webhook_endpoints en ON en.id = s.endpoint_id \
+             WHERE en.enabled AND (NOT ev.is_note OR en.include_notes) ORDER BY ev.id, en.id",
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,424 @@
+//! Batched appends (group commit) on the real Postgres: sends arriving together share one
+//! transaction, and that changes nothing a sender can see: per-thread sequence numbers stay
+//! gap-free, a send the batch cannot take fails alone, and a connection killed mid-batch leaves
+//! every send stored exactly once or answered with an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use chat_domain::message::{
+    Appended, Audience, ClientMessageId, MessageBody, MessageKind, NewMessage,
+};
+use chat_domain::ports::{MessageStore, ThreadStore, UserStore};
+use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
+use chat_domain::user::{NewUser, PasswordHash, Role, User, Username};
+use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp};
+use chat_postgres::testing::FreshSchema;
+use chat_sql::{AppendBatching, SqlStore};
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+
+const NOW: Timestamp = Timestamp(1_764_064_800_000);
+
+/// Batches that wait long enough for every send of a test's burst to join them.
+const GATHER: AppendBatching = AppendBatching {
+    max_batch: 64,
+    max_wait: Duration::from_millis(200),
+};
+
+fn store_on(schema: &FreshSchema, batching: AppendBatching) -> SqlStore {
+    chat_postgres::connect(schema.url(), 8)
+        .unwrap()
+        .with_append_batching(batching)
+}
+
+fn user(store: &SqlStore, name: &str, role: Role) -> User {
+    store
+        .insert_user(NewUser {
+            username: Username::parse(name).unwrap(),
+            password_hash: PasswordHash("$2b$04$not-a-real-hash".to_owned()),
+            role,
+            created_at: NOW,
+        })
+        .unwrap()
+}
+
+fn client_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
+    Ok(ThreadPatch {
+        status: ThreadStatus::Open,
+        claim: thread.claim,
+        agent_id: thread.agent_id,
+        waiting_since: thread.waiting_since.or(Some(NOW)),
+        urgency: thread.urgency.clone(),
+        rank_key: Some(0),
+        mark_client_messages_read: false,
+    })
+}
+
+fn message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage {
+    NewMessage {
+        kind: MessageKind::Message,
+        thread_id: thread.id,
+        sender_id: thread.client_id,
+        sender_role: Role::Client,
+        body: MessageBody::parse(body).unwrap(),
+        created_at: NOW,
+        client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
+        attachments: Vec::new(),
+    }
+}
+
+/// Runs `work(i)` on `n` OS threads released together; returns their results in order.
+fn all_at_once<T: Send + 'static>(
+    n: usize,
+    work: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let barrier = Arc::new(Barrier::new(n));
+    let work = Arc::new(work);
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            let work = Arc::clone(&work);
+            std::thread::spawn(move || {
+                barrier.wait();
+                work(i)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many transactions stored the thread's messages (rows written by one transaction share
+/// its `xmin`).
+fn transactions_that_stored(schema: &FreshSchema, thread: ThreadId) -> i64 {
+    let mut conn = PgConnection::establish(schema.url()).unwrap();
+    diesel::sql_query("SELECT count(DISTINCT xmin::text) AS n FROM messages WHERE thread_id = $1")
+        .bind::<BigInt, _>(thread.0)
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n
+}
+
+fn seqs_of(store: &SqlStore, thread: ThreadId) -> Vec<i64> {
+    store
+        .messages_after(thread, 0, 10_000, Audience::Staff)
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect()
+}
+
+#[test]
+fn concurrent_appends_share_transactions_and_keep_per_thread_seqs_gap_free() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = Arc::new(store_on(&schema, GATHER));
+    let threads: Vec<Thread> = (0..4)
+        .map(|i| {
+            let client = user(&store, &format!("client{i}"), Role::Client);
+            store
+                .open_thread(client.id, ThreadType::Payment, NOW)
+                .unwrap()
+        })
+        .collect();
+    // 32 senders, 8 on each of four threads, ten messages each.
+    let (senders, each) = (32, 10);
+    let results = {
+        let store = Arc::clone(&store);
+        let threads = threads.clone();
+        all_at_once(senders, move |s| {
+            let thread = &threads[s % threads.len()];
+            (0..each)
+                .map(|i| {
+                    store
+                        .append_message(message(thread, &format!("s{s} m{i}"), None), &client_patch)
+                        .unwrap()
+                })
+                .collect::<Vec<Appended>>()
+        })
+    };
+    for (s, answers) in results.iter().enumerate() {
+        let seqs: Vec<i64> = answers.iter().map(|a| a.message.seq).collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "one sender's messages keep their order: {seqs:?}"
+        );
+        assert!(answers
+            .iter()
+            .all(|a| a.created && a.thread.id == threads[s % 4].id));
+        assert!(answers.iter().all(|a| a.thread.last_seq == a.message.seq));
+    }
+    let per_thread = (senders / threads.len() * each) as i64;
+    for thread in &threads {
+        assert_eq!(
+            seqs_of(&store, thread.id),
+            (1..=per_thread).collect::<Vec<_>>()
+        );
+        let stored = store.thread_by_id(thread.id).unwrap().unwrap();
+        assert_eq!(stored.last_seq, per_thread);
+        assert_eq!(stored.waiting_since, Some(NOW));
+        assert!(
+            transactions_that_stored(&schema, thread.id) < per_thread,
+            "sends arriving together share a transaction"
+        );
+    }
+}
+
+#[test]
+fn a_failing_patch_fails_only_its_own_send_in_a_batch() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = Arc::new(store_on(&schema, GATHER));
+    let client = user(&store, "client", Role::Client);
+    let thread = store.open_thread(client.id, ThreadType::Loan, NOW).unwrap();
+    let results = {
+        let store = Arc::clone(&store);
+        let thread = thread.clone();
+        all_at_once(12, move |i| {
+            let refuse = |_: &Thread| -> DomainResult<ThreadPatch> {
+                Err(DomainError::Conflict(Conflict::NotClaimHolder))
+            };
+            let new = message(&thread, &format!("send {i}"), None);
+            if i % 3 == 0 {
+                store.append_message(new, &refuse)
+            } else {
+                store.append_message(new, &client_patch)
+            }
+        })
+    };
+    let mut seqs = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        if i % 3 == 0 {
+            assert!(
+                matches!(result, Err(DomainError::Conflict(Conflict::NotClaimHolder))),
+                "{result:?}"
+            );
+        } else {
+            seqs.push(result.as_ref().unwrap().message.seq);
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=8).collect::<Vec<_>>(),
+        "refused sends take no seq"
+    );
+    assert_eq!(seqs_of(&store, thread.id), (1..=8).collect::<Vec<_>>());
+    let stored = store
+        .messages_after(thread.id, 0, 100, Audience::Staff)
+        .unwrap();
+    assert!(stored.iter().all(|m| {
+        let n: usize = m.body.trim_start_matches("send ").parse().unwrap();
+        !n.is_multiple_of(3)
+    }));
+    assert_eq!(store.thread_by_id(thread.id).unwrap().unwrap().last_seq, 8);
+}
+
+#[test]
+fn a_batch_the_database_refuses_is_stored_send_by_send() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = Arc::new(store_on(&schema, GATHER));
+    let client = user(&store, "client", Role::Client);
+    let resolved = store.open_thread(client.id, ThreadType::Loan, NOW).unwrap();
+    store
+        .set_status(resolved.id, ThreadStatus::Resolved, NOW)
+        .unwrap();
+    let open = store.open_thread(client.id, ThreadType::Loan, NOW).unwrap();
+    let stored_first = store
+        .append_message(message(&open, "first", Some("retry-me")), &client_patch)
+        .unwrap();
+    // In one batch: a send reopening the resolved thread beside the open one (the database
+    // refuses the batch's thread update), a retry of a stored client message id, and two
+    // ordinary sends.
+    let results = {
+        let store = Arc::clone(&store);
+        let (resolved, open) = (resolved.clone(), open.clone());
+        all_at_once(4, move |i| match i {
+            0 => store.append_message(message(&resolved, "back again", None), &client_patch),
+            1 => store.append_message(message(&open, "first", Some("retry-me")), &client_patch),
+            _ => store.append_message(
+                message(&open, &format!("ordinary {i}"), None),
+                &client_patch,
+            ),
+        })
+    };
+    assert!(
+        matches!(
+            results[0],
+            Err(DomainError::Conflict(Conflict::OpenThreadExists))
+        ),
+        "{:?}",
+        results[0]
+    );
+    let retry = results[1].as_ref().unwrap();
+    assert!(!retry.created);
+    assert_eq!(retry.message.id, stored_first.message.id);
+    assert!(results[2].as_ref().unwrap().created);
+    assert!(results[3].as_ref().unwrap().created);
+    assert!(seqs_of(&store, resolved.id).is_empty());
+    assert_eq!(
+        store.thread_by_id(resolved.id).unwrap().unwrap().status,
+        ThreadStatus::Resolved
+    );
+    assert_eq!(seqs_of(&store, open.id), [1, 2, 3]);
+}
+
+#[derive(QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = Text)]
+    client_message_id: String,
+    #[diesel(sql_type = BigInt)]
+    copies: i64,
+}
+
+#[test]
+fn killing_the_connection_mid_batch_stores_every_send_once_or_answers_an_error() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    // The store's connections carry a name of their own, so the test kills only them.
+    let name = format!("gc_kill_{}", std::process::id());
+    let url = format!("{}&application_name={name}", schema.url());
+    let store = Arc::new(
+        chat_postgres::connect(&url, 8)
+            .unwrap()
+            .with_append_batching(AppendBatching {
+                max_batch: 64,
+                max_wait: Duration::from_millis(2),
+            }),
+    );
+    let threads: Vec<Thread> = (0..4)
+        .map(|i| {
+            let client = user(&store, &format!("client{i}"), Role::Client);
+            store
+                .open_thread(client.id, ThreadType::Other, NOW)
+                .unwrap()
+        })
+        .collect();
+    let sending = Arc::new(AtomicBool::new(true));
+    let killed = Arc::new(AtomicU64::new(0));
+    let killer = {
+        let (sending, killed, name) = (Arc::clone(&sending), Arc::clone(&killed), name.clone());
+        std::thread::spawn(move || {
+            let mut conn = PgConnection::establish(&chat_postgres::testing::base_url()).unwrap();
+            while sending.load(Ordering::Relaxed) {
+                // Backends of the store inside a transaction: a batch being stored.
+                let n = diesel::sql_query(
+                    "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                     WHERE application_name = $1 AND state IN ('active', 'idle in transaction')",
+                )
+                .bind::<Text, _>(&name)
+                .get_result::<Count>(&mut conn)
+                .unwrap()
+                .n;
+                killed.fetch_add(n as u64, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(15));
+            }
+        })
+    };
+    let (senders, each) = (16, 25);
+    let answers = {
+        let store = Arc::clone(&store);
+        let threads = threads.clone();
+        all_at_once(senders, move |s| {
+            let thread = &threads[s % threads.len()];
+            (0..each)
+                .map(|i| {
+                    let cmid = format!("s{s}-m{i}");
+                    let answer =
+                        store.append_message(message(thread, &cmid, Some(&cmid)), &client_patch);
+                    (cmid, thread.clone(), answer)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    sending.store(false, Ordering::Relaxed);
+    killer.join().unwrap();
+    assert!(
+        killed.load(Ordering::Relaxed) > 0,
+        "the test must have killed connections mid-batch"
+    );
+    let answers: Vec<_> = answers.into_iter().flatten().collect();
+    let copies = || -> HashMap<String, i64> {
+        let mut conn = PgConnection::establish(schema.url()).unwrap();
+        diesel::sql_query(
+            "SELECT client_message_id, count(*) AS copies FROM messages GROUP BY client_message_id",
+        )
+        .load::<Stored>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.client_message_id, s.copies))
+        .collect()
+    };
+    let stored = copies();
+    let mut failed = Vec::new();
+    for (cmid, thread, answer) in &answers {
+        match answer {
+            Ok(appended) => {
+                assert_eq!(
+                    stored.get(cmid),
+                    Some(&1),
+                    "{cmid} answered stored: stored once"
+                );
+                assert_eq!(
+                    appended.message.client_message_id.as_deref(),
+                    Some(cmid.as_str())
+                );
+            }
+            Err(err) => {
+                assert!(
+                    matches!(err, DomainError::Unavailable(_)),
+                    "{cmid}: {err:?}"
+                );
+                assert!(
+                    stored.get(cmid).copied().unwrap_or(0) <= 1,
+                    "{cmid}: never twice"
+                );
+                failed.push((cmid.clone(), thread.clone()));
+            }
+        }
+    }
+    assert!(stored.values().all(|&n| n == 1), "no duplicates");
+    assert!(
+        stored
+            .keys()
+            .all(|cmid| answers.iter().any(|(c, _, _)| c == cmid)),
+        "nothing stored that was not sent"
+    );
+    // The senders retry what failed, with the same client message ids: then every send is
+    // stored exactly once, and every thread's seqs run 1..n without gaps.
+    for (cmid, thread) in &failed {
+        let retried = store
+            .append_message(message(thread, cmid, Some(cmid)), &client_patch)
+            .unwrap();
+        assert_eq!(
+            retried.message.client_message_id.as_deref(),
+            Some(cmid.as_str())
+        );
+    }
+    let stored = copies();
+    assert_eq!(stored.len(), senders * each);
+    assert!(stored.values().all(|&n| n == 1));
+    let mut total = 0;
+    for thread in &threads {
+        let seqs = seqs_of(&store, thread.id);
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        assert_eq!(
+            store.thread_by_id(thread.id).unwrap().unwrap().last_seq,
+            seqs.len() as i64
+        );
+        total += seqs.len();
+    }
+    assert_eq!(total, senders * each);
+    eprintln!(
+        "killed {} backends; {} of {} sends answered with an error and retried",
+        killed.load(Ordering::Relaxed),
+        failed.len(),
+        answers.len()
+    );
+}
