@@ -68,6 +68,7 @@ fn message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage {
         created_at: NOW,
         client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
         attachments: Vec::new(),
+        system: false,
     }
 }
 

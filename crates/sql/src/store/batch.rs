@@ -578,6 +578,7 @@ fn write_planned(
                 .map(|c| c.as_str().to_owned()),
         );
         insert.kind.push(new.kind.as_str());
+        insert.is_system.push(new.system);
     }
     let mut stored: HashMap<(i64, i64), MessageRow> = insert
         .load::<MessageRow>(pg)?
@@ -610,6 +611,7 @@ fn write_planned(
         save.rank_key.push(row.rank_key);
         save.last_seq.push(row.last_seq);
         save.last_activity_at_ms.push(row.last_activity_at_ms);
+        save.resolutions.push(row.resolutions);
     }
     save.execute(pg).map_err(|e| {
         crate::error::conflict_if_unique(e, chat_domain::Conflict::OpenThreadExists)

@@ -90,6 +90,7 @@ pub(crate) struct InsertMessages {
     pub is_read: Vec<bool>,
     pub client_message_id: Vec<Option<String>>,
     pub kind: Vec<&'static str>,
+    pub is_system: Vec<bool>,
 }
 
 fixed_statement!(InsertMessages);
@@ -102,7 +103,7 @@ impl QueryFragment<Pg> for InsertMessages {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO messages (thread_id, seq, sender_id, sender_role, body, created_at_ms, \
-             is_read, client_message_id, kind) SELECT * FROM unnest(",
+             is_read, client_message_id, kind, is_system) SELECT * FROM unnest(",
         );
         out.push_bind_param::<Array<BigInt>, _>(&self.thread_id)?;
         out.push_sql(", ");
@@ -121,6 +122,8 @@ impl QueryFragment<Pg> for InsertMessages {
         out.push_bind_param::<Array<Nullable<Text>>, _>(&self.client_message_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.is_system)?;
         out.push_sql(") RETURNING ");
         messages::all_columns.walk_ast(out.reborrow())
     }
@@ -141,6 +144,7 @@ pub(crate) struct SaveThreads {
     pub rank_key: Vec<i64>,
     pub last_seq: Vec<i64>,
     pub last_activity_at_ms: Vec<i64>,
+    pub resolutions: Vec<i64>,
 }
 
 fixed_statement!(SaveThreads);
@@ -152,7 +156,7 @@ impl QueryFragment<Pg> for SaveThreads {
              claim_until_ms = v.claim_until_ms, agent_id = v.agent_id, \
              waiting_since_ms = v.waiting_since_ms, urgency_score = v.urgency_score, \
              urgency_reasons = v.urgency_reasons, rank_key = v.rank_key, last_seq = v.last_seq, \
-             last_activity_at_ms = v.last_activity_at_ms FROM unnest(",
+             last_activity_at_ms = v.last_activity_at_ms, resolutions = v.resolutions FROM unnest(",
         );
         out.push_bind_param::<Array<BigInt>, _>(&self.id)?;
         out.push_sql(", ");
@@ -175,9 +179,11 @@ impl QueryFragment<Pg> for SaveThreads {
         out.push_bind_param::<Array<BigInt>, _>(&self.last_seq)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.last_activity_at_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.resolutions)?;
         out.push_sql(
             ") AS v(id, status, claim_agent_id, claim_until_ms, agent_id, waiting_since_ms, \
-             urgency_score, urgency_reasons, rank_key, last_seq, last_activity_at_ms) \
+             urgency_score, urgency_reasons, rank_key, last_seq, last_activity_at_ms, resolutions) \
              WHERE t.id = v.id",
         );
         Ok(())
