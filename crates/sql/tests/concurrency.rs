@@ -3,18 +3,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use chat_domain::claim::ClaimAttempt;
-use chat_domain::message::{Audience, ClientMessageId, MessageBody, MessageKind, NewMessage};
-use chat_domain::ports::{MessageStore, Store, ThreadStore, UserStore};
+use chat_domain::message::{Audience, MessageBody, MessageKind, NewMessage};
+use chat_domain::ports::{MessageStore, Store, ThreadStore};
 use chat_domain::search::{SearchQuery, SearchScope};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
-use chat_domain::user::{NewUser, PasswordHash, Role, User, Username};
-use chat_domain::{DomainError, DomainResult, Timestamp};
+use chat_domain::user::{Role, User};
+use chat_domain::{DomainError, DomainResult};
 use chat_sql::SqlStore;
 
-const NOW: Timestamp = Timestamp(1_764_064_800_000);
+mod support;
+
+use support::{all_at_once, client_message, client_patch, user, NOW};
 
 /// A store on a fresh Postgres schema.
 fn postgres_store() -> (SqlStore, chat_postgres::testing::FreshSchema) {
@@ -27,64 +29,6 @@ fn sqlite_store() -> (SqlStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = chat_embedded::open(&dir.path().join("data").join("chat.db"), 8).unwrap();
     (store, dir)
-}
-
-/// Runs `work(i)` on `n` OS threads released together; returns their results in order.
-fn all_at_once<T: Send + 'static>(
-    n: usize,
-    work: impl Fn(usize) -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let barrier = Arc::new(Barrier::new(n));
-    let work = Arc::new(work);
-    let handles: Vec<_> = (0..n)
-        .map(|i| {
-            let barrier = Arc::clone(&barrier);
-            let work = Arc::clone(&work);
-            std::thread::spawn(move || {
-                barrier.wait();
-                work(i)
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
-}
-
-fn user(store: &SqlStore, name: &str, role: Role) -> User {
-    store
-        .insert_user(NewUser {
-            username: Username::parse(name).unwrap(),
-            password_hash: PasswordHash("$2b$04$not-a-real-hash".to_owned()),
-            role,
-            created_at: NOW,
-        })
-        .unwrap()
-}
-
-/// The patch a client's message makes (as the domain's `Chat` does).
-fn client_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
-    Ok(ThreadPatch {
-        status: ThreadStatus::Open,
-        claim: thread.claim,
-        agent_id: thread.agent_id,
-        waiting_since: thread.waiting_since.or(Some(NOW)),
-        urgency: thread.urgency.clone(),
-        rank_key: Some(0),
-        mark_client_messages_read: false,
-    })
-}
-
-fn client_message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage {
-    NewMessage {
-        kind: MessageKind::Message,
-        thread_id: thread.id,
-        sender_id: thread.client_id,
-        sender_role: Role::Client,
-        body: MessageBody::parse(body).unwrap(),
-        created_at: NOW,
-        client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
-        attachments: Vec::new(),
-        system: false,
-    }
 }
 
 fn fifty_agents_claiming_one_thread_yield_exactly_one_winner(store: SqlStore) {

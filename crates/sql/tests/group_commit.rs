@@ -6,22 +6,22 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chat_domain::message::{
-    Appended, Audience, ClientMessageId, MessageBody, MessageKind, NewMessage,
-};
-use chat_domain::ports::{MessageStore, ThreadStore, UserStore};
+use chat_domain::message::{Appended, Audience};
+use chat_domain::ports::{MessageStore, ThreadStore};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
-use chat_domain::user::{NewUser, PasswordHash, Role, User, Username};
-use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp};
+use chat_domain::user::Role;
+use chat_domain::{Conflict, DomainError, DomainResult, ThreadId};
 use chat_postgres::testing::FreshSchema;
 use chat_sql::{AppendBatching, SqlStore};
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 
-const NOW: Timestamp = Timestamp(1_764_064_800_000);
+mod support;
+
+use support::{all_at_once, client_message as message, client_patch, user, NOW};
 
 /// Batches that wait long enough for every send of a test's burst to join them.
 const GATHER: AppendBatching = AppendBatching {
@@ -33,63 +33,6 @@ fn store_on(schema: &FreshSchema, batching: AppendBatching) -> SqlStore {
     chat_postgres::connect(schema.url(), 8)
         .unwrap()
         .with_append_batching(batching)
-}
-
-fn user(store: &SqlStore, name: &str, role: Role) -> User {
-    store
-        .insert_user(NewUser {
-            username: Username::parse(name).unwrap(),
-            password_hash: PasswordHash("$2b$04$not-a-real-hash".to_owned()),
-            role,
-            created_at: NOW,
-        })
-        .unwrap()
-}
-
-fn client_patch(thread: &Thread) -> DomainResult<ThreadPatch> {
-    Ok(ThreadPatch {
-        status: ThreadStatus::Open,
-        claim: thread.claim,
-        agent_id: thread.agent_id,
-        waiting_since: thread.waiting_since.or(Some(NOW)),
-        urgency: thread.urgency.clone(),
-        rank_key: Some(0),
-        mark_client_messages_read: false,
-    })
-}
-
-fn message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMessage {
-    NewMessage {
-        kind: MessageKind::Message,
-        thread_id: thread.id,
-        sender_id: thread.client_id,
-        sender_role: Role::Client,
-        body: MessageBody::parse(body).unwrap(),
-        created_at: NOW,
-        client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
-        attachments: Vec::new(),
-        system: false,
-    }
-}
-
-/// Runs `work(i)` on `n` OS threads released together; returns their results in order.
-fn all_at_once<T: Send + 'static>(
-    n: usize,
-    work: impl Fn(usize) -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let barrier = Arc::new(Barrier::new(n));
-    let work = Arc::new(work);
-    let handles: Vec<_> = (0..n)
-        .map(|i| {
-            let barrier = Arc::clone(&barrier);
-            let work = Arc::clone(&work);
-            std::thread::spawn(move || {
-                barrier.wait();
-                work(i)
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
 #[derive(QueryableByName)]
