@@ -61,18 +61,21 @@ fn seqs_of(store: &SqlStore, thread: ThreadId) -> Vec<i64> {
         .collect()
 }
 
+/// `n` clients, `client0`, `client1`, ..., each with an open thread of `thread_type`.
+fn client_threads(store: &SqlStore, n: usize, thread_type: ThreadType) -> Vec<Thread> {
+    (0..n)
+        .map(|i| {
+            let client = user(store, &format!("client{i}"), Role::Client);
+            store.open_thread(client.id, thread_type, NOW).unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn concurrent_appends_share_transactions_and_keep_per_thread_seqs_gap_free() {
     let schema = FreshSchema::create().expect("Postgres must be running");
     let store = Arc::new(store_on(&schema, GATHER));
-    let threads: Vec<Thread> = (0..4)
-        .map(|i| {
-            let client = user(&store, &format!("client{i}"), Role::Client);
-            store
-                .open_thread(client.id, ThreadType::Payment, NOW)
-                .unwrap()
-        })
-        .collect();
+    let threads = client_threads(&store, 4, ThreadType::Payment);
     // 32 senders, 8 on each of four threads, ten messages each.
     let (senders, each) = (32, 10);
     let results = {
@@ -236,14 +239,7 @@ fn killing_the_connection_mid_batch_stores_every_send_once_or_answers_an_error()
                 max_wait: Duration::from_millis(2),
             }),
     );
-    let threads: Vec<Thread> = (0..4)
-        .map(|i| {
-            let client = user(&store, &format!("client{i}"), Role::Client);
-            store
-                .open_thread(client.id, ThreadType::Other, NOW)
-                .unwrap()
-        })
-        .collect();
+    let threads = client_threads(&store, 4, ThreadType::Other);
     let sending = Arc::new(AtomicBool::new(true));
     let killed = Arc::new(AtomicU64::new(0));
     let killer = {
