@@ -197,7 +197,8 @@ async fn token_at_rate(
                 continue;
             };
             let (api, latencies, outcomes) = (api.clone(), latencies.clone(), outcomes.clone());
-            let base = bases[(client.home + n) % bases.len()].clone();
+            // Request by request over the instances, whatever the clients' number.
+            let base = bases[n % bases.len()].clone();
             let (token, thread) = (client.session.token.clone(), client.thread);
             tokio::spawn(async move {
                 let t0 = Instant::now();
@@ -238,7 +239,7 @@ async fn token_at_max(
             break;
         };
         let api = api.clone();
-        let base = bases[(client.home + w) % bases.len()].clone();
+        let base = bases[w % bases.len()].clone();
         loops.push(move |k: u64| {
             let (api, base, client) = (api.clone(), base.clone(), client.clone());
             async move {
