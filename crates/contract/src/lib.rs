@@ -152,6 +152,7 @@ macro_rules! store_contract_tests {
             open_thread_returns_the_one_unresolved_thread_per_client_and_type,
             concurrent_open_thread_from_many_threads_returns_one_thread,
             open_thread_opens_a_new_thread_after_the_old_one_is_resolved,
+            user_with_open_thread_reads_the_user_and_only_its_unresolved_thread_of_that_type,
             threads_of_client_lists_only_that_client_newest_activity_first,
             set_status_resolving_clears_claim_and_waiting,
             set_status_on_an_unknown_thread_is_not_found,

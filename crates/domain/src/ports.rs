@@ -84,6 +84,15 @@ pub trait ThreadStore: Send + Sync {
         thread_type: ThreadType,
         now: Timestamp,
     ) -> DomainResult<Thread>;
+    /// The user with this username (exact match, deleted or not, as
+    /// [`UserStore::user_by_username`]) and its one thread of `thread_type` that is not
+    /// resolved, if it has one (nothing is created): what a client sending with its password
+    /// needs, read together (a SQL store: one query).
+    fn user_with_open_thread(
+        &self,
+        username: &str,
+        thread_type: ThreadType,
+    ) -> DomainResult<Option<(User, Option<Thread>)>>;
     /// The thread with this id.
     fn thread_by_id(&self, id: ThreadId) -> DomainResult<Option<Thread>>;
     /// All threads of a client, newest activity first.

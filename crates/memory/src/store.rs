@@ -262,6 +262,31 @@ impl ThreadStore for MemoryStore {
         Ok(thread)
     }
 
+    fn user_with_open_thread(
+        &self,
+        username: &str,
+        thread_type: ThreadType,
+    ) -> DomainResult<Option<(User, Option<Thread>)>> {
+        let Ok(name) = Username::parse(username) else {
+            return Ok(None);
+        };
+        let s = self.lock();
+        let Some(user) = s.users.iter().find(|u| u.username == name).cloned() else {
+            return Ok(None);
+        };
+        let thread = s
+            .threads
+            .iter()
+            .map(|(t, _)| t)
+            .find(|t| {
+                t.client_id == user.id
+                    && t.thread_type == thread_type
+                    && t.status != ThreadStatus::Resolved
+            })
+            .cloned();
+        Ok(Some((user, thread)))
+    }
+
     fn thread_by_id(&self, id: ThreadId) -> DomainResult<Option<Thread>> {
         Ok(self
             .lock()

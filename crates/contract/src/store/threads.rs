@@ -98,6 +98,69 @@ pub fn open_thread_opens_a_new_thread_after_the_old_one_is_resolved(store: Arc<d
     assert_eq!(store.threads_of_client(ann.id).unwrap().len(), 2);
 }
 
+/// user_with_open_thread reads the user by exact username with its unresolved thread of that
+/// type, never another type's, another client's or a resolved one, and creates nothing.
+pub fn user_with_open_thread_reads_the_user_and_only_its_unresolved_thread_of_that_type(
+    store: Arc<dyn Store>,
+) {
+    let ann = client(&store, "ann");
+    let bob = client(&store, "bob");
+    let theirs = thread(&store, &bob, ThreadType::Loan);
+    let (user, open) = store
+        .user_with_open_thread("ann", ThreadType::Loan)
+        .unwrap()
+        .unwrap();
+    assert_eq!(user, ann);
+    assert_eq!(open, None);
+    assert!(store.threads_of_client(ann.id).unwrap().is_empty());
+
+    let loan = thread(&store, &ann, ThreadType::Loan);
+    thread(&store, &ann, ThreadType::Payment);
+    let (_, open) = store
+        .user_with_open_thread("ann", ThreadType::Loan)
+        .unwrap()
+        .unwrap();
+    assert_eq!(open, Some(loan.clone()));
+    let (_, open) = store
+        .user_with_open_thread("bob", ThreadType::Loan)
+        .unwrap()
+        .unwrap();
+    assert_eq!(open.map(|t| t.id), Some(theirs.id));
+
+    store
+        .set_status(loan.id, ThreadStatus::Resolved, minutes(1))
+        .unwrap();
+    let (_, open) = store
+        .user_with_open_thread("ann", ThreadType::Loan)
+        .unwrap()
+        .unwrap();
+    assert_eq!(open, None);
+    store.soft_delete_user(ann.id, minutes(2)).unwrap();
+    let (deleted, _) = store
+        .user_with_open_thread("ann", ThreadType::Loan)
+        .unwrap()
+        .unwrap();
+    assert!(deleted.is_deleted());
+    assert_eq!(
+        store
+            .user_with_open_thread("Ann", ThreadType::Loan)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .user_with_open_thread("nobody", ThreadType::Loan)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .user_with_open_thread("a b", ThreadType::Loan)
+            .unwrap(),
+        None
+    );
+}
+
 /// threads_of_client lists the client's threads only, newest activity first (a message is
 /// activity).
 pub fn threads_of_client_lists_only_that_client_newest_activity_first(store: Arc<dyn Store>) {

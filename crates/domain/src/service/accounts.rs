@@ -89,10 +89,20 @@ impl Chat {
 
     fn check_password(&self, username: &str, password: &str, cached: bool) -> DomainResult<User> {
         crate::text::check("username", username)?;
-        let user = self
-            .store
-            .user_by_username(username.trim())?
-            .filter(|u| !u.is_deleted());
+        let user = self.store.user_by_username(username.trim())?;
+        self.verify_password(user, password, cached)
+    }
+
+    /// Checks `password` against `user` as read by its username (`None`: no such user, which
+    /// still costs one bcrypt verification, against a decoy hash). `cached`: through the
+    /// verified-credential cache.
+    pub(super) fn verify_password(
+        &self,
+        user: Option<User>,
+        password: &str,
+        cached: bool,
+    ) -> DomainResult<User> {
+        let user = user.filter(|u| !u.is_deleted());
         let cache = self.credentials.as_ref().filter(|_| cached);
         let now = self.now();
         match user {

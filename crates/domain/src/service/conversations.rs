@@ -33,6 +33,37 @@ impl Chat {
         self.append(actor, thread.id, body, cmid, Vec::new())
     }
 
+    /// [`Chat::send_as_client`] for a client that sends its username and password with every
+    /// message (the seed's `send-message`): the password is checked as
+    /// [`Chat::authenticate_password_repeatedly`] checks it, and the user and its open thread
+    /// of that type are read together ([`crate::ports::ThreadStore::user_with_open_thread`]),
+    /// so a send costs one read less. The outer result is the password check
+    /// ([`DomainError::Unauthenticated`] for any wrong credential); the inner one is the send's,
+    /// so a right password counts as right even when the send is refused.
+    pub fn send_as_client_with_password(
+        &self,
+        username: &str,
+        password: &str,
+        thread_type: ThreadType,
+        body: &str,
+    ) -> DomainResult<(User, DomainResult<Appended>)> {
+        crate::text::check("username", username)?;
+        let (user, open) = match self
+            .store
+            .user_with_open_thread(username.trim(), thread_type)?
+        {
+            Some((user, open)) => (Some(user), open),
+            None => (None, None),
+        };
+        let user = self.verify_password(user, password, true)?;
+        let sent = match open {
+            Some(thread) if user.role == Role::Client => MessageBody::parse(body)
+                .and_then(|body| self.append(&user, thread.id, body, None, Vec::new())),
+            _ => self.send_as_client(&user, thread_type, body, None),
+        };
+        Ok((user, sent))
+    }
+
     /// Writes into a thread: its client (a resolved thread reopens), or the agent holding its
     /// claim (the reply renews the lease). Anyone else is refused, by the append itself under
     /// the thread's lock (no separate read of the thread first: a send is one transaction).

@@ -8,6 +8,7 @@ use crate::helpers::{assert_error, TestApp};
 on_every_store!(
     seed_user_create_and_delete_keep_the_seeds_keys,
     seed_send_message_creates_the_thread_and_lists_unread,
+    seed_sends_with_a_password_go_to_the_open_thread_until_it_is_resolved,
     seed_agent_message_list_is_the_queue_most_urgent_first,
     seed_thread_list_is_for_that_agent_that_client_or_an_admin,
     seed_inputs_come_as_form_json_query_or_multipart,
@@ -104,6 +105,64 @@ async fn seed_send_message_creates_the_thread_and_lists_unread(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(body["chats_sent"], json!([]));
+}
+
+/// `send-message` with username + password: every send of a topic goes to the client's open
+/// thread of that topic (seq 1, 2, ...), another topic opens its own, a resolved thread is
+/// left alone and the next send opens a new one; a refused body stores nothing.
+async fn seed_sends_with_a_password_go_to_the_open_thread_until_it_is_resolved(app: TestApp) {
+    app.client("ann").await;
+    let admin = app.admin("root").await;
+    let send = |body: &'static str, tt: &'static str| {
+        let app = &app;
+        async move {
+            let fields = [
+                ("username", "ann"),
+                ("password", "password-123"),
+                ("message_body", body),
+                ("thread_type", tt),
+            ];
+            app.form(Method::POST, "/chat-app/send-message/", &fields)
+                .await
+        }
+    };
+    let sent = |resp: reqwest::Response| async move {
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body: Value = resp.json().await.unwrap();
+        (
+            body["thread_id"].as_i64().unwrap(),
+            body["seq"].as_i64().unwrap(),
+        )
+    };
+    let (loan, seq) = sent(send("first", "1").await).await;
+    assert_eq!(seq, 1);
+    assert_eq!(sent(send("second", "1").await).await, (loan, 2));
+    let (payment, seq) = sent(send("other topic", "2").await).await;
+    assert_ne!(payment, loan);
+    assert_eq!(seq, 1);
+    assert_error(
+        send("bad \u{7} bell", "1").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(sent(send("third", "1").await).await, (loan, 3));
+
+    let resolve = app
+        .put_json(
+            &format!("/api/v1/threads/{loan}/status"),
+            json!({"status": "resolved"}),
+            Some(&admin.token),
+        )
+        .await;
+    assert_eq!(resolve.status(), StatusCode::OK);
+    let (again, seq) = sent(send("after resolve", "1").await).await;
+    assert_ne!(again, loan);
+    assert_ne!(again, payment);
+    assert_eq!(seq, 1);
+    assert_eq!(sent(send("next", "1").await).await, (again, 2));
+    let old: Value = app.messages(loan, &admin).await.json().await.unwrap();
+    assert_eq!(old["items"].as_array().map(Vec::len), Some(3));
 }
 
 async fn seed_agent_message_list_is_the_queue_most_urgent_first(app: TestApp) {

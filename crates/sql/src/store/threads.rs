@@ -5,6 +5,7 @@ use chat_domain::inbox::{ActivityCursor, Assignee, ThreadFilter};
 use chat_domain::ports::ThreadStore;
 use chat_domain::thread::{Thread, ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
+use chat_domain::user::{User, Username};
 use chat_domain::webhook::OutboxEvent;
 use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::sql;
@@ -16,8 +17,8 @@ use super::SqlStore;
 use crate::connection::MultiBackend;
 use crate::connection::{write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
-use crate::rows::{into_threads, reasons_json, NewThreadRow, ThreadRow};
-use crate::schema::{messages, thread_labels, threads};
+use crate::rows::{into_threads, reasons_json, NewThreadRow, ThreadRow, UserRow};
+use crate::schema::{messages, thread_labels, threads, users};
 use crate::store::users::{like_escaped, lower};
 use diesel::dsl::exists;
 
@@ -127,6 +128,34 @@ impl ThreadStore for SqlStore {
                 }
             }
             Err(DomainError::unavailable("could not open a thread: too much contention").into())
+        })
+    }
+
+    fn user_with_open_thread(
+        &self,
+        username: &str,
+        thread_type: ThreadType,
+    ) -> DomainResult<Option<(User, Option<Thread>)>> {
+        let Ok(name) = Username::parse(username) else {
+            return Ok(None);
+        };
+        self.run(|conn| {
+            let found = users::table
+                .left_join(
+                    threads::table.on(threads::client_id
+                        .eq(users::id)
+                        .and(threads::thread_type.eq(thread_type.code()))
+                        .and(not_resolved())),
+                )
+                .filter(users::username.eq(name.as_str()))
+                .select((UserRow::as_select(), Option::<ThreadRow>::as_select()))
+                .first::<(UserRow, Option<ThreadRow>)>(conn)
+                .optional()?;
+            let Some((user, thread)) = found else {
+                return Ok(None);
+            };
+            let thread = thread.map(|t| t.to_thread()).transpose()?;
+            Ok(Some((user.into_user()?, thread)))
         })
     }
 

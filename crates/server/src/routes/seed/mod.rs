@@ -5,6 +5,7 @@
 pub mod input;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use chat_domain::message::Appended;
 use chat_domain::thread::ThreadType;
 use chat_domain::user::{Role, User};
 use chat_domain::{Chat, DomainError, UserId};
@@ -146,21 +147,70 @@ async fn send_message(
 ) -> ApiResult<HttpResponse> {
     let chat = chat(&data);
     let input = SeedInput::read(&req, payload).await?;
-    let body = input.raw("message_body").map(str::to_owned);
-    let thread_type = input.get("thread_type").map(str::to_owned);
-    let appended = as_caller(&chat, &req, &input, move |chat, actor| {
-        let body = body.ok_or_else(|| ApiError::missing_field("message_body"))?;
-        let thread_type = thread_type.ok_or_else(|| ApiError::missing_field("thread_type"))?;
-        let thread_type = ThreadType::parse(&thread_type)?;
-        Ok(chat.send_as_client(actor, thread_type, &body, None)?)
-    })
-    .await?;
+    let appended = match with_password(&req, &input) {
+        Some(fields) => send_with_password(&req, fields).await?,
+        None => send_as_caller(&chat, &req, &input).await?,
+    };
     Ok(HttpResponse::Ok().json(json!({
         "chat_sent_successfully": appended.message.body,
         "thread_id": appended.message.thread_id,
         "message_id": appended.message.id,
         "seq": appended.message.seq,
     })))
+}
+
+/// What a complete send with the seed's credentials carries: username, password, body, topic.
+struct PasswordSend {
+    username: String,
+    password: String,
+    body: String,
+    thread_type: ThreadType,
+}
+
+/// The send's fields when it authenticates with username + password (no bearer token) and is
+/// complete; anything else takes [`send_as_caller`], which answers each missing or wrong part
+/// in the usual order.
+fn with_password(req: &HttpRequest, input: &SeedInput) -> Option<PasswordSend> {
+    if bearer_token(req).is_some() {
+        return None;
+    }
+    Some(PasswordSend {
+        username: input.get("username")?.to_owned(),
+        password: input.get("password")?.to_owned(),
+        body: input.raw("message_body")?.to_owned(),
+        thread_type: ThreadType::parse(input.get("thread_type")?).ok()?,
+    })
+}
+
+/// A complete password send, under the log-in throttle: the user and its open thread are read
+/// together ([`Chat::send_as_client_with_password`]).
+async fn send_with_password(req: &HttpRequest, send: PasswordSend) -> ApiResult<Appended> {
+    let gate = PasswordGate::of(req)?;
+    let username = send.username.clone();
+    let (_, sent) = gate
+        .run(&username, move |chat| {
+            chat.send_as_client_with_password(
+                &send.username,
+                &send.password,
+                send.thread_type,
+                &send.body,
+            )
+        })
+        .await?;
+    Ok(sent?)
+}
+
+/// A send as any caller (a bearer token, or username + password with a field missing or wrong).
+async fn send_as_caller(chat: &Chat, req: &HttpRequest, input: &SeedInput) -> ApiResult<Appended> {
+    let body = input.raw("message_body").map(str::to_owned);
+    let thread_type = input.get("thread_type").map(str::to_owned);
+    as_caller(chat, req, input, move |chat, actor| {
+        let body = body.ok_or_else(|| ApiError::missing_field("message_body"))?;
+        let thread_type = thread_type.ok_or_else(|| ApiError::missing_field("thread_type"))?;
+        let thread_type = ThreadType::parse(&thread_type)?;
+        Ok(chat.send_as_client(actor, thread_type, &body, None)?)
+    })
+    .await
 }
 
 /// `/chat-app/message-list/`: a client's unread messages of one thread type (`chats_sent`), or
