@@ -415,6 +415,11 @@ pub trait ReportStore: Send + Sync {
     /// in `range` (resolutions where the agent was the last agent, response clocks the agent
     /// answered, ratings of the agent).
     fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>>;
+    /// Moves up to `max` ended clocks that wait for the store's rollup into it and answers how
+    /// many moved (0: none waited, another instance is folding, or the store keeps no such
+    /// inbox). The reports count every ended clock exactly once, moved or not: folding only
+    /// keeps the part they read raw small.
+    fn fold_reports(&self, max: u32) -> DomainResult<u64>;
 }
 
 /// Webhook endpoints and the outbox ([`crate::webhook`]).

@@ -1,5 +1,6 @@
 //! The reports' rollup on Postgres: its buckets are the domain's, and rebuilding it from the
-//! stored rows (the migration's backfill) gives what its triggers kept while the desk worked.
+//! stored rows (the migration's backfill) gives what its triggers and the inbox's folds kept
+//! while the desk worked.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -45,6 +46,9 @@ fn the_rollup_rebuilt_from_stored_rows_equals_the_one_the_triggers_kept() {
     let schema = FreshSchema::create().expect("Postgres must be running");
     let store: Arc<dyn Store> = Arc::new(chat_postgres::connect(schema.url(), 2).unwrap());
     chat_contract::store::desk(&store);
+    // Ended clocks wait in the inbox until folded (the sweep's step).
+    assert!(store.fold_reports(10_000).unwrap() > 0);
+    assert_eq!(store.fold_reports(10_000).unwrap(), 0);
     let mut conn = PgConnection::establish(schema.url()).unwrap();
     let kept = rollup(&mut conn);
     assert!(kept.len() > 40, "{kept:?}");

@@ -645,6 +645,13 @@ async fn sweep_expired_claims(chat: Chat, every: Duration, shutdown: Shutdown) {
         {
             tracing::info!(removed = n, "unattached uploads removed");
         }
+        // Ended SLA clocks into the reports' rollup (reports count them either way).
+        if let Some(n @ 1..) = sweep_step(&chat, "report fold", Chat::fold_reports).await {
+            tracing::debug!(
+                folded = n,
+                "ended SLA clocks folded into the reports' rollup"
+            );
+        }
     }
 }
 

@@ -177,6 +177,21 @@ impl Chat {
         Ok(SlaSummary::of(&self.store.sla_clocks(&[thread])?))
     }
 
+    /// Moves the ended SLA clocks waiting for the reports' rollup into it, a batch at a time
+    /// until none wait ([`crate::ports::ReportStore::fold_reports`]), and answers how many
+    /// moved. Run it on a timer; safe on many instances at once.
+    pub fn fold_reports(&self) -> DomainResult<u64> {
+        const BATCH: u32 = 5_000;
+        let mut moved = 0;
+        loop {
+            let n = self.store.fold_reports(BATCH)?;
+            moved += n;
+            if n < u64::from(BATCH) {
+                return Ok(moved);
+            }
+        }
+    }
+
     /// The summary report (staff).
     pub fn report_summary(
         &self,

@@ -3,7 +3,11 @@
 //! clocks (answered, measured, met) and ratings per thread type and agent, and `report_hist`
 //! counts answered clocks' seconds per bucket (`chat_domain::report::lower_bounds`) per type
 //! and per agent. Triggers keep both in the same transaction as the change they count, so the
-//! store's writes stay as they were and a bulk load or backfill is counted too.
+//! store's writes stay as they were and a bulk load or backfill is counted too; except that on
+//! Postgres an ended clock goes to `report_inbox` first (migration
+//! `2026-12-02-000000_report_inbox`), which the sweep folds into the rollup
+//! (`ReportStore::fold_reports`), and a report reads the inbox's clocks of its whole days raw
+//! beside the rollup, in the same snapshot, so each ended clock counts once either way.
 //!
 //! A report reads the whole UTC days of its range from the rollup (a few rows per day and
 //! group) and its partial edge days raw from `sla_clocks`, `threads` and `ratings` (their
@@ -239,20 +243,7 @@ fn raw_facts(
         ),
         &binds,
     )?;
-    facts.extend(load::<Fact>(
-        conn,
-        format!(
-            "SELECT {g} AS g, c.kind AS fact, COUNT(*) AS n, COUNT(c.seconds) AS answered, \
-             {zero} AS total, COUNT(c.met) AS measured, \
-             COUNT(CASE WHEN c.met THEN 1 END) AS met \
-             FROM sla_clocks c{join} WHERE c.kind IN ('first_response', 'next_response', \
-             'resolution') AND c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 GROUP BY {g}, c.kind",
-            g = grp.clocks,
-            join = grp.clocks_join,
-            zero = ZERO,
-        ),
-        &binds,
-    )?);
+    facts.extend(clock_facts(conn, grp, &all_clocks(grp.clocks_join), range)?);
     facts.extend(load::<Fact>(
         conn,
         format!(
@@ -269,17 +260,71 @@ fn raw_facts(
     Ok(facts)
 }
 
-/// Answered clocks of `kinds` (SQL list) ended in a range, counted per group, kind and second.
+/// Ended clocks' facts over a range, per group and kind (`source`: the clocks read, as
+/// [`all_clocks`] or [`inbox_clocks`] give them).
+fn clock_facts(
+    conn: &mut DbConnection,
+    grp: &Grouping,
+    source: &str,
+    range: ReportRange,
+) -> Result<Vec<Fact>, StoreError> {
+    load(
+        conn,
+        format!(
+            "SELECT {g} AS g, c.kind AS fact, COUNT(*) AS n, COUNT(c.seconds) AS answered, \
+             {zero} AS total, COUNT(c.met) AS measured, \
+             COUNT(CASE WHEN c.met THEN 1 END) AS met \
+             FROM {source} WHERE c.kind IN ('first_response', 'next_response', \
+             'resolution') AND c.ended_at_ms >= ?1 AND c.ended_at_ms < ?2 GROUP BY {g}, c.kind",
+            g = grp.clocks,
+            zero = ZERO,
+        ),
+        &[range.from.millis(), range.to.millis()],
+    )
+}
+
+/// Whether ended clocks wait in `report_inbox` until the sweep folds them into the rollup
+/// (Postgres, migration `2026-12-02-000000_report_inbox`: no transaction ending a clock waits on
+/// a shared rollup row); SQLite's triggers add them to the rollup directly (one writer).
+fn has_inbox(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Postgresql(_))
+}
+
+/// Every clock (`c`), then the grouping's join.
+fn all_clocks(grouping_join: &str) -> String {
+    format!("sla_clocks c{grouping_join}")
+}
+
+/// Only the clocks waiting in the inbox (`c`), then the grouping's join; `None` without an
+/// inbox. Read raw beside the rollup, in the same snapshot. The inbox drives the read (a
+/// look-up per waiting clock): the planner, trusting an inbox it has no statistics for, chose to
+/// read a month of clocks and join them with an empty inbox.
+fn inbox_clocks(conn: &DbConnection, grouping_join: &str) -> Option<String> {
+    has_inbox(conn).then(|| {
+        format!(
+            "report_inbox ri CROSS JOIN LATERAL \
+             (SELECT * FROM sla_clocks WHERE sla_clocks.id = ri.clock_id) c{grouping_join}"
+        )
+    })
+}
+
+/// The whole days `[first, end)` as a range.
+fn whole_days((first, end): (i64, i64)) -> ReportRange {
+    ReportRange::new(Timestamp(first * DAY_MS), Timestamp(end * DAY_MS))
+}
+
+/// Answered clocks of `kinds` (SQL list) ended in a range, counted per group, kind and second
+/// (`source`: as [`all_clocks`] or [`inbox_clocks`] give it).
 fn raw_values(
     conn: &mut DbConnection,
-    (g, join): (&str, &str),
+    (g, source): (&str, &str),
     kinds: &str,
     extra: &str,
     range: ReportRange,
 ) -> Result<Vec<Counted>, StoreError> {
     let sql = format!(
         "SELECT {g} AS g, c.kind AS kind, c.seconds AS x, COUNT(*) AS n \
-         FROM sla_clocks c{join} WHERE c.kind IN ({kinds}) AND c.ended_at_ms >= ?1 \
+         FROM {source} WHERE c.kind IN ({kinds}) AND c.ended_at_ms >= ?1 \
          AND c.ended_at_ms < ?2 AND c.seconds IS NOT NULL{extra} GROUP BY {g}, c.kind, c.seconds"
     );
     load(conn, sql, &[range.from.millis(), range.to.millis()])
@@ -422,6 +467,9 @@ fn summary(
     let mut facts = Vec::new();
     if let (Some(days), Some((g, _, _))) = (parts.days, grp.rollup) {
         facts.extend(rollup_facts(conn, g, days)?);
+        if let Some(inbox) = inbox_clocks(conn, grp.clocks_join) {
+            facts.extend(clock_facts(conn, &grp, &inbox, whole_days(days))?);
+        }
     }
     for edge in &parts.edges {
         facts.extend(raw_facts(conn, &grp, *edge)?);
@@ -435,7 +483,8 @@ fn summary(
         .sum();
     let exact = values <= EXACT_PERCENTILES_UP_TO;
     let kinds = "'first_response', 'resolution'";
-    let clocks = (grp.clocks, grp.clocks_join);
+    let every = all_clocks(grp.clocks_join);
+    let clocks = (grp.clocks, every.as_str());
     if exact {
         for c in raw_values(conn, clocks, kinds, "", range)? {
             tallies.entry(c.g).or_default().add_values(&c, false);
@@ -444,6 +493,11 @@ fn summary(
         if let (Some(days), Some((_, g, dim))) = (parts.days, grp.rollup) {
             for c in rollup_buckets(conn, (g, dim), kinds, days)? {
                 tallies.entry(c.g).or_default().add_values(&c, true);
+            }
+            if let Some(inbox) = inbox_clocks(conn, grp.clocks_join) {
+                for c in raw_values(conn, (grp.clocks, &inbox), kinds, "", whole_days(days))? {
+                    tallies.entry(c.g).or_default().add_values(&c, false);
+                }
             }
         }
         for edge in &parts.edges {
@@ -486,8 +540,12 @@ fn agents(
     let grp = grouping(GroupBy::Agent);
     let parts = split(range);
     if let Some(days) = parts.days {
-        for f in rollup_facts(conn, "d.agent_id", days)? {
-            AgentTally::add(&mut rows, &f);
+        let mut facts = rollup_facts(conn, "d.agent_id", days)?;
+        if let Some(inbox) = inbox_clocks(conn, grp.clocks_join) {
+            facts.extend(clock_facts(conn, &grp, &inbox, whole_days(days))?);
+        }
+        for f in &facts {
+            AgentTally::add(&mut rows, f);
         }
     }
     for edge in &parts.edges {
@@ -498,7 +556,8 @@ fn agents(
     let values: u64 = rows.values().map(|t| t.row.responses).sum();
     let exact = values <= EXACT_PERCENTILES_UP_TO;
     let kinds = "'first_response', 'next_response'";
-    let clocks = ("c.agent_id", "");
+    let every = all_clocks("");
+    let clocks = ("c.agent_id", every.as_str());
     let agent = " AND c.agent_id IS NOT NULL";
     let mut counted = Vec::new();
     if exact {
@@ -511,6 +570,15 @@ fn agents(
                         .responses
                         .add_bucket(usize::try_from(c.x).unwrap_or(0), count(c.n));
                 }
+            }
+            if let Some(inbox) = inbox_clocks(conn, "") {
+                counted.extend(raw_values(
+                    conn,
+                    ("c.agent_id", &inbox),
+                    kinds,
+                    agent,
+                    whole_days(days),
+                )?);
             }
         }
         for edge in &parts.edges {
@@ -541,5 +609,20 @@ impl ReportStore for SqlStore {
 
     fn report_agents(&self, range: ReportRange, now: Timestamp) -> DomainResult<Vec<AgentRow>> {
         self.run(|conn| report(conn, |conn| agents(conn, range, now)))
+    }
+
+    fn fold_reports(&self, max: u32) -> DomainResult<u64> {
+        self.run(|conn| {
+            if !has_inbox(conn) {
+                return Ok(0);
+            }
+            let folded: Vec<Count> = load(
+                conn,
+                "SELECT CAST(0 AS BIGINT) AS g, CAST(report_fold(CAST(?1 AS INTEGER)) AS BIGINT) AS n"
+                    .to_owned(),
+                &[i64::from(max)],
+            )?;
+            Ok(folded.first().map_or(0, |f| count(f.n)))
+        })
     }
 }
