@@ -156,6 +156,13 @@ struct Count {
     n: i64,
 }
 
+/// How many ended clocks a fold moved into the rollup.
+#[derive(QueryableByName)]
+struct Folded {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 fn load<T: QueryableByName<<DbConnection as diesel::Connection>::Backend> + 'static>(
     conn: &mut DbConnection,
     sql: String,
@@ -209,11 +216,13 @@ fn split(range: ReportRange) -> Split {
     }
 }
 
-/// The rollup's facts of the whole days, per group (`g` its key expression over `d`).
-fn rollup_facts(
+/// The whole days' facts, per group: the rollup's (`g` its key expression over `d`), plus the
+/// inbox's ended clocks of those days, which the rollup does not count yet.
+fn whole_day_facts(
     conn: &mut DbConnection,
     g: &str,
-    (first, end): (i64, i64),
+    grp: &Grouping,
+    days: (i64, i64),
 ) -> Result<Vec<Fact>, StoreError> {
     let sql = format!(
         "SELECT {g} AS g, d.fact AS fact, CAST(SUM(d.n) AS BIGINT) AS n, \
@@ -221,7 +230,11 @@ fn rollup_facts(
          CAST(SUM(d.measured) AS BIGINT) AS measured, CAST(SUM(d.met) AS BIGINT) AS met \
          FROM report_daily d WHERE d.day >= ?1 AND d.day < ?2 GROUP BY {g}, d.fact"
     );
-    load(conn, sql, &[first, end])
+    let mut facts: Vec<Fact> = load(conn, sql, &[days.0, days.1])?;
+    if let Some(inbox) = inbox_clocks(conn, grp.clocks_join) {
+        facts.extend(clock_facts(conn, grp, &inbox, whole_days(days))?);
+    }
+    Ok(facts)
 }
 
 /// The same facts counted raw over a range.
@@ -466,10 +479,7 @@ fn summary(
     let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
     let mut facts = Vec::new();
     if let (Some(days), Some((g, _, _))) = (parts.days, grp.rollup) {
-        facts.extend(rollup_facts(conn, g, days)?);
-        if let Some(inbox) = inbox_clocks(conn, grp.clocks_join) {
-            facts.extend(clock_facts(conn, &grp, &inbox, whole_days(days))?);
-        }
+        facts.extend(whole_day_facts(conn, g, &grp, days)?);
     }
     for edge in &parts.edges {
         facts.extend(raw_facts(conn, &grp, *edge)?);
@@ -540,12 +550,8 @@ fn agents(
     let grp = grouping(GroupBy::Agent);
     let parts = split(range);
     if let Some(days) = parts.days {
-        let mut facts = rollup_facts(conn, "d.agent_id", days)?;
-        if let Some(inbox) = inbox_clocks(conn, grp.clocks_join) {
-            facts.extend(clock_facts(conn, &grp, &inbox, whole_days(days))?);
-        }
-        for f in &facts {
-            AgentTally::add(&mut rows, f);
+        for f in whole_day_facts(conn, "d.agent_id", &grp, days)? {
+            AgentTally::add(&mut rows, &f);
         }
     }
     for edge in &parts.edges {
@@ -616,10 +622,9 @@ impl ReportStore for SqlStore {
             if !has_inbox(conn) {
                 return Ok(0);
             }
-            let folded: Vec<Count> = load(
+            let folded: Vec<Folded> = load(
                 conn,
-                "SELECT CAST(0 AS BIGINT) AS g, CAST(report_fold(CAST(?1 AS INTEGER)) AS BIGINT) AS n"
-                    .to_owned(),
+                "SELECT CAST(report_fold(CAST(?1 AS INTEGER)) AS BIGINT) AS n".to_owned(),
                 &[i64::from(max)],
             )?;
             Ok(folded.first().map_or(0, |f| count(f.n)))

@@ -83,23 +83,18 @@ impl SlaStore for SqlStore {
     fn sla_clocks(&self, threads: &[ThreadId]) -> DomainResult<Vec<SlaClock>> {
         let ids: Vec<i64> = threads.iter().map(|t| t.0).collect();
         self.run(|conn| {
-            let ordered = (sla_clocks::started_at_ms, sla_clocks::id);
+            let query = sla_clocks::table
+                .order((sla_clocks::started_at_ms, sla_clocks::id))
+                .select(sla_clocks::all_columns)
+                .into_boxed();
             // One thread (every message's SLA step) compares with `=`: Postgres's generic plan
             // for `= ANY($1)` guesses ten threads, and a plan cached while the table was small
             // stayed a sequential scan of every clock (100M rows read in a 30 s bench).
-            let rows = match ids.as_slice() {
-                [id] => sla_clocks::table
-                    .filter(sla_clocks::thread_id.eq(*id))
-                    .order(ordered)
-                    .select(sla_clocks::all_columns)
-                    .load::<SlaClockRow>(conn)?,
-                _ => sla_clocks::table
-                    .filter(sla_clocks::thread_id.eq_any(&ids))
-                    .order(ordered)
-                    .select(sla_clocks::all_columns)
-                    .load::<SlaClockRow>(conn)?,
+            let query = match ids.as_slice() {
+                [id] => query.filter(sla_clocks::thread_id.eq(*id)),
+                _ => query.filter(sla_clocks::thread_id.eq_any(&ids)),
             };
-            into_clocks(rows)
+            into_clocks(query.load::<SlaClockRow>(conn)?)
         })
     }
 
