@@ -134,9 +134,9 @@ export class Conversation {
   async open() {
     this.atEnd = true;
     await this.fetchAfter(0);
+    if (this.closed) return;
     this.restoreOutbox();
     this.scrollToEnd();
-    if (this.closed) return;
     if (this.outbox.length) this.flush();
     if (!this.live) return;
     const current = session();
@@ -158,6 +158,9 @@ export class Conversation {
     let unseen = 0;
     for (let page = 0; page < 50; page += 1) {
       const data = await api('GET', `/api/v1/threads/${this.thread.id}/messages?after_seq=${after}&limit=${PAGE_SIZE}`);
+      // A conversation closed while this read was out (the reader opened another, or this one
+      // again) must not add to the list its successor now owns.
+      if (this.closed) return;
       const items = (data && data.items) || [];
       for (const message of items) {
         if (this.add(message, { replace: true, quiet: true }) && !this.isMine(message)) unseen += 1;
@@ -393,7 +396,7 @@ export class Conversation {
    * caller (a batch scrolls once at its end).
    */
   add(message, { replace = false, quiet = false } = {}) {
-    if (!message || typeof message.seq !== 'number' || message.thread_id !== this.thread.id) return false;
+    if (this.closed || !message || typeof message.seq !== 'number' || message.thread_id !== this.thread.id) return false;
     const known = this.bySeq.get(message.seq);
     if (known) {
       if (replace) {
