@@ -187,6 +187,7 @@ macro_rules! store_contract_tests {
             idle_pending_threads_lists_pending_threads_idle_the_longest_first,
             // SLA clocks and reports
             sla_clocks_run_once_and_breach_once,
+            an_append_makes_its_sla_changes_once,
             reports_give_exact_figures,
             reports_group_by_label,
             reports_over_any_range_equal_the_facts_counted_raw,

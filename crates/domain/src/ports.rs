@@ -23,7 +23,7 @@ use crate::routing::{
     AgentState, Assignment, Availability, RoutingMode, TransferCheck, Transferred,
 };
 use crate::search::{SearchHit, SearchQuery};
-use crate::sla::{NewSlaClock, SlaClock, SlaEnd};
+use crate::sla::{NewSlaClock, SlaApplied, SlaChange, SlaClock, SlaEnd};
 use crate::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use crate::throttle::{Locked, ThrottleKey};
 use crate::urgency::Urgency;
@@ -225,6 +225,22 @@ pub trait MessageStore: Send + Sync {
         message: NewMessage,
         patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
     ) -> DomainResult<Appended>;
+    /// [`MessageStore::append_message`], and the SLA clock changes `sla` decides for the
+    /// stored message, made in the same transaction where the store can (then the answer is
+    /// [`SlaApplied::WithMessage`]). `sla` is called at most once, after `patch` accepted the
+    /// message, with the thread as the patch left it and the thread's running clocks and its
+    /// first-response clock as of that transaction; its `Start`s are stored unless a clock of
+    /// the same track runs, its `Finish`es only end clocks still running. A store that cannot
+    /// (the default) answers [`SlaApplied::Left`] and the caller makes them itself.
+    fn append_message_with_sla(
+        &self,
+        message: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+        sla: &dyn Fn(&Thread, &[SlaClock]) -> Vec<SlaChange>,
+    ) -> DomainResult<(Appended, SlaApplied)> {
+        let _ = sla;
+        Ok((self.append_message(message, patch)?, SlaApplied::Left))
+    }
     /// Entries of a thread with `seq > after_seq` that `audience` may see (notes for staff
     /// only), in sequence order, at most `limit`. A client's page skips the notes' sequence
     /// numbers.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::message::{Appended, Audience};
-use chat_domain::ports::{MessageStore, ThreadStore};
+use chat_domain::ports::{MessageStore, SlaStore, ThreadStore};
+use chat_domain::sla::{SlaApplied, SlaClock, SlaKind, SlaPolicy};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::user::Role;
 use chat_domain::{Conflict, DomainError, DomainResult, ThreadId};
@@ -360,5 +361,81 @@ fn killing_the_connection_mid_batch_stores_every_send_once_or_answers_an_error()
         killed.load(Ordering::Relaxed),
         failed.len(),
         answers.len()
+    );
+}
+
+/// The SLA clock changes that batched appends decide are stored in the batch's own transaction
+/// (one commit for the messages and their clocks), each once.
+#[test]
+fn batched_appends_store_their_clock_changes_in_the_same_transaction() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = Arc::new(store_on(&schema, GATHER));
+    let threads = Arc::new(client_threads(&store, 6, ThreadType::Loan));
+    let policy = SlaPolicy::default();
+    let results = {
+        let (store, threads) = (Arc::clone(&store), Arc::clone(&threads));
+        all_at_once(6, move |i| {
+            let thread = &threads[i];
+            let decide = |t: &Thread, clocks: &[SlaClock]| {
+                policy.after_message((Role::Client, thread.client_id), t, NOW, clocks)
+            };
+            store
+                .append_message_with_sla(
+                    message(thread, "where is my loan?", None),
+                    &client_patch,
+                    &decide,
+                )
+                .unwrap()
+        })
+    };
+    assert!(results
+        .iter()
+        .all(|(a, applied)| a.created && *applied == SlaApplied::WithMessage));
+    let mut conn = PgConnection::establish(schema.url()).unwrap();
+    for thread in threads.iter() {
+        let clocks = store.sla_clocks(&[thread.id]).unwrap();
+        let kinds: Vec<SlaKind> = clocks.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, vec![SlaKind::FirstResponse, SlaKind::Resolution]);
+        assert!(clocks.iter().all(|c| c.started_at == NOW && c.is_running()));
+        // The clocks were written by the transaction that stored the message.
+        let same = diesel::sql_query(
+            "SELECT count(*) AS n FROM sla_clocks c JOIN messages m ON m.thread_id = c.thread_id \
+             WHERE c.thread_id = $1 AND c.xmin::text = m.xmin::text",
+        )
+        .bind::<BigInt, _>(thread.id.0)
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n;
+        assert_eq!(
+            same, 2,
+            "thread {}: clocks committed apart from the message",
+            thread.id
+        );
+    }
+    // Two more client messages into the waiting thread, together: neither begins a wait, so the
+    // batch offers them no clocks (their callers are told to decide) and nothing starts twice.
+    let thread = threads[0].clone();
+    let answers = {
+        let store = Arc::clone(&store);
+        let policy = SlaPolicy::default();
+        all_at_once(2, move |i| {
+            let decide = |t: &Thread, clocks: &[SlaClock]| {
+                policy.after_message((Role::Client, thread.client_id), t, NOW, clocks)
+            };
+            store
+                .append_message_with_sla(
+                    message(&thread, &format!("again {i}"), None),
+                    &client_patch,
+                    &decide,
+                )
+                .unwrap()
+                .1
+        })
+    };
+    assert!(answers.contains(&SlaApplied::Left));
+    assert_eq!(
+        store.sla_clocks(&[threads[0].id]).unwrap().len(),
+        2,
+        "nothing started twice"
     );
 }

@@ -2,7 +2,15 @@
 //! reports' figures (percentiles by one definition) identical on every store.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chat_domain::claim::Claim;
+use chat_domain::message::{Appended, NewMessage};
+use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
+use chat_domain::thread::{Thread, ThreadPatch};
+use chat_domain::user::User;
+use chat_domain::DomainResult;
 
 use chat_domain::label::NewLabel;
 use chat_domain::ports::Store;
@@ -15,7 +23,9 @@ use chat_domain::thread::ThreadType;
 use chat_domain::{Timestamp, UserId};
 use chat_memory::MemoryStore;
 
-use crate::fixtures::{agent, client, minutes, thread};
+use crate::fixtures::{
+    agent, agent_replied, client, client_wrote, minutes, new_message, thread, with_client_id,
+};
 
 fn policy() -> SlaPolicy {
     SlaPolicy {
@@ -92,6 +102,129 @@ pub fn sla_clocks_run_once_and_breach_once(store: Arc<dyn Store>) {
         .start_sla_clock(p.start(t.id, t.thread_type, SlaKind::NextResponse, minutes(10)))
         .unwrap()
         .is_some());
+}
+
+/// Appends `new` with an SLA decision by `policy` and checks the port's promise: with
+/// `WithMessage` the decided changes were made with the message, with `Left` none were (then
+/// this helper makes them, as the service does). Answers the appended message and how many
+/// times the decision was asked for.
+fn append_deciding(
+    store: &Arc<dyn Store>,
+    policy: &SlaPolicy,
+    new: NewMessage,
+    patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+    sender: &User,
+) -> (Appended, usize) {
+    let thread = new.thread_id;
+    let at = new.created_at;
+    let before = store.sla_clocks(&[thread]).unwrap();
+    let asked = AtomicUsize::new(0);
+    let decided = Mutex::new(Vec::new());
+    let decide = |t: &Thread, clocks: &[SlaClock]| {
+        asked.fetch_add(1, Ordering::SeqCst);
+        let changes = policy.after_message((sender.role, sender.id), t, at, clocks);
+        decided.lock().unwrap().clone_from(&changes);
+        changes
+    };
+    let (appended, applied) = store.append_message_with_sla(new, patch, &decide).unwrap();
+    let after = store.sla_clocks(&[thread]).unwrap();
+    match applied {
+        SlaApplied::WithMessage => {
+            let made = decided.lock().unwrap().clone();
+            let started = made
+                .iter()
+                .filter(|c| matches!(c, SlaChange::Start(_)))
+                .count();
+            assert_eq!(after.len(), before.len() + started, "every start was made");
+            for change in made {
+                if let SlaChange::Finish { clock, end, agent } = change {
+                    let ended = after.iter().find(|c| c.id == clock).unwrap();
+                    assert_eq!(
+                        (ended.ended_at, ended.seconds, ended.met, ended.agent_id),
+                        (Some(end.ended_at), end.seconds, end.met, agent),
+                        "every finish was made"
+                    );
+                }
+            }
+        }
+        SlaApplied::Left => {
+            assert_eq!(after, before, "a store that leaves the changes makes none");
+            if appended.created {
+                let clocks = store.sla_clocks(&[thread]).unwrap();
+                let changes =
+                    policy.after_message((sender.role, sender.id), &appended.thread, at, &clocks);
+                for change in changes {
+                    match change {
+                        SlaChange::Start(clock) => {
+                            store.start_sla_clock(clock).unwrap();
+                        }
+                        SlaChange::Finish { clock, end, agent } => {
+                            store.finish_sla_clock(clock, end, agent).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (appended, asked.load(Ordering::SeqCst))
+}
+
+/// An append with an SLA decision: a client's first message starts the first-response and
+/// resolution clocks, the agent's reply ends the response clock answered, the client's next
+/// message starts a next-response clock; a retry decides and changes nothing. Every store ends
+/// with the same clocks, whether it made the changes with the message or left them.
+pub fn an_append_makes_its_sla_changes_once(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let ag = agent(&store, "agent");
+    let t = thread(&store, &ann, ThreadType::Loan);
+    let p = policy();
+    let first = with_client_id(new_message(t.id, &ann, "my loan?", minutes(1)), "sla-1");
+    let wrote = |th: &Thread| Ok(client_wrote(th, minutes(1), 10, 1));
+    let (appended, asked) = append_deciding(&store, &p, first.clone(), &wrote, &ann);
+    assert!(appended.created);
+    assert!(asked <= 1, "the decision is asked for at most once");
+    let (retried, asked) = append_deciding(&store, &p, first, &wrote, &ann);
+    assert!(!retried.created);
+    assert_eq!(asked, 0, "a retry decides nothing");
+    let claim = Claim {
+        agent_id: ag.id,
+        until: minutes(30),
+    };
+    let reply = new_message(t.id, &ag, "looking at it", minutes(3));
+    append_deciding(&store, &p, reply, &|_| Ok(agent_replied(claim)), &ag);
+    let again = new_message(t.id, &ann, "and now?", minutes(4));
+    let wrote_again = |th: &Thread| Ok(client_wrote(th, minutes(4), 10, 2));
+    append_deciding(&store, &p, again, &wrote_again, &ann);
+    let clocks: Vec<_> = store
+        .sla_clocks(&[t.id])
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            (
+                c.kind,
+                c.started_at,
+                c.ended_at,
+                c.seconds,
+                c.met,
+                c.agent_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        clocks,
+        vec![
+            (
+                SlaKind::FirstResponse,
+                minutes(1),
+                Some(minutes(3)),
+                Some(120),
+                Some(true),
+                Some(ag.id)
+            ),
+            (SlaKind::Resolution, minutes(1), None, None, None, None),
+            (SlaKind::NextResponse, minutes(4), None, None, None, None),
+        ]
+    );
 }
 
 /// The summary and agents reports: counts, p50/p90 by `percentile_cont`'s definition, SLA met

@@ -5,6 +5,7 @@ use crate::event::Event;
 use crate::message::{
     Appended, Audience, ClientMessageId, Message, MessageBody, MessageKind, NewMessage,
 };
+use crate::sla::{SlaApplied, SlaClock};
 use crate::thread::{Thread, ThreadStatus, ThreadType};
 use crate::user::{Role, User};
 use crate::{Conflict, DomainError, DomainResult, ThreadId, UserId};
@@ -114,7 +115,12 @@ impl Chat {
         let config = &self.config;
         let patch =
             |thread: &Thread| thread.on_message(actor, &text, now, &config.claims, &config.urgency);
-        let appended = self.store.append_message(
+        let sla = |thread: &Thread, clocks: &[SlaClock]| {
+            config
+                .sla
+                .after_message((actor.role, actor.id), thread, now, clocks)
+        };
+        let (appended, sla_applied) = self.store.append_message_with_sla(
             NewMessage {
                 thread_id,
                 sender_id: actor.id,
@@ -127,6 +133,7 @@ impl Chat {
                 system: false,
             },
             &patch,
+            &sla,
         )?;
         let mut appended = appended;
         if with_files || !appended.created {
@@ -154,7 +161,9 @@ impl Chat {
                     client_id: appended.thread.client_id,
                 });
             }
-            self.sla_after_message(actor, &appended);
+            if sla_applied == SlaApplied::Left {
+                self.sla_after_message(actor, &appended);
+            }
         }
         Ok(appended)
     }

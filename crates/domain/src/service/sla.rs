@@ -4,10 +4,10 @@ use super::{require_staff, Chat};
 use crate::event::Event;
 use crate::message::Appended;
 use crate::report::{AgentRow, GroupBy, ReportRange, SummaryRow};
-use crate::sla::{SlaClock, SlaKind, SlaSummary};
+use crate::sla::{SlaChange, SlaClock, SlaKind, SlaPolicy, SlaSummary};
 use crate::thread::{Thread, ThreadStatus};
 use crate::urgency::Urgency;
-use crate::user::{Role, User};
+use crate::user::User;
 use crate::{DomainResult, ThreadId, Timestamp, UserId};
 
 /// What one sweep found.
@@ -20,30 +20,43 @@ pub struct SlaSweep {
 }
 
 impl Chat {
-    /// Starts and stops clocks after a stored message. Failures are logged, never the send's:
-    /// the message is stored either way.
+    /// Starts and stops clocks after a stored message whose store left them
+    /// ([`crate::sla::SlaApplied::Left`]). Failures are logged, never the send's: the message
+    /// is stored either way.
     pub(super) fn sla_after_message(&self, actor: &User, appended: &Appended) {
-        if !appended.created {
+        let at = appended.message.created_at;
+        if !appended.created || !SlaPolicy::may_change_clocks(actor.role, &appended.thread, at) {
             return;
         }
-        let result = match actor.role {
-            Role::Client => match appended.thread.waiting_since {
-                // This message began the wait.
-                Some(since) if since == appended.message.created_at => {
-                    self.sla_wait_started(&appended.thread, since)
-                }
-                _ => Ok(()),
-            },
-            Role::Agent | Role::Admin => self.sla_stop(
-                &appended.thread,
-                appended.message.created_at,
-                true,
-                actor.id,
-            ),
-        };
+        let result = self
+            .store
+            .sla_clocks(&[appended.thread.id])
+            .and_then(|clocks| {
+                let changes = self.config.sla.after_message(
+                    (actor.role, actor.id),
+                    &appended.thread,
+                    at,
+                    &clocks,
+                );
+                self.make_sla_changes(changes)
+            });
         if let Err(err) = result {
             tracing::warn!(error = %err, thread_id = %appended.thread.id, "SLA clock not updated");
         }
+    }
+
+    fn make_sla_changes(&self, changes: Vec<SlaChange>) -> DomainResult<()> {
+        for change in changes {
+            match change {
+                SlaChange::Start(clock) => {
+                    self.store.start_sla_clock(clock)?;
+                }
+                SlaChange::Finish { clock, end, agent } => {
+                    self.store.finish_sla_clock(clock, end, agent)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// After a status change: resolving stops both clocks (the resolution answered, a response
@@ -56,54 +69,6 @@ impl Chat {
         if let Err(err) = self.sla_stop_resolved(thread, now, agent) {
             tracing::warn!(error = %err, thread_id = %thread.id, "SLA clock not updated");
         }
-    }
-
-    fn sla_wait_started(&self, thread: &Thread, since: Timestamp) -> DomainResult<()> {
-        let policy = &self.config.sla;
-        let clocks = self.store.sla_clocks(&[thread.id])?;
-        let answered_before = clocks
-            .iter()
-            .any(|c| c.kind == SlaKind::FirstResponse && c.seconds.is_some());
-        let kind = if answered_before {
-            SlaKind::NextResponse
-        } else {
-            SlaKind::FirstResponse
-        };
-        if !clocks
-            .iter()
-            .any(|c| c.is_running() && c.kind.track() == "response")
-        {
-            self.store
-                .start_sla_clock(policy.start(thread.id, thread.thread_type, kind, since))?;
-        }
-        if !clocks
-            .iter()
-            .any(|c| c.is_running() && c.kind == SlaKind::Resolution)
-        {
-            self.store.start_sla_clock(policy.start(
-                thread.id,
-                thread.thread_type,
-                SlaKind::Resolution,
-                since,
-            ))?;
-        }
-        Ok(())
-    }
-
-    fn sla_stop(
-        &self,
-        thread: &Thread,
-        at: Timestamp,
-        answered: bool,
-        agent: UserId,
-    ) -> DomainResult<()> {
-        for clock in self.store.sla_clocks(&[thread.id])? {
-            if clock.is_running() && clock.kind.track() == "response" {
-                let end = self.config.sla.finish(&clock, at, answered);
-                self.store.finish_sla_clock(clock.id, end, Some(agent))?;
-            }
-        }
-        Ok(())
     }
 
     fn sla_stop_resolved(

@@ -22,7 +22,8 @@ pub mod hours;
 
 use serde::{Deserialize, Serialize};
 
-use crate::thread::ThreadType;
+use crate::thread::{Thread, ThreadType};
+use crate::user::Role;
 use crate::{DomainError, DomainResult, ThreadId, Timestamp, UserId};
 
 pub use hours::BusinessHours;
@@ -194,6 +195,94 @@ impl SlaPolicy {
             met: clock.target_seconds.map(|t| seconds <= t),
         }
     }
+}
+
+impl SlaPolicy {
+    /// The clock changes a message stored at `at` makes: `thread` as the message left it,
+    /// `clocks` the thread's running clocks and its first-response clock (the others do not
+    /// matter). A client's message that began a wait starts a response clock (first or next)
+    /// and, if none runs, the resolution clock; a staff reply ends the running response clock,
+    /// answered. Anything else changes nothing.
+    pub fn after_message(
+        &self,
+        sender: (Role, UserId),
+        thread: &Thread,
+        at: Timestamp,
+        clocks: &[SlaClock],
+    ) -> Vec<SlaChange> {
+        match sender.0 {
+            Role::Client if thread.waiting_since == Some(at) => {
+                self.wait_started(thread, at, clocks)
+            }
+            Role::Client => Vec::new(),
+            Role::Agent | Role::Admin => clocks
+                .iter()
+                .filter(|c| c.is_running() && c.kind.track() == "response")
+                .map(|c| SlaChange::Finish {
+                    clock: c.id,
+                    end: self.finish(c, at, true),
+                    agent: Some(sender.1),
+                })
+                .collect(),
+        }
+    }
+
+    fn wait_started(&self, thread: &Thread, at: Timestamp, clocks: &[SlaClock]) -> Vec<SlaChange> {
+        let answered_before = clocks
+            .iter()
+            .any(|c| c.kind == SlaKind::FirstResponse && c.seconds.is_some());
+        let response = if answered_before {
+            SlaKind::NextResponse
+        } else {
+            SlaKind::FirstResponse
+        };
+        let mut changes = Vec::new();
+        for kind in [response, SlaKind::Resolution] {
+            let running = clocks
+                .iter()
+                .any(|c| c.is_running() && c.kind.track() == kind.track());
+            if !running {
+                changes.push(SlaChange::Start(self.start(
+                    thread.id,
+                    thread.thread_type,
+                    kind,
+                    at,
+                )));
+            }
+        }
+        changes
+    }
+
+    /// Whether a message from `sender`, stored at `at` into `thread` (as the message left it),
+    /// can change clocks at all: if not, its clocks need not be read.
+    pub fn may_change_clocks(sender: Role, thread: &Thread, at: Timestamp) -> bool {
+        sender != Role::Client || thread.waiting_since == Some(at)
+    }
+}
+
+/// A change to a thread's clocks, decided by [`SlaPolicy::after_message`] and made by a store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlaChange {
+    /// Start this clock (nothing, if one of its track runs already).
+    Start(NewSlaClock),
+    /// End a running clock (nothing, if it ended meanwhile).
+    Finish {
+        /// The clock's id.
+        clock: i64,
+        /// How it ends.
+        end: SlaEnd,
+        /// The agent it is credited to.
+        agent: Option<UserId>,
+    },
+}
+
+/// Whether a store made an append's clock changes in the append's own transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaApplied {
+    /// Made with the message (committed together).
+    WithMessage,
+    /// Not made: the caller makes them after the append.
+    Left,
 }
 
 /// A clock to store.

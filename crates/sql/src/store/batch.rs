@@ -33,7 +33,9 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use chat_domain::message::{Appended, NewMessage};
+use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
+use chat_domain::user::Role;
 use chat_domain::webhook::OutboxEvent;
 use chat_domain::{DomainError, DomainResult};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -44,6 +46,7 @@ use super::append_statements::MarkClientMessagesRead;
 use super::batch_statements::{
     InsertMessages, LockThreads, RecordEvents, SaveThreads, StoredClientMessageIds,
 };
+use super::sla::{finish_clocks, live_clocks, start_clocks};
 use super::CheckoutObserver;
 use crate::connection::{DbConnection, DbConnectionManager, DbPool};
 use crate::error::StoreError;
@@ -89,13 +92,22 @@ impl Default for AppendBatching {
 /// patch is a pure, quick function: this only keeps a broken caller from stalling the batch).
 const PATCH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A caller's patch, and the clock changes it decided (empty when it was not given clocks).
+type PatchReply = (usize, DomainResult<ThreadPatch>, Vec<SlaChange>);
+
+/// The SLA decision a caller passes ([`chat_domain::ports::MessageStore::append_message_with_sla`]).
+pub(crate) type SlaDecision<'a> = &'a dyn Fn(&Thread, &[SlaClock]) -> Vec<SlaChange>;
+
 /// What the writer tells a waiting caller.
 enum ToCaller {
-    /// Compute your patch on this thread (as locked for your append) and send it back.
+    /// Compute your patch on this thread (as locked for your append) and send it back; with
+    /// `clocks` (the thread's live clocks in this transaction), also your clock changes, which
+    /// are then stored with the message.
     Patch {
         thread: Thread,
+        clocks: Option<Vec<SlaClock>>,
         index: usize,
-        reply: mpsc::Sender<(usize, DomainResult<ThreadPatch>)>,
+        reply: mpsc::Sender<PatchReply>,
     },
     /// Your answer.
     Done(DomainResult<Appended>),
@@ -108,6 +120,8 @@ struct Job {
     new: NewMessage,
     queued_at: Instant,
     caller: mpsc::Sender<ToCaller>,
+    /// Whether the caller decides clock changes (it passed an SLA decision).
+    wants_sla: bool,
 }
 
 impl Job {
@@ -213,40 +227,62 @@ impl Batcher {
         Ok(Batcher { queue, settings })
     }
 
-    /// Appends through the batch: queues `new`, then computes the patch when the writer asks
-    /// for it, until the answer comes. `direct` stores a message on the direct path (asked of
-    /// the caller for what cannot be batched).
+    /// Appends through the batch: queues `new`, then computes the patch (and with `sla`, the
+    /// clock changes) when the writer asks for it, until the answer comes. `direct` stores a
+    /// message on the direct path (asked of the caller for what cannot be batched), which
+    /// leaves the clocks to the caller.
     pub fn append(
         &self,
         new: NewMessage,
         patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+        sla: Option<SlaDecision<'_>>,
         direct: impl FnOnce(NewMessage) -> DomainResult<Appended>,
-    ) -> DomainResult<Appended> {
+    ) -> DomainResult<(Appended, SlaApplied)> {
         let (caller, answers) = mpsc::channel();
         {
             let mut state = self.queue.lock();
             if state.closed {
                 drop(state);
-                return direct(new);
+                return Ok((direct(new)?, SlaApplied::Left));
             }
             state.jobs.push_back(Job {
                 new,
                 queued_at: Instant::now(),
                 caller,
+                wants_sla: sla.is_some(),
             });
         }
         self.queue.ready.notify_one();
+        let mut decided = false;
         loop {
             match answers.recv() {
                 Ok(ToCaller::Patch {
                     thread,
+                    clocks,
                     index,
                     reply,
                 }) => {
-                    let _ = reply.send((index, patch(&thread)));
+                    let patched = patch(&thread);
+                    let changes = match (&patched, clocks, sla) {
+                        (Ok(accepted), Some(clocks), Some(sla)) => {
+                            decided = true;
+                            let mut after = thread.clone();
+                            after.apply(accepted.clone());
+                            sla(&after, &clocks)
+                        }
+                        _ => Vec::new(),
+                    };
+                    let _ = reply.send((index, patched, changes));
                 }
-                Ok(ToCaller::Done(result)) => return result,
-                Ok(ToCaller::Direct(new)) => return direct(new),
+                Ok(ToCaller::Done(result)) => {
+                    let applied = if decided {
+                        SlaApplied::WithMessage
+                    } else {
+                        SlaApplied::Left
+                    };
+                    return result.map(|appended| (appended, applied));
+                }
+                Ok(ToCaller::Direct(new)) => return Ok((direct(new)?, SlaApplied::Left)),
                 Err(_) => {
                     return Err(DomainError::Internal(
                         "the append batcher stopped without answering".to_owned(),
@@ -429,6 +465,34 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
             threads.insert(row.id, (row.to_thread()?, row.rank_key));
         }
     }
+    // 2b. The live clocks of the threads whose first append in this batch may change them (a
+    // staff reply, or a client's message to a thread not waiting yet): that append decides its
+    // clock changes with its patch and they are stored with it. Later appends to the same
+    // thread (rare: two within one batch) leave theirs to their callers, after the commit.
+    let mut clocks: HashMap<i64, Vec<SlaClock>> = HashMap::new();
+    let mut offered: HashSet<i64> = HashSet::new();
+    for (job, outcome) in jobs.iter().zip(&outcomes) {
+        let thread = job.new.thread_id.0;
+        if outcome.is_some() || !job.wants_sla || clocks.contains_key(&thread) {
+            continue;
+        }
+        let may_change = match threads.get(&thread) {
+            Some((locked, _)) => {
+                job.new.sender_role != Role::Client || locked.waiting_since.is_none()
+            }
+            None => false,
+        };
+        if may_change {
+            clocks.insert(thread, Vec::new());
+        }
+    }
+    if !clocks.is_empty() {
+        let ids: Vec<i64> = clocks.keys().copied().collect();
+        for clock in live_clocks(pg, &ids)? {
+            clocks.entry(clock.thread_id.0).or_default().push(clock);
+        }
+    }
+    let mut sla_changes: Vec<SlaChange> = Vec::new();
     // 3. The patches, in rounds: per thread, its appends in queue order.
     let mut per_thread: HashMap<i64, VecDeque<usize>> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
@@ -466,8 +530,14 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
             let mut thread = locked.clone();
             thread.last_seq += 1;
             thread.last_activity_at = job.new.created_at;
+            let thread_clocks = if job.wants_sla && offered.insert(thread.id.0) {
+                clocks.get(&thread.id.0).cloned()
+            } else {
+                None
+            };
             let sent = job.caller.send(ToCaller::Patch {
                 thread,
+                clocks: thread_clocks,
                 index: i,
                 reply: reply.clone(),
             });
@@ -476,23 +546,27 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
             }
         }
         drop(reply);
-        let mut patches: HashMap<usize, DomainResult<ThreadPatch>> = HashMap::new();
+        let mut patches: HashMap<usize, (DomainResult<ThreadPatch>, Vec<SlaChange>)> =
+            HashMap::new();
         let deadline = Instant::now() + PATCH_TIMEOUT;
         while patches.len() < asked {
             let left = deadline.saturating_duration_since(Instant::now());
             match replies.recv_timeout(left) {
-                Ok((i, patch)) => {
-                    patches.insert(i, patch);
+                Ok((i, patch, changes)) => {
+                    patches.insert(i, (patch, changes));
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
         for i in round {
             let job = &jobs[i];
-            let patch = patches.remove(&i).unwrap_or_else(|| {
-                Err(DomainError::Internal(
-                    "the sender did not compute its patch".to_owned(),
-                ))
+            let (patch, changes) = patches.remove(&i).unwrap_or_else(|| {
+                (
+                    Err(DomainError::Internal(
+                        "the sender did not compute its patch".to_owned(),
+                    )),
+                    Vec::new(),
+                )
             });
             let Some((thread, rank_key)) = threads.get_mut(&job.new.thread_id.0) else {
                 continue;
@@ -504,6 +578,7 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
                     continue;
                 }
             };
+            sla_changes.extend(changes);
             thread.last_seq += 1;
             thread.last_activity_at = job.new.created_at;
             let seq = thread.last_seq;
@@ -539,6 +614,9 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
             &mark_read,
             &mut outcomes,
         )?;
+        // 5. The clock changes the appends decided, in two statements.
+        start_clocks(pg, &sla_changes)?;
+        finish_clocks(pg, &sla_changes)?;
     }
     Ok(outcomes
         .into_iter()

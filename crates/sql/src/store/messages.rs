@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::MessageStore;
 use chat_domain::search::{SearchHit, SearchQuery};
+use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
 use chat_domain::webhook::OutboxEvent;
@@ -210,10 +211,25 @@ impl MessageStore for SqlStore {
     ) -> DomainResult<Appended> {
         match &self.batcher {
             // Attachments are rare and have their own checks: those sends go one by one.
-            Some(batcher) if new.attachments.is_empty() => {
-                batcher.append(new, patch, |new| self.append_direct(new, patch))
-            }
+            Some(batcher) if new.attachments.is_empty() => batcher
+                .append(new, patch, None, |new| self.append_direct(new, patch))
+                .map(|(appended, _)| appended),
             _ => self.append_direct(new, patch),
+        }
+    }
+
+    fn append_message_with_sla(
+        &self,
+        new: NewMessage,
+        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+        sla: &dyn Fn(&Thread, &[SlaClock]) -> Vec<SlaChange>,
+    ) -> DomainResult<(Appended, SlaApplied)> {
+        match &self.batcher {
+            // Batched: the clock changes are stored in the batch's transaction.
+            Some(batcher) if new.attachments.is_empty() => {
+                batcher.append(new, patch, Some(sla), |new| self.append_direct(new, patch))
+            }
+            _ => Ok((self.append_direct(new, patch)?, SlaApplied::Left)),
         }
     }
 

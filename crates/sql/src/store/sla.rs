@@ -6,6 +6,10 @@ use chat_domain::thread::ThreadType;
 use chat_domain::{DomainResult, ThreadId, Timestamp, UserId};
 use diesel::prelude::*;
 
+use chat_domain::sla::SlaChange;
+use diesel::pg::PgConnection;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable};
+
 use super::SqlStore;
 use crate::error::{is_unique_violation, StoreError};
 use crate::schema::sla_clocks;
@@ -54,6 +58,95 @@ impl SlaClockRow {
 
 fn into_clocks(rows: Vec<SlaClockRow>) -> Result<Vec<SlaClock>, StoreError> {
     rows.into_iter().map(SlaClockRow::into_clock).collect()
+}
+
+/// The running clocks and the first-response clocks of these threads: what an append's SLA
+/// decision reads ([`chat_domain::sla::SlaPolicy::after_message`]). A boxed query, planned
+/// for its actual threads every time (two partial indexes, never a scan of every clock).
+pub(crate) fn live_clocks(
+    pg: &mut PgConnection,
+    threads: &[i64],
+) -> Result<Vec<SlaClock>, StoreError> {
+    let rows = sla_clocks::table
+        .filter(sla_clocks::thread_id.eq_any(threads))
+        .filter(
+            sla_clocks::ended_at_ms
+                .is_null()
+                .or(sla_clocks::kind.eq(SlaKind::FirstResponse.as_str())),
+        )
+        .order((sla_clocks::started_at_ms, sla_clocks::id))
+        .select(sla_clocks::all_columns)
+        .into_boxed()
+        .load::<SlaClockRow>(pg)?;
+    into_clocks(rows)
+}
+
+/// Stores the `Start`s of `changes` in one statement; a clock whose thread already runs one of
+/// its track is skipped (the unique index of running clocks), as `start_sla_clock` does.
+pub(crate) fn start_clocks(pg: &mut PgConnection, changes: &[SlaChange]) -> Result<(), StoreError> {
+    let rows: Vec<_> = changes
+        .iter()
+        .filter_map(|change| match change {
+            SlaChange::Start(clock) => Some((
+                sla_clocks::thread_id.eq(clock.thread_id.0),
+                sla_clocks::thread_type.eq(clock.thread_type.code()),
+                sla_clocks::kind.eq(clock.kind.as_str()),
+                sla_clocks::track.eq(clock.kind.track()),
+                sla_clocks::started_at_ms.eq(clock.started_at.millis()),
+                sla_clocks::target_seconds.eq(clock.target_seconds),
+                sla_clocks::due_at_ms.eq(clock.due_at.map(Timestamp::millis)),
+                sla_clocks::at_risk_at_ms.eq(clock.at_risk_at.map(Timestamp::millis)),
+            )),
+            SlaChange::Finish { .. } => None,
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(sla_clocks::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Ends the clocks of the `Finish`es of `changes` in one statement, each only if it still
+/// runs (as `finish_sla_clock` does), in id order.
+pub(crate) fn finish_clocks(
+    pg: &mut PgConnection,
+    changes: &[SlaChange],
+) -> Result<(), StoreError> {
+    let mut ends: Vec<_> = changes
+        .iter()
+        .filter_map(|change| match change {
+            SlaChange::Finish { clock, end, agent } => Some((*clock, *end, *agent)),
+            SlaChange::Start(_) => None,
+        })
+        .collect();
+    if ends.is_empty() {
+        return Ok(());
+    }
+    ends.sort_unstable_by_key(|(id, _, _)| *id);
+    let ids: Vec<i64> = ends.iter().map(|(id, _, _)| *id).collect();
+    let ended: Vec<i64> = ends
+        .iter()
+        .map(|(_, end, _)| end.ended_at.millis())
+        .collect();
+    let seconds: Vec<Option<i64>> = ends.iter().map(|(_, end, _)| end.seconds).collect();
+    let met: Vec<Option<bool>> = ends.iter().map(|(_, end, _)| end.met).collect();
+    let agents: Vec<Option<i64>> = ends.iter().map(|(_, _, a)| a.map(|a| a.0)).collect();
+    diesel::sql_query(
+        "UPDATE sla_clocks AS c SET ended_at_ms = v.ended_at_ms, seconds = v.seconds, \
+         met = v.met, agent_id = v.agent_id \
+         FROM unnest($1, $2, $3, $4, $5) AS v(id, ended_at_ms, seconds, met, agent_id) \
+         WHERE c.id = v.id AND c.ended_at_ms IS NULL",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<BigInt>, _>(ended)
+    .bind::<Array<Nullable<BigInt>>, _>(seconds)
+    .bind::<Array<Nullable<Bool>>, _>(met)
+    .bind::<Array<Nullable<BigInt>>, _>(agents)
+    .execute(pg)?;
+    Ok(())
 }
 
 impl SlaStore for SqlStore {

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS sla_clocks_first_response;
