@@ -418,6 +418,103 @@ mod tests {
         }
     }
 
+    fn waiting_since(at: Option<Timestamp>) -> Thread {
+        Thread {
+            id: ThreadId(7),
+            client_id: UserId(1),
+            thread_type: ThreadType::Loan,
+            status: crate::thread::ThreadStatus::Open,
+            claim: None,
+            agent_id: None,
+            created_at: Timestamp(0),
+            last_activity_at: Timestamp(0),
+            last_seq: 1,
+            waiting_since: at,
+            urgency: crate::urgency::Urgency::default(),
+            resolutions: 0,
+        }
+    }
+
+    fn stored(id: i64, new: NewSlaClock) -> SlaClock {
+        SlaClock {
+            id,
+            thread_id: new.thread_id,
+            thread_type: new.thread_type,
+            kind: new.kind,
+            started_at: new.started_at,
+            target_seconds: new.target_seconds,
+            due_at: new.due_at,
+            at_risk_at: new.at_risk_at,
+            warned_at: None,
+            breached_at: None,
+            ended_at: None,
+            agent_id: None,
+            seconds: None,
+            met: None,
+        }
+    }
+
+    fn started(changes: &[SlaChange]) -> Vec<SlaKind> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                SlaChange::Start(clock) => Some(clock.kind),
+                SlaChange::Finish { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wait_starts_the_response_and_resolution_clocks_and_a_reply_ends_the_response_one() {
+        let p = policy();
+        let client = (Role::Client, UserId(1));
+        let agent = (Role::Agent, UserId(2));
+        let t0 = Timestamp(0);
+        // The client's message began the wait: first response and resolution start.
+        let begun = p.after_message(client, &waiting_since(Some(t0)), t0, &[]);
+        assert_eq!(
+            started(&begun),
+            vec![SlaKind::FirstResponse, SlaKind::Resolution]
+        );
+        // A second message of the same wait changes nothing.
+        let later = Timestamp(60_000);
+        assert!(p
+            .after_message(client, &waiting_since(Some(t0)), later, &[])
+            .is_empty());
+        // The agent's reply ends the running response clock, answered, and leaves resolution.
+        let mut clocks = vec![
+            stored(
+                1,
+                p.start(ThreadId(7), ThreadType::Loan, SlaKind::FirstResponse, t0),
+            ),
+            stored(
+                2,
+                p.start(ThreadId(7), ThreadType::Loan, SlaKind::Resolution, t0),
+            ),
+        ];
+        let reply_at = Timestamp(120_000);
+        let replied = p.after_message(agent, &waiting_since(None), reply_at, &clocks);
+        assert_eq!(
+            replied,
+            vec![SlaChange::Finish {
+                clock: 1,
+                end: SlaEnd {
+                    ended_at: reply_at,
+                    seconds: Some(120),
+                    met: Some(true),
+                },
+                agent: Some(UserId(2)),
+            }]
+        );
+        // The next wait starts a next-response clock (the first was answered), and no second
+        // resolution clock while one runs.
+        clocks[0].ended_at = Some(reply_at);
+        clocks[0].seconds = Some(120);
+        let again = Timestamp(180_000);
+        let next = p.after_message(client, &waiting_since(Some(again)), again, &clocks);
+        assert_eq!(started(&next), vec![SlaKind::NextResponse]);
+    }
+
     #[test]
     fn a_loan_clock_is_due_after_its_target_and_at_risk_before() {
         let c = policy().start(
