@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::message::{Appended, Audience};
-use chat_domain::ports::{MessageStore, SlaStore, ThreadStore};
+use chat_domain::ports::{MessageStore, SharedSlaDecision, SlaStore, ThreadStore};
 use chat_domain::sla::{SlaApplied, SlaClock, SlaKind, SlaPolicy};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::user::Role;
@@ -376,14 +376,15 @@ fn batched_appends_store_their_clock_changes_in_the_same_transaction() {
         let (store, threads) = (Arc::clone(&store), Arc::clone(&threads));
         all_at_once(6, move |i| {
             let thread = &threads[i];
-            let decide = |t: &Thread, clocks: &[SlaClock]| {
-                policy.after_message((Role::Client, thread.client_id), t, NOW, clocks)
-            };
+            let (policy, client) = (policy.clone(), thread.client_id);
+            let decide: SharedSlaDecision = Arc::new(move |t: &Thread, clocks: &[SlaClock]| {
+                policy.after_message((Role::Client, client), t, NOW, clocks)
+            });
             store
                 .append_message_with_sla(
                     message(thread, "where is my loan?", None),
-                    &client_patch,
-                    &decide,
+                    Arc::new(client_patch),
+                    decide,
                 )
                 .unwrap()
         })
@@ -419,14 +420,15 @@ fn batched_appends_store_their_clock_changes_in_the_same_transaction() {
         let store = Arc::clone(&store);
         let policy = SlaPolicy::default();
         all_at_once(2, move |i| {
-            let decide = |t: &Thread, clocks: &[SlaClock]| {
-                policy.after_message((Role::Client, thread.client_id), t, NOW, clocks)
-            };
+            let (policy, client) = (policy.clone(), thread.client_id);
+            let decide: SharedSlaDecision = Arc::new(move |t: &Thread, clocks: &[SlaClock]| {
+                policy.after_message((Role::Client, client), t, NOW, clocks)
+            });
             store
                 .append_message_with_sla(
                     message(&thread, &format!("again {i}"), None),
-                    &client_patch,
-                    &decide,
+                    Arc::new(client_patch),
+                    decide,
                 )
                 .unwrap()
                 .1

@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use chat_domain::claim::Claim;
 use chat_domain::message::{Appended, NewMessage};
 use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
-use chat_domain::thread::{Thread, ThreadPatch};
+use chat_domain::thread::Thread;
 use chat_domain::user::User;
-use chat_domain::DomainResult;
 
 use chat_domain::label::NewLabel;
-use chat_domain::ports::Store;
+use chat_domain::ports::{SharedPatch, SharedSlaDecision, Store};
 use chat_domain::rating::NewRating;
 use chat_domain::report::{
     AgentRow, GroupBy, Percentiles, ReportRange, SummaryRow, BUCKET_ERROR, EXACT_PERCENTILES_UP_TO,
@@ -112,21 +111,25 @@ fn append_deciding(
     store: &Arc<dyn Store>,
     policy: &SlaPolicy,
     new: NewMessage,
-    patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
+    patch: SharedPatch,
     sender: &User,
 ) -> (Appended, usize) {
     let thread = new.thread_id;
     let at = new.created_at;
     let before = store.sla_clocks(&[thread]).unwrap();
-    let asked = AtomicUsize::new(0);
-    let decided = Mutex::new(Vec::new());
-    let decide = |t: &Thread, clocks: &[SlaClock]| {
-        asked.fetch_add(1, Ordering::SeqCst);
-        let changes = policy.after_message((sender.role, sender.id), t, at, clocks);
-        decided.lock().unwrap().clone_from(&changes);
-        changes
+    let asked = Arc::new(AtomicUsize::new(0));
+    let decided = Arc::new(Mutex::new(Vec::new()));
+    let decide: SharedSlaDecision = {
+        let (asked, decided, policy) = (Arc::clone(&asked), Arc::clone(&decided), policy.clone());
+        let sender = (sender.role, sender.id);
+        Arc::new(move |t: &Thread, clocks: &[SlaClock]| {
+            asked.fetch_add(1, Ordering::SeqCst);
+            let changes = policy.after_message(sender, t, at, clocks);
+            decided.lock().unwrap().clone_from(&changes);
+            changes
+        })
     };
-    let (appended, applied) = store.append_message_with_sla(new, patch, &decide).unwrap();
+    let (appended, applied) = store.append_message_with_sla(new, patch, decide).unwrap();
     let after = store.sla_clocks(&[thread]).unwrap();
     match applied {
         SlaApplied::WithMessage => {
@@ -179,11 +182,11 @@ pub fn an_append_makes_its_sla_changes_once(store: Arc<dyn Store>) {
     let t = thread(&store, &ann, ThreadType::Loan);
     let p = policy();
     let first = with_client_id(new_message(t.id, &ann, "my loan?", minutes(1)), "sla-1");
-    let wrote = |th: &Thread| Ok(client_wrote(th, minutes(1), 10, 1));
-    let (appended, asked) = append_deciding(&store, &p, first.clone(), &wrote, &ann);
+    let wrote: SharedPatch = Arc::new(|th: &Thread| Ok(client_wrote(th, minutes(1), 10, 1)));
+    let (appended, asked) = append_deciding(&store, &p, first.clone(), Arc::clone(&wrote), &ann);
     assert!(appended.created);
     assert!(asked <= 1, "the decision is asked for at most once");
-    let (retried, asked) = append_deciding(&store, &p, first, &wrote, &ann);
+    let (retried, asked) = append_deciding(&store, &p, first, wrote, &ann);
     assert!(!retried.created);
     assert_eq!(asked, 0, "a retry decides nothing");
     let claim = Claim {
@@ -191,10 +194,16 @@ pub fn an_append_makes_its_sla_changes_once(store: Arc<dyn Store>) {
         until: minutes(30),
     };
     let reply = new_message(t.id, &ag, "looking at it", minutes(3));
-    append_deciding(&store, &p, reply, &|_| Ok(agent_replied(claim)), &ag);
+    append_deciding(
+        &store,
+        &p,
+        reply,
+        Arc::new(move |_: &Thread| Ok(agent_replied(claim))),
+        &ag,
+    );
     let again = new_message(t.id, &ann, "and now?", minutes(4));
-    let wrote_again = |th: &Thread| Ok(client_wrote(th, minutes(4), 10, 2));
-    append_deciding(&store, &p, again, &wrote_again, &ann);
+    let wrote_again: SharedPatch = Arc::new(|th: &Thread| Ok(client_wrote(th, minutes(4), 10, 2)));
+    append_deciding(&store, &p, again, wrote_again, &ann);
     let clocks: Vec<_> = store
         .sla_clocks(&[t.id])
         .unwrap()

@@ -1,10 +1,13 @@
 //! Writing, reading and live signals in threads.
 
+use std::sync::Arc;
+
 use super::{can_view, require_staff, Chat};
 use crate::event::Event;
 use crate::message::{
     Appended, Audience, ClientMessageId, Message, MessageBody, MessageKind, NewMessage,
 };
+use crate::ports::{SharedPatch, SharedSlaDecision};
 use crate::sla::{SlaApplied, SlaClock};
 use crate::thread::{Thread, ThreadStatus, ThreadType};
 use crate::user::{Role, User};
@@ -112,14 +115,14 @@ impl Chat {
         let now = self.now();
         let with_files = !attachments.is_empty();
         let text = body.as_str().to_owned();
-        let config = &self.config;
-        let patch =
-            |thread: &Thread| thread.on_message(actor, &text, now, &config.claims, &config.urgency);
-        let sla = |thread: &Thread, clocks: &[SlaClock]| {
-            config
-                .sla
-                .after_message((actor.role, actor.id), thread, now, clocks)
-        };
+        let (sender, config) = (actor.clone(), Arc::clone(&self.config));
+        let patch: SharedPatch = Arc::new(move |thread: &Thread| {
+            thread.on_message(&sender, &text, now, &config.claims, &config.urgency)
+        });
+        let (role, id, config) = (actor.role, actor.id, Arc::clone(&self.config));
+        let sla: SharedSlaDecision = Arc::new(move |thread: &Thread, clocks: &[SlaClock]| {
+            config.sla.after_message((role, id), thread, now, clocks)
+        });
         let (appended, sla_applied) = self.store.append_message_with_sla(
             NewMessage {
                 thread_id,
@@ -132,8 +135,8 @@ impl Chat {
                 attachments,
                 system: false,
             },
-            &patch,
-            &sla,
+            patch,
+            sla,
         )?;
         let mut appended = appended;
         if with_files || !appended.created {

@@ -8,14 +8,20 @@
 //!
 //! 1. `BEGIN`; the batch's retries found (`(sender_id, client_message_id)` already stored);
 //! 2. every thread of the batch locked, in id order, and read as locked (one statement);
-//! 3. the callers' patches, each computed *by its caller, on its own thread* (the port's patch is
-//!    neither `Send` nor `'static`): the writer hands each caller its thread as locked for its
-//!    append (`last_seq` the new one, `last_activity_at` the message's time) and gets the patch
-//!    back. Appends to the same thread go in rounds, in the order they were queued, each seeing
-//!    the thread as the previous one left it; a patch that fails fails only its own send, and
-//!    takes no sequence number;
+//! 3. the patches, each on the thread as locked for its append (`last_seq` the new one,
+//!    `last_activity_at` the message's time). A shared patch (`append_shared`: the service's
+//!    sends, `MessageStore::append_message_with_sla`) is run by the writer itself, and so is its
+//!    SLA decision, on the live clocks of the batch's threads read in one statement (a thread's
+//!    first append of the batch only; the clock changes are stored in step 5). A borrowed patch
+//!    (`append_message`'s, neither `Send` nor `'static`) is computed *by its caller, on its own
+//!    thread*: the writer hands it the thread and gets the patch back. Appends to the same
+//!    thread go in rounds, in the order they were queued, each seeing the thread as the
+//!    previous one left it; a patch that fails fails only its own send, and takes no sequence
+//!    number;
 //! 4. the messages inserted, the read marks of agents' replies, the threads written back, the
-//!    webhook outbox rows: four statements; `COMMIT`; then each caller gets its answer.
+//!    webhook outbox rows: four statements;
+//! 5. the decided clock changes: one insert, one update; `COMMIT`; then each caller gets its
+//!    answer.
 //!
 //! A batch that the database refuses as a whole (a retry that raced in after step 1, reopening
 //! a thread beside another open one, a deadlock) is rolled back and every send of it runs again
@@ -33,6 +39,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use chat_domain::message::{Appended, NewMessage};
+use chat_domain::ports::{SharedPatch, SharedSlaDecision};
 use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
@@ -92,25 +99,20 @@ impl Default for AppendBatching {
 /// patch is a pure, quick function: this only keeps a broken caller from stalling the batch).
 const PATCH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A caller's patch, and the clock changes it decided (empty when it was not given clocks).
-type PatchReply = (usize, DomainResult<ThreadPatch>, Vec<SlaChange>);
-
-/// The SLA decision a caller passes ([`chat_domain::ports::MessageStore::append_message_with_sla`]).
-pub(crate) type SlaDecision<'a> = &'a dyn Fn(&Thread, &[SlaClock]) -> Vec<SlaChange>;
+/// A caller's borrowed patch ([`Batcher::append`]).
+type BorrowedPatch<'a> = &'a dyn Fn(&Thread) -> DomainResult<ThreadPatch>;
 
 /// What the writer tells a waiting caller.
 enum ToCaller {
-    /// Compute your patch on this thread (as locked for your append) and send it back; with
-    /// `clocks` (the thread's live clocks in this transaction), also your clock changes, which
-    /// are then stored with the message.
+    /// Compute your patch on this thread (as locked for your append) and send it back (for a
+    /// caller whose patch is only borrowed: [`Batcher::append`]).
     Patch {
         thread: Thread,
-        clocks: Option<Vec<SlaClock>>,
         index: usize,
-        reply: mpsc::Sender<PatchReply>,
+        reply: mpsc::Sender<(usize, DomainResult<ThreadPatch>)>,
     },
-    /// Your answer.
-    Done(DomainResult<Appended>),
+    /// Your answer, and whether your clock changes were stored with it.
+    Done(DomainResult<Appended>, SlaApplied),
     /// Store it yourself, in a transaction of its own.
     Direct(NewMessage),
 }
@@ -120,14 +122,19 @@ struct Job {
     new: NewMessage,
     queued_at: Instant,
     caller: mpsc::Sender<ToCaller>,
-    /// Whether the caller decides clock changes (it passed an SLA decision).
-    wants_sla: bool,
+    /// The patch and SLA decision when the caller shared them: the writer runs them itself
+    /// (no round trip to the caller) and stores the clock changes with the message.
+    shared: Option<(SharedPatch, SharedSlaDecision)>,
 }
 
 impl Job {
     fn answer(self, result: DomainResult<Appended>) {
+        self.answer_with(result, SlaApplied::Left);
+    }
+
+    fn answer_with(self, result: DomainResult<Appended>, applied: SlaApplied) {
         // A caller that went away (it panicked) needs no answer.
-        let _ = self.caller.send(ToCaller::Done(result));
+        let _ = self.caller.send(ToCaller::Done(result, applied));
     }
 
     fn direct(self) {
@@ -227,60 +234,86 @@ impl Batcher {
         Ok(Batcher { queue, settings })
     }
 
-    /// Appends through the batch: queues `new`, then computes the patch (and with `sla`, the
-    /// clock changes) when the writer asks for it, until the answer comes. `direct` stores a
-    /// message on the direct path (asked of the caller for what cannot be batched), which
-    /// leaves the clocks to the caller.
+    /// Appends through the batch with a borrowed patch: queues `new`, then computes the patch
+    /// when the writer asks for it, until the answer comes. `direct` stores a message on the
+    /// direct path (asked of the caller for what cannot be batched).
     pub fn append(
         &self,
         new: NewMessage,
         patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
-        sla: Option<SlaDecision<'_>>,
+        direct: impl FnOnce(NewMessage) -> DomainResult<Appended>,
+    ) -> DomainResult<Appended> {
+        let answers = match self.enqueue(new, None) {
+            Ok(answers) => answers,
+            Err(new) => return direct(new),
+        };
+        Self::wait(&answers, Some(patch), direct).map(|(appended, _)| appended)
+    }
+
+    /// Appends through the batch with a shared patch and SLA decision, which the writer runs
+    /// itself: the clock changes are stored in the batch's transaction
+    /// ([`SlaApplied::WithMessage`]) when the writer could decide them, else left to the caller.
+    pub fn append_shared(
+        &self,
+        new: NewMessage,
+        patch: SharedPatch,
+        sla: SharedSlaDecision,
         direct: impl FnOnce(NewMessage) -> DomainResult<Appended>,
     ) -> DomainResult<(Appended, SlaApplied)> {
+        let answers = match self.enqueue(new, Some((patch, sla))) {
+            Ok(answers) => answers,
+            Err(new) => return Ok((direct(new)?, SlaApplied::Left)),
+        };
+        Self::wait(&answers, None, direct)
+    }
+
+    /// Queues a job; gives the message back when the batcher is closed (the caller stores it
+    /// directly).
+    fn enqueue(
+        &self,
+        new: NewMessage,
+        shared: Option<(SharedPatch, SharedSlaDecision)>,
+    ) -> Result<mpsc::Receiver<ToCaller>, NewMessage> {
         let (caller, answers) = mpsc::channel();
         {
             let mut state = self.queue.lock();
             if state.closed {
-                drop(state);
-                return Ok((direct(new)?, SlaApplied::Left));
+                return Err(new);
             }
             state.jobs.push_back(Job {
                 new,
                 queued_at: Instant::now(),
                 caller,
-                wants_sla: sla.is_some(),
+                shared,
             });
         }
         self.queue.ready.notify_one();
-        let mut decided = false;
+        Ok(answers)
+    }
+
+    /// Waits for the writer's answer, computing a borrowed patch when asked.
+    fn wait(
+        answers: &mpsc::Receiver<ToCaller>,
+        patch: Option<BorrowedPatch<'_>>,
+        direct: impl FnOnce(NewMessage) -> DomainResult<Appended>,
+    ) -> DomainResult<(Appended, SlaApplied)> {
         loop {
             match answers.recv() {
                 Ok(ToCaller::Patch {
                     thread,
-                    clocks,
                     index,
                     reply,
                 }) => {
-                    let patched = patch(&thread);
-                    let changes = match (&patched, clocks, sla) {
-                        (Ok(accepted), Some(clocks), Some(sla)) => {
-                            decided = true;
-                            let mut after = thread.clone();
-                            after.apply(accepted.clone());
-                            sla(&after, &clocks)
-                        }
-                        _ => Vec::new(),
+                    let patched = match patch {
+                        Some(patch) => patch(&thread),
+                        None => Err(DomainError::Internal(
+                            "the writer asked for a patch it holds".to_owned(),
+                        )),
                     };
-                    let _ = reply.send((index, patched, changes));
+                    let _ = reply.send((index, patched));
                 }
-                Ok(ToCaller::Done(result)) => {
-                    let applied = if decided {
-                        SlaApplied::WithMessage
-                    } else {
-                        SlaApplied::Left
-                    };
-                    return result.map(|appended| (appended, applied));
+                Ok(ToCaller::Done(result, applied)) => {
+                    return result.map(|appended| (appended, applied))
                 }
                 Ok(ToCaller::Direct(new)) => return Ok((direct(new)?, SlaApplied::Left)),
                 Err(_) => {
@@ -307,6 +340,8 @@ struct Planned {
     thread: Thread,
     status_changed: bool,
     reopened: bool,
+    /// Whether its clock changes are stored with it.
+    sla_applied: SlaApplied,
 }
 
 /// Stores one batch and answers every job of it.
@@ -366,6 +401,7 @@ fn run_batch(context: &WriterContext, batch: Vec<Job>) {
             for (job, outcome) in batch.into_iter().zip(outcomes) {
                 match outcome {
                     Outcome::Answer(result) => job.answer(result),
+                    Outcome::Stored(appended, applied) => job.answer_with(Ok(appended), applied),
                     Outcome::Direct => job.direct(),
                 }
             }
@@ -398,6 +434,8 @@ fn answer_all(jobs: Vec<Job>, err: impl Fn() -> DomainError) {
 #[allow(clippy::large_enum_variant)]
 enum Outcome {
     Answer(DomainResult<Appended>),
+    /// Stored; with whether its clock changes were stored with it.
+    Stored(Appended, SlaApplied),
     /// A retry of a stored client message id: the direct path answers with the stored message.
     Direct,
 }
@@ -473,7 +511,7 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
     let mut offered: HashSet<i64> = HashSet::new();
     for (job, outcome) in jobs.iter().zip(&outcomes) {
         let thread = job.new.thread_id.0;
-        if outcome.is_some() || !job.wants_sla || clocks.contains_key(&thread) {
+        if outcome.is_some() || job.shared.is_none() || clocks.contains_key(&thread) {
             continue;
         }
         let may_change = match threads.get(&thread) {
@@ -493,6 +531,8 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
         }
     }
     let mut sla_changes: Vec<SlaChange> = Vec::new();
+    // The appends whose clock changes the writer decided (stored with them).
+    let mut decided: HashSet<usize> = HashSet::new();
     // 3. The patches, in rounds: per thread, its appends in queue order.
     let mut per_thread: HashMap<i64, VecDeque<usize>> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
@@ -522,6 +562,8 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
         round.sort_unstable();
         let (reply, replies) = mpsc::channel();
         let mut asked = 0;
+        let mut patches: HashMap<usize, (DomainResult<ThreadPatch>, Vec<SlaChange>)> =
+            HashMap::new();
         for &i in &round {
             let job = &jobs[i];
             let Some((locked, _)) = threads.get(&job.new.thread_id.0) else {
@@ -530,30 +572,44 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
             let mut thread = locked.clone();
             thread.last_seq += 1;
             thread.last_activity_at = job.new.created_at;
-            let thread_clocks = if job.wants_sla && offered.insert(thread.id.0) {
-                clocks.get(&thread.id.0).cloned()
-            } else {
-                None
-            };
-            let sent = job.caller.send(ToCaller::Patch {
-                thread,
-                clocks: thread_clocks,
-                index: i,
-                reply: reply.clone(),
-            });
-            if sent.is_ok() {
-                asked += 1;
+            match &job.shared {
+                // Shared: the writer runs the patch, and with the thread's live clocks (its
+                // first append in this batch) the SLA decision.
+                Some((patch, sla)) => {
+                    let patched = patch(&thread);
+                    let offer = offered.insert(thread.id.0);
+                    let changes = match (&patched, clocks.get(&thread.id.0)) {
+                        (Ok(accepted), Some(live)) if offer => {
+                            decided.insert(i);
+                            let mut after = thread;
+                            after.apply(accepted.clone());
+                            sla(&after, live)
+                        }
+                        _ => Vec::new(),
+                    };
+                    patches.insert(i, (patched, changes));
+                }
+                None => {
+                    let sent = job.caller.send(ToCaller::Patch {
+                        thread,
+                        index: i,
+                        reply: reply.clone(),
+                    });
+                    if sent.is_ok() {
+                        asked += 1;
+                    }
+                }
             }
         }
         drop(reply);
-        let mut patches: HashMap<usize, (DomainResult<ThreadPatch>, Vec<SlaChange>)> =
-            HashMap::new();
         let deadline = Instant::now() + PATCH_TIMEOUT;
-        while patches.len() < asked {
+        let mut answered = 0;
+        while answered < asked {
             let left = deadline.saturating_duration_since(Instant::now());
             match replies.recv_timeout(left) {
-                Ok((i, patch, changes)) => {
-                    patches.insert(i, (patch, changes));
+                Ok((i, patch)) => {
+                    patches.insert(i, (patch, Vec::new()));
+                    answered += 1;
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
@@ -601,6 +657,11 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
                 thread: thread.clone(),
                 status_changed,
                 reopened,
+                sla_applied: if decided.contains(&i) {
+                    SlaApplied::WithMessage
+                } else {
+                    SlaApplied::Left
+                },
             });
         }
     }
@@ -720,13 +781,14 @@ fn write_planned(
     }
     events.execute(pg)?;
     for ((i, message), p) in answers.into_iter().zip(planned) {
-        outcomes[i] = Some(Outcome::Answer(Ok(Appended {
+        let appended = Appended {
             message,
             thread: p.thread.clone(),
             created: true,
             status_changed: p.status_changed,
             reopened: p.reopened,
-        })));
+        };
+        outcomes[i] = Some(Outcome::Stored(appended, p.sla_applied));
     }
     Ok(())
 }

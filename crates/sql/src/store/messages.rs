@@ -1,11 +1,13 @@
 //! Messages: the append (sequence numbers, idempotency, the thread patch) and reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chat_domain::message::{Appended, Audience, Message, MessageKind, NewMessage};
 use chat_domain::ports::MessageStore;
+use chat_domain::ports::{SharedPatch, SharedSlaDecision};
 use chat_domain::search::{SearchHit, SearchQuery};
-use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
+use chat_domain::sla::SlaApplied;
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
 use chat_domain::webhook::OutboxEvent;
@@ -211,9 +213,9 @@ impl MessageStore for SqlStore {
     ) -> DomainResult<Appended> {
         match &self.batcher {
             // Attachments are rare and have their own checks: those sends go one by one.
-            Some(batcher) if new.attachments.is_empty() => batcher
-                .append(new, patch, None, |new| self.append_direct(new, patch))
-                .map(|(appended, _)| appended),
+            Some(batcher) if new.attachments.is_empty() => {
+                batcher.append(new, patch, |new| self.append_direct(new, patch))
+            }
             _ => self.append_direct(new, patch),
         }
     }
@@ -221,15 +223,18 @@ impl MessageStore for SqlStore {
     fn append_message_with_sla(
         &self,
         new: NewMessage,
-        patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
-        sla: &dyn Fn(&Thread, &[SlaClock]) -> Vec<SlaChange>,
+        patch: SharedPatch,
+        sla: SharedSlaDecision,
     ) -> DomainResult<(Appended, SlaApplied)> {
         match &self.batcher {
-            // Batched: the clock changes are stored in the batch's transaction.
+            // Batched: the writer runs both, and stores the clock changes in its transaction.
             Some(batcher) if new.attachments.is_empty() => {
-                batcher.append(new, patch, Some(sla), |new| self.append_direct(new, patch))
+                let direct_patch = Arc::clone(&patch);
+                batcher.append_shared(new, patch, sla, |new| {
+                    self.append_direct(new, &*direct_patch)
+                })
             }
-            _ => Ok((self.append_direct(new, patch)?, SlaApplied::Left)),
+            _ => Ok((self.append_direct(new, &*patch)?, SlaApplied::Left)),
         }
     }
 
