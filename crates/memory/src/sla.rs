@@ -15,22 +15,8 @@ impl SlaStore for MemoryStore {
         if clash {
             return Ok(None);
         }
-        let stored = SlaClock {
-            id: i64::try_from(s.sla_clocks.len()).unwrap_or(i64::MAX - 1) + 1,
-            thread_id: clock.thread_id,
-            thread_type: clock.thread_type,
-            kind: clock.kind,
-            started_at: clock.started_at,
-            target_seconds: clock.target_seconds,
-            due_at: clock.due_at,
-            at_risk_at: clock.at_risk_at,
-            warned_at: None,
-            breached_at: None,
-            ended_at: None,
-            agent_id: None,
-            seconds: None,
-            met: None,
-        };
+        let id = i64::try_from(s.sla_clocks.len()).unwrap_or(i64::MAX - 1) + 1;
+        let stored = clock.stored(id);
         s.sla_clocks.push(stored.clone());
         Ok(Some(stored))
     }

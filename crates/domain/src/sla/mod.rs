@@ -304,6 +304,28 @@ pub struct NewSlaClock {
     pub at_risk_at: Option<Timestamp>,
 }
 
+impl NewSlaClock {
+    /// The clock as a store keeps it once stored under `id`: running, nothing stamped yet.
+    pub fn stored(self, id: i64) -> SlaClock {
+        SlaClock {
+            id,
+            thread_id: self.thread_id,
+            thread_type: self.thread_type,
+            kind: self.kind,
+            started_at: self.started_at,
+            target_seconds: self.target_seconds,
+            due_at: self.due_at,
+            at_risk_at: self.at_risk_at,
+            warned_at: None,
+            breached_at: None,
+            ended_at: None,
+            agent_id: None,
+            seconds: None,
+            met: None,
+        }
+    }
+}
+
 /// How a clock ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlaEnd {
@@ -435,25 +457,6 @@ mod tests {
         }
     }
 
-    fn stored(id: i64, new: NewSlaClock) -> SlaClock {
-        SlaClock {
-            id,
-            thread_id: new.thread_id,
-            thread_type: new.thread_type,
-            kind: new.kind,
-            started_at: new.started_at,
-            target_seconds: new.target_seconds,
-            due_at: new.due_at,
-            at_risk_at: new.at_risk_at,
-            warned_at: None,
-            breached_at: None,
-            ended_at: None,
-            agent_id: None,
-            seconds: None,
-            met: None,
-        }
-    }
-
     fn started(changes: &[SlaChange]) -> Vec<SlaKind> {
         changes
             .iter()
@@ -483,14 +486,10 @@ mod tests {
             .is_empty());
         // The agent's reply ends the running response clock, answered, and leaves resolution.
         let mut clocks = vec![
-            stored(
-                1,
-                p.start(ThreadId(7), ThreadType::Loan, SlaKind::FirstResponse, t0),
-            ),
-            stored(
-                2,
-                p.start(ThreadId(7), ThreadType::Loan, SlaKind::Resolution, t0),
-            ),
+            p.start(ThreadId(7), ThreadType::Loan, SlaKind::FirstResponse, t0)
+                .stored(1),
+            p.start(ThreadId(7), ThreadType::Loan, SlaKind::Resolution, t0)
+                .stored(2),
         ];
         let reply_at = Timestamp(120_000);
         let replied = p.after_message(agent, &waiting_since(None), reply_at, &clocks);
@@ -543,22 +542,7 @@ mod tests {
             SlaKind::FirstResponse,
             Timestamp(0),
         );
-        let clock = SlaClock {
-            id: 1,
-            thread_id: new.thread_id,
-            thread_type: new.thread_type,
-            kind: new.kind,
-            started_at: new.started_at,
-            target_seconds: new.target_seconds,
-            due_at: new.due_at,
-            at_risk_at: new.at_risk_at,
-            warned_at: None,
-            breached_at: None,
-            ended_at: None,
-            agent_id: None,
-            seconds: None,
-            met: None,
-        };
+        let clock = new.stored(1);
         assert_eq!(p.finish(&clock, Timestamp(300_999), true).met, Some(true));
         assert_eq!(p.finish(&clock, Timestamp(301_000), true).met, Some(false));
         assert_eq!(p.finish(&clock, Timestamp(1), false).seconds, None);

@@ -56,6 +56,35 @@ impl SlaClockRow {
     }
 }
 
+/// A clock to insert: what `start_sla_clock` and a batch's starts store.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sla_clocks)]
+struct NewClockRow {
+    thread_id: i64,
+    thread_type: i16,
+    kind: &'static str,
+    track: &'static str,
+    started_at_ms: i64,
+    target_seconds: Option<i64>,
+    due_at_ms: Option<i64>,
+    at_risk_at_ms: Option<i64>,
+}
+
+impl From<&NewSlaClock> for NewClockRow {
+    fn from(clock: &NewSlaClock) -> Self {
+        NewClockRow {
+            thread_id: clock.thread_id.0,
+            thread_type: clock.thread_type.code(),
+            kind: clock.kind.as_str(),
+            track: clock.kind.track(),
+            started_at_ms: clock.started_at.millis(),
+            target_seconds: clock.target_seconds,
+            due_at_ms: clock.due_at.map(Timestamp::millis),
+            at_risk_at_ms: clock.at_risk_at.map(Timestamp::millis),
+        }
+    }
+}
+
 fn into_clocks(rows: Vec<SlaClockRow>) -> Result<Vec<SlaClock>, StoreError> {
     rows.into_iter().map(SlaClockRow::into_clock).collect()
 }
@@ -86,19 +115,10 @@ pub(crate) fn live_clocks(
 /// Stores the `Start`s of `changes` in one statement; a clock whose thread already runs one of
 /// its track is skipped (the unique index of running clocks), as `start_sla_clock` does.
 pub(crate) fn start_clocks(pg: &mut PgConnection, changes: &[SlaChange]) -> Result<(), StoreError> {
-    let rows: Vec<_> = changes
+    let rows: Vec<NewClockRow> = changes
         .iter()
         .filter_map(|change| match change {
-            SlaChange::Start(clock) => Some((
-                sla_clocks::thread_id.eq(clock.thread_id.0),
-                sla_clocks::thread_type.eq(clock.thread_type.code()),
-                sla_clocks::kind.eq(clock.kind.as_str()),
-                sla_clocks::track.eq(clock.kind.track()),
-                sla_clocks::started_at_ms.eq(clock.started_at.millis()),
-                sla_clocks::target_seconds.eq(clock.target_seconds),
-                sla_clocks::due_at_ms.eq(clock.due_at.map(Timestamp::millis)),
-                sla_clocks::at_risk_at_ms.eq(clock.at_risk_at.map(Timestamp::millis)),
-            )),
+            SlaChange::Start(clock) => Some(NewClockRow::from(clock)),
             SlaChange::Finish { .. } => None,
         })
         .collect();
@@ -155,16 +175,7 @@ impl SlaStore for SqlStore {
     fn start_sla_clock(&self, clock: NewSlaClock) -> DomainResult<Option<SlaClock>> {
         self.run(|conn| {
             let inserted = diesel::insert_into(sla_clocks::table)
-                .values((
-                    sla_clocks::thread_id.eq(clock.thread_id.0),
-                    sla_clocks::thread_type.eq(clock.thread_type.code()),
-                    sla_clocks::kind.eq(clock.kind.as_str()),
-                    sla_clocks::track.eq(clock.kind.track()),
-                    sla_clocks::started_at_ms.eq(clock.started_at.millis()),
-                    sla_clocks::target_seconds.eq(clock.target_seconds),
-                    sla_clocks::due_at_ms.eq(clock.due_at.map(Timestamp::millis)),
-                    sla_clocks::at_risk_at_ms.eq(clock.at_risk_at.map(Timestamp::millis)),
-                ))
+                .values(NewClockRow::from(&clock))
                 .returning(sla_clocks::all_columns)
                 .get_result::<SlaClockRow>(conn);
             match inserted {
