@@ -39,13 +39,22 @@ fn rollup(conn: &mut SqliteConnection) -> Vec<Line> {
     .unwrap()
 }
 
+/// A connection of the test's own beside the store's pool, waiting (as the pool's do) while
+/// one of the pool's connections holds the file's lock: the pool opens its connections in the
+/// background, and each sets up the file as it opens.
+fn beside_the_store(path: &std::path::Path) -> SqliteConnection {
+    let mut conn = SqliteConnection::establish(&path.display().to_string()).unwrap();
+    conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+    conn
+}
+
 #[test]
 fn the_rollup_rebuilt_from_stored_rows_equals_the_one_the_triggers_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chat.db");
     let store: Arc<dyn Store> = Arc::new(chat_embedded::open(&path, 2).unwrap());
     chat_contract::store::desk(&store);
-    let mut conn = SqliteConnection::establish(&path.display().to_string()).unwrap();
+    let mut conn = beside_the_store(&path);
     let kept = rollup(&mut conn);
     assert!(kept.len() > 40, "{kept:?}");
     conn.batch_execute(DOWN).unwrap();
@@ -58,7 +67,7 @@ fn the_rollup_buckets_are_the_domains() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chat.db");
     chat_embedded::open(&path, 1).unwrap();
-    let mut conn = SqliteConnection::establish(&path.display().to_string()).unwrap();
+    let mut conn = beside_the_store(&path);
     let bounds: Vec<i64> = diesel::sql_query("SELECT lo FROM report_buckets ORDER BY bucket")
         .load::<Bound>(&mut conn)
         .unwrap()
