@@ -507,11 +507,12 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
     // staff reply, or a client's message to a thread not waiting yet): that append decides its
     // clock changes with its patch and they are stored with it. Later appends to the same
     // thread (rare: two within one batch) leave theirs to their callers, after the commit.
+    // Each entry is taken by its thread's first shared append (`remove`, in the rounds below).
     let mut clocks: HashMap<i64, Vec<SlaClock>> = HashMap::new();
-    let mut offered: HashSet<i64> = HashSet::new();
+    let mut first_shared: HashSet<i64> = HashSet::new();
     for (job, outcome) in jobs.iter().zip(&outcomes) {
         let thread = job.new.thread_id.0;
-        if outcome.is_some() || job.shared.is_none() || clocks.contains_key(&thread) {
+        if outcome.is_some() || job.shared.is_none() || !first_shared.insert(thread) {
             continue;
         }
         let may_change = match threads.get(&thread) {
@@ -577,13 +578,13 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
                 // first append in this batch) the SLA decision.
                 Some((patch, sla)) => {
                     let patched = patch(&thread);
-                    let offer = offered.insert(thread.id.0);
-                    let changes = match (&patched, clocks.get(&thread.id.0)) {
-                        (Ok(accepted), Some(live)) if offer => {
+                    let live = clocks.remove(&thread.id.0);
+                    let changes = match (&patched, live) {
+                        (Ok(accepted), Some(live)) => {
                             decided.insert(i);
                             let mut after = thread;
                             after.apply(accepted.clone());
-                            sla(&after, live)
+                            sla(&after, &live)
                         }
                         _ => Vec::new(),
                     };
