@@ -213,6 +213,35 @@ fn lock_queue_head(conn: &mut DbConnection, now: Timestamp) -> Result<Option<i64
         .map(|r| r.id))
 }
 
+#[derive(QueryableByName)]
+struct Room {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    room: bool,
+}
+
+/// Whether the agent (its row locked by this transaction) has room for another conversation,
+/// counted by a statement of its own: the candidate's count came from the snapshot of the
+/// statement that locked it, and an assignment to the same agent committed meanwhile is seen
+/// only now.
+fn has_room(
+    conn: &mut DbConnection,
+    agent: i64,
+    now: Timestamp,
+    default_capacity: u32,
+) -> Result<bool, StoreError> {
+    let sql = text(
+        conn,
+        &format!("SELECT {HELD} < COALESCE(u.capacity, ?) AS room FROM users u WHERE u.id = ?"),
+    );
+    Ok(diesel::sql_query(sql)
+        .bind::<BigInt, _>(now.millis())
+        .bind::<BigInt, _>(i64::from(default_capacity))
+        .bind::<BigInt, _>(agent)
+        .get_result::<Room>(conn)
+        .optional()?
+        .is_some_and(|r| r.room))
+}
+
 /// The claim, written only if the thread still waits unclaimed and the agent is online with
 /// fewer live claims than its capacity, counted by this very statement. True if written.
 fn claim_if_room(
@@ -262,6 +291,12 @@ fn try_assign(
     let Some(agent) = lock_candidate(conn, now, default_capacity)? else {
         return Ok(Attempt::Done(None));
     };
+    // Before locking the queue's head: a head locked by an attempt that then finds the agent
+    // full is passed over by the other instances (`SKIP LOCKED`), and a less urgent
+    // conversation would be assigned first.
+    if !has_room(conn, agent.id, now, default_capacity)? {
+        return Ok(Attempt::Retry);
+    }
     let Some(thread) = lock_queue_head(conn, now)? else {
         return Ok(Attempt::Done(None));
     };
