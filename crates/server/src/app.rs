@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::HttpService;
+use actix_service::{map_config, IntoServiceFactory};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use anyhow::Context;
 use chat_blobs::{ObjectBlobStore, S3Config};
 use chat_domain::ports::{BlobStore, EventBus, LoginThrottle, Presence, Store};
@@ -35,7 +37,7 @@ use crate::settings::Settings;
 use crate::shutdown::{termination_signal, Shutdown};
 use crate::startup::{self, PendingPostgres, Readiness, StartupError};
 use crate::webhook_worker::WebhookWorker;
-use crate::ws::WsState;
+use crate::ws::{self, WsState};
 
 /// Which store the settings select.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -516,7 +518,7 @@ fn http_server(listener: TcpListener, served: Served) -> anyhow::Result<Server> 
     let readiness = web::Data::new(readiness);
     let ws_state = web::Data::new(ws_state);
     let metrics = web::Data::new(metrics);
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .wrap(from_fn(startup::gate))
             .wrap(from_fn(error::method_not_allowed))
@@ -534,26 +536,40 @@ fn http_server(listener: TcpListener, served: Served) -> anyhow::Result<Server> 
             .configure(|cfg| error::extractor_configs(cfg, limit))
             .configure(routes::configure)
             .default_service(web::to(error::no_route))
-    })
-    .listen(listener)?
+    };
+    let address = listener.local_addr()?;
     // Signals are handled in `Application::run_until_stopped`, which tells sockets and
     // background tasks before draining requests.
-    .disable_signals()
-    .shutdown_timeout(settings.server.shutdown_timeout_seconds)
-    // A connection whose response is complete but whose request stream is not (every
-    // WebSocket after its close handshake; a request refused before its body was read) is closed
-    // at once rather than waiting ("lingering") for the client to hang up: actix-web's 1 s
-    // default held a closed socket's TCP connection open 0.6-1 s after both close frames were
-    // exchanged, since a WebSocket client waits for the server to close first (RFC 6455 7.1.1).
-    // Zero, not a short wait: actix's clock ticks every 500 ms, and a linger deadline already
-    // past when set is never woken (actix-http 3.20), so a wait under ~500 ms can leave the
-    // connection open until the client moves. The cost: a body the server never read may make
-    // the close a reset (bodies here are small JSON that handlers read).
-    .client_disconnect_timeout(Duration::ZERO);
+    let mut builder = Server::build()
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds);
     if settings.server.workers > 0 {
-        server = server.workers(settings.server.workers);
+        builder = builder.workers(settings.server.workers);
     }
-    Ok(server.run())
+    let draining = builder.graceful_shutdown_signal();
+    // What `actix_web::HttpServer` builds, plus the upgrade hook that hands a WebSocket's
+    // connection to the socket's own framing once its `101` is written (`ws::upgrades`).
+    let builder = builder.listen("chat-http", listener, move || {
+        let draining = draining.clone();
+        HttpService::build()
+            // idle keep-alive connections end when a graceful stop begins
+            .graceful_shutdown_signal(move || {
+                let draining = draining.clone();
+                async move { draining.notified().await }
+            })
+            // A connection whose response is complete but whose request stream is not (a
+            // request refused before its body was read) is closed at once rather than waiting
+            // ("lingering") for the client to hang up. Zero, not a short wait: actix's clock
+            // ticks every 500 ms, and a linger deadline already past when set is never woken
+            // (actix-http 3.20). The cost: a body the server never read may make the close a
+            // reset (bodies here are small JSON that handlers read).
+            .client_disconnect_timeout(Duration::ZERO)
+            .local_addr(address)
+            .upgrade(ws::upgrades(app().into_factory()))
+            .finish(map_config(app().into_factory(), |()| AppConfig::default()))
+            .tcp()
+    })?;
+    Ok(builder.run())
 }
 
 /// This instance's name in presence: its address, process and start time.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_http::ws::{CloseCode, CloseReason, Message};
 use chat_domain::user::User;
 use chat_domain::Chat;
 use tokio::time::Instant;
@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::admission::{authenticate, close_code, Refusal};
 use super::frames::{ClientFrame, FrameError, ServerFrame};
 use super::settings::WsSettings;
+use super::transport::{ReadError, Received, WsTransport};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
@@ -50,8 +51,7 @@ pub enum Incoming {
 
 /// An upgraded socket.
 pub struct Connection {
-    session: Session,
-    stream: AggregatedMessageStream,
+    transport: WsTransport,
     send_timeout: Duration,
     /// How long a slow consumer's close frame may wait for room once its socket is dropped.
     close_grace: Duration,
@@ -78,15 +78,13 @@ const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
 impl Connection {
     /// Wraps an upgraded socket that ends (1001) when `shutdown` is triggered.
     pub fn new(
-        session: Session,
-        stream: AggregatedMessageStream,
+        transport: WsTransport,
         settings: &WsSettings,
         metrics: Metrics,
         shutdown: Shutdown,
     ) -> Self {
         Connection {
-            session,
-            stream,
+            transport,
             send_timeout: settings.send_timeout(),
             close_grace: settings.client_timeout(),
             last_heard: Instant::now(),
@@ -107,21 +105,26 @@ impl Connection {
         &self.metrics
     }
 
-    /// Sends a text frame; a client that does not take it within the send timeout is a slow
-    /// consumer and is dropped. A frame written is counted by its `type`.
-    pub async fn send_text(&mut self, text: String) -> Result<(), Stop> {
-        let frame_type = frame_type(&text).to_owned();
-        match tokio::time::timeout(self.send_timeout, self.session.text(text)).await {
-            Ok(Ok(())) => {
-                self.metrics.frame_sent(&frame_type);
-                Ok(())
-            }
+    /// Writes a frame; a client that does not take it within the send timeout is a slow
+    /// consumer and is dropped.
+    async fn write(&mut self, message: Message) -> Result<(), Stop> {
+        match tokio::time::timeout(self.send_timeout, self.transport.send(message)).await {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(_closed)) => Err(Stop::Gone),
             Err(_) => Err(Stop::close(
                 close_code::SLOW_CONSUMER,
                 "slow consumer: the client does not read its frames",
             )),
         }
+    }
+
+    /// Sends a text frame (see [`Connection::write`]). A frame written is counted by its
+    /// `type`.
+    pub async fn send_text(&mut self, text: String) -> Result<(), Stop> {
+        let frame_type = frame_type(&text).to_owned();
+        self.write(Message::Text(text.into())).await?;
+        self.metrics.frame_sent(&frame_type);
+        Ok(())
     }
 
     /// Sends a protocol frame.
@@ -131,11 +134,8 @@ impl Connection {
 
     /// Sends a WebSocket ping.
     pub async fn ping(&mut self) -> Result<(), Stop> {
-        match tokio::time::timeout(self.send_timeout, self.session.ping(b"hb")).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Stop::Gone),
-            Err(_) => Err(Stop::close(close_code::SLOW_CONSUMER, "slow consumer")),
-        }
+        self.write(Message::Ping(actix_web::web::Bytes::from_static(b"hb")))
+            .await
     }
 
     /// When the client was last heard from (any frame, pongs included).
@@ -146,45 +146,40 @@ impl Connection {
     /// Reads the next frame. `Err` ends the socket: the client closed, or broke the protocol
     /// (an oversized frame closes with 1009 after an `error` frame).
     pub async fn recv(&mut self) -> Result<Incoming, Stop> {
-        let Some(item) = self.stream.recv().await else {
+        let Some(item) = self.transport.recv().await else {
             return Err(Stop::Gone);
         };
         self.last_heard = Instant::now();
         match item {
-            Ok(AggregatedMessage::Text(text)) => Ok(match ClientFrame::parse(&text) {
+            Ok(Received::Text(text)) => Ok(match ClientFrame::parse(&text) {
                 Ok(frame) => Incoming::Frame(frame),
                 Err(err) => Incoming::Bad(err),
             }),
-            Ok(AggregatedMessage::Binary(_)) => Ok(Incoming::Bad(FrameError::new(
+            Ok(Received::Binary) => Ok(Incoming::Bad(FrameError::new(
                 "invalid_frame",
                 "binary frames are not supported; send JSON text",
             ))),
-            Ok(AggregatedMessage::Ping(bytes)) => {
-                if self.session.pong(&bytes).await.is_err() {
-                    return Err(Stop::Gone);
-                }
+            Ok(Received::Ping(bytes)) => {
+                self.write(Message::Pong(bytes)).await?;
                 Ok(Incoming::Handled)
             }
-            Ok(AggregatedMessage::Pong(_)) => Ok(Incoming::Handled),
-            Ok(AggregatedMessage::Close(_)) => {
+            Ok(Received::Pong) => Ok(Incoming::Handled),
+            Ok(Received::Close) => {
                 self.client_closed = true;
                 Err(Stop::close(1000, "bye"))
             }
-            Err(err) => {
-                let too_big = matches!(err, actix_ws::ProtocolError::Overflow)
-                    || err.to_string().contains("maximum continuation size");
-                if too_big {
-                    let _ = self
-                        .send(&ServerFrame::error(
-                            "too_large",
-                            "frame exceeds the size limit",
-                        ))
-                        .await;
-                    Err(Stop::close(close_code::TOO_BIG, "frame too large"))
-                } else {
-                    tracing::debug!(error = %err, "socket protocol error");
-                    Err(Stop::close(close_code::PROTOCOL_ERROR, "protocol error"))
-                }
+            Err(ReadError::TooBig) => {
+                let _ = self
+                    .send(&ServerFrame::error(
+                        "too_large",
+                        "frame exceeds the size limit",
+                    ))
+                    .await;
+                Err(Stop::close(close_code::TOO_BIG, "frame too large"))
+            }
+            Err(ReadError::Protocol(err)) => {
+                tracing::debug!(error = %err, "socket protocol error");
+                Err(Stop::close(close_code::PROTOCOL_ERROR, "protocol error"))
             }
         }
     }
@@ -201,27 +196,25 @@ impl Connection {
 
     /// Ends the socket as `stop` says.
     ///
-    /// The response body (the server's half of the socket) ends once both close frames are
-    /// exchanged: at once when the server's close answers the client's, or when the client's
-    /// answer to the server's close arrives (within [`CLOSE_REPLY_WAIT`]). The HTTP layer then
-    /// closes the TCP connection (see `client_disconnect_timeout` in `app.rs`), so a client sees
-    /// EOF promptly after a graceful close.
+    /// The server closes the TCP connection once both close frames are exchanged: at once when
+    /// the server's close answers the client's, or when the client's answer to the server's
+    /// close arrives (within [`CLOSE_REPLY_WAIT`]), so a client sees EOF promptly after a
+    /// graceful close (RFC 6455 7.1.1: the server closes first).
     ///
-    /// A slow consumer's outgoing queue is full, so its close frame cannot be queued now: the
-    /// socket's loop ends at once (releasing its subscription and its slot), and a detached
-    /// task queues the 1008 close behind the frames already buffered, should the client read
-    /// them within `client_timeout_ms`. Otherwise the connection just ends.
+    /// A slow consumer's socket does not take its frames, so its close frame cannot be written
+    /// now: the socket's loop ends at once (releasing its subscription and its slot), and a
+    /// detached task writes the 1008 close behind the frames already sent, should the client
+    /// read them within `client_timeout_ms`. Otherwise the connection just ends.
     pub async fn close(self, stop: Stop) {
         let Stop::Close(code, reason) = stop else {
             return;
         };
-        let reason = CloseReason {
+        let close = Message::Close(Some(CloseReason {
             code: CloseCode::from(code),
             description: Some(reason),
-        };
+        }));
         let Connection {
-            session,
-            mut stream,
+            mut transport,
             send_timeout,
             close_grace,
             client_closed,
@@ -232,28 +225,25 @@ impl Connection {
             // A shutdown does not wait for a slow consumer to read its backlog.
             actix_rt::spawn(async move {
                 tokio::select! {
-                    _ = tokio::time::timeout(close_grace, session.close(Some(reason))) => {}
+                    _ = tokio::time::timeout(close_grace, transport.send(close)) => {}
                     () = shutdown.wait() => {}
                 }
             });
             return;
         }
-        // A clone of the session keeps the response body open after `close` until the
-        // client has answered; dropping it ends the body.
-        let body_open = session.clone();
-        let sent = tokio::time::timeout(send_timeout, session.close(Some(reason))).await;
+        let sent = tokio::time::timeout(send_timeout, transport.send(close)).await;
         if matches!(sent, Ok(Ok(()))) && !client_closed {
             let reply = async {
                 // Frames the client sent before its close are dropped: the socket is closing.
-                while let Some(item) = stream.recv().await {
-                    if matches!(item, Ok(AggregatedMessage::Close(_)) | Err(_)) {
+                while let Some(item) = transport.recv().await {
+                    if matches!(item, Ok(Received::Close) | Err(_)) {
                         break;
                     }
                 }
             };
             let _ = tokio::time::timeout(CLOSE_REPLY_WAIT.min(send_timeout), reply).await;
         }
-        drop(body_open);
+        transport.shutdown().await;
     }
 
     /// Waits for the first frame to be `{"type":"auth","token":..}` and returns its user;

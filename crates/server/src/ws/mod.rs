@@ -21,6 +21,8 @@ mod registry;
 mod session;
 mod settings;
 mod thread;
+mod transport;
+mod upgrade;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chat_domain::{Chat, ThreadId};
@@ -29,6 +31,7 @@ pub use admission::close_code;
 pub use frames::{ClientFrame, ServerFrame};
 pub use registry::{SocketPermit, SocketRegistry};
 pub use settings::{WsSettings, WsState};
+pub use upgrade::upgrades;
 
 use admission::{admit, authenticate, parse_query, request_token, Refusal, Target};
 use connection::Connection;
@@ -49,7 +52,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `GET /ws/threads/{thread_id}`.
 async fn thread_socket(
     req: HttpRequest,
-    body: web::Payload,
     path: web::Path<String>,
     chat: web::Data<Chat>,
     state: web::Data<WsState>,
@@ -75,8 +77,7 @@ async fn thread_socket(
     let settings = state.settings.clone();
     let metrics = state.metrics.clone();
     upgrade(
-        req,
-        body,
+        &req,
         &settings,
         &metrics,
         &shutdown,
@@ -96,7 +97,6 @@ async fn thread_socket(
 /// `GET /ws/queue`.
 async fn queue_socket(
     req: HttpRequest,
-    body: web::Payload,
     chat: web::Data<Chat>,
     state: web::Data<WsState>,
     shutdown: web::Data<Shutdown>,
@@ -114,8 +114,7 @@ async fn queue_socket(
     let settings = state.settings.clone();
     let metrics = state.metrics.clone();
     upgrade(
-        req,
-        body,
+        &req,
         &settings,
         &metrics,
         &shutdown,
@@ -172,10 +171,9 @@ async fn finish_admission(
     }
 }
 
-/// Upgrades the request and runs `serve` on the socket in the background.
+/// Upgrades the request; `serve` runs on the socket once the `101` is written.
 fn upgrade<F, Fut>(
-    req: HttpRequest,
-    body: web::Payload,
+    req: &HttpRequest,
     settings: &WsSettings,
     metrics: &Metrics,
     shutdown: &Shutdown,
@@ -185,18 +183,10 @@ where
     F: FnOnce(Connection) -> Fut + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let (response, session, stream) = match actix_ws::handle(&req, body) {
-        Ok(parts) => parts,
-        Err(err) => return HttpResponse::BadRequest().json(serde_json::json!({
-            "error": {"code": "bad_request", "message": format!("not a WebSocket request: {err}")}
-        })),
-    };
-    let max = settings.max_frame_bytes();
-    let stream = stream
-        .max_frame_size(max)
-        .aggregate_continuations()
-        .max_continuation_size(max);
-    let conn = Connection::new(session, stream, settings, metrics.clone(), shutdown.clone());
-    actix_web::rt::spawn(serve(conn));
-    response
+    let settings = settings.clone();
+    let metrics = metrics.clone();
+    let shutdown = shutdown.clone();
+    upgrade::switching_protocols(req, settings.max_frame_bytes(), move |transport| {
+        serve(Connection::new(transport, &settings, metrics, shutdown))
+    })
 }

@@ -18,3 +18,4 @@ mod routing;
 mod shutdown;
 mod slow_consumer;
 mod startup;
+mod transport;
