@@ -16,6 +16,7 @@ use diesel::dsl::{max, min};
 use diesel::prelude::*;
 
 use super::append_statements::{InsertMessage, MarkClientMessagesRead, SavePatch, TakeNextSeq};
+use super::constant::UnreadFromClient;
 use super::threads::{lock_thread_if_exists, thread_not_found};
 use super::SqlStore;
 use crate::connection::{write_transaction, DbConnection};
@@ -338,14 +339,9 @@ impl MessageStore for SqlStore {
         }
         let ids: Vec<i64> = threads.iter().map(|t| t.0).collect();
         self.run(|conn| {
-            // The partial index `messages_unread_client`'s predicate, as a literal the planners
-            // can match.
-            let unread_from_client = diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "NOT is_read AND sender_role = 'client' AND kind = 'message'",
-            );
             let rows: Vec<(i64, i64)> = messages::table
                 .filter(messages::thread_id.eq_any(&ids))
-                .filter(unread_from_client)
+                .filter(UnreadFromClient)
                 .group_by(messages::thread_id)
                 .select((messages::thread_id, diesel::dsl::count(messages::id)))
                 .load(conn)?;

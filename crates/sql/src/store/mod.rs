@@ -5,6 +5,7 @@ mod attachments;
 mod batch;
 mod batch_statements;
 mod canned;
+mod constant;
 mod labels;
 mod messages;
 mod ratings;

@@ -8,11 +8,9 @@ use chat_domain::urgency::Urgency;
 use chat_domain::user::{User, Username};
 use chat_domain::webhook::OutboxEvent;
 use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
-use diesel::dsl::sql;
-use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 
+use super::constant::NotResolved;
 use super::SqlStore;
 use crate::connection::MultiBackend;
 use crate::connection::{write_transaction, DbConnection};
@@ -26,10 +24,10 @@ use diesel::dsl::exists;
 /// write and their read (each retry means another caller made progress).
 const RACE_RETRIES: usize = 16;
 
-/// `status <> 'resolved'`, as a literal rather than a bound parameter, so that the planners of
-/// both databases can match it against the partial indexes' `WHERE status <> 'resolved'`.
-pub(crate) fn not_resolved() -> SqlLiteral<Bool> {
-    sql::<Bool>("threads.status <> 'resolved'")
+/// `status <> 'resolved'`, as constant text rather than a bound parameter, so that the planners
+/// of both databases can match it against the partial indexes' `WHERE status <> 'resolved'`.
+pub(crate) fn not_resolved() -> NotResolved {
+    NotResolved
 }
 
 /// Locks a thread's row for the rest of the write transaction and reads it: an `UPDATE` that
