@@ -8,7 +8,7 @@
 use diesel::dsl::SqlTypeOf;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, SmallInt, Text};
 use diesel::{QueryResult, RunQueryDsl, Table};
 
 use crate::schema::{messages, threads};
@@ -231,6 +231,83 @@ impl QueryFragment<Pg> for RecordEvents {
              FROM ev JOIN webhook_subscriptions s ON s.event_type = ev.event_type \
              JOIN webhook_endpoints en ON en.id = s.endpoint_id \
              WHERE en.enabled AND (NOT ev.is_note OR en.include_notes) ORDER BY ev.id, en.id",
+        );
+        Ok(())
+    }
+}
+
+/// Starts the batch's new SLA clocks: one row per array index; a clock already running for the
+/// same thread and kind (the partial unique index) is left as it is.
+#[derive(Debug, Default)]
+pub(crate) struct StartClocks {
+    pub thread_id: Vec<i64>,
+    pub thread_type: Vec<i16>,
+    pub kind: Vec<&'static str>,
+    pub track: Vec<&'static str>,
+    pub started_at_ms: Vec<i64>,
+    pub target_seconds: Vec<Option<i64>>,
+    pub due_at_ms: Vec<Option<i64>>,
+    pub at_risk_at_ms: Vec<Option<i64>>,
+}
+
+fixed_statement!(StartClocks);
+
+impl QueryFragment<Pg> for StartClocks {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO sla_clocks (thread_id, thread_type, kind, track, started_at_ms, \
+             target_seconds, due_at_ms, at_risk_at_ms) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.thread_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.thread_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.track)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.started_at_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.target_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.due_at_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.at_risk_at_ms)?;
+        out.push_sql(") ON CONFLICT DO NOTHING");
+        Ok(())
+    }
+}
+
+/// Ends the batch's finished SLA clocks, each only if it still runs.
+#[derive(Debug, Default)]
+pub(crate) struct FinishClocks {
+    pub id: Vec<i64>,
+    pub ended_at_ms: Vec<i64>,
+    pub seconds: Vec<Option<i64>>,
+    pub met: Vec<Option<bool>>,
+    pub agent_id: Vec<Option<i64>>,
+}
+
+fixed_statement!(FinishClocks);
+
+impl QueryFragment<Pg> for FinishClocks {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "UPDATE sla_clocks AS c SET ended_at_ms = v.ended_at_ms, seconds = v.seconds, \
+             met = v.met, agent_id = v.agent_id FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ended_at_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Bool>>, _>(&self.met)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.agent_id)?;
+        out.push_sql(
+            ") AS v(id, ended_at_ms, seconds, met, agent_id) \
+             WHERE c.id = v.id AND c.ended_at_ms IS NULL",
         );
         Ok(())
     }

@@ -8,8 +8,9 @@ use diesel::prelude::*;
 
 use chat_domain::sla::SlaChange;
 use diesel::pg::PgConnection;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable};
+use diesel::sql_types::Bool;
 
+use super::batch_statements::{FinishClocks, StartClocks};
 use super::SqlStore;
 use crate::error::{is_unique_violation, StoreError};
 use crate::schema::sla_clocks;
@@ -115,18 +116,22 @@ pub(crate) fn live_clocks(
 /// Stores the `Start`s of `changes` in one statement; a clock whose thread already runs one of
 /// its track is skipped (the unique index of running clocks), as `start_sla_clock` does.
 pub(crate) fn start_clocks(pg: &mut PgConnection, changes: &[SlaChange]) -> Result<(), StoreError> {
-    let rows: Vec<NewClockRow> = changes
-        .iter()
-        .filter_map(|change| match change {
-            SlaChange::Start(clock) => Some(NewClockRow::from(clock)),
-            SlaChange::Finish { .. } => None,
-        })
-        .collect();
-    if !rows.is_empty() {
-        diesel::insert_into(sla_clocks::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(pg)?;
+    let mut starts = StartClocks::default();
+    for change in changes {
+        if let SlaChange::Start(clock) = change {
+            let row = NewClockRow::from(clock);
+            starts.thread_id.push(row.thread_id);
+            starts.thread_type.push(row.thread_type);
+            starts.kind.push(row.kind);
+            starts.track.push(row.track);
+            starts.started_at_ms.push(row.started_at_ms);
+            starts.target_seconds.push(row.target_seconds);
+            starts.due_at_ms.push(row.due_at_ms);
+            starts.at_risk_at_ms.push(row.at_risk_at_ms);
+        }
+    }
+    if !starts.thread_id.is_empty() {
+        starts.execute(pg)?;
     }
     Ok(())
 }
@@ -148,25 +153,16 @@ pub(crate) fn finish_clocks(
         return Ok(());
     }
     ends.sort_unstable_by_key(|(id, _, _)| *id);
-    let ids: Vec<i64> = ends.iter().map(|(id, _, _)| *id).collect();
-    let ended: Vec<i64> = ends
-        .iter()
-        .map(|(_, end, _)| end.ended_at.millis())
-        .collect();
-    let seconds: Vec<Option<i64>> = ends.iter().map(|(_, end, _)| end.seconds).collect();
-    let met: Vec<Option<bool>> = ends.iter().map(|(_, end, _)| end.met).collect();
-    let agents: Vec<Option<i64>> = ends.iter().map(|(_, _, a)| a.map(|a| a.0)).collect();
-    diesel::sql_query(
-        "UPDATE sla_clocks AS c SET ended_at_ms = v.ended_at_ms, seconds = v.seconds, \
-         met = v.met, agent_id = v.agent_id \
-         FROM unnest($1, $2, $3, $4, $5) AS v(id, ended_at_ms, seconds, met, agent_id) \
-         WHERE c.id = v.id AND c.ended_at_ms IS NULL",
-    )
-    .bind::<Array<BigInt>, _>(ids)
-    .bind::<Array<BigInt>, _>(ended)
-    .bind::<Array<Nullable<BigInt>>, _>(seconds)
-    .bind::<Array<Nullable<Bool>>, _>(met)
-    .bind::<Array<Nullable<BigInt>>, _>(agents)
+    FinishClocks {
+        id: ends.iter().map(|(id, _, _)| *id).collect(),
+        ended_at_ms: ends
+            .iter()
+            .map(|(_, end, _)| end.ended_at.millis())
+            .collect(),
+        seconds: ends.iter().map(|(_, end, _)| end.seconds).collect(),
+        met: ends.iter().map(|(_, end, _)| end.met).collect(),
+        agent_id: ends.iter().map(|(_, _, a)| a.map(|a| a.0)).collect(),
+    }
     .execute(pg)?;
     Ok(())
 }
