@@ -10,12 +10,7 @@ use crate::helpers::*;
 async fn malformed_unknown_and_invalid_frames_get_error_frames_and_the_socket_lives_on() {
     let shared = Shared::fresh();
     let mut a = Instance::start(&shared, &[]).await;
-    let client = a.new_client().await;
-    let thread = a.open_thread(&client, "hello").await;
-    let mut ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    ws.next_of("ready").await;
+    let (client, thread, mut ws) = a.client_in_its_thread().await;
 
     let cases: Vec<(WsMessage, &str)> = vec![
         (WsMessage::Text("{not json".into()), "malformed_json"),
@@ -64,12 +59,7 @@ async fn malformed_unknown_and_invalid_frames_get_error_frames_and_the_socket_li
 async fn an_oversized_frame_closes_the_socket_with_1009_and_the_server_serves_on() {
     let shared = Shared::fresh();
     let mut a = Instance::start(&shared, &[("CHAT__WS__MAX_FRAME_BYTES", "16384")]).await;
-    let client = a.new_client().await;
-    let thread = a.open_thread(&client, "hello").await;
-    let mut ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    ws.next_of("ready").await;
+    let (client, thread, mut ws) = a.client_in_its_thread().await;
 
     let huge = "x".repeat(100 * 1024);
     ws.send_raw(WsMessage::Text(

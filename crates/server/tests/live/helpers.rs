@@ -381,6 +381,18 @@ impl Instance {
         body["items"].as_array().unwrap().clone()
     }
 
+    /// A new client with a thread opened by "hello", and that client's socket on it, joined
+    /// (its `ready` read).
+    pub async fn client_in_its_thread(&self) -> (User, i64, Socket) {
+        let client = self.new_client().await;
+        let thread = self.open_thread(&client, "hello").await;
+        let mut ws = self
+            .socket(&format!("/ws/threads/{thread}"), &client.token)
+            .await;
+        ws.next_of("ready").await;
+        (client, thread, ws)
+    }
+
     /// Opens a socket with `?token=`; panics if refused.
     pub async fn socket(&self, path_and_query: &str, token: &str) -> Socket {
         let sep = if path_and_query.contains('?') {

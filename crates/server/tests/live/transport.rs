@@ -18,12 +18,7 @@ fn frame(bytes: &[u8], opcode: OpCode, last: bool) -> WsMessage {
 async fn a_message_split_into_continuation_frames_is_read_as_one() {
     let shared = Shared::fresh();
     let a = Instance::start(&shared, &[]).await;
-    let client = a.new_client().await;
-    let thread = a.open_thread(&client, "hello").await;
-    let mut ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    ws.next_of("ready").await;
+    let (client, thread, mut ws) = a.client_in_its_thread().await;
 
     let text = json!({"type": "message.send", "body": "sent in three parts"}).to_string();
     let (first, rest) = text.as_bytes().split_at(10);
@@ -46,12 +41,7 @@ async fn a_message_split_into_continuation_frames_is_read_as_one() {
 async fn a_text_frame_that_is_not_utf8_closes_the_socket_with_1002() {
     let shared = Shared::fresh();
     let mut a = Instance::start(&shared, &[]).await;
-    let client = a.new_client().await;
-    let thread = a.open_thread(&client, "hello").await;
-    let mut ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    ws.next_of("ready").await;
+    let (client, thread, mut ws) = a.client_in_its_thread().await;
 
     ws.send_raw(frame(
         &[0x7b, 0xff, 0xfe, 0x7d],
@@ -69,12 +59,7 @@ async fn a_text_frame_that_is_not_utf8_closes_the_socket_with_1002() {
 async fn a_message_assembled_past_the_size_limit_closes_the_socket_with_1009() {
     let shared = Shared::fresh();
     let mut a = Instance::start(&shared, &[("CHAT__WS__MAX_FRAME_BYTES", "16384")]).await;
-    let client = a.new_client().await;
-    let thread = a.open_thread(&client, "hello").await;
-    let mut ws = a
-        .socket(&format!("/ws/threads/{thread}"), &client.token)
-        .await;
-    ws.next_of("ready").await;
+    let (_, _, mut ws) = a.client_in_its_thread().await;
 
     // Each frame is under the limit; together they are not.
     let part = vec![b'x'; 8 * 1024];
