@@ -27,7 +27,8 @@ use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, User
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::threads::{lock_thread, not_resolved};
+use super::constant::NotResolved;
+use super::threads::lock_thread;
 use super::SqlStore;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
@@ -507,7 +508,7 @@ impl RoutingStore for SqlStore {
                 .filter(threads::claim_agent_id.eq_any(&ids))
                 .filter(threads::claim_until_ms.gt(now.millis()))
                 .filter(threads::claim_until_ms.le(due.millis()))
-                .filter(not_resolved())
+                .filter(NotResolved)
                 .set(threads::claim_until_ms.eq(until.millis()))
                 .returning((threads::id, threads::claim_agent_id))
                 .get_results(conn)?;

@@ -24,12 +24,6 @@ use diesel::dsl::exists;
 /// write and their read (each retry means another caller made progress).
 const RACE_RETRIES: usize = 16;
 
-/// `status <> 'resolved'`, as constant text rather than a bound parameter, so that the planners
-/// of both databases can match it against the partial indexes' `WHERE status <> 'resolved'`.
-pub(crate) fn not_resolved() -> NotResolved {
-    NotResolved
-}
-
 /// Locks a thread's row for the rest of the write transaction and reads it: an `UPDATE` that
 /// changes nothing takes the row lock on Postgres (and sees the latest committed version);
 /// SQLite's `BEGIN IMMEDIATE` already holds the database's write lock. NotFound if there is no
@@ -101,7 +95,7 @@ impl ThreadStore for SqlStore {
                 let open = threads::table
                     .filter(threads::client_id.eq(client.0))
                     .filter(threads::thread_type.eq(thread_type.code()))
-                    .filter(not_resolved())
+                    .filter(NotResolved)
                     .select(ThreadRow::as_select())
                     .first(conn)
                     .optional()?;
@@ -143,7 +137,7 @@ impl ThreadStore for SqlStore {
                     threads::table.on(threads::client_id
                         .eq(users::id)
                         .and(threads::thread_type.eq(thread_type.code()))
-                        .and(not_resolved())),
+                        .and(NotResolved)),
                 )
                 .filter(users::username.eq(name.as_str()))
                 .select((UserRow::as_select(), Option::<ThreadRow>::as_select()))
@@ -188,7 +182,7 @@ impl ThreadStore for SqlStore {
                 // The one conditional step: of concurrent attempts on a free thread, the
                 // database lets exactly one update the row.
                 let won = diesel::update(threads::table.find(thread.0))
-                    .filter(not_resolved())
+                    .filter(NotResolved)
                     .filter(
                         threads::claim_agent_id
                             .is_null()
@@ -330,7 +324,7 @@ impl ThreadStore for SqlStore {
     fn queue(&self, now: Timestamp, limit: u32, offset: u32) -> DomainResult<Vec<Thread>> {
         self.run(|conn| {
             let rows = threads::table
-                .filter(not_resolved())
+                .filter(NotResolved)
                 .filter(threads::waiting_since_ms.is_not_null())
                 .filter(
                     threads::claim_until_ms
@@ -353,7 +347,7 @@ impl ThreadStore for SqlStore {
     fn queue_len(&self, now: Timestamp) -> DomainResult<u64> {
         self.run(|conn| {
             let count: i64 = threads::table
-                .filter(not_resolved())
+                .filter(NotResolved)
                 .filter(threads::waiting_since_ms.is_not_null())
                 .filter(
                     threads::claim_until_ms
