@@ -39,6 +39,15 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
+/// A live session as the store answers it: its user, and until when it is accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionUser {
+    /// The session's user (not deleted).
+    pub user: crate::user::User,
+    /// When the session stops being accepted.
+    pub expires_at: Timestamp,
+}
+
 /// A session about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewSession {

@@ -193,6 +193,16 @@ pub enum Event {
         /// The thread's last agent, if any.
         agent_id: Option<UserId>,
     },
+    /// Sessions ended: one (a log-out: its token's hash) or every session of a user (no hash:
+    /// the user was deleted). Only server instances hear it ([`Topic::Sessions`]), to forget
+    /// what their session caches hold ([`crate::session_cache`]); it is never a socket frame.
+    #[serde(rename = "sessions.ended")]
+    SessionsEnded {
+        /// Whose sessions.
+        user_id: UserId,
+        /// The ended session's token hash (SHA-256, never the token); none: all of them.
+        token_hash: Option<String>,
+    },
 }
 
 /// Who an event is for.
@@ -206,6 +216,8 @@ pub enum Topic {
     Queue,
     /// One user, wherever they are connected.
     User(UserId),
+    /// The server instances themselves (ended sessions); no socket subscribes to it.
+    Sessions,
 }
 
 impl Topic {
@@ -217,6 +229,7 @@ impl Topic {
             Topic::StaffInThread(id) => format!("staff-thread:{id}"),
             Topic::Queue => "queue".to_owned(),
             Topic::User(id) => format!("user:{id}"),
+            Topic::Sessions => "sessions".to_owned(),
         }
     }
 }
@@ -240,13 +253,18 @@ impl Event {
             | Event::Assigned { thread_id, .. }
             | Event::Transferred { thread_id, .. }
             | Event::SlaBreached { thread_id, .. } => *thread_id,
-            Event::Availability { .. } | Event::RoutingChanged { .. } => return None,
+            Event::Availability { .. }
+            | Event::RoutingChanged { .. }
+            | Event::SessionsEnded { .. } => return None,
         })
     }
 
     /// The topics the event is published on. A note goes to the thread's staff and the queue,
     /// never on the thread's own topic (its client listens there).
     pub fn topics(&self) -> Vec<Topic> {
+        if let Event::SessionsEnded { .. } = self {
+            return vec![Topic::Sessions];
+        }
         let Some(thread_id) = self.thread_id() else {
             return vec![Topic::Queue];
         };
@@ -303,6 +321,7 @@ impl Event {
                 | Event::LabelsChanged { .. }
                 | Event::Rated { .. }
                 | Event::SlaBreached { .. }
+                | Event::SessionsEnded { .. }
         )
     }
 }

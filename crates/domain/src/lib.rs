@@ -25,6 +25,7 @@ pub mod report;
 pub mod routing;
 pub mod search;
 pub mod service;
+pub mod session_cache;
 pub mod sla;
 pub mod text;
 pub mod thread;

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use futures_core::Stream;
 
 use crate::attachment::{Attachment, AttachmentId};
-use crate::auth::NewSession;
+use crate::auth::{NewSession, SessionUser};
 use crate::canned::{CannedReply, NewCannedReply};
 use crate::claim::{Claim, ClaimAttempt, ExpiredClaim};
 use crate::event::{Delivery, Event, Topic};
@@ -65,9 +65,9 @@ pub trait UserStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     /// Stores a session.
     fn insert_session(&self, session: NewSession) -> DomainResult<()>;
-    /// The user of the session with this token hash, if it exists, has not expired at `now`
-    /// and its user is not deleted.
-    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<User>>;
+    /// The user of the session with this token hash and the session's expiry, if it exists,
+    /// has not expired at `now` and its user is not deleted.
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<SessionUser>>;
     /// Ends the session with this token hash (no error if there is none).
     fn delete_session(&self, token_hash: &str) -> DomainResult<()>;
     /// Ends every session of a user.

@@ -200,7 +200,7 @@ fn log_in_gives_a_token_that_works_until_log_out() {
     let token = session.token.expose().to_owned();
     assert_eq!(d.chat.authenticate_token(&token).unwrap().id, ann.id);
     let other = d.chat.log_in("ann", PASSWORD).unwrap();
-    d.chat.log_out(&token).unwrap();
+    d.chat.log_out(&ann, &token).unwrap();
     assert_eq!(
         d.chat.authenticate_token(&token).unwrap_err(),
         DomainError::Unauthenticated

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chat_domain::attachment::{Attachment, AttachmentId};
-use chat_domain::auth::NewSession;
+use chat_domain::auth::{NewSession, SessionUser};
 use chat_domain::canned::{CannedReply, NewCannedReply};
 use chat_domain::claim::{Claim, ClaimAttempt, ClaimMode, ExpiredClaim};
 use chat_domain::inbox::{ActivityCursor, ThreadFilter};
@@ -206,7 +206,7 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<User>> {
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<SessionUser>> {
         let s = self.lock();
         let Some(session) = s.sessions.get(token_hash).filter(|x| x.expires_at > now) else {
             return Ok(None);
@@ -214,7 +214,10 @@ impl SessionStore for MemoryStore {
         Ok(s.users
             .iter()
             .find(|u| u.id == session.user_id && u.deleted_at.is_none())
-            .cloned())
+            .map(|user| SessionUser {
+                user: user.clone(),
+                expires_at: session.expires_at,
+            }))
     }
 
     fn delete_session(&self, token_hash: &str) -> DomainResult<()> {

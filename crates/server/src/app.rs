@@ -583,8 +583,9 @@ fn instance_id(address: SocketAddr) -> String {
 
 /// The background tasks: when start-up is `waiting` for Postgres, that first
 /// ([`startup::wait_for_store`]; a failure retrying cannot mend stops the server), then the
-/// sweep of expired claims, the router ([`crate::router`]) and the webhook worker
-/// ([`crate::webhook_worker`]), until shutdown.
+/// sweep of expired claims, the router ([`crate::router`]), the session cache's listener
+/// ([`crate::session_watch`]) and the webhook worker ([`crate::webhook_worker`]), until
+/// shutdown.
 async fn background_tasks(
     chat: Chat,
     settings: Arc<Settings>,
@@ -615,6 +616,7 @@ async fn background_tasks(
             }
         }
     }
+    let chat_for_sessions = chat.clone();
     tokio::join!(
         sweep_expired_claims(
             chat,
@@ -622,6 +624,7 @@ async fn background_tasks(
             shutdown.clone(),
         ),
         router.run(shutdown.clone()),
+        crate::session_watch::run(chat_for_sessions, Duration::from_secs(1), shutdown.clone()),
         webhooks.run(shutdown),
     );
     Ok(())

@@ -33,8 +33,12 @@ pub fn chat_of(req: &HttpRequest) -> ApiResult<Chat> {
         .ok_or(ApiError::Internal)
 }
 
-/// The user behind a bearer token.
+/// The user behind a bearer token: from the session cache on the async worker when it knows
+/// the token, else read off the workers.
 pub async fn user_from_token(chat: Chat, token: String) -> ApiResult<User> {
+    if let Some(user) = chat.authenticate_token_cached(&token) {
+        return Ok(user);
+    }
     blocking(move || chat.authenticate_token(&token)).await
 }
 

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod router;
 pub mod routes;
 pub mod security_headers;
+pub mod session_watch;
 pub mod settings;
 pub mod shutdown;
 pub mod sla_settings;

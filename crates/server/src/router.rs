@@ -123,7 +123,7 @@ impl Router {
             }
             let delivery = tokio::select! {
                 () = shutdown.wait() => return,
-                delivery = next(&mut events) => delivery,
+                delivery = next_delivery(&mut events) => delivery,
                 // Retry the subscription now and then while the bus is unavailable.
                 () = tokio::time::sleep(self.every), if events.is_none() => continue,
             };
@@ -132,7 +132,7 @@ impl Router {
                 continue;
             };
             let mut wake = triggers(&delivery, &auto);
-            while let Some(Some(more)) = next(&mut events).now_or_never() {
+            while let Some(Some(more)) = next_delivery(&mut events).now_or_never() {
                 wake |= triggers(&more, &auto);
             }
             if !wake || !auto.load(Ordering::Relaxed) {
@@ -196,7 +196,10 @@ impl Router {
 }
 
 /// The next delivery, or never while there is no subscription.
-async fn next(events: &mut Option<chat_domain::ports::EventStream>) -> Option<Delivery> {
+/// The next delivery of a subscription; never, while there is none (the bus was unavailable).
+pub(crate) async fn next_delivery(
+    events: &mut Option<chat_domain::ports::EventStream>,
+) -> Option<Delivery> {
     match events {
         Some(stream) => stream.next().await,
         None => std::future::pending().await,
@@ -228,6 +231,7 @@ fn triggers(delivery: &Delivery, auto: &AtomicBool) -> bool {
         | Event::LabelsChanged { .. }
         | Event::Rated { .. }
         | Event::SlaBreached { .. }
+        | Event::SessionsEnded { .. }
         | Event::TakenOver { .. } => false,
     }
 }

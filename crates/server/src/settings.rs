@@ -10,6 +10,7 @@ use std::time::Duration;
 use chat_domain::attachment::{AttachmentPolicy, FileType};
 use chat_domain::claim::ClaimPolicy;
 use chat_domain::credentials::CredentialCachePolicy;
+use chat_domain::session_cache::SessionCachePolicy;
 use chat_domain::urgency::{PhraseRule, UrgencyRules};
 use chat_domain::ChatConfig;
 use chat_memory::BcryptHasher;
@@ -430,6 +431,12 @@ pub struct AuthSettings {
     pub seed_credential_cache_seconds: i64,
     /// Most users the verified-credential cache remembers at once.
     pub seed_credential_cache_max_entries: usize,
+    /// How long a bearer token's session, once read from the store, is used without reading it
+    /// again (ended sessions are forgotten at once on their instance, and on the others when
+    /// the bus tells them); 0 reads the store on every request.
+    pub session_cache_seconds: i64,
+    /// Most tokens the session cache remembers at once.
+    pub session_cache_max_entries: usize,
 }
 
 impl Default for AuthSettings {
@@ -445,6 +452,8 @@ impl Default for AuthSettings {
             login_throttle_max_entries: 100_000,
             seed_credential_cache_seconds: 60,
             seed_credential_cache_max_entries: 10_000,
+            session_cache_seconds: 30,
+            session_cache_max_entries: 100_000,
         }
     }
 }
@@ -753,6 +762,13 @@ impl Settings {
                     .to_owned(),
             });
         }
+        if self.auth.session_cache_seconds < 0 || self.auth.session_cache_max_entries < 1 {
+            return Err(SettingsError::Invalid {
+                key: "auth.session_cache_seconds",
+                message: "the cache's seconds must be 0 or more and its entries at least 1"
+                    .to_owned(),
+            });
+        }
         if chat_domain::routing::RoutingMode::parse(&self.routing.mode).is_err() {
             return Err(SettingsError::Invalid {
                 key: "routing.mode",
@@ -812,6 +828,10 @@ impl Settings {
                     ttl_ms: self.auth.seed_credential_cache_seconds.saturating_mul(1000),
                     max_entries: self.auth.seed_credential_cache_max_entries,
                 }
+            }),
+            session_cache: (self.auth.session_cache_seconds > 0).then(|| SessionCachePolicy {
+                ttl_ms: self.auth.session_cache_seconds.saturating_mul(1000),
+                max_entries: self.auth.session_cache_max_entries,
             }),
             routing: self.routing.policy(),
             // Checked by `validate`; a bad schedule there stops the server before this.

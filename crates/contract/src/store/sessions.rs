@@ -15,16 +15,22 @@ fn session(token_hash: &str, user: UserId, expires_in_minutes: i64) -> NewSessio
     }
 }
 
-/// A session finds its user before `expires_at`, and nobody from `expires_at` on; an unknown
-/// token finds nobody.
+/// A session finds its user (and tells its expiry) before `expires_at`, and nobody from
+/// `expires_at` on; an unknown token finds nobody.
 pub fn a_session_finds_its_user_until_it_expires(store: Arc<dyn Store>) {
     let ann = client(&store, "ann");
     store.insert_session(session("hash-a", ann.id, 60)).unwrap();
     let found = store.session_user("hash-a", T0).unwrap();
-    assert_eq!(found.map(|u| u.id), Some(ann.id));
+    assert_eq!(
+        found.map(|s| (s.user.id, s.expires_at)),
+        Some((ann.id, minutes(60)))
+    );
     let last_ms = minutes(60).plus_millis(-1);
     assert_eq!(
-        store.session_user("hash-a", last_ms).unwrap().map(|u| u.id),
+        store
+            .session_user("hash-a", last_ms)
+            .unwrap()
+            .map(|s| s.user.id),
         Some(ann.id)
     );
     assert_eq!(store.session_user("hash-a", minutes(60)).unwrap(), None);
@@ -48,7 +54,7 @@ pub fn deleting_a_session_ends_only_that_session(store: Arc<dyn Store>) {
     store.delete_session("hash-1").unwrap();
     assert_eq!(store.session_user("hash-1", T0).unwrap(), None);
     assert_eq!(
-        store.session_user("hash-2", T0).unwrap().map(|u| u.id),
+        store.session_user("hash-2", T0).unwrap().map(|s| s.user.id),
         Some(ann.id)
     );
     store.delete_session("hash-1").unwrap();
@@ -66,7 +72,7 @@ pub fn deleting_user_sessions_ends_every_session_of_that_user_only(store: Arc<dy
     assert_eq!(store.session_user("ann-1", T0).unwrap(), None);
     assert_eq!(store.session_user("ann-2", T0).unwrap(), None);
     assert_eq!(
-        store.session_user("bob-1", T0).unwrap().map(|u| u.id),
+        store.session_user("bob-1", T0).unwrap().map(|s| s.user.id),
         Some(bob.id)
     );
     store.delete_user_sessions(ann.id).unwrap();

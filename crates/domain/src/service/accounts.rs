@@ -2,6 +2,7 @@
 
 use super::{require_admin, Chat};
 use crate::auth::{NewSession, SessionToken};
+use crate::event::{Delivery, Event};
 use crate::user::{NewUser, Password, Role, User, Username};
 use crate::{DomainError, DomainResult, UserId};
 
@@ -140,18 +141,82 @@ impl Chat {
         })
     }
 
-    /// The user behind a bearer token.
+    /// The user behind a bearer token: from the session cache when it knows the token (and the
+    /// config asks for one), else read from the store (and then remembered).
     pub fn authenticate_token(&self, token: &str) -> DomainResult<User> {
-        let token = SessionToken::from_presented(token);
-        self.store
-            .session_user(&token.hash(), self.now())?
-            .ok_or(DomainError::Unauthenticated)
+        let hash = SessionToken::from_presented(token).hash();
+        let now = self.now();
+        if let Some(user) = self.sessions.as_ref().and_then(|c| c.get(&hash, now)) {
+            return Ok(user);
+        }
+        let ticket = self.sessions.as_ref().map(|c| c.ticket());
+        let found = self
+            .store
+            .session_user(&hash, now)?
+            .ok_or(DomainError::Unauthenticated)?;
+        if let (Some(cache), Some(ticket)) = (&self.sessions, ticket) {
+            cache.remember(ticket, &hash, &found.user, found.expires_at, now);
+        }
+        Ok(found.user)
     }
 
-    /// Ends the session of a bearer token.
-    pub fn log_out(&self, token: &str) -> DomainResult<()> {
-        self.store
-            .delete_session(&SessionToken::from_presented(token).hash())
+    /// The user behind a bearer token if the session cache knows it, without reading the store:
+    /// async callers ask this first and go off their workers only when it answers `None`
+    /// ([`Chat::authenticate_token`] then).
+    pub fn authenticate_token_cached(&self, token: &str) -> Option<User> {
+        let cache = self.sessions.as_ref()?;
+        cache.get(&SessionToken::from_presented(token).hash(), self.now())
+    }
+
+    /// Ends the session of a bearer token (the actor's own): refused from then on, on this
+    /// instance at once and on the others when they hear of it ([`Event::SessionsEnded`]).
+    pub fn log_out(&self, actor: &User, token: &str) -> DomainResult<()> {
+        let hash = SessionToken::from_presented(token).hash();
+        self.store.delete_session(&hash)?;
+        if let Some(cache) = &self.sessions {
+            cache.forget_token(&hash);
+        }
+        self.publish(Event::SessionsEnded {
+            user_id: actor.id,
+            token_hash: Some(hash),
+        });
+        Ok(())
+    }
+
+    /// What an instance does with a delivery on [`crate::event::Topic::Sessions`]: forgets the ended
+    /// sessions from its cache, or everything after a gap (some may have been missed).
+    pub fn on_sessions_delivery(&self, delivery: &Delivery) {
+        let Some(cache) = &self.sessions else {
+            return;
+        };
+        match delivery {
+            Delivery::Gap => cache.clear(),
+            Delivery::Event(event) => {
+                if let Event::SessionsEnded {
+                    user_id,
+                    token_hash,
+                } = event.as_ref()
+                {
+                    match token_hash {
+                        Some(hash) => cache.forget_token(hash),
+                        None => cache.forget_user(*user_id),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether this instance caches sessions (the config's `session_cache`).
+    pub fn caches_sessions(&self) -> bool {
+        self.sessions.is_some()
+    }
+
+    /// Forgets every cached session (when this instance starts listening on
+    /// [`crate::event::Topic::Sessions`], having possibly missed ends before).
+    pub fn forget_cached_sessions(&self) {
+        if let Some(cache) = &self.sessions {
+            cache.clear();
+        }
     }
 
     /// Softly deletes a user (nothing is lost) and ends its sessions. A user may delete itself;
@@ -166,7 +231,15 @@ impl Chat {
         if let Some(cache) = &self.credentials {
             cache.forget(id);
         }
-        self.store.delete_user_sessions(id)
+        self.store.delete_user_sessions(id)?;
+        if let Some(cache) = &self.sessions {
+            cache.forget_user(id);
+        }
+        self.publish(Event::SessionsEnded {
+            user_id: id,
+            token_hash: None,
+        });
+        Ok(())
     }
 
     /// A user the actor may see: itself, or anyone for staff. A deleted user is NotFound, as

@@ -31,6 +31,7 @@ use crate::credentials::{CredentialCachePolicy, VerifiedCredentials};
 use crate::event::Event;
 use crate::ports::{BlobStore, EventBus, PasswordHasher, Store};
 use crate::routing::RoutingPolicy;
+use crate::session_cache::{SessionCache, SessionCachePolicy};
 use crate::sla::SlaPolicy;
 use crate::thread::Thread;
 use crate::urgency::UrgencyRules;
@@ -49,6 +50,9 @@ pub struct ChatConfig {
     /// The verified-credential cache of username + password requests (the seed's endpoints), or
     /// `None` for a bcrypt check on every request.
     pub credential_cache: Option<CredentialCachePolicy>,
+    /// The session cache of bearer-token requests ([`crate::session_cache`]), or `None` for a
+    /// store read on every request.
+    pub session_cache: Option<SessionCachePolicy>,
     /// Availability, capacity and automatic assignment.
     pub routing: RoutingPolicy,
     /// A pending thread (waiting on its client) with no activity for this many milliseconds is
@@ -77,6 +81,7 @@ impl Default for ChatConfig {
             claims: ClaimPolicy::default(),
             urgency: UrgencyRules::default(),
             credential_cache: None,
+            session_cache: None,
             routing: RoutingPolicy::default(),
             auto_resolve_after_ms: None,
             sla: SlaPolicy::default(),
@@ -98,6 +103,8 @@ pub struct Chat {
     decoy_hash: PasswordHash,
     /// Verified username + password pairs, when the config asks for the cache.
     credentials: Option<Arc<VerifiedCredentials>>,
+    /// Sessions of bearer tokens read lately, when the config asks for the cache.
+    sessions: Option<Arc<SessionCache>>,
     /// Where attachments' bytes go (`None`: uploads answer Unavailable).
     blobs: Option<Arc<dyn BlobStore>>,
     /// Attachment size and type limits.
@@ -128,7 +135,11 @@ impl Chat {
         let credentials = config
             .credential_cache
             .map(|policy| Arc::new(VerifiedCredentials::new(policy)));
+        let sessions = config
+            .session_cache
+            .map(|policy| Arc::new(SessionCache::new(policy)));
         Ok(Chat {
+            sessions,
             store,
             bus,
             clock,

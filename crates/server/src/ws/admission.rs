@@ -170,6 +170,9 @@ where
 
 /// The user behind a token.
 pub async fn authenticate(chat: &Chat, token: String) -> Result<User, Refusal> {
+    if let Some(user) = chat.authenticate_token_cached(&token) {
+        return Ok(user);
+    }
     let chat = chat.clone();
     match blocking(move || chat.authenticate_token(&token)).await {
         Ok(user) => Ok(user),

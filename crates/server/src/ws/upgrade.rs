@@ -126,12 +126,15 @@ where
             let (head, body) = response.into_parts();
             let body = to_bytes(body).await.unwrap_or_default();
             let size = u64::try_from(body.len()).unwrap_or(u64::MAX);
+            // Head and body in one write: a WebSocket client that reads the head of a refused
+            // handshake keeps only the body bytes that came with it.
             framed
-                .send(h1::Message::Item((head, BodySize::Sized(size))))
+                .feed(h1::Message::Item((head, BodySize::Sized(size))))
                 .await?;
             if !body.is_empty() {
-                framed.send(h1::Message::Chunk(Some(body))).await?;
+                framed.feed(h1::Message::Chunk(Some(body))).await?;
             }
+            framed.flush().await?;
             framed.io_mut().shutdown().await?;
         }
     }

@@ -15,6 +15,7 @@ mod redis_restart;
 mod refusals;
 mod resume;
 mod routing;
+mod sessions;
 mod shutdown;
 mod slow_consumer;
 mod startup;

@@ -1,8 +1,7 @@
 //! Log-in sessions.
 
-use chat_domain::auth::NewSession;
+use chat_domain::auth::{NewSession, SessionUser};
 use chat_domain::ports::SessionStore;
-use chat_domain::user::User;
 use chat_domain::{DomainResult, Timestamp, UserId};
 use diesel::prelude::*;
 
@@ -20,18 +19,23 @@ impl SessionStore for SqlStore {
         })
     }
 
-    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<User>> {
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<SessionUser>> {
         self.run(|conn| {
-            sessions::table
+            let Some((row, expires_at_ms)) = sessions::table
                 .inner_join(users::table)
                 .filter(sessions::token_hash.eq(token_hash))
                 .filter(sessions::expires_at_ms.gt(now.millis()))
                 .filter(users::deleted_at_ms.is_null())
-                .select(UserRow::as_select())
-                .first(conn)
+                .select((UserRow::as_select(), sessions::expires_at_ms))
+                .first::<(UserRow, i64)>(conn)
                 .optional()?
-                .map(UserRow::into_user)
-                .transpose()
+            else {
+                return Ok(None);
+            };
+            Ok(Some(SessionUser {
+                user: row.into_user()?,
+                expires_at: Timestamp(expires_at_ms),
+            }))
         })
     }
 

@@ -134,6 +134,6 @@ pub async fn log_in(req: HttpRequest, body: web::Json<LogInRequest>) -> ApiResul
     security(("bearer" = [])))]
 pub async fn log_out(chat: web::Data<Chat>, caller: Authenticated) -> ApiResult<HttpResponse> {
     let chat = chat.get_ref().clone();
-    blocking(move || chat.log_out(&caller.token)).await?;
+    blocking(move || chat.log_out(&caller.user, &caller.token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
