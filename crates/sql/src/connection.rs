@@ -17,6 +17,21 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the concrete connection under a [`DbConnection`] (the body
+/// is compiled once per backend). A diesel DSL query run through the [`DbConnection`] itself
+/// has its SQL text rendered on every call (diesel's `MultiConnection` renders it to hand it
+/// over), even when the statement is already prepared; run on the concrete connection, a query
+/// with a static query id is looked up by its type. For the hot reads (the seed's send path).
+macro_rules! on_concrete {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::connection::DbConnection::Postgresql($c) => $body,
+            $crate::connection::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_concrete;
+
 /// A pool of [`DbConnection`]s (each wrapped in a [`CheckedConnection`]).
 pub type DbPool = r2d2::Pool<DbConnectionManager>;
 

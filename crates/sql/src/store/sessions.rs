@@ -6,6 +6,7 @@ use chat_domain::{DomainResult, Timestamp, UserId};
 use diesel::prelude::*;
 
 use super::SqlStore;
+use crate::connection::on_concrete;
 use crate::rows::{SessionRow, UserRow};
 use crate::schema::{sessions, users};
 
@@ -21,15 +22,15 @@ impl SessionStore for SqlStore {
 
     fn session_user(&self, token_hash: &str, now: Timestamp) -> DomainResult<Option<SessionUser>> {
         self.run(|conn| {
-            let Some((row, expires_at_ms)) = sessions::table
+            let found = on_concrete!(conn, c => sessions::table
                 .inner_join(users::table)
                 .filter(sessions::token_hash.eq(token_hash))
                 .filter(sessions::expires_at_ms.gt(now.millis()))
                 .filter(users::deleted_at_ms.is_null())
                 .select((UserRow::as_select(), sessions::expires_at_ms))
-                .first::<(UserRow, i64)>(conn)
-                .optional()?
-            else {
+                .first::<(UserRow, i64)>(c)
+                .optional()?);
+            let Some((row, expires_at_ms)) = found else {
                 return Ok(None);
             };
             Ok(Some(SessionUser {

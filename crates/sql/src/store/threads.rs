@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use super::constant::NotResolved;
 use super::SqlStore;
 use crate::connection::MultiBackend;
-use crate::connection::{write_transaction, DbConnection};
+use crate::connection::{on_concrete, write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
 use crate::rows::{into_threads, reasons_json, NewThreadRow, ThreadRow, UserRow};
 use crate::schema::{messages, thread_labels, threads, users};
@@ -132,7 +132,7 @@ impl ThreadStore for SqlStore {
             return Ok(None);
         };
         self.run(|conn| {
-            let found = users::table
+            let found = on_concrete!(conn, c => users::table
                 .left_join(
                     threads::table.on(threads::client_id
                         .eq(users::id)
@@ -141,8 +141,8 @@ impl ThreadStore for SqlStore {
                 )
                 .filter(users::username.eq(name.as_str()))
                 .select((UserRow::as_select(), Option::<ThreadRow>::as_select()))
-                .first::<(UserRow, Option<ThreadRow>)>(conn)
-                .optional()?;
+                .first::<(UserRow, Option<ThreadRow>)>(c)
+                .optional()?);
             let Some((user, thread)) = found else {
                 return Ok(None);
             };
