@@ -70,13 +70,25 @@ impl Instances {
         let session = self.a.log_in(name, PASSWORD).unwrap();
         session.token.expose().to_owned()
     }
+
+    /// Signs up the client `ann` and logs her in once.
+    fn ann_with_a_token(&self) -> (User, String) {
+        let ann = self.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
+        (ann, self.token_of("ann"))
+    }
+}
+
+fn refused(chat: &Chat, token: &str) {
+    assert_eq!(
+        chat.authenticate_token(token).unwrap_err(),
+        DomainError::Unauthenticated
+    );
 }
 
 #[test]
 fn a_token_read_once_is_answered_from_the_cache() {
     let i = instances();
-    let ann = i.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
-    let token = i.token_of("ann");
+    let (ann, token) = i.ann_with_a_token();
     assert_eq!(i.b.authenticate_token_cached(&token), None, "not read yet");
     assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
     assert_eq!(
@@ -94,22 +106,16 @@ fn a_token_read_once_is_answered_from_the_cache() {
 #[test]
 fn a_log_out_is_refused_at_once_on_its_instance_and_on_the_other_once_heard() {
     let mut i = instances();
-    let ann = i.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
-    let (token, other) = (i.token_of("ann"), i.token_of("ann"));
+    let (ann, token) = i.ann_with_a_token();
+    let other = i.token_of("ann");
     for chat in [&i.a, &i.b] {
         assert_eq!(chat.authenticate_token(&token).unwrap().id, ann.id);
         assert_eq!(chat.authenticate_token(&other).unwrap().id, ann.id);
     }
     i.a.log_out(&ann, &token).unwrap();
-    assert_eq!(
-        i.a.authenticate_token(&token).unwrap_err(),
-        DomainError::Unauthenticated
-    );
+    refused(&i.a, &token);
     i.b_listens();
-    assert_eq!(
-        i.b.authenticate_token(&token).unwrap_err(),
-        DomainError::Unauthenticated
-    );
+    refused(&i.b, &token);
     for chat in [&i.a, &i.b] {
         assert_eq!(
             chat.authenticate_token(&other).unwrap().id,
@@ -122,43 +128,31 @@ fn a_log_out_is_refused_at_once_on_its_instance_and_on_the_other_once_heard() {
 #[test]
 fn a_deleted_user_is_refused_everywhere_once_heard() {
     let mut i = instances();
-    let ann = i.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
-    let token = i.token_of("ann");
+    let (ann, token) = i.ann_with_a_token();
     assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
     i.a.delete_user(&i.admin, ann.id).unwrap();
-    assert_eq!(
-        i.a.authenticate_token(&token).unwrap_err(),
-        DomainError::Unauthenticated
-    );
+    refused(&i.a, &token);
     i.b_listens();
-    assert_eq!(
-        i.b.authenticate_token(&token).unwrap_err(),
-        DomainError::Unauthenticated
-    );
+    refused(&i.b, &token);
 }
 
 #[test]
 fn an_end_that_was_not_heard_holds_at_most_the_time_to_live() {
     let i = instances();
-    let ann = i.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
-    let token = i.token_of("ann");
+    let (ann, token) = i.ann_with_a_token();
     assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
     i.a.log_out(&ann, &token).unwrap();
     // `b` has not heard (the bus is at most once): its entry lasts until the time to live.
     i.clock.advance_millis(TTL_MS - 1);
     assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
     i.clock.advance_millis(1);
-    assert_eq!(
-        i.b.authenticate_token(&token).unwrap_err(),
-        DomainError::Unauthenticated
-    );
+    refused(&i.b, &token);
 }
 
 #[test]
 fn a_gap_on_the_sessions_topic_forgets_everything() {
     let i = instances();
-    let ann = i.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
-    let token = i.token_of("ann");
+    let (ann, token) = i.ann_with_a_token();
     assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
     assert!(i.b.authenticate_token_cached(&token).is_some());
     i.b.on_sessions_delivery(&chat_domain::event::Delivery::Gap);
@@ -169,14 +163,10 @@ fn a_gap_on_the_sessions_topic_forgets_everything() {
 fn a_session_expiring_within_the_time_to_live_ends_on_time() {
     let i = instances();
     let config = i.a.config().session_ttl_ms;
-    let ann = i.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
-    let token = i.token_of("ann");
+    let (ann, token) = i.ann_with_a_token();
     // Read a moment before the session's own end: the cache must not outlive it.
     i.clock.advance_millis(config - 1_000);
     assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
     i.clock.advance_millis(1_000);
-    assert_eq!(
-        i.b.authenticate_token(&token).unwrap_err(),
-        DomainError::Unauthenticated
-    );
+    refused(&i.b, &token);
 }

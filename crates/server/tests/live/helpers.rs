@@ -269,6 +269,17 @@ impl Instance {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> StatusCode {
+        let resp = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        resp.status()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         let resp = self
             .http

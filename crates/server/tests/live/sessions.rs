@@ -53,14 +53,10 @@ async fn a_log_out_on_one_instance_is_refused_on_the_other(shared: Shared) {
         accepted_by(instance, &ann).await;
         accepted_by(instance, &other).await;
     }
-    let resp = a
-        .http
-        .delete(a.url("/api/v1/sessions/current"))
-        .bearer_auth(&ann.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        a.delete("/api/v1/sessions/current", &ann.token).await,
+        StatusCode::NO_CONTENT
+    );
     // Its own instance refuses it at once.
     assert_eq!(a.get(ME, &ann.token).await.0, StatusCode::UNAUTHORIZED);
     refused_by(&b, &ann.token).await;
@@ -79,14 +75,11 @@ async fn a_user_deleted_on_one_instance_is_refused_on_the_other(shared: Shared) 
         accepted_by(instance, &bob).await;
     }
     let admin = a.admin().await;
-    let resp = a
-        .http
-        .delete(a.url(&format!("/api/v1/users/{}", ann.id)))
-        .bearer_auth(&admin.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        a.delete(&format!("/api/v1/users/{}", ann.id), &admin.token)
+            .await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(a.get(ME, &ann.token).await.0, StatusCode::UNAUTHORIZED);
     refused_by(&b, &ann.token).await;
     for instance in [&a, &b] {
