@@ -24,7 +24,8 @@ pub async fn run(chat: Chat, retry: Duration, shutdown: Shutdown) {
         if events.is_none() {
             match chat.bus().subscribe(&[Topic::Sessions]) {
                 Ok(stream) => {
-                    chat.forget_cached_sessions();
+                    // Ends published before this subscription may have been missed.
+                    chat.on_sessions_delivery(&Delivery::Gap);
                     events = Some(stream);
                 }
                 Err(e) => tracing::warn!(error = %e, "session cache: bus unavailable; retrying"),

@@ -184,7 +184,8 @@ impl Chat {
     }
 
     /// What an instance does with a delivery on [`crate::event::Topic::Sessions`]: forgets the ended
-    /// sessions from its cache, or everything after a gap (some may have been missed).
+    /// sessions from its cache, or everything after a gap (some may have been missed; a
+    /// listener that (re)subscribes hands itself a gap for the same reason).
     pub fn on_sessions_delivery(&self, delivery: &Delivery) {
         let Some(cache) = &self.sessions else {
             return;
@@ -209,14 +210,6 @@ impl Chat {
     /// Whether this instance caches sessions (the config's `session_cache`).
     pub fn caches_sessions(&self) -> bool {
         self.sessions.is_some()
-    }
-
-    /// Forgets every cached session (when this instance starts listening on
-    /// [`crate::event::Topic::Sessions`], having possibly missed ends before).
-    pub fn forget_cached_sessions(&self) {
-        if let Some(cache) = &self.sessions {
-            cache.clear();
-        }
     }
 
     /// Softly deletes a user (nothing is lost) and ends its sessions. A user may delete itself;
