@@ -71,6 +71,13 @@ impl Instances {
         session.token.expose().to_owned()
     }
 
+    /// `ann` with a token that instance `b` has read (and cached).
+    fn ann_read_by_b(&self) -> (User, String) {
+        let (ann, token) = self.ann_with_a_token();
+        assert_eq!(self.b.authenticate_token(&token).unwrap().id, ann.id);
+        (ann, token)
+    }
+
     /// Signs up the client `ann` and logs her in once.
     fn ann_with_a_token(&self) -> (User, String) {
         let ann = self.a.sign_up(None, "ann", PASSWORD, Role::Client).unwrap();
@@ -128,8 +135,7 @@ fn a_log_out_is_refused_at_once_on_its_instance_and_on_the_other_once_heard() {
 #[test]
 fn a_deleted_user_is_refused_everywhere_once_heard() {
     let mut i = instances();
-    let (ann, token) = i.ann_with_a_token();
-    assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
+    let (ann, token) = i.ann_read_by_b();
     i.a.delete_user(&i.admin, ann.id).unwrap();
     refused(&i.a, &token);
     i.b_listens();
@@ -139,8 +145,7 @@ fn a_deleted_user_is_refused_everywhere_once_heard() {
 #[test]
 fn an_end_that_was_not_heard_holds_at_most_the_time_to_live() {
     let i = instances();
-    let (ann, token) = i.ann_with_a_token();
-    assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
+    let (ann, token) = i.ann_read_by_b();
     i.a.log_out(&ann, &token).unwrap();
     // `b` has not heard (the bus is at most once): its entry lasts until the time to live.
     i.clock.advance_millis(TTL_MS - 1);
@@ -152,8 +157,7 @@ fn an_end_that_was_not_heard_holds_at_most_the_time_to_live() {
 #[test]
 fn a_gap_on_the_sessions_topic_forgets_everything() {
     let i = instances();
-    let (ann, token) = i.ann_with_a_token();
-    assert_eq!(i.b.authenticate_token(&token).unwrap().id, ann.id);
+    let (_, token) = i.ann_read_by_b();
     assert!(i.b.authenticate_token_cached(&token).is_some());
     i.b.on_sessions_delivery(&chat_domain::event::Delivery::Gap);
     assert_eq!(i.b.authenticate_token_cached(&token), None);

@@ -249,48 +249,21 @@ impl Instance {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        answer(req).await
     }
 
     pub async fn put(&self, path: &str, body: Value, token: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .put(self.url(path))
-            .json(&body)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        answer(self.http.put(self.url(path)).json(&body).bearer_auth(token)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> StatusCode {
-        let resp = self
-            .http
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
+        answer(self.http.delete(self.url(path)).bearer_auth(token))
             .await
-            .unwrap();
-        resp.status()
+            .0
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        answer(self.http.get(self.url(path)).bearer_auth(token)).await
     }
 
     /// Logs in; returns (user id, token).
@@ -731,4 +704,12 @@ macro_rules! on_single_redis_and_cluster {
             }
         )*
     };
+}
+
+/// Sends a request and reads its answer: the status and the JSON body (Null if none).
+async fn answer(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
