@@ -70,6 +70,7 @@ pub fn new_message(thread: ThreadId, sender: &User, body: &str, at: Timestamp) -
         client_message_id: None,
         attachments: Vec::new(),
         system: false,
+        verified_hash: None,
     }
 }
 

@@ -171,6 +171,7 @@ macro_rules! store_contract_tests {
             another_sender_may_reuse_a_client_message_id,
             concurrent_retries_with_one_client_message_id_store_one_message,
             append_to_an_unknown_thread_is_not_found,
+            a_send_on_a_remembered_password_needs_the_same_hash_and_a_live_sender,
             messages_after_pages_in_sequence_order,
             mark_read_marks_only_the_other_sides_messages_up_to_seq,
             mark_read_on_an_unknown_thread_changes_nothing,

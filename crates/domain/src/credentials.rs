@@ -5,10 +5,16 @@
 //!
 //! What is kept is an HMAC-SHA256, under a key drawn at random when the process starts, of the
 //! user id, the stored hash and the password: never the password, and worthless outside this
-//! process. A changed password (a new hash), a deleted user (not looked up) or a wrong password
-//! never matches; failures are never remembered (and still count for the log-in throttle, which
-//! runs before any check); the comparison is constant-time. Memory is bounded: at most
-//! `max_entries` users, expired entries dropped first, then the ones closest to expiring.
+//! process. A changed password (a new hash), a deleted user or a wrong password never matches;
+//! failures are never remembered (and still count for the log-in throttle, which runs before
+//! any check); the comparison is constant-time. Memory is bounded: at most `max_entries` users,
+//! expired entries dropped first, then the ones closest to expiring.
+//!
+//! Beside it, the user as read at the check and the open thread of each type it last wrote to:
+//! a repeated send ([`VerifiedCredentials::recall`]) then needs no read at all, because the
+//! append itself re-checks, in its own transaction, that the user is not deleted and still has
+//! the remembered hash ([`crate::message::NewMessage::verified_hash`]) and that the thread is
+//! still open.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -17,8 +23,9 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
+use crate::thread::ThreadType;
 use crate::user::User;
-use crate::{Timestamp, UserId};
+use crate::{ThreadId, Timestamp, UserId};
 
 /// How long and how many verified credentials are remembered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +40,16 @@ pub struct CredentialCachePolicy {
 pub struct VerifiedCredentials {
     key: [u8; 32],
     policy: CredentialCachePolicy,
-    entries: Mutex<HashMap<UserId, Entry>>,
+    /// By username (as stored: the presented one, trimmed, when the store found it).
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 struct Entry {
+    user: User,
     mac: [u8; 32],
     expires_at: Timestamp,
+    /// The open thread of each type the user last wrote to.
+    open_threads: Vec<(ThreadType, ThreadId)>,
 }
 
 impl std::fmt::Debug for VerifiedCredentials {
@@ -63,12 +74,38 @@ impl VerifiedCredentials {
 
     /// Whether `password` was verified for this user, with this stored hash, and has not expired.
     pub fn matches(&self, user: &User, password: &str, now: Timestamp) -> bool {
-        let stored = match self.lock().get(&user.id) {
-            Some(entry) if entry.expires_at > now => entry.mac,
+        let stored = match self.lock().get(user.username.as_str()) {
+            Some(entry) if entry.expires_at > now && entry.user.id == user.id => entry.mac,
             _ => return false,
         };
-        self.keyed(user, password)
-            .is_some_and(|mac| mac.verify_slice(&stored).is_ok())
+        self.verifies(user, password, &stored)
+    }
+
+    /// The user `username` (as presented) names and the open thread of `thread_type` it last
+    /// wrote to, when `password` was verified for that user and its hash as then stored, and
+    /// has not expired. Whether the user still has that hash, and the thread is still open, is
+    /// for the append to check.
+    pub fn recall(
+        &self,
+        username: &str,
+        password: &str,
+        thread_type: ThreadType,
+        now: Timestamp,
+    ) -> Option<(User, ThreadId)> {
+        let (user, mac, thread) = {
+            let entries = self.lock();
+            let entry = entries
+                .get(username.trim())
+                .filter(|e| e.expires_at > now)?;
+            let thread = entry
+                .open_threads
+                .iter()
+                .find(|(t, _)| *t == thread_type)
+                .map(|(_, id)| *id)?;
+            (entry.user.clone(), entry.mac, thread)
+        };
+        self.verifies(&user, password, &mac)
+            .then_some((user, thread))
     }
 
     /// Remembers that `password` is right for this user and its stored hash, until `now` plus
@@ -80,13 +117,14 @@ impl VerifiedCredentials {
         let mut bytes = [0u8; 32];
         bytes.copy_from_slice(&mac.finalize().into_bytes());
         let mut entries = self.lock();
-        if entries.len() >= self.policy.max_entries && !entries.contains_key(&user.id) {
+        let name = user.username.as_str();
+        if entries.len() >= self.policy.max_entries && !entries.contains_key(name) {
             entries.retain(|_, e| e.expires_at > now);
             while entries.len() >= self.policy.max_entries.max(1) {
                 let Some(soonest) = entries
                     .iter()
                     .min_by_key(|(_, e)| e.expires_at)
-                    .map(|(id, _)| *id)
+                    .map(|(name, _)| name.clone())
                 else {
                     break;
                 };
@@ -94,17 +132,40 @@ impl VerifiedCredentials {
             }
         }
         entries.insert(
-            user.id,
+            name.to_owned(),
             Entry {
+                user: user.clone(),
                 mac: bytes,
                 expires_at: now.plus_millis(self.policy.ttl_ms),
+                open_threads: Vec::new(),
             },
         );
     }
 
+    /// Remembers the open thread of `thread_type` that this user (remembered already) just
+    /// wrote to.
+    pub fn remember_open_thread(&self, user: &User, thread_type: ThreadType, thread: ThreadId) {
+        let mut entries = self.lock();
+        let Some(entry) = entries
+            .get_mut(user.username.as_str())
+            .filter(|e| e.user.id == user.id)
+        else {
+            return;
+        };
+        entry.open_threads.retain(|(t, _)| *t != thread_type);
+        entry.open_threads.push((thread_type, thread));
+    }
+
+    /// Forgets the open thread of `thread_type` remembered for this user (it was resolved).
+    pub fn forget_open_thread(&self, user: &User, thread_type: ThreadType) {
+        if let Some(entry) = self.lock().get_mut(user.username.as_str()) {
+            entry.open_threads.retain(|(t, _)| *t != thread_type);
+        }
+    }
+
     /// Forgets a user's entry (its password is no longer known to be right).
     pub fn forget(&self, user: UserId) {
-        self.lock().remove(&user);
+        self.lock().retain(|_, e| e.user.id != user);
     }
 
     /// How many users are remembered (for tests and metrics).
@@ -117,6 +178,11 @@ impl VerifiedCredentials {
         self.len() == 0
     }
 
+    fn verifies(&self, user: &User, password: &str, stored: &[u8; 32]) -> bool {
+        self.keyed(user, password)
+            .is_some_and(|mac| mac.verify_slice(stored).is_ok())
+    }
+
     fn keyed(&self, user: &User, password: &str) -> Option<Hmac<Sha256>> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
         mac.update(&user.id.0.to_be_bytes());
@@ -127,7 +193,7 @@ impl VerifiedCredentials {
         Some(mac)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<UserId, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -140,7 +206,7 @@ mod tests {
     fn user(id: i64, hash: &str) -> User {
         User {
             id: UserId(id),
-            username: Username::parse("ann").unwrap(),
+            username: Username::parse(&format!("user{id}")).unwrap(),
             password_hash: PasswordHash(hash.to_owned()),
             role: Role::Client,
             created_at: Timestamp(0),
@@ -191,6 +257,32 @@ mod tests {
         // Once all have expired, a new one evicts them rather than the newest.
         c.remember(&user(4, "h"), "p", T.plus_millis(120_000));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn a_recall_needs_the_right_password_and_a_remembered_open_thread_of_the_type() {
+        let c = cache(10);
+        let ann = user(1, "$2b$12$hash-one");
+        c.remember(&ann, "password-123", T);
+        let general = ThreadType::Loan;
+        let other = ThreadType::Payment;
+        assert!(c.recall(" user1 ", "password-123", general, T).is_none());
+        c.remember_open_thread(&ann, general, ThreadId(7));
+        let (found, thread) = c.recall(" user1 ", "password-123", general, T).unwrap();
+        assert_eq!((found.id, thread), (ann.id, ThreadId(7)));
+        assert!(c.recall("user1", "password-124", general, T).is_none());
+        assert!(c.recall("user1", "password-123", other, T).is_none());
+        assert!(c.recall("user2", "password-123", general, T).is_none());
+        assert!(c
+            .recall("user1", "password-123", general, T.plus_millis(60_000))
+            .is_none());
+        c.forget_open_thread(&ann, general);
+        assert!(c.recall("user1", "password-123", general, T).is_none());
+        // A thread is remembered only for a user remembered with the same id.
+        c.remember_open_thread(&user(2, "h"), general, ThreadId(8));
+        c.remember_open_thread(&user(1, "h"), general, ThreadId(9));
+        c.forget(ann.id);
+        assert!(c.is_empty());
     }
 
     #[test]

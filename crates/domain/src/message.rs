@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attachment::{Attachment, AttachmentId};
-use crate::user::Role;
+use crate::user::{PasswordHash, Role};
 use crate::{DomainError, DomainResult, MessageId, ThreadId, Timestamp, UserId};
 
 /// A message body: not blank, at most 4,000 characters.
@@ -184,6 +184,12 @@ pub struct NewMessage {
     pub attachments: Vec<AttachmentId>,
     /// Written by the desk itself (see [`Message::system`]).
     pub system: bool,
+    /// The stored password hash the sender's password was last verified against, when the
+    /// send was authenticated by a remembered password ([`crate::credentials`]) rather than
+    /// a check just made: the store then MUST, in the append's own transaction, refuse with
+    /// [`crate::DomainError::Unauthenticated`] (storing nothing) if the sender is deleted or
+    /// its stored hash is no longer this one.
+    pub verified_hash: Option<PasswordHash>,
 }
 
 /// What a store answers to an append.

@@ -538,6 +538,14 @@ impl MessageStore for MemoryStore {
         patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
     ) -> DomainResult<Appended> {
         let mut s = self.lock();
+        if let Some(hash) = &new.verified_hash {
+            let still = s.users.iter().any(|u| {
+                u.id == new.sender_id && u.deleted_at.is_none() && u.password_hash == *hash
+            });
+            if !still {
+                return Err(DomainError::Unauthenticated);
+            }
+        }
         if let Some(cmid) = &new.client_message_id {
             if let Some(existing) = s.messages.iter().find(|m| {
                 m.sender_id == new.sender_id

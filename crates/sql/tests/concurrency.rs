@@ -281,6 +281,7 @@ fn replies_and_mark_reads_on_the_same_messages_never_deadlock(store: SqlStore) {
                                 client_message_id: None,
                                 attachments: Vec::new(),
                                 system: false,
+                                verified_hash: None,
                             },
                             &agent_reply_patch,
                         )

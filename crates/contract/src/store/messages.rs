@@ -6,7 +6,7 @@ use chat_domain::message::Audience;
 use chat_domain::ports::Store;
 use chat_domain::thread::{ThreadStatus, ThreadType};
 use chat_domain::urgency::Urgency;
-use chat_domain::user::Role;
+use chat_domain::user::{PasswordHash, Role, User};
 use chat_domain::{DomainError, MessageId, ThreadId};
 
 use crate::fixtures::{
@@ -580,4 +580,62 @@ pub fn count_sent_by_counts_a_users_messages(store: Arc<dyn Store>) {
     }
     assert_eq!(store.count_sent_by(ann.id).unwrap(), 3);
     assert_eq!(store.count_sent_by(ag.id).unwrap(), 1);
+}
+
+/// A send authenticated by a remembered password (`verified_hash` set) is stored only while its
+/// sender is not deleted and still has that stored hash; otherwise it is refused
+/// (Unauthenticated), stores nothing and takes no sequence number. Two such sends at once, one
+/// with a stale hash and one with the current one, each get their own answer.
+pub fn a_send_on_a_remembered_password_needs_the_same_hash_and_a_live_sender(
+    store: Arc<dyn Store>,
+) {
+    let ann = client(&store, "ann");
+    let cy = client(&store, "cy");
+    let (ta, tc) = (
+        thread(&store, &ann, ThreadType::Loan),
+        thread(&store, &cy, ThreadType::Loan),
+    );
+    let checked = |thread: ThreadId, sender: &User, hash: &PasswordHash, body: &str| {
+        let mut new = new_message(thread, sender, body, T0);
+        new.verified_hash = Some(hash.clone());
+        new
+    };
+    let stale = PasswordHash("$2b$04$not-the-stored-hash-at-all-00000000000000000000000".into());
+    let first = store
+        .append_message(checked(ta.id, &ann, &ann.password_hash, "one"), &|t| {
+            Ok(keep(t))
+        })
+        .unwrap();
+    assert_eq!(first.message.seq, 1);
+    let refused = store.append_message(checked(ta.id, &ann, &stale, "two"), &|t| Ok(keep(t)));
+    assert_eq!(refused.err(), Some(DomainError::Unauthenticated));
+
+    let barrier = Barrier::new(2);
+    let (stale_send, current_send) = std::thread::scope(|s| {
+        let stale_send = s.spawn(|| {
+            barrier.wait();
+            store.append_message(checked(ta.id, &ann, &stale, "three"), &|t| Ok(keep(t)))
+        });
+        let current_send = s.spawn(|| {
+            barrier.wait();
+            store.append_message(checked(tc.id, &cy, &cy.password_hash, "hi"), &|t| {
+                Ok(keep(t))
+            })
+        });
+        (stale_send.join().unwrap(), current_send.join().unwrap())
+    });
+    assert_eq!(stale_send.err(), Some(DomainError::Unauthenticated));
+    assert_eq!(current_send.unwrap().message.seq, 1);
+
+    assert!(store.soft_delete_user(ann.id, T0).unwrap());
+    let deleted = store.append_message(checked(ta.id, &ann, &ann.password_hash, "four"), &|t| {
+        Ok(keep(t))
+    });
+    assert_eq!(deleted.err(), Some(DomainError::Unauthenticated));
+    assert_eq!(reload(&store, ta.id).last_seq, 1);
+    assert_eq!(store.count_sent_by(ann.id).unwrap(), 1);
+    // Without the check, the deleted user's append is the use case's business, as before.
+    assert!(store
+        .append_message(new_message(ta.id, &ann, "five", T0), &|t| Ok(keep(t)))
+        .is_ok());
 }

@@ -86,6 +86,7 @@ impl Chat {
                 client_message_id: None,
                 attachments: Vec::new(),
                 system: true,
+                verified_hash: None,
             },
             &still_idle,
         ) {

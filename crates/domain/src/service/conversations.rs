@@ -10,7 +10,7 @@ use crate::message::{
 use crate::ports::{SharedPatch, SharedSlaDecision};
 use crate::sla::{SlaApplied, SlaClock};
 use crate::thread::{Thread, ThreadStatus, ThreadType};
-use crate::user::{Role, User};
+use crate::user::{PasswordHash, Role, User};
 use crate::{Conflict, DomainError, DomainResult, ThreadId, UserId};
 
 /// Most messages one read returns.
@@ -34,16 +34,20 @@ impl Chat {
         let body = MessageBody::parse(body)?;
         let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
         let thread = self.store.open_thread(actor.id, thread_type, self.now())?;
-        self.append(actor, thread.id, body, cmid, Vec::new())
+        self.append(actor, thread.id, body, cmid, Vec::new(), None)
     }
 
     /// [`Chat::send_as_client`] for a client that sends its username and password with every
     /// message (the seed's `send-message`): the password is checked as
     /// [`Chat::authenticate_password_repeatedly`] checks it, and the user and its open thread
     /// of that type are read together ([`crate::ports::ThreadStore::user_with_open_thread`]),
-    /// so a send costs one read less. The outer result is the password check
-    /// ([`DomainError::Unauthenticated`] for any wrong credential); the inner one is the send's,
-    /// so a right password counts as right even when the send is refused.
+    /// so a send costs one read less. A repeated send whose password, user and open thread
+    /// the verified-credential cache remembers reads nothing: its append checks, in its own
+    /// transaction, that the user still has the hash the password was verified against and
+    /// that the thread is still open, and anything else takes the path above. The outer result
+    /// is the password check ([`DomainError::Unauthenticated`] for any wrong credential); the
+    /// inner one is the send's, so a right password counts as right even when the send is
+    /// refused.
     pub fn send_as_client_with_password(
         &self,
         username: &str,
@@ -52,6 +56,9 @@ impl Chat {
         body: &str,
     ) -> DomainResult<(User, DomainResult<Appended>)> {
         crate::text::check("username", username)?;
+        if let Some(sent) = self.send_as_remembered(username, password, thread_type, body) {
+            return sent;
+        }
         let (user, open) = match self
             .store
             .user_with_open_thread(username.trim(), thread_type)?
@@ -62,10 +69,43 @@ impl Chat {
         let user = self.verify_password(user, password, true)?;
         let sent = match open {
             Some(thread) if user.role == Role::Client => MessageBody::parse(body)
-                .and_then(|body| self.append(&user, thread.id, body, None, Vec::new())),
+                .and_then(|body| self.append(&user, thread.id, body, None, Vec::new(), None)),
             _ => self.send_as_client(&user, thread_type, body, None),
         };
+        if let (Some(cache), Ok(appended)) = (&self.credentials, &sent) {
+            cache.remember_open_thread(&user, thread_type, appended.message.thread_id);
+        }
         Ok((user, sent))
+    }
+
+    /// The send of [`Chat::send_as_client_with_password`] when the cache remembers the password,
+    /// the user and its open thread of the type; `None` when it does not, or when the append
+    /// refused the remembered hash or thread (nothing was stored: the caller's full path then
+    /// answers exactly as without the cache).
+    fn send_as_remembered(
+        &self,
+        username: &str,
+        password: &str,
+        thread_type: ThreadType,
+        body: &str,
+    ) -> Option<DomainResult<(User, DomainResult<Appended>)>> {
+        let cache = self.credentials.as_ref()?;
+        let (user, thread) = cache.recall(username, password, thread_type, self.now())?;
+        let body = MessageBody::parse(body).ok()?;
+        let hash = user.password_hash.clone();
+        match self.append(&user, thread, body, None, Vec::new(), Some(hash)) {
+            Ok(appended) => Some(Ok((user, Ok(appended)))),
+            // Whether it was stored is unknown: no second try.
+            Err(err @ (DomainError::Unavailable(_) | DomainError::Internal(_))) => Some(Err(err)),
+            Err(DomainError::Unauthenticated) => {
+                cache.forget(user.id);
+                None
+            }
+            Err(_) => {
+                cache.forget_open_thread(&user, thread_type);
+                None
+            }
+        }
     }
 
     /// Writes into a thread: its client (a resolved thread reopens), or the agent holding its
@@ -97,13 +137,17 @@ impl Chat {
         let body = MessageBody::parse(body)?;
         let cmid = client_message_id.map(ClientMessageId::parse).transpose()?;
         let attachments = super::parse_attachment_ids(attachment_ids)?;
-        let appended = self.append(actor, thread_id, body, cmid, attachments)?;
+        let appended = self.append(actor, thread_id, body, cmid, attachments, None)?;
         if appended.message.thread_id != thread_id {
             return Err(DomainError::Conflict(Conflict::ClientMessageIdReused));
         }
         Ok(appended)
     }
 
+    /// Stores a message and publishes what it changed. `verified_hash`: the send was
+    /// authenticated by a remembered password verified against this hash (the store re-checks
+    /// it), and goes only into a thread that is still open (else
+    /// [`Conflict::ThreadResolved`], nothing stored).
     fn append(
         &self,
         actor: &User,
@@ -111,12 +155,17 @@ impl Chat {
         body: MessageBody,
         client_message_id: Option<ClientMessageId>,
         attachments: Vec<crate::attachment::AttachmentId>,
+        verified_hash: Option<PasswordHash>,
     ) -> DomainResult<Appended> {
         let now = self.now();
         let with_files = !attachments.is_empty();
         let text = body.as_str().to_owned();
         let (sender, config) = (actor.clone(), Arc::clone(&self.config));
+        let open_only = verified_hash.is_some();
         let patch: SharedPatch = Arc::new(move |thread: &Thread| {
+            if open_only && thread.status == ThreadStatus::Resolved {
+                return Err(DomainError::Conflict(Conflict::ThreadResolved));
+            }
             thread.on_message(&sender, &text, now, &config.claims, &config.urgency)
         });
         let (role, id, config) = (actor.role, actor.id, Arc::clone(&self.config));
@@ -134,6 +183,7 @@ impl Chat {
                 client_message_id,
                 attachments,
                 system: false,
+                verified_hash,
             },
             patch,
             sla,
@@ -192,6 +242,7 @@ impl Chat {
                 client_message_id: None,
                 attachments: Vec::new(),
                 system: false,
+                verified_hash: None,
             },
             &patch,
         )?;

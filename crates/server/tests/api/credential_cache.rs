@@ -16,6 +16,7 @@ mod cached {
         with crate::helpers::spawn_app_with_clock;
         wrong_changed_and_deleted_credentials_answer_as_without_the_cache,
         a_locked_out_username_stays_locked_even_with_a_remembered_password,
+        a_user_deleted_elsewhere_is_refused_with_a_remembered_password,
     );
 }
 
@@ -26,6 +27,7 @@ mod uncached {
         with crate::credential_cache::spawn_without_the_cache;
         wrong_changed_and_deleted_credentials_answer_as_without_the_cache,
         a_locked_out_username_stays_locked_even_with_a_remembered_password,
+        a_user_deleted_elsewhere_is_refused_with_a_remembered_password,
     );
 }
 
@@ -116,5 +118,24 @@ async fn a_locked_out_username_stays_locked_even_with_a_remembered_password(app:
     assert_eq!(
         seed_send(&app, "bob", "password-123").await,
         StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A deletion this instance did not make (another instance's, whose notice was lost): the
+/// send's own transaction finds the user deleted, and the answer is the same 401.
+async fn a_user_deleted_elsewhere_is_refused_with_a_remembered_password(app: TestApp) {
+    let cy = app.client("cy").await;
+    assert_eq!(seed_send(&app, "cy", "password-123").await, StatusCode::OK);
+    assert_eq!(seed_send(&app, "cy", "password-123").await, StatusCode::OK);
+    let (url, id) = (app.database_url.clone(), cy.id);
+    actix_web::web::block(move || {
+        let sql = format!("UPDATE users SET deleted_at_ms = 1 WHERE id = {id}");
+        execute_behind_the_apps_back(&url, &sql);
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        seed_send(&app, "cy", "password-123").await,
+        StatusCode::UNAUTHORIZED
     );
 }

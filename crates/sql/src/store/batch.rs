@@ -51,7 +51,7 @@ use r2d2::PooledConnection;
 
 use super::append_statements::MarkClientMessagesRead;
 use super::batch_statements::{
-    InsertMessages, LockThreads, RecordEvents, SaveThreads, StoredClientMessageIds,
+    InsertMessages, LockThreads, RecordEvents, SaveThreads, SenderHashes, StoredClientMessageIds,
 };
 use super::sla::{finish_clocks, live_clocks, start_clocks};
 use super::CheckoutObserver;
@@ -245,7 +245,7 @@ impl Batcher {
     ) -> DomainResult<Appended> {
         let answers = match self.enqueue(new, None) {
             Ok(answers) => answers,
-            Err(new) => return direct(new),
+            Err(new) => return direct(*new),
         };
         Self::wait(&answers, Some(patch), direct).map(|(appended, _)| appended)
     }
@@ -262,7 +262,7 @@ impl Batcher {
     ) -> DomainResult<(Appended, SlaApplied)> {
         let answers = match self.enqueue(new, Some((patch, sla))) {
             Ok(answers) => answers,
-            Err(new) => return Ok((direct(new)?, SlaApplied::Left)),
+            Err(new) => return Ok((direct(*new)?, SlaApplied::Left)),
         };
         Self::wait(&answers, None, direct)
     }
@@ -273,12 +273,12 @@ impl Batcher {
         &self,
         new: NewMessage,
         shared: Option<(SharedPatch, SharedSlaDecision)>,
-    ) -> Result<mpsc::Receiver<ToCaller>, NewMessage> {
+    ) -> Result<mpsc::Receiver<ToCaller>, Box<NewMessage>> {
         let (caller, answers) = mpsc::channel();
         {
             let mut state = self.queue.lock();
             if state.closed {
-                return Err(new);
+                return Err(Box::new(new));
             }
             state.jobs.push_back(Job {
                 new,
@@ -464,6 +464,40 @@ fn store_batch(
     }
 }
 
+/// Answers Unauthenticated to every send (not answered yet) whose sender was authenticated by a
+/// remembered password ([`NewMessage::verified_hash`]) but is deleted or has another hash now:
+/// one statement for the whole batch, none when no send needs it.
+fn refuse_stale_credentials(
+    pg: &mut PgConnection,
+    jobs: &[Job],
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), StoreError> {
+    let mut ids: Vec<i64> = jobs
+        .iter()
+        .zip(outcomes.iter())
+        .filter(|(job, outcome)| outcome.is_none() && job.new.verified_hash.is_some())
+        .map(|(job, _)| job.new.sender_id.0)
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let stored: HashMap<i64, String> = SenderHashes { ids }
+        .load::<(i64, String)>(pg)?
+        .into_iter()
+        .collect();
+    for (job, outcome) in jobs.iter().zip(outcomes.iter_mut()) {
+        let Some(hash) = &job.new.verified_hash else {
+            continue;
+        };
+        if outcome.is_none() && stored.get(&job.new.sender_id.0) != Some(&hash.0) {
+            *outcome = Some(Outcome::Answer(Err(DomainError::Unauthenticated)));
+        }
+    }
+    Ok(())
+}
+
 fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
     // 1. Retries of messages stored earlier: the direct path answers them.
@@ -487,6 +521,8 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
             }
         }
     }
+    // 1b. Senders authenticated by a remembered password: still there, with that hash.
+    refuse_stale_credentials(pg, jobs, &mut outcomes)?;
     // 2. Lock the threads, in id order.
     let mut thread_ids: Vec<i64> = jobs
         .iter()

@@ -50,6 +50,28 @@ impl QueryFragment<Pg> for LockThreads {
     }
 }
 
+/// `SELECT id, password_hash FROM users WHERE id = ANY($1) AND deleted_at_ms IS NULL`: the
+/// stored hashes of the batch's senders that were authenticated by a remembered password.
+#[derive(Debug)]
+pub(crate) struct SenderHashes {
+    pub ids: Vec<i64>,
+}
+
+fixed_statement!(SenderHashes);
+
+impl Query for SenderHashes {
+    type SqlType = (BigInt, Text);
+}
+
+impl QueryFragment<Pg> for SenderHashes {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT id, password_hash FROM users WHERE id = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
+        out.push_sql(") AND deleted_at_ms IS NULL");
+        Ok(())
+    }
+}
+
 /// Which of the batch's `(sender_id, client_message_id)` pairs are stored already (retries).
 #[derive(Debug)]
 pub(crate) struct StoredClientMessageIds {

@@ -11,7 +11,7 @@ use chat_domain::sla::SlaApplied;
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
 use chat_domain::webhook::OutboxEvent;
-use chat_domain::{Conflict, DomainResult, ThreadId, Timestamp, UserId};
+use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, UserId};
 use diesel::dsl::{max, min};
 use diesel::prelude::*;
 
@@ -19,10 +19,10 @@ use super::append_statements::{InsertMessage, MarkClientMessagesRead, SavePatch,
 use super::constant::UnreadFromClient;
 use super::threads::{lock_thread_if_exists, thread_not_found};
 use super::SqlStore;
-use crate::connection::{write_transaction, DbConnection};
+use crate::connection::{on_concrete, write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
 use crate::rows::{into_messages, MessageRow, NewMessageRow, ThreadRow};
-use crate::schema::{messages, threads};
+use crate::schema::{messages, threads, users};
 
 /// The append, inside its write transaction. Order matters:
 /// 1. `UPDATE threads SET last_seq = last_seq + 1 ... RETURNING *` takes the thread's row lock
@@ -31,11 +31,25 @@ use crate::schema::{messages, threads};
 /// 2. the insert, where the unique `(sender_id, client_message_id)` turns a retry into
 ///    [`StoreError::DuplicateClientMessage`] (and the whole transaction rolls back);
 /// 3. the caller's patch, applied to the thread and written back.
+///
+/// A send authenticated by a remembered password first checks that its sender still has the
+/// hash the password was verified against ([`NewMessage::verified_hash`]).
 fn append_in_transaction(
     conn: &mut DbConnection,
     new: &NewMessage,
     patch: &dyn Fn(&Thread) -> DomainResult<ThreadPatch>,
 ) -> Result<Appended, StoreError> {
+    if let Some(hash) = &new.verified_hash {
+        let stored: Option<String> = on_concrete!(conn, c => users::table
+            .filter(users::id.eq(new.sender_id.0))
+            .filter(users::deleted_at_ms.is_null())
+            .select(users::password_hash)
+            .first::<String>(c)
+            .optional()?);
+        if stored.as_deref() != Some(hash.0.as_str()) {
+            return Err(DomainError::Unauthenticated.into());
+        }
+    }
     let row = TakeNextSeq {
         thread_id: new.thread_id.0,
         at_ms: new.created_at.millis(),

@@ -71,5 +71,6 @@ pub fn client_message(thread: &Thread, body: &str, cmid: Option<&str>) -> NewMes
         client_message_id: cmid.map(|c| ClientMessageId::parse(c).unwrap()),
         attachments: Vec::new(),
         system: false,
+        verified_hash: None,
     }
 }
