@@ -15,8 +15,17 @@
 //! append itself re-checks, in its own transaction, that the user is not deleted and still has
 //! the remembered hash ([`crate::message::NewMessage::verified_hash`]) and that the thread is
 //! still open.
+//!
+//! And the log-in throttle keys (their fingerprints) under which the password last passed the
+//! throttle's check with nothing against it: a repeated request under those keys skips that
+//! check (a round trip to Redis) for as long as no failure is heard of for any of them
+//! ([`VerifiedCredentials::forget_keys`]: this instance's failures at once, the others' when the
+//! bus brings their [`crate::event::Event::PasswordFailed`]), and only while this instance
+//! listens to the bus ([`VerifiedCredentials::set_listening`]; a gap forgets every exemption).
+//! A lock-out needs failures, so a key with a failure since never skips the check.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use hmac::{Hmac, Mac};
@@ -42,7 +51,20 @@ pub struct VerifiedCredentials {
     policy: CredentialCachePolicy,
     /// By username (as stored: the presented one, trimmed, when the store found it).
     entries: Mutex<HashMap<String, Entry>>,
+    /// Whether failures of other instances are heard (the bus is subscribed to).
+    listening: AtomicBool,
+    /// How many times keys were forgotten: a check that began before a forget clears no key.
+    forgets: AtomicU64,
 }
+
+/// Taken before a throttle check; [`VerifiedCredentials::clear_keys`] with it does nothing if a
+/// failure was heard of since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckTicket(u64);
+
+/// Most throttle keys remembered as clear per user (one per address it writes from, and the
+/// addresses' own keys).
+const MAX_CLEARED_KEYS: usize = 8;
 
 struct Entry {
     user: User,
@@ -50,6 +72,9 @@ struct Entry {
     expires_at: Timestamp,
     /// The open thread of each type the user last wrote to.
     open_threads: Vec<(ThreadType, ThreadId)>,
+    /// Fingerprints of the throttle keys under which the password passed the throttle's check
+    /// with no failure heard of since.
+    cleared_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for VerifiedCredentials {
@@ -69,6 +94,8 @@ impl VerifiedCredentials {
             key,
             policy,
             entries: Mutex::new(HashMap::new()),
+            listening: AtomicBool::new(false),
+            forgets: AtomicU64::new(0),
         }
     }
 
@@ -138,8 +165,79 @@ impl VerifiedCredentials {
                 mac: bytes,
                 expires_at: now.plus_millis(self.policy.ttl_ms),
                 open_threads: Vec::new(),
+                cleared_keys: Vec::new(),
             },
         );
+    }
+
+    /// Whether a request for `username` with `password` under these throttle keys may skip the
+    /// throttle's check: the password is remembered (right, unexpired) and every key passed the
+    /// check since with no failure heard of, and this instance hears the others' failures.
+    pub fn exempts(&self, username: &str, password: &str, keys: &[String], now: Timestamp) -> bool {
+        if !self.listening.load(Ordering::Acquire) || keys.is_empty() {
+            return false;
+        }
+        let (user, mac) = {
+            let entries = self.lock();
+            let Some(entry) = entries.get(username.trim()).filter(|e| e.expires_at > now) else {
+                return false;
+            };
+            if !keys.iter().all(|k| entry.cleared_keys.contains(k)) {
+                return false;
+            }
+            (entry.user.clone(), entry.mac)
+        };
+        self.verifies(&user, password, &mac)
+    }
+
+    /// A ticket to take before a throttle check whose keys may then be cleared.
+    pub fn ticket(&self) -> CheckTicket {
+        CheckTicket(self.forgets.load(Ordering::Acquire))
+    }
+
+    /// Remembers that `username`'s password (remembered already) passed the throttle's check
+    /// under these keys, unless a failure was heard of since `ticket` was taken.
+    pub fn clear_keys(&self, ticket: CheckTicket, username: &str, keys: &[String]) {
+        let mut entries = self.lock();
+        if self.forgets.load(Ordering::Acquire) != ticket.0 {
+            return;
+        }
+        let Some(entry) = entries.get_mut(username.trim()) else {
+            return;
+        };
+        for key in keys {
+            if !entry.cleared_keys.contains(key) {
+                entry.cleared_keys.push(key.clone());
+            }
+        }
+        let over = entry.cleared_keys.len().saturating_sub(MAX_CLEARED_KEYS);
+        entry.cleared_keys.drain(..over);
+    }
+
+    /// A password check failed under these keys: no request under any of them skips the
+    /// throttle's check until it passes it again.
+    pub fn forget_keys(&self, keys: &[String]) {
+        let mut entries = self.lock();
+        self.forgets.fetch_add(1, Ordering::AcqRel);
+        for entry in entries.values_mut() {
+            entry.cleared_keys.retain(|k| !keys.contains(k));
+        }
+    }
+
+    /// Whether the other instances' failures are heard (the bus is subscribed). Either way
+    /// every exemption is forgotten: failures may have been missed.
+    pub fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Release);
+        self.forget_all_keys();
+    }
+
+    /// Forgets every exemption (a gap: failures may have been missed).
+    pub fn forget_all_keys(&self) {
+        let mut entries = self.lock();
+        self.forgets.fetch_add(1, Ordering::AcqRel);
+        for entry in entries.values_mut() {
+            entry.cleared_keys.clear();
+        }
     }
 
     /// Remembers the open thread of `thread_type` that this user (remembered already) just
@@ -283,6 +381,50 @@ mod tests {
         c.remember_open_thread(&user(1, "h"), general, ThreadId(9));
         c.forget(ann.id);
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_password_skips_the_throttle_only_under_keys_it_passed_with_no_failure_heard_since() {
+        let c = cache(10);
+        let ann = user(1, "h");
+        let keys = ["user:a".to_owned(), "ip:a".to_owned()];
+        c.remember(&ann, "pw-12345", T);
+        c.set_listening(true);
+        c.clear_keys(c.ticket(), "user1", &keys);
+        assert!(c.exempts(" user1 ", "pw-12345", &keys, T));
+        assert!(
+            !c.exempts("user1", "pw-99999", &keys, T),
+            "a wrong password"
+        );
+        assert!(
+            !c.exempts(
+                "user1",
+                "pw-12345",
+                &["user:a".to_owned(), "ip:b".to_owned()],
+                T
+            ),
+            "another address"
+        );
+        assert!(!c.exempts("user1", "pw-12345", &keys, T.plus_millis(60_000)));
+        // A failure under any of the keys ends it, until the keys pass the check again.
+        c.forget_keys(&["ip:a".to_owned()]);
+        assert!(!c.exempts("user1", "pw-12345", &keys, T));
+        c.clear_keys(c.ticket(), "user1", &keys);
+        assert!(c.exempts("user1", "pw-12345", &keys, T));
+        // A check that began before a failure was heard of clears nothing.
+        let before = c.ticket();
+        c.forget_keys(&["user:zzz".to_owned()]);
+        c.forget_keys(&keys);
+        c.clear_keys(before, "user1", &keys);
+        assert!(!c.exempts("user1", "pw-12345", &keys, T));
+        // Not listening to the other instances (or a gap): nothing is exempt.
+        c.clear_keys(c.ticket(), "user1", &keys);
+        c.forget_all_keys();
+        assert!(!c.exempts("user1", "pw-12345", &keys, T));
+        c.clear_keys(c.ticket(), "user1", &keys);
+        c.set_listening(false);
+        c.clear_keys(c.ticket(), "user1", &keys);
+        assert!(!c.exempts("user1", "pw-12345", &keys, T));
     }
 
     #[test]

@@ -203,6 +203,16 @@ pub enum Event {
         /// The ended session's token hash (SHA-256, never the token); none: all of them.
         token_hash: Option<String>,
     },
+    /// A password check failed and counted against these log-in throttle keys (their
+    /// fingerprints, [`crate::throttle::ThrottleKey::fingerprint`]: never a username or an
+    /// address). Only server instances hear it ([`Topic::Sessions`]): a remembered password
+    /// used under those keys goes through the throttle's check again
+    /// ([`crate::credentials`]). Never a socket frame.
+    #[serde(rename = "password.failed")]
+    PasswordFailed {
+        /// The fingerprints of the throttle keys the failure counted against.
+        throttle_keys: Vec<String>,
+    },
 }
 
 /// Who an event is for.
@@ -216,7 +226,8 @@ pub enum Topic {
     Queue,
     /// One user, wherever they are connected.
     User(UserId),
-    /// The server instances themselves (ended sessions); no socket subscribes to it.
+    /// The server instances themselves (ended sessions, failed passwords); no socket subscribes
+    /// to it.
     Sessions,
 }
 
@@ -255,14 +266,15 @@ impl Event {
             | Event::SlaBreached { thread_id, .. } => *thread_id,
             Event::Availability { .. }
             | Event::RoutingChanged { .. }
-            | Event::SessionsEnded { .. } => return None,
+            | Event::SessionsEnded { .. }
+            | Event::PasswordFailed { .. } => return None,
         })
     }
 
     /// The topics the event is published on. A note goes to the thread's staff and the queue,
     /// never on the thread's own topic (its client listens there).
     pub fn topics(&self) -> Vec<Topic> {
-        if let Event::SessionsEnded { .. } = self {
+        if let Event::SessionsEnded { .. } | Event::PasswordFailed { .. } = self {
             return vec![Topic::Sessions];
         }
         let Some(thread_id) = self.thread_id() else {
@@ -322,6 +334,7 @@ impl Event {
                 | Event::Rated { .. }
                 | Event::SlaBreached { .. }
                 | Event::SessionsEnded { .. }
+                | Event::PasswordFailed { .. }
         )
     }
 }

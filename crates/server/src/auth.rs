@@ -72,13 +72,18 @@ pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
 
 /// A password check guarded by the log-in throttle: refused with 429 while the username or the
 /// client's address is locked (before any bcrypt work, so nothing tells whether the user
-/// exists); a failure counts against both, a success forgets the username's failures.
+/// exists); a failure counts against both, a success forgets the username's failures. A
+/// password sent with every request ([`PasswordGate::repeating`]) that passed the check skips it
+/// while no failure is heard of under its keys.
 #[derive(Clone)]
 pub struct PasswordGate {
     chat: Chat,
     throttle: Arc<dyn LoginThrottle>,
     ip: Option<IpAddr>,
     metrics: Option<Metrics>,
+    /// The password of a request that sends it every time (the seed's endpoints): remembered
+    /// and cleared under the same keys, it skips the throttle's check.
+    repeated: Option<String>,
 }
 
 impl PasswordGate {
@@ -91,7 +96,17 @@ impl PasswordGate {
             metrics: req
                 .app_data::<web::Data<Metrics>>()
                 .map(|metrics| metrics.get_ref().clone()),
+            repeated: None,
         })
+    }
+
+    /// For a client that sends `password` with every request: once it passed the throttle's
+    /// check under this request's keys, its next requests under them skip the check while no
+    /// failure is heard of ([`Chat::password_exempt_from_throttle`]); a lock-out needs
+    /// failures, so it is answered as before.
+    pub fn repeating(mut self, password: &str) -> Self {
+        self.repeated = Some(password.to_owned());
+        self
     }
 
     /// Runs `check` (a use case that verifies `username`'s password) under the throttle.
@@ -102,21 +117,37 @@ impl PasswordGate {
     {
         let mut keys = vec![ThrottleKey::username(username, self.ip)];
         keys.extend(self.ip.map(ThrottleKey::Ip));
+        let username = username.to_owned();
         blocking_api(move || {
             let now = self.chat.now();
-            self.throttle.check(&keys, now).map_err(|locked| {
-                count_failure(self.metrics.as_ref(), "locked_out");
-                ApiError::TooManyAttempts {
-                    retry_after_seconds: locked.retry_after_seconds,
-                }
-            })?;
+            let fingerprints: Vec<String> = keys.iter().map(ThrottleKey::fingerprint).collect();
+            let exempt = self.repeated.as_deref().is_some_and(|password| {
+                self.chat
+                    .password_exempt_from_throttle(&username, password, &fingerprints)
+            });
+            let ticket = self.chat.throttle_ticket();
+            if !exempt {
+                self.throttle.check(&keys, now).map_err(|locked| {
+                    count_failure(self.metrics.as_ref(), "locked_out");
+                    ApiError::TooManyAttempts {
+                        retry_after_seconds: locked.retry_after_seconds,
+                    }
+                })?;
+            }
             match check(&self.chat) {
                 Ok(value) => {
-                    self.throttle.record_success(&keys, now);
+                    if !exempt {
+                        self.throttle.record_success(&keys, now);
+                        if self.repeated.is_some() {
+                            self.chat
+                                .password_passed_throttle(ticket, &username, &fingerprints);
+                        }
+                    }
                     Ok(value)
                 }
                 Err(DomainError::Unauthenticated) => {
                     self.throttle.record_failure(&keys, now);
+                    self.chat.password_failed(fingerprints);
                     count_failure(self.metrics.as_ref(), "bad_credentials");
                     Err(DomainError::Unauthenticated.into())
                 }

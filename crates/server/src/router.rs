@@ -232,6 +232,7 @@ fn triggers(delivery: &Delivery, auto: &AtomicBool) -> bool {
         | Event::Rated { .. }
         | Event::SlaBreached { .. }
         | Event::SessionsEnded { .. }
+        | Event::PasswordFailed { .. }
         | Event::TakenOver { .. } => false,
     }
 }

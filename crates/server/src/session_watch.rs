@@ -1,12 +1,15 @@
-//! Keeps this instance's session cache true to the other instances: listens on the bus's
-//! sessions topic and forgets the sessions they ended (log-outs, deleted users). Whenever it
-//! (re)subscribes, or the bus reports a gap, it forgets every cached session, since ends
-//! published meanwhile may have been missed. While the bus is unreachable, no instance can
-//! announce an end either: a cached session then lasts at most `auth.session_cache_seconds`.
+//! Keeps this instance's session cache and verified-credential cache true to the other
+//! instances: listens on the bus's sessions topic, forgets the sessions they ended (log-outs,
+//! deleted users), and stops exempting from the log-in throttle's check the keys their failed
+//! passwords counted against. Whenever it (re)subscribes, or the bus reports a gap, it forgets
+//! every cached session and every exemption, since what was published meanwhile may have been
+//! missed; while it is not subscribed, nothing is exempt. While the bus is unreachable, no
+//! instance can announce an end either: a cached session then lasts at most
+//! `auth.session_cache_seconds`.
 
 use std::time::Duration;
 
-use chat_domain::event::{Delivery, Topic};
+use chat_domain::event::Topic;
 use chat_domain::ports::EventStream;
 use chat_domain::Chat;
 
@@ -16,7 +19,7 @@ use crate::shutdown::Shutdown;
 /// Listens until shutdown, retrying the subscription every `retry` while the bus is
 /// unavailable.
 pub async fn run(chat: Chat, retry: Duration, shutdown: Shutdown) {
-    if !chat.caches_sessions() {
+    if !chat.caches_sessions() && !chat.caches_credentials() {
         return;
     }
     let mut events: Option<EventStream> = None;
@@ -24,8 +27,8 @@ pub async fn run(chat: Chat, retry: Duration, shutdown: Shutdown) {
         if events.is_none() {
             match chat.bus().subscribe(&[Topic::Sessions]) {
                 Ok(stream) => {
-                    // Ends published before this subscription may have been missed.
-                    chat.on_sessions_delivery(&Delivery::Gap);
+                    // What was published before this subscription may have been missed.
+                    chat.on_sessions_subscription(true);
                     events = Some(stream);
                 }
                 Err(e) => tracing::warn!(error = %e, "session cache: bus unavailable; retrying"),
@@ -39,7 +42,7 @@ pub async fn run(chat: Chat, retry: Duration, shutdown: Shutdown) {
         match delivery {
             Some(delivery) => chat.on_sessions_delivery(&delivery),
             None => {
-                chat.on_sessions_delivery(&Delivery::Gap);
+                chat.on_sessions_subscription(false);
                 events = None;
             }
         }

@@ -2,6 +2,7 @@
 
 use super::{require_admin, Chat};
 use crate::auth::{NewSession, SessionToken};
+use crate::credentials::CheckTicket;
 use crate::event::{Delivery, Event};
 use crate::user::{NewUser, Password, Role, User, Username};
 use crate::{DomainError, DomainResult, UserId};
@@ -187,29 +188,96 @@ impl Chat {
     /// sessions from its cache, or everything after a gap (some may have been missed; a
     /// listener that (re)subscribes hands itself a gap for the same reason).
     pub fn on_sessions_delivery(&self, delivery: &Delivery) {
-        let Some(cache) = &self.sessions else {
-            return;
-        };
+        let (sessions, credentials) = (self.sessions.as_ref(), self.credentials.as_ref());
         match delivery {
-            Delivery::Gap => cache.clear(),
-            Delivery::Event(event) => {
-                if let Event::SessionsEnded {
-                    user_id,
-                    token_hash,
-                } = event.as_ref()
-                {
-                    match token_hash {
-                        Some(hash) => cache.forget_token(hash),
-                        None => cache.forget_user(*user_id),
-                    }
+            Delivery::Gap => {
+                if let Some(cache) = sessions {
+                    cache.clear();
+                }
+                if let Some(cache) = credentials {
+                    cache.forget_all_keys();
                 }
             }
+            Delivery::Event(event) => match event.as_ref() {
+                Event::SessionsEnded {
+                    user_id,
+                    token_hash,
+                } => match (sessions, token_hash) {
+                    (Some(cache), Some(hash)) => cache.forget_token(hash),
+                    (Some(cache), None) => cache.forget_user(*user_id),
+                    (None, _) => {}
+                },
+                Event::PasswordFailed { throttle_keys } => {
+                    if let Some(cache) = credentials {
+                        cache.forget_keys(throttle_keys);
+                    }
+                }
+                _ => {}
+            },
         }
+    }
+
+    /// Whether a username + password request under these log-in throttle keys (their
+    /// fingerprints) may skip the throttle's check: its password is remembered and passed the
+    /// check under the same keys with no failure heard of since ([`crate::credentials`]).
+    pub fn password_exempt_from_throttle(
+        &self,
+        username: &str,
+        password: &str,
+        throttle_keys: &[String],
+    ) -> bool {
+        self.credentials
+            .as_ref()
+            .is_some_and(|c| c.exempts(username, password, throttle_keys, self.now()))
+    }
+
+    /// A ticket to take before a throttle check ([`Chat::password_passed_throttle`]).
+    pub fn throttle_ticket(&self) -> Option<CheckTicket> {
+        self.credentials.as_ref().map(|c| c.ticket())
+    }
+
+    /// `username`'s password was right and passed the throttle's check (taken after `ticket`)
+    /// under these keys: later requests under them may skip the check while no failure is
+    /// heard of.
+    pub fn password_passed_throttle(
+        &self,
+        ticket: Option<CheckTicket>,
+        username: &str,
+        throttle_keys: &[String],
+    ) {
+        if let (Some(cache), Some(ticket)) = (&self.credentials, ticket) {
+            cache.clear_keys(ticket, username, throttle_keys);
+        }
+    }
+
+    /// A password check failed under these throttle keys: no remembered password skips the
+    /// throttle's check under them any more, here at once and on the other instances when they
+    /// hear of it ([`Event::PasswordFailed`]).
+    pub fn password_failed(&self, throttle_keys: Vec<String>) {
+        if let Some(cache) = &self.credentials {
+            cache.forget_keys(&throttle_keys);
+            self.publish(Event::PasswordFailed { throttle_keys });
+        }
+    }
+
+    /// Whether this instance hears the other instances' ended sessions and failed passwords (its
+    /// subscription to [`crate::event::Topic::Sessions`] is up); either way, what may have been
+    /// missed is forgotten.
+    pub fn on_sessions_subscription(&self, listening: bool) {
+        if let Some(cache) = &self.credentials {
+            cache.set_listening(listening);
+        }
+        self.on_sessions_delivery(&Delivery::Gap);
     }
 
     /// Whether this instance caches sessions (the config's `session_cache`).
     pub fn caches_sessions(&self) -> bool {
         self.sessions.is_some()
+    }
+
+    /// Whether this instance remembers verified passwords (the config's `credential_cache`).
+    pub fn caches_credentials(&self) -> bool {
+        self.credentials.is_some()
     }
 
     /// Softly deletes a user (nothing is lost) and ends its sessions. A user may delete itself;

@@ -1,10 +1,14 @@
 //! Ended sessions across instances, with the session cache on (the default): a token that one
 //! instance has read and cached, ended on another instance (a log-out, a deleted user), is
 //! refused by both, over REST and for a new socket, while the user's other sessions work on.
+//! And failed passwords across instances, with the verified-credential cache on (the default):
+//! a seed client whose remembered password skips the log-in throttle's check on one instance
+//! is locked out there too once another instance locked its username.
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -87,7 +91,62 @@ async fn a_user_deleted_on_one_instance_is_refused_on_the_other(shared: Shared) 
     }
 }
 
+/// `POST /chat-app/send-message/` with the seed's username + password; the answer's status.
+async fn seed_send(instance: &Instance, username: &str, password: &str) -> StatusCode {
+    let fields = json!({
+        "username": username,
+        "password": password,
+        "message_body": "hello",
+        "thread_type": "1",
+    });
+    instance
+        .post("/chat-app/send-message/", fields, None)
+        .await
+        .0
+}
+
+async fn a_lock_out_on_one_instance_holds_for_a_remembered_password_on_the_other(shared: Shared) {
+    let a = Instance::start(&shared, &[]).await;
+    let b = Instance::start(&shared, &[]).await;
+    let bob = a.new_client().await;
+    // Instance a verifies bob's password, then remembers it and that it passed the throttle.
+    for _ in 0..3 {
+        assert_eq!(seed_send(&a, &bob.username, PASSWORD).await, StatusCode::OK);
+    }
+    // Instance b counts failures from the same address until it locks the username there.
+    let mut locked = false;
+    for _ in 0..30 {
+        match seed_send(&b, &bob.username, "wrong-password").await {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                locked = true;
+                break;
+            }
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    assert!(locked, "instance b never locked the username");
+    assert_eq!(
+        seed_send(&b, &bob.username, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Instance a hears of the failures and answers as the shared throttle does.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match seed_send(&a, &bob.username, PASSWORD).await {
+            StatusCode::TOO_MANY_REQUESTS => break,
+            StatusCode::OK => assert!(
+                Instant::now() < deadline,
+                "a remembered password still skips a lock-out made on another instance"
+            ),
+            other => panic!("unexpected answer {other}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 on_single_redis_and_cluster!(
     a_log_out_on_one_instance_is_refused_on_the_other,
     a_user_deleted_on_one_instance_is_refused_on_the_other,
+    a_lock_out_on_one_instance_holds_for_a_remembered_password_on_the_other,
 );

@@ -75,7 +75,7 @@ where
     }
     match (input.get("username"), input.get("password")) {
         (Some(username), Some(password)) => {
-            let gate = PasswordGate::of(req)?;
+            let gate = PasswordGate::of(req)?.repeating(password);
             let (name, password) = (username.to_owned(), password.to_owned());
             let done = gate
                 .run(username, move |chat| {
@@ -185,7 +185,7 @@ fn with_password(req: &HttpRequest, input: &SeedInput) -> Option<PasswordSend> {
 /// A complete password send, under the log-in throttle: the user and its open thread are read
 /// together ([`Chat::send_as_client_with_password`]).
 async fn send_with_password(req: &HttpRequest, send: PasswordSend) -> ApiResult<Appended> {
-    let gate = PasswordGate::of(req)?;
+    let gate = PasswordGate::of(req)?.repeating(&send.password);
     let username = send.username.clone();
     let (_, sent) = gate
         .run(&username, move |chat| {
