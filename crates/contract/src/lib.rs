@@ -219,6 +219,7 @@ macro_rules! store_contract_tests {
             queue_pages_with_limit_and_offset,
             queue_len_counts_every_page,
             set_urgency_overwrites_urgency_and_rank,
+            set_urgencies_and_threads_by_ids_work_on_many_threads,
             waiting_threads_lists_threads_with_a_client_waiting,
             first_waiting_messages_are_each_threads_first_client_message_since,
             first_waiting_messages_answers_for_many_threads_at_once,

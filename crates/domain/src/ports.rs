@@ -153,6 +153,12 @@ pub trait ThreadStore: Send + Sync {
     fn waiting_threads(&self) -> DomainResult<Vec<Thread>>;
     /// Overwrites a thread's urgency and rank key.
     fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()>;
+    /// Overwrites the urgency and rank key of each thread named, in one transaction (the SLA
+    /// sweep's boosts: one commit for all); threads that do not exist are skipped. Answers how
+    /// many threads changed.
+    fn set_urgencies(&self, changes: &[(ThreadId, Urgency, i64)]) -> DomainResult<u64>;
+    /// The threads with these ids that exist, in id order (one read for many).
+    fn threads_by_ids(&self, ids: &[ThreadId]) -> DomainResult<Vec<Thread>>;
     /// A page of the threads `filter` selects at `now` (its assignee is the holder of the
     /// claim live at `now`; its label, the threads carrying it; its text, the threads with a
     /// message or note containing it, ignoring the case of ASCII letters; `%`, `_` and `\` are

@@ -487,6 +487,31 @@ impl ThreadStore for MemoryStore {
         Ok(())
     }
 
+    fn set_urgencies(&self, changes: &[(ThreadId, Urgency, i64)]) -> DomainResult<u64> {
+        let mut s = self.lock();
+        let mut changed = 0;
+        for (thread, urgency, rank_key) in changes {
+            if let Ok((t, rank)) = s.thread_mut(*thread) {
+                t.urgency = urgency.clone();
+                *rank = *rank_key;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    fn threads_by_ids(&self, ids: &[ThreadId]) -> DomainResult<Vec<Thread>> {
+        let mut found: Vec<Thread> = self
+            .lock()
+            .threads
+            .iter()
+            .filter(|(t, _)| ids.contains(&t.id))
+            .map(|(t, _)| t.clone())
+            .collect();
+        found.sort_by_key(|t| t.id);
+        Ok(found)
+    }
+
     fn threads_page(
         &self,
         filter: &ThreadFilter,

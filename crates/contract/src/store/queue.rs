@@ -164,6 +164,45 @@ pub fn set_urgency_overwrites_urgency_and_rank(store: Arc<dyn Store>) {
     assert_eq!(stored.status, ThreadStatus::Open);
 }
 
+/// set_urgencies overwrites many threads' urgency and rank at once, skipping unknown threads;
+/// threads_by_ids reads the existing threads of a list, in id order.
+pub fn set_urgencies_and_threads_by_ids_work_on_many_threads(store: Arc<dyn Store>) {
+    let first = waiting(&store, "first", 0, 10);
+    let second = waiting(&store, "second", 0, 5);
+    let third = waiting(&store, "third", 0, 1);
+    let missing = ThreadId(third.id.0 + 1000);
+    let read = store
+        .threads_by_ids(&[third.id, missing, first.id])
+        .unwrap();
+    assert_eq!(ids(&read), vec![first.id, third.id]);
+    assert_eq!(read[0], reload(&store, first.id));
+    assert!(store.threads_by_ids(&[]).unwrap().is_empty());
+
+    let high = Urgency {
+        score: 99,
+        reasons: vec!["first response due soon (+200)".to_owned()],
+    };
+    let higher = Urgency {
+        score: 120,
+        reasons: vec!["reply due soon (+200)".to_owned()],
+    };
+    let changed = store
+        .set_urgencies(&[
+            (third.id, high.clone(), 60),
+            (missing, high.clone(), 70),
+            (second.id, higher.clone(), 80),
+        ])
+        .unwrap();
+    assert_eq!(changed, 2);
+    assert_eq!(reload(&store, third.id).urgency, high);
+    assert_eq!(reload(&store, second.id).urgency, higher);
+    assert_eq!(
+        ids(&store.queue(minutes(1), 50, 0).unwrap()),
+        vec![second.id, third.id, first.id]
+    );
+    assert_eq!(store.set_urgencies(&[]).unwrap(), 0);
+}
+
 /// waiting_threads lists every thread with a client waiting (claimed or not), and no other.
 pub fn waiting_threads_lists_threads_with_a_client_waiting(store: Arc<dyn Store>) {
     let ag = agent(&store, "agent");

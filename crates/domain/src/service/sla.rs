@@ -1,5 +1,7 @@
 //! SLA clocks as conversations happen, and the sweep that finds clocks at risk or breached.
 
+use std::collections::HashMap;
+
 use super::{require_staff, Chat};
 use crate::event::Event;
 use crate::message::Appended;
@@ -89,21 +91,32 @@ impl Chat {
 
     /// Finds clocks at risk (their threads gain `at_risk_points` of urgency, see
     /// [`crate::sla`]) and clocks breached (`sla.breached` to the queue and the thread's last
-    /// agent). Run it on a timer; safe on many instances at once: each is handled once.
+    /// agent). Run it on a timer; safe on many instances at once: each is handled once. However
+    /// many clocks a sweep finds, their threads are read in one statement and their boosts
+    /// written in one transaction.
     pub fn sweep_sla(&self) -> DomainResult<SlaSweep> {
         let now = self.now();
         let warned = self.store.warn_at_risk_clocks(now)?;
-        for clock in &warned {
-            if let Err(err) = self.boost_at_risk(clock) {
-                tracing::warn!(error = %err, thread_id = %clock.thread_id, "SLA urgency not raised");
-            }
-        }
         let breached = self.store.breach_due_clocks(now)?;
+        let mut ids: Vec<ThreadId> = warned
+            .iter()
+            .chain(&breached)
+            .map(|clock| clock.thread_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut threads: HashMap<ThreadId, Thread> = self
+            .store
+            .threads_by_ids(&ids)?
+            .into_iter()
+            .map(|thread| (thread.id, thread))
+            .collect();
+        let boosts = self.at_risk_boosts(&warned, &mut threads);
+        if let Err(err) = self.store.set_urgencies(&boosts) {
+            tracing::warn!(error = %err, threads = boosts.len(), "SLA urgency not raised");
+        }
         for clock in &breached {
-            let agent_id = self
-                .store
-                .thread_by_id(clock.thread_id)?
-                .and_then(|t| t.agent_id);
+            let agent_id = threads.get(&clock.thread_id).and_then(|t| t.agent_id);
             self.publish(Event::SlaBreached {
                 thread_id: clock.thread_id,
                 kind: clock.kind,
@@ -117,23 +130,45 @@ impl Chat {
         })
     }
 
-    fn boost_at_risk(&self, clock: &SlaClock) -> DomainResult<()> {
-        let Some(thread) = self.store.thread_by_id(clock.thread_id)? else {
-            return Ok(());
-        };
-        if thread.waiting_since.is_none() {
-            return Ok(());
+    /// The new urgency and rank key of each waiting thread with a clock at risk: its urgency
+    /// gains `at_risk_points` per such clock (applied to `threads` in turn, so two clocks of
+    /// one thread add up).
+    fn at_risk_boosts(
+        &self,
+        warned: &[SlaClock],
+        threads: &mut HashMap<ThreadId, Thread>,
+    ) -> Vec<(ThreadId, Urgency, i64)> {
+        let mut boosted: Vec<ThreadId> = Vec::new();
+        for clock in warned {
+            let Some(thread) = threads.get_mut(&clock.thread_id) else {
+                continue;
+            };
+            if thread.waiting_since.is_none() {
+                continue;
+            }
+            let reason = match clock.kind {
+                SlaKind::FirstResponse => "first response due soon",
+                _ => "reply due soon",
+            };
+            thread.urgency = thread
+                .urgency
+                .clone()
+                .with_points(self.config.sla.at_risk_points, reason);
+            if !boosted.contains(&thread.id) {
+                boosted.push(thread.id);
+            }
         }
-        let reason = match clock.kind {
-            SlaKind::FirstResponse => "first response due soon",
-            _ => "reply due soon",
-        };
-        let urgency = thread
-            .urgency
-            .clone()
-            .with_points(self.config.sla.at_risk_points, reason);
-        let rank = self.config.urgency.rank_key(&urgency, thread.waiting_since);
-        self.store.set_urgency(thread.id, &urgency, rank)
+        boosted
+            .into_iter()
+            .filter_map(|id| {
+                let thread = threads.get(&id)?;
+                let rank = self
+                    .config
+                    .urgency
+                    .rank_key(&thread.urgency, thread.waiting_since);
+                Some((id, thread.urgency.clone(), rank))
+            })
+            .collect()
     }
 
     /// A thread's SLA summary (staff).

@@ -387,6 +387,42 @@ impl ThreadStore for SqlStore {
         })
     }
 
+    fn set_urgencies(&self, changes: &[(ThreadId, Urgency, i64)]) -> DomainResult<u64> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        self.run(|conn| {
+            write_transaction(conn, |conn| {
+                let mut changed = 0;
+                for (thread, urgency, rank_key) in changes {
+                    changed += diesel::update(threads::table.find(thread.0))
+                        .set((
+                            threads::urgency_score.eq(urgency.score),
+                            threads::urgency_reasons.eq(reasons_json(urgency)?),
+                            threads::rank_key.eq(rank_key),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok::<u64, StoreError>(changed as u64)
+            })
+        })
+    }
+
+    fn threads_by_ids(&self, ids: &[ThreadId]) -> DomainResult<Vec<Thread>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        self.run(|conn| {
+            let rows = threads::table
+                .filter(threads::id.eq_any(&ids))
+                .order(threads::id.asc())
+                .select(ThreadRow::as_select())
+                .load(conn)?;
+            into_threads(rows)
+        })
+    }
+
     fn threads_page(
         &self,
         filter: &ThreadFilter,
