@@ -76,6 +76,22 @@ fn thread_row(conn: &mut DbConnection, id: ThreadId) -> Result<Option<ThreadRow>
         .optional()?)
 }
 
+/// Overwrites one thread's urgency and rank key; how many rows changed (0: no such thread).
+fn write_urgency(
+    conn: &mut DbConnection,
+    thread: ThreadId,
+    urgency: &Urgency,
+    rank_key: i64,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(threads::table.find(thread.0))
+        .set((
+            threads::urgency_score.eq(urgency.score),
+            threads::urgency_reasons.eq(reasons_json(urgency)?),
+            threads::rank_key.eq(rank_key),
+        ))
+        .execute(conn)?)
+}
+
 /// The thread, or NotFound.
 fn existing_thread(conn: &mut DbConnection, id: ThreadId) -> Result<Thread, StoreError> {
     thread_row(conn, id)?
@@ -373,14 +389,7 @@ impl ThreadStore for SqlStore {
 
     fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()> {
         self.run(|conn| {
-            let changed = diesel::update(threads::table.find(thread.0))
-                .set((
-                    threads::urgency_score.eq(urgency.score),
-                    threads::urgency_reasons.eq(reasons_json(urgency)?),
-                    threads::rank_key.eq(rank_key),
-                ))
-                .execute(conn)?;
-            if changed == 0 {
+            if write_urgency(conn, thread, urgency, rank_key)? == 0 {
                 return Err(thread_not_found());
             }
             Ok(())
@@ -395,13 +404,7 @@ impl ThreadStore for SqlStore {
             write_transaction(conn, |conn| {
                 let mut changed = 0;
                 for (thread, urgency, rank_key) in changes {
-                    changed += diesel::update(threads::table.find(thread.0))
-                        .set((
-                            threads::urgency_score.eq(urgency.score),
-                            threads::urgency_reasons.eq(reasons_json(urgency)?),
-                            threads::rank_key.eq(rank_key),
-                        ))
-                        .execute(conn)?;
+                    changed += write_urgency(conn, *thread, urgency, *rank_key)?;
                 }
                 Ok::<u64, StoreError>(changed as u64)
             })
