@@ -119,20 +119,34 @@ impl VerifiedCredentials {
         thread_type: ThreadType,
         now: Timestamp,
     ) -> Option<(User, ThreadId)> {
-        let (user, mac, thread) = {
+        self.verified(username, password, now, |entry| {
+            entry
+                .open_threads
+                .iter()
+                .find(|(t, _)| *t == thread_type)
+                .map(|(_, id)| *id)
+        })
+    }
+
+    /// The user `username` (as presented) names and what `pick` takes of its entry, when the
+    /// entry has not expired, `pick` finds something, and `password` is the one verified.
+    fn verified<T>(
+        &self,
+        username: &str,
+        password: &str,
+        now: Timestamp,
+        pick: impl FnOnce(&Entry) -> Option<T>,
+    ) -> Option<(User, T)> {
+        let (user, mac, picked) = {
             let entries = self.lock();
             let entry = entries
                 .get(username.trim())
                 .filter(|e| e.expires_at > now)?;
-            let thread = entry
-                .open_threads
-                .iter()
-                .find(|(t, _)| *t == thread_type)
-                .map(|(_, id)| *id)?;
-            (entry.user.clone(), entry.mac, thread)
+            let picked = pick(entry)?;
+            (entry.user.clone(), entry.mac, picked)
         };
         self.verifies(&user, password, &mac)
-            .then_some((user, thread))
+            .then_some((user, picked))
     }
 
     /// Remembers that `password` is right for this user and its stored hash, until `now` plus
@@ -177,17 +191,12 @@ impl VerifiedCredentials {
         if !self.listening.load(Ordering::Acquire) || keys.is_empty() {
             return false;
         }
-        let (user, mac) = {
-            let entries = self.lock();
-            let Some(entry) = entries.get(username.trim()).filter(|e| e.expires_at > now) else {
-                return false;
-            };
-            if !keys.iter().all(|k| entry.cleared_keys.contains(k)) {
-                return false;
-            }
-            (entry.user.clone(), entry.mac)
-        };
-        self.verifies(&user, password, &mac)
+        self.verified(username, password, now, |entry| {
+            keys.iter()
+                .all(|k| entry.cleared_keys.contains(k))
+                .then_some(())
+        })
+        .is_some()
     }
 
     /// A ticket to take before a throttle check whose keys may then be cleared.
@@ -217,26 +226,27 @@ impl VerifiedCredentials {
     /// A password check failed under these keys: no request under any of them skips the
     /// throttle's check until it passes it again.
     pub fn forget_keys(&self, keys: &[String]) {
-        let mut entries = self.lock();
-        self.forgets.fetch_add(1, Ordering::AcqRel);
-        for entry in entries.values_mut() {
-            entry.cleared_keys.retain(|k| !keys.contains(k));
-        }
+        self.retain_keys(|k| !keys.contains(k));
     }
 
-    /// Whether the other instances' failures are heard (the bus is subscribed). Either way
-    /// every exemption is forgotten: failures may have been missed.
+    /// Whether the other instances' failures are heard (the bus is subscribed). The caller
+    /// forgets every exemption as well ([`VerifiedCredentials::forget_all_keys`]): failures
+    /// may have been missed.
     pub fn set_listening(&self, listening: bool) {
         self.listening.store(listening, Ordering::Release);
-        self.forget_all_keys();
     }
 
     /// Forgets every exemption (a gap: failures may have been missed).
     pub fn forget_all_keys(&self) {
+        self.retain_keys(|_| false);
+    }
+
+    /// Keeps only the exemptions `keep` accepts; checks begun before grant nothing.
+    fn retain_keys(&self, keep: impl Fn(&String) -> bool) {
         let mut entries = self.lock();
         self.forgets.fetch_add(1, Ordering::AcqRel);
         for entry in entries.values_mut() {
-            entry.cleared_keys.clear();
+            entry.cleared_keys.retain(|k| keep(k));
         }
     }
 

@@ -262,7 +262,7 @@ impl Chat {
 
     /// Whether this instance hears the other instances' ended sessions and failed passwords (its
     /// subscription to [`crate::event::Topic::Sessions`] is up); either way, what may have been
-    /// missed is forgotten.
+    /// missed is forgotten (as after a gap).
     pub fn on_sessions_subscription(&self, listening: bool) {
         if let Some(cache) = &self.credentials {
             cache.set_listening(listening);
