@@ -167,6 +167,7 @@ macro_rules! store_contract_tests {
             append_reports_whether_the_status_changed,
             a_patch_without_a_rank_key_keeps_the_stored_one,
             an_agent_reply_patch_marks_the_clients_messages_read,
+            concurrent_agent_replies_mark_each_threads_client_messages_read,
             a_repeated_client_message_id_returns_the_earlier_message,
             another_sender_may_reuse_a_client_message_id,
             concurrent_retries_with_one_client_message_id_store_one_message,

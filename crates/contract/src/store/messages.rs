@@ -306,6 +306,59 @@ pub fn an_agent_reply_patch_marks_the_clients_messages_read(store: Arc<dyn Store
     );
 }
 
+/// Agent replies into many threads at once (one batch on a batching store) mark each thread's
+/// client messages before its reply read, and nothing else: not a client message written after
+/// the reply, not another thread's.
+pub fn concurrent_agent_replies_mark_each_threads_client_messages_read(store: Arc<dyn Store>) {
+    let ag = agent(&store, "agent");
+    let threads: Vec<(User, ThreadId)> = (0..8)
+        .map(|i| {
+            let c = client(&store, &format!("c{i}"));
+            let t = thread(&store, &c, ThreadType::Loan);
+            (c, t.id)
+        })
+        .collect();
+    for (i, (c, t)) in threads.iter().enumerate() {
+        for k in 0..=i % 3 {
+            say(&store, *t, c, &format!("question {k}"));
+        }
+    }
+    let claim = Claim {
+        agent_id: ag.id,
+        until: minutes(30),
+    };
+    let start = Barrier::new(threads.len());
+    std::thread::scope(|s| {
+        for (_, t) in &threads {
+            let (store, ag, start) = (&store, &ag, &start);
+            s.spawn(move || {
+                start.wait();
+                store
+                    .append_message(new_message(*t, ag, "answer", minutes(1)), &|_| {
+                        Ok(agent_replied(claim))
+                    })
+                    .unwrap();
+            });
+        }
+    });
+    for (c, t) in &threads {
+        say(&store, *t, c, "after the answer");
+    }
+    for (i, (_, t)) in threads.iter().enumerate() {
+        let asked = i64::try_from(i % 3 + 1).unwrap();
+        let read: Vec<(i64, bool)> = store
+            .messages_after(*t, 0, 10, Audience::Staff)
+            .unwrap()
+            .iter()
+            .map(|m| (m.seq, m.is_read))
+            .collect();
+        let mut expected: Vec<(i64, bool)> = (1..=asked).map(|seq| (seq, true)).collect();
+        expected.push((asked + 1, false));
+        expected.push((asked + 2, false));
+        assert_eq!(read, expected, "thread {i}");
+    }
+}
+
 /// The same sender repeating a client message id gets the earlier message back with
 /// created=false, and nothing is stored or patched.
 pub fn a_repeated_client_message_id_returns_the_earlier_message(store: Arc<dyn Store>) {

@@ -173,10 +173,8 @@ pub(crate) struct MarkClientMessagesRead {
     pub before_seq: i64,
 }
 
-/// The bound constants of [`MarkClientMessagesRead`] (binds are borrowed from the query).
-const CLIENT: &str = "client";
+/// The bound value of [`MarkClientMessagesRead`] (binds are borrowed from the query).
 const READ: bool = true;
-const UNREAD: bool = false;
 
 impl QueryId for MarkClientMessagesRead {
     type QueryId = MarkClientMessagesRead;
@@ -203,10 +201,10 @@ where
         out.push_identifier(messages::seq::NAME)?;
         out.push_sql(" < ");
         out.push_bind_param::<BigInt, _>(&self.before_seq)?;
-        out.push_sql(" AND ");
-        assign::<messages::sender_role, Text, _, _>(&mut out, true, CLIENT)?;
-        out.push_sql(" AND ");
-        assign::<messages::is_read, Bool, _, _>(&mut out, true, &UNREAD)
+        // Literals, not binds: they are the `messages_unread_client` partial index's predicate,
+        // so a prepared (generic) plan finds the thread's unread client messages there.
+        out.push_sql(" AND NOT is_read AND sender_role = 'client' AND kind = 'message'");
+        Ok(())
     }
 }
 

@@ -49,9 +49,9 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{PgConnection, RunQueryDsl};
 use r2d2::PooledConnection;
 
-use super::append_statements::MarkClientMessagesRead;
 use super::batch_statements::{
-    InsertMessages, LockThreads, RecordEvents, SaveThreads, SenderHashes, StoredClientMessageIds,
+    InsertMessages, LockThreads, MarkRepliedThreadsRead, RecordEvents, SaveThreads, SenderHashes,
+    StoredClientMessageIds,
 };
 use super::sla::{finish_clocks, live_clocks, start_clocks};
 use super::CheckoutObserver;
@@ -761,10 +761,11 @@ fn write_planned(
         .into_iter()
         .map(|row| ((row.thread_id, row.seq), row))
         .collect();
-    let mut marks: Vec<(&i64, &i64)> = mark_read.iter().collect();
-    marks.sort_unstable();
-    for (&thread_id, &before_seq) in marks {
-        MarkClientMessagesRead {
+    if !mark_read.is_empty() {
+        let mut marks: Vec<(i64, i64)> = mark_read.iter().map(|(&t, &s)| (t, s)).collect();
+        marks.sort_unstable();
+        let (thread_id, before_seq) = marks.into_iter().unzip();
+        MarkRepliedThreadsRead {
             thread_id,
             before_seq,
         }

@@ -99,6 +99,33 @@ impl QueryFragment<Pg> for StoredClientMessageIds {
     }
 }
 
+/// Marks the client messages before each reply read, for every thread of the batch an agent
+/// answered, in one statement: `UPDATE messages ... FROM unnest(thread ids, before seqs)`. The
+/// conditions are written as literals, matching the `messages_unread_client` partial index, so
+/// each thread's unread client messages are found there instead of by scanning its history.
+#[derive(Debug, Default)]
+pub(crate) struct MarkRepliedThreadsRead {
+    pub thread_id: Vec<i64>,
+    pub before_seq: Vec<i64>,
+}
+
+fixed_statement!(MarkRepliedThreadsRead);
+
+impl QueryFragment<Pg> for MarkRepliedThreadsRead {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("UPDATE messages AS m SET is_read = TRUE FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.thread_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.before_seq)?;
+        out.push_sql(
+            ") AS r(thread_id, before_seq) \
+             WHERE m.thread_id = r.thread_id AND m.seq < r.before_seq \
+             AND NOT m.is_read AND m.sender_role = 'client' AND m.kind = 'message'",
+        );
+        Ok(())
+    }
+}
+
 /// Stores the batch's messages, one row per array index, in that order (so their ids follow
 /// it): `INSERT INTO messages (...) SELECT * FROM unnest(...) RETURNING *`.
 #[derive(Debug, Default)]
