@@ -12,16 +12,19 @@
 //!    `last_activity_at` the message's time). A shared patch (`append_shared`: the service's
 //!    sends, `MessageStore::append_message_with_sla`) is run by the writer itself, and so is its
 //!    SLA decision, on the live clocks of the batch's threads read in one statement (a thread's
-//!    first append of the batch only; the clock changes are stored in step 5). A borrowed patch
+//!    first append of the batch only; the clock changes are stored in step 4). A borrowed patch
 //!    (`append_message`'s, neither `Send` nor `'static`) is computed *by its caller, on its own
 //!    thread*: the writer hands it the thread and gets the patch back. Appends to the same
 //!    thread go in rounds, in the order they were queued, each seeing the thread as the
 //!    previous one left it; a patch that fails fails only its own send, and takes no sequence
 //!    number;
-//! 4. the messages inserted, the read marks of agents' replies, the threads written back, the
-//!    webhook outbox rows: four statements;
-//! 5. the decided clock changes: one insert, one update; `COMMIT`; then each caller gets its
-//!    answer.
+//! 4. in ONE statement (`WriteAppends`, data-modifying `WITH` parts): the messages inserted
+//!    and read back, the read marks of agents' replies, the threads written back, the decided
+//!    clock changes (starts and ends); it also says whether any webhook endpoint exists;
+//! 5. only if one does, the webhook outbox rows (one statement); `COMMIT`; then each caller gets
+//!    its answer. So a batch holds its threads' locks for three round trips (clocks, writes,
+//!    `COMMIT`) whatever its size, and another instance's batch wanting the same threads waits
+//!    that long.
 //!
 //! A batch that the database refuses as a whole (a retry that raced in after step 1, reopening
 //! a thread beside another open one, a deadlock) is rolled back and every send of it runs again
@@ -38,7 +41,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use chat_domain::message::{Appended, NewMessage};
+use chat_domain::message::{Appended, MessageKind, NewMessage};
 use chat_domain::ports::{SharedPatch, SharedSlaDecision};
 use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
@@ -50,10 +53,9 @@ use diesel::{PgConnection, RunQueryDsl};
 use r2d2::PooledConnection;
 
 use super::batch_statements::{
-    InsertMessages, LockThreads, MarkRepliedThreadsRead, RecordEvents, SaveThreads, SenderHashes,
-    StoredClientMessageIds,
+    LockThreads, RecordEvents, SenderHashes, StoredClientMessageIds, WriteAppends,
 };
-use super::sla::{finish_clocks, live_clocks, start_clocks};
+use super::sla::{clock_finishes, clock_starts, live_clocks};
 use super::CheckoutObserver;
 use crate::connection::{DbConnection, DbConnectionManager, DbPool};
 use crate::error::StoreError;
@@ -703,18 +705,14 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
         }
     }
     if !planned.is_empty() {
-        write_planned(
-            pg,
-            jobs,
-            &planned,
-            &threads,
-            &changed,
-            &mark_read,
-            &mut outcomes,
-        )?;
-        // 5. The clock changes the appends decided, in two statements.
-        start_clocks(pg, &sla_changes)?;
-        finish_clocks(pg, &sla_changes)?;
+        let accepted = Accepted {
+            planned: &planned,
+            threads: &threads,
+            changed: &changed,
+            mark_read: &mark_read,
+            sla_changes: &sla_changes,
+        };
+        write_planned(pg, jobs, &accepted, &mut outcomes)?;
     }
     Ok(outcomes
         .into_iter()
@@ -728,26 +726,45 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
         .collect())
 }
 
-/// Step 4: the messages, read marks, threads and outbox rows of the accepted appends.
+/// What the batch's accepted appends write.
+struct Accepted<'a> {
+    planned: &'a [Planned],
+    threads: &'a HashMap<i64, (Thread, i64)>,
+    changed: &'a [i64],
+    /// Per thread an agent answered, the seq of its last reply in the batch: the client's
+    /// messages before it are read.
+    mark_read: &'a HashMap<i64, i64>,
+    sla_changes: &'a [SlaChange],
+}
+
+/// Steps 4 and 5: the messages, read marks, threads and clock changes of the accepted appends
+/// in one statement ([`WriteAppends`]), then their outbox rows when a webhook endpoint exists.
 fn write_planned(
     pg: &mut PgConnection,
     jobs: &[Job],
-    planned: &[Planned],
-    threads: &HashMap<i64, (Thread, i64)>,
-    changed: &[i64],
-    mark_read: &HashMap<i64, i64>,
+    accepted: &Accepted<'_>,
     outcomes: &mut [Option<Outcome>],
 ) -> Result<(), StoreError> {
-    let mut insert = InsertMessages::default();
+    let planned = accepted.planned;
+    let mut write = WriteAppends::default();
+    let insert = &mut write.insert;
     for p in planned {
         let new = &jobs[p.job].new;
+        // A client message that a later reply of this batch answers is read already (the
+        // read marks below do not see the rows inserted beside them).
+        let answered = new.sender_role == Role::Client
+            && new.kind == MessageKind::Message
+            && accepted
+                .mark_read
+                .get(&new.thread_id.0)
+                .is_some_and(|&before| p.seq < before);
         insert.thread_id.push(new.thread_id.0);
         insert.seq.push(p.seq);
         insert.sender_id.push(new.sender_id.0);
         insert.sender_role.push(new.sender_role.as_str());
         insert.body.push(new.body.as_str().to_owned());
         insert.created_at_ms.push(new.created_at.millis());
-        insert.is_read.push(false);
+        insert.is_read.push(answered);
         insert.client_message_id.push(
             new.client_message_id
                 .as_ref()
@@ -756,24 +773,12 @@ fn write_planned(
         insert.kind.push(new.kind.as_str());
         insert.is_system.push(new.system);
     }
-    let mut stored: HashMap<(i64, i64), MessageRow> = insert
-        .load::<MessageRow>(pg)?
-        .into_iter()
-        .map(|row| ((row.thread_id, row.seq), row))
-        .collect();
-    if !mark_read.is_empty() {
-        let mut marks: Vec<(i64, i64)> = mark_read.iter().map(|(&t, &s)| (t, s)).collect();
-        marks.sort_unstable();
-        let (thread_id, before_seq) = marks.into_iter().unzip();
-        MarkRepliedThreadsRead {
-            thread_id,
-            before_seq,
-        }
-        .execute(pg)?;
-    }
-    let mut save = SaveThreads::default();
-    for id in changed {
-        let Some((thread, rank_key)) = threads.get(id) else {
+    let mut marks: Vec<(i64, i64)> = accepted.mark_read.iter().map(|(&t, &s)| (t, s)).collect();
+    marks.sort_unstable();
+    (write.mark_read.thread_id, write.mark_read.before_seq) = marks.into_iter().unzip();
+    let save = &mut write.save;
+    for id in accepted.changed {
+        let Some((thread, rank_key)) = accepted.threads.get(id) else {
             continue;
         };
         let row = ThreadRow::new(thread, *rank_key)?;
@@ -790,9 +795,14 @@ fn write_planned(
         save.last_activity_at_ms.push(row.last_activity_at_ms);
         save.resolutions.push(row.resolutions);
     }
-    save.execute(pg).map_err(|e| {
-        crate::error::conflict_if_unique(e, chat_domain::Conflict::OpenThreadExists)
-    })?;
+    write.starts = clock_starts(accepted.sla_changes);
+    write.finishes = clock_finishes(accepted.sla_changes);
+    let written = write.load::<(MessageRow, bool)>(pg)?;
+    let endpoints_exist = written.iter().any(|(_, exist)| *exist);
+    let mut stored: HashMap<(i64, i64), MessageRow> = written
+        .into_iter()
+        .map(|(row, _)| ((row.thread_id, row.seq), row))
+        .collect();
     let mut events = RecordEvents::default();
     let mut answers = Vec::with_capacity(planned.len());
     for p in planned {
@@ -811,13 +821,17 @@ fn write_planned(
             events.data.push(event.data.to_string());
             events.created_at_ms.push(event.created_at.millis());
         };
-        record(OutboxEvent::message_created(&message));
-        if p.status_changed && p.thread.status == ThreadStatus::Resolved {
-            record(OutboxEvent::thread_resolved(&p.thread, message.created_at));
+        if endpoints_exist {
+            record(OutboxEvent::message_created(&message));
+            if p.status_changed && p.thread.status == ThreadStatus::Resolved {
+                record(OutboxEvent::thread_resolved(&p.thread, message.created_at));
+            }
         }
         answers.push((p.job, message));
     }
-    events.execute(pg)?;
+    if endpoints_exist {
+        events.execute(pg)?;
+    }
     for ((i, message), p) in answers.into_iter().zip(planned) {
         let appended = Appended {
             message,

@@ -361,3 +361,44 @@ impl QueryFragment<Pg> for FinishClocks {
         Ok(())
     }
 }
+
+/// Everything an accepted batch writes once its threads are locked, in ONE statement (one
+/// round trip while the locks are held): its messages inserted (and read back), the read marks
+/// of its agents' replies, its threads written back, and its clock changes, as data-modifying
+/// `WITH` parts; each row read back also says whether any webhook endpoint exists (when none
+/// does, the outbox has nothing to record and [`RecordEvents`] is skipped).
+///
+/// The parts run on one snapshot: the read marks do not see the messages inserted beside them,
+/// so a client message of the batch that one of its replies answers is inserted read already.
+/// Every part is always there (empty arrays change nothing), so the text never changes.
+#[derive(Debug, Default)]
+pub(crate) struct WriteAppends {
+    pub insert: InsertMessages,
+    pub mark_read: MarkRepliedThreadsRead,
+    pub save: SaveThreads,
+    pub starts: StartClocks,
+    pub finishes: FinishClocks,
+}
+
+fixed_statement!(WriteAppends);
+
+impl Query for WriteAppends {
+    type SqlType = (SqlTypeOf<<messages::table as Table>::AllColumns>, Bool);
+}
+
+impl QueryFragment<Pg> for WriteAppends {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH ins AS (");
+        self.insert.walk_ast(out.reborrow())?;
+        out.push_sql("), marked AS (");
+        self.mark_read.walk_ast(out.reborrow())?;
+        out.push_sql("), saved AS (");
+        self.save.walk_ast(out.reborrow())?;
+        out.push_sql("), started AS (");
+        self.starts.walk_ast(out.reborrow())?;
+        out.push_sql("), finished AS (");
+        self.finishes.walk_ast(out.reborrow())?;
+        out.push_sql(") SELECT ins.*, EXISTS (SELECT 1 FROM webhook_endpoints) FROM ins");
+        Ok(())
+    }
+}

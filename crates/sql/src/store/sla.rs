@@ -113,9 +113,9 @@ pub(crate) fn live_clocks(
     into_clocks(rows)
 }
 
-/// Stores the `Start`s of `changes` in one statement; a clock whose thread already runs one of
+/// The `Start`s of `changes` as one statement's rows; a clock whose thread already runs one of
 /// its track is skipped (the unique index of running clocks), as `start_sla_clock` does.
-pub(crate) fn start_clocks(pg: &mut PgConnection, changes: &[SlaChange]) -> Result<(), StoreError> {
+pub(crate) fn clock_starts(changes: &[SlaChange]) -> StartClocks {
     let mut starts = StartClocks::default();
     for change in changes {
         if let SlaChange::Start(clock) = change {
@@ -130,18 +130,12 @@ pub(crate) fn start_clocks(pg: &mut PgConnection, changes: &[SlaChange]) -> Resu
             starts.at_risk_at_ms.push(row.at_risk_at_ms);
         }
     }
-    if !starts.thread_id.is_empty() {
-        starts.execute(pg)?;
-    }
-    Ok(())
+    starts
 }
 
-/// Ends the clocks of the `Finish`es of `changes` in one statement, each only if it still
-/// runs (as `finish_sla_clock` does), in id order.
-pub(crate) fn finish_clocks(
-    pg: &mut PgConnection,
-    changes: &[SlaChange],
-) -> Result<(), StoreError> {
+/// The `Finish`es of `changes` as one statement's rows, in clock id order: each clock ends only
+/// if it still runs (as `finish_sla_clock` does).
+pub(crate) fn clock_finishes(changes: &[SlaChange]) -> FinishClocks {
     let mut ends: Vec<_> = changes
         .iter()
         .filter_map(|change| match change {
@@ -149,9 +143,6 @@ pub(crate) fn finish_clocks(
             SlaChange::Start(_) => None,
         })
         .collect();
-    if ends.is_empty() {
-        return Ok(());
-    }
     ends.sort_unstable_by_key(|(id, _, _)| *id);
     FinishClocks {
         id: ends.iter().map(|(id, _, _)| *id).collect(),
@@ -163,8 +154,6 @@ pub(crate) fn finish_clocks(
         met: ends.iter().map(|(_, end, _)| end.met).collect(),
         agent_id: ends.iter().map(|(_, _, a)| a.map(|a| a.0)).collect(),
     }
-    .execute(pg)?;
-    Ok(())
 }
 
 impl SlaStore for SqlStore {
