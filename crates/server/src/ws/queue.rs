@@ -2,6 +2,8 @@
 //! some were lost (the client then reloads the queue over REST). It accepts `ping` and
 //! `availability.set`.
 
+use std::sync::Arc;
+
 use chat_domain::event::{Event, Topic};
 use chat_domain::ports::EventStream;
 use chat_domain::routing::Availability;
@@ -78,7 +80,18 @@ impl Handler for QueueSocket {
         conn.send(&refusal.answering(answering)).await
     }
 
-    async fn on_event(&mut self, conn: &mut Connection, event: &Event) -> Result<(), Stop> {
+    /// Every frame of a queue socket is answered at once: no step is ever left running.
+    type Done = ();
+
+    async fn step_done(&mut self) {
+        std::future::pending().await
+    }
+
+    async fn on_step_done(&mut self, _conn: &mut Connection, (): ()) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    async fn on_event(&mut self, conn: &mut Connection, event: &Arc<Event>) -> Result<(), Stop> {
         conn.send_text(event_text(event)).await
     }
 

@@ -3,6 +3,8 @@
 //! ends it; then the close. What a kind of socket does with its frames and events is its
 //! [`Handler`]'s; everything else is here, once.
 
+use std::sync::Arc;
+
 use chat_domain::event::{Delivery, Event};
 use chat_domain::ports::EventStream;
 use futures_util::StreamExt;
@@ -25,11 +27,28 @@ pub trait Handler {
     /// socket's replay). A shutdown meanwhile abandons it.
     async fn join(&mut self, conn: &mut Connection) -> Result<EventStream, Stop>;
 
-    /// One frame from the client (never `auth`: the loop answers that itself).
+    /// What a step left running by [`Handler::on_frame`] ends with.
+    type Done;
+
+    /// One frame from the client (never `auth`: the loop answers that itself). A long step (a
+    /// thread socket's send being stored) may be left running: see [`Handler::busy`].
     async fn on_frame(&mut self, conn: &mut Connection, frame: ClientFrame) -> Result<(), Stop>;
 
+    /// Whether a frame's step is still running. Meanwhile no client frame is read (so answers
+    /// keep the order of the frames), but live events are still handled.
+    fn busy(&self) -> bool {
+        false
+    }
+
+    /// Waits for the running step to end; only called while [`Handler::busy`]. Cancel-safe: the
+    /// step runs on by itself, and the next call waits for it again.
+    async fn step_done(&mut self) -> Self::Done;
+
+    /// Answers the step that ended.
+    async fn on_step_done(&mut self, conn: &mut Connection, done: Self::Done) -> Result<(), Stop>;
+
     /// One live event from the bus.
-    async fn on_event(&mut self, conn: &mut Connection, event: &Event) -> Result<(), Stop>;
+    async fn on_event(&mut self, conn: &mut Connection, event: &Arc<Event>) -> Result<(), Stop>;
 
     /// The bus says live events may have been lost.
     async fn on_gap(&mut self, conn: &mut Connection) -> Result<(), Stop>;
@@ -70,10 +89,11 @@ async fn serve<H: Handler>(
     let going_away = shutdown.wait();
     tokio::pin!(going_away);
     loop {
+        let busy = handler.busy();
         let step = tokio::select! {
-            // Whatever step is under way finishes first; then the socket closes.
             () = &mut going_away => Err(Stop::going_away()),
-            incoming = conn.recv() => match incoming {
+            done = handler.step_done(), if busy => handler.on_step_done(conn, done).await,
+            incoming = conn.recv(), if !busy => match incoming {
                 Ok(incoming) => on_incoming(handler, conn, incoming).await,
                 Err(stop) => Err(stop),
             },
@@ -82,9 +102,14 @@ async fn serve<H: Handler>(
                 Some(Delivery::Gap) => handler.on_gap(conn).await,
                 None => Err(Stop::close(close_code::SERVER_ERROR, H::STREAM_ENDED)),
             },
-            _ = heartbeat.tick() => beat(settings, conn).await,
+            _ = heartbeat.tick() => beat(settings, conn, busy).await,
         };
         if let Err(stop) = step {
+            // Whatever step is under way finishes and is answered first; then the socket closes.
+            if handler.busy() {
+                let done = handler.step_done().await;
+                let _ = handler.on_step_done(conn, done).await;
+            }
             return stop;
         }
     }
@@ -112,9 +137,10 @@ async fn on_incoming<H: Handler>(
 }
 
 /// A heartbeat tick: a client silent for longer than `client_timeout_ms` is closed (1001),
-/// others are pinged.
-async fn beat(settings: &WsSettings, conn: &mut Connection) -> Result<(), Stop> {
-    if conn.last_heard().elapsed() > settings.client_timeout() {
+/// others are pinged. While a step runs (`busy`) the client's frames are not read, so its
+/// silence is not held against it.
+async fn beat(settings: &WsSettings, conn: &mut Connection, busy: bool) -> Result<(), Stop> {
+    if !busy && conn.last_heard().elapsed() > settings.client_timeout() {
         Err(Stop::close(
             close_code::HEARTBEAT_TIMEOUT,
             "heartbeat timeout",

@@ -210,9 +210,82 @@ async fn claim_changes_reach_the_queue_live_and_a_taken_over_agent_is_told_and_l
     assert_eq!(released["agent_id"], admin.id);
 }
 
+/// While an agent's send waits for the database (its thread row locked by another transaction),
+/// the agent's socket keeps delivering live events (the client's `typing`); once the lock goes,
+/// the agent gets its `ack` before its own `message.created`, and both sides get the message.
+async fn a_socket_keeps_delivering_while_its_send_is_stored(shared: Shared) {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    let JoinedPair {
+        a,
+        b: _b,
+        client,
+        agent: _agent,
+        thread,
+        mut client_ws,
+        mut agent_ws,
+    } = JoinedPair::across_two_instances(&shared, "is anyone there?").await;
+
+    let url = shared.database_url.clone();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = PgConnection::establish(&url).unwrap();
+        conn.batch_execute(&format!(
+            "BEGIN; SELECT id FROM threads WHERE id = {thread} FOR UPDATE"
+        ))
+        .unwrap();
+        locked_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        conn.batch_execute("ROLLBACK").unwrap();
+    });
+    locked_rx.recv().unwrap();
+
+    agent_ws
+        .send_json(
+            json!({"type": "message.send", "body": "one moment", "client_message_id": "held-1"}),
+        )
+        .await;
+    // Give the send time to reach the lock, then the client types.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    client_ws.send_json(json!({"type": "typing"})).await;
+    let frame = loop {
+        let frame = agent_ws.next_json().await;
+        if !matches!(
+            frame["type"].as_str(),
+            Some("read" | "claimed" | "thread.status")
+        ) {
+            break frame;
+        }
+    };
+    assert_eq!(
+        frame["type"], "typing",
+        "the client's typing comes while the agent's send waits: {frame}"
+    );
+    assert_eq!(frame["user_id"], client.id);
+
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let ack = agent_ws.next_significant().await;
+    assert_eq!(
+        ack["type"], "ack",
+        "the ack comes before the agent's own message: {ack}"
+    );
+    assert_eq!(ack["client_message_id"], "held-1");
+    assert_eq!(ack["seq"], 2);
+    let echo = agent_ws.next_significant().await;
+    assert_eq!(echo["type"], "message.created");
+    assert_eq!(echo["seq"], 2);
+    let seen = client_ws.next_of("message.created").await;
+    assert_eq!(seen["seq"], 2);
+    assert_eq!(a.messages(&client, thread).await.len(), 2);
+}
+
 on_single_redis_and_cluster!(
     a_client_and_an_agent_on_two_instances_chat_both_ways_and_see_rest_sends_live,
     a_retried_send_with_the_same_client_message_id_is_stored_once,
     typing_and_read_receipts_reach_the_other_side_and_read_marks_show_in_rest,
     claim_changes_reach_the_queue_live_and_a_taken_over_agent_is_told_and_let_go,
+    a_socket_keeps_delivering_while_its_send_is_stored,
 );

@@ -3,7 +3,10 @@
 
 use tokio::time::Instant;
 
-use super::{ThreadSocket, TYPING_INTERVAL};
+use chat_domain::message::Appended;
+use chat_domain::DomainError;
+
+use super::{PendingSend, ThreadSocket, TYPING_INTERVAL};
 use crate::ws::connection::{Connection, Stop};
 use crate::ws::frames::{ClientFrame, ServerFrame};
 
@@ -18,7 +21,10 @@ impl ThreadSocket {
             ClientFrame::Send {
                 body,
                 client_message_id,
-            } => self.send(conn, body, client_message_id).await,
+            } => {
+                self.send(body, client_message_id);
+                Ok(())
+            }
             ClientFrame::Typing => self.typing(conn).await,
             ClientFrame::Read { up_to_seq } => {
                 self.renew_if_due().await;
@@ -52,18 +58,28 @@ impl ThreadSocket {
         }
     }
 
-    /// `message.send`: stores the message (the bus then publishes it) and acks it; an `error`
-    /// frame refusing it names its `client_message_id`.
-    async fn send(
+    /// `message.send`: stores the message (the bus then publishes it) off the socket's loop,
+    /// which keeps delivering meanwhile and reads no other frame until
+    /// [`ThreadSocket::answer_send`] has answered it.
+    fn send(&mut self, body: String, client_message_id: Option<String>) {
+        let (chat, user, id) = (self.chat.clone(), self.user.clone(), self.thread_id);
+        let cmid = client_message_id.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            chat.send_in_thread(&user, id, &body, cmid.as_deref())
+        });
+        self.pending = Some(PendingSend {
+            stored,
+            client_message_id,
+        });
+    }
+
+    /// Acks a stored send; an `error` frame refusing it names its `client_message_id`.
+    pub(super) async fn answer_send(
         &mut self,
         conn: &mut Connection,
-        body: String,
+        sent: Result<Appended, DomainError>,
         client_message_id: Option<String>,
     ) -> Result<(), Stop> {
-        let cmid = client_message_id.clone();
-        let sent = self
-            .call(move |chat, user, id| chat.send_in_thread(user, id, &body, cmid.as_deref()))
-            .await;
         match sent {
             Ok(appended) => {
                 if self.user.role.is_staff() {

@@ -5,12 +5,15 @@
 mod commands;
 mod delivery;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chat_domain::event::{Event, Topic};
+use chat_domain::message::Appended;
 use chat_domain::ports::EventStream;
 use chat_domain::user::User;
 use chat_domain::{Chat, DomainError, ThreadId};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::admission::{blocking, close_code};
@@ -25,6 +28,22 @@ const PAGE: u32 = 500;
 /// Least time between two `typing` events a socket publishes.
 const TYPING_INTERVAL: Duration = Duration::from_millis(1000);
 
+/// Most deliveries a socket holds back while its send is stored; past it they are dropped and the
+/// socket fills from the store afterwards, as after any gap.
+const MAX_HELD: usize = 256;
+
+/// A `message.send` being stored off the socket's loop.
+struct PendingSend {
+    stored: JoinHandle<Result<Appended, DomainError>>,
+    client_message_id: Option<String>,
+}
+
+/// A delivery held back until the pending send is answered.
+enum Held {
+    Event(Arc<Event>),
+    Gap,
+}
+
 /// One joined thread socket.
 pub struct ThreadSocket {
     chat: Chat,
@@ -37,6 +56,12 @@ pub struct ThreadSocket {
     last_seq: i64,
     last_renewal: Option<Instant>,
     last_typing: Option<Instant>,
+    /// The client's send being stored, if any: the socket keeps delivering meanwhile.
+    pending: Option<PendingSend>,
+    /// Deliveries held back until the pending send is answered: from the first one that could
+    /// be (or need a store read that could find) the sender's own message on, so its `ack`
+    /// always comes first.
+    held: Vec<Held>,
 }
 
 impl ThreadSocket {
@@ -57,6 +82,8 @@ impl ThreadSocket {
             last_seq: 0,
             last_renewal: None,
             last_typing: None,
+            pending: None,
+            held: Vec::new(),
         }
     }
 
@@ -114,20 +141,84 @@ impl Handler for ThreadSocket {
         Ok(events)
     }
 
+    type Done = Result<Appended, DomainError>;
+
     async fn on_frame(&mut self, conn: &mut Connection, frame: ClientFrame) -> Result<(), Stop> {
         self.command(conn, frame).await
     }
 
-    async fn on_event(&mut self, conn: &mut Connection, event: &Event) -> Result<(), Stop> {
+    fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    async fn step_done(&mut self) -> Self::Done {
+        match self.pending.as_mut() {
+            Some(pending) => (&mut pending.stored)
+                .await
+                .unwrap_or_else(|err| Err(DomainError::internal(err))),
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn on_step_done(&mut self, conn: &mut Connection, done: Self::Done) -> Result<(), Stop> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        self.answer_send(conn, done, pending.client_message_id)
+            .await?;
+        for held in std::mem::take(&mut self.held) {
+            match held {
+                Held::Event(event) => self.forward(conn, &event).await?,
+                Held::Gap => self.resync(conn).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, conn: &mut Connection, event: &Arc<Event>) -> Result<(), Stop> {
+        if self.pending.is_some() && (!self.held.is_empty() || self.may_be_own_echo(event)) {
+            self.hold(Held::Event(Arc::clone(event)));
+            return Ok(());
+        }
         self.forward(conn, event).await
     }
 
     async fn on_gap(&mut self, conn: &mut Connection) -> Result<(), Stop> {
+        if self.pending.is_some() {
+            self.hold(Held::Gap);
+            return Ok(());
+        }
         self.resync(conn).await
     }
 
     fn log_end(&self, stop: &Stop) {
         tracing::debug!(user = %self.user.id, thread = %self.thread_id, ?stop, "thread socket ended");
+    }
+}
+
+impl ThreadSocket {
+    /// Whether delivering `event` now could put the sender's own message before its `ack`: the
+    /// message itself, or one after a gap (filling it reads the store, which may hold it).
+    fn may_be_own_echo(&self, event: &Event) -> bool {
+        match event {
+            Event::MessageCreated { seq, message, .. }
+            | Event::NoteCreated { seq, message, .. } => {
+                *seq > self.last_seq
+                    && (message.sender_id == self.user.id || *seq > self.last_seq + 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// Holds a delivery back until the pending send is answered; past [`MAX_HELD`] what is held
+    /// is dropped for one gap (filled from the store then).
+    fn hold(&mut self, held: Held) {
+        if self.held.len() >= MAX_HELD {
+            self.held.clear();
+            self.held.push(Held::Gap);
+        } else {
+            self.held.push(held);
+        }
     }
 }
 
