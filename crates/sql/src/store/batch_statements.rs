@@ -3,7 +3,9 @@
 //!
 //! Like `append_statements`, each is written with fixed text and its own [`QueryId`], so diesel
 //! prepares it once per connection and Postgres never re-plans it: the text does not depend on
-//! how many appends the batch holds.
+//! how many appends the batch holds. The writes after the lock (the messages, read marks,
+//! threads and clock changes) are parts, not statements of their own: [`WriteAppends`] runs them
+//! together in one round trip.
 
 use diesel::dsl::SqlTypeOf;
 use diesel::pg::Pg;
@@ -109,8 +111,6 @@ pub(crate) struct MarkRepliedThreadsRead {
     pub before_seq: Vec<i64>,
 }
 
-fixed_statement!(MarkRepliedThreadsRead);
-
 impl QueryFragment<Pg> for MarkRepliedThreadsRead {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE messages AS m SET is_read = TRUE FROM unnest(");
@@ -140,12 +140,6 @@ pub(crate) struct InsertMessages {
     pub client_message_id: Vec<Option<String>>,
     pub kind: Vec<&'static str>,
     pub is_system: Vec<bool>,
-}
-
-fixed_statement!(InsertMessages);
-
-impl Query for InsertMessages {
-    type SqlType = SqlTypeOf<<messages::table as Table>::AllColumns>;
 }
 
 impl QueryFragment<Pg> for InsertMessages {
@@ -195,8 +189,6 @@ pub(crate) struct SaveThreads {
     pub last_activity_at_ms: Vec<i64>,
     pub resolutions: Vec<i64>,
 }
-
-fixed_statement!(SaveThreads);
 
 impl QueryFragment<Pg> for SaveThreads {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
@@ -299,8 +291,6 @@ pub(crate) struct StartClocks {
     pub at_risk_at_ms: Vec<Option<i64>>,
 }
 
-fixed_statement!(StartClocks);
-
 impl QueryFragment<Pg> for StartClocks {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
@@ -336,8 +326,6 @@ pub(crate) struct FinishClocks {
     pub met: Vec<Option<bool>>,
     pub agent_id: Vec<Option<i64>>,
 }
-
-fixed_statement!(FinishClocks);
 
 impl QueryFragment<Pg> for FinishClocks {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
