@@ -156,6 +156,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Per thread, how far staff have read its client's messages: those with `seq <= up_to_seq`
+    /// are read (a thread without a row: none).
+    client_reads (thread_id) {
+        thread_id -> BigInt,
+        up_to_seq -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(thread_labels -> labels (label_id));
 diesel::joinable!(thread_labels -> threads (thread_id));
@@ -173,5 +182,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_labels,
     ratings,
     sla_clocks,
-    attachments
+    attachments,
+    client_reads
 );

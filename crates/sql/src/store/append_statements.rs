@@ -166,48 +166,6 @@ where
     }
 }
 
-/// Marks a thread's unread client messages before `before_seq` read (an agent replied).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MarkClientMessagesRead {
-    pub thread_id: i64,
-    pub before_seq: i64,
-}
-
-/// The bound value of [`MarkClientMessagesRead`] (binds are borrowed from the query).
-const READ: bool = true;
-
-impl QueryId for MarkClientMessagesRead {
-    type QueryId = MarkClientMessagesRead;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<Conn> RunQueryDsl<Conn> for MarkClientMessagesRead {}
-
-impl<DB> QueryFragment<DB> for MarkClientMessagesRead
-where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool>,
-    i64: ToSql<BigInt, DB>,
-    str: ToSql<Text, DB>,
-    bool: ToSql<Bool, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE ");
-        out.push_identifier("messages")?;
-        out.push_sql(" SET ");
-        assign::<messages::is_read, Bool, _, _>(&mut out, true, &READ)?;
-        out.push_sql(" WHERE ");
-        assign::<messages::thread_id, BigInt, _, _>(&mut out, true, &self.thread_id)?;
-        out.push_sql(" AND ");
-        out.push_identifier(messages::seq::NAME)?;
-        out.push_sql(" < ");
-        out.push_bind_param::<BigInt, _>(&self.before_seq)?;
-        // Literals, not binds: they are the `messages_unread_client` partial index's predicate,
-        // so a prepared (generic) plan finds the thread's unread client messages there.
-        out.push_sql(" AND NOT is_read AND sender_role = 'client' AND kind = 'message'");
-        Ok(())
-    }
-}
-
 /// Writes what an append's patch may change on its thread, from the thread's whole row
 /// (`last_seq` and `last_activity_at_ms` were set by [`TakeNextSeq`]; the rest never changes).
 #[derive(Debug)]

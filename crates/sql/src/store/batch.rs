@@ -750,8 +750,8 @@ fn write_planned(
     let insert = &mut write.insert;
     for p in planned {
         let new = &jobs[p.job].new;
-        // A client message that a later reply of this batch answers is read already (the
-        // read marks below do not see the rows inserted beside them).
+        // A client message that a later reply of this batch answers is read already (its
+        // row, returned by the same statement as the read mark, shows it so).
         let answered = new.sender_role == Role::Client
             && new.kind == MessageKind::Message
             && accepted

@@ -101,10 +101,9 @@ impl QueryFragment<Pg> for StoredClientMessageIds {
     }
 }
 
-/// Marks the client messages before each reply read, for every thread of the batch an agent
-/// answered, in one statement: `UPDATE messages ... FROM unnest(thread ids, before seqs)`. The
-/// conditions are written as literals, matching the `messages_unread_client` partial index, so
-/// each thread's unread client messages are found there instead of by scanning its history.
+/// Raises the client-read mark (`client_reads`) of every thread of the batch an agent answered
+/// to just before its last reply, in one statement: `INSERT ... SELECT FROM unnest(thread ids,
+/// before seqs) ON CONFLICT (thread_id) DO UPDATE ... WHERE` the mark was lower.
 #[derive(Debug, Default)]
 pub(crate) struct MarkRepliedThreadsRead {
     pub thread_id: Vec<i64>,
@@ -113,14 +112,13 @@ pub(crate) struct MarkRepliedThreadsRead {
 
 impl QueryFragment<Pg> for MarkRepliedThreadsRead {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("UPDATE messages AS m SET is_read = TRUE FROM unnest(");
+        out.push_sql("INSERT INTO client_reads (thread_id, up_to_seq) SELECT r.thread_id, r.before_seq - 1 FROM unnest(");
         out.push_bind_param::<Array<BigInt>, _>(&self.thread_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.before_seq)?;
         out.push_sql(
-            ") AS r(thread_id, before_seq) \
-             WHERE m.thread_id = r.thread_id AND m.seq < r.before_seq \
-             AND NOT m.is_read AND m.sender_role = 'client' AND m.kind = 'message'",
+            ") AS r(thread_id, before_seq) ON CONFLICT (thread_id) DO UPDATE \
+             SET up_to_seq = EXCLUDED.up_to_seq WHERE client_reads.up_to_seq < EXCLUDED.up_to_seq",
         );
         Ok(())
     }
@@ -356,8 +354,8 @@ impl QueryFragment<Pg> for FinishClocks {
 /// `WITH` parts; each row read back also says whether any webhook endpoint exists (when none
 /// does, the outbox has nothing to record and [`RecordEvents`] is skipped).
 ///
-/// The parts run on one snapshot: the read marks do not see the messages inserted beside them,
-/// so a client message of the batch that one of its replies answers is inserted read already.
+/// The parts run on one snapshot, so the returned rows cannot show the read marks beside them:
+/// a client message of the batch that one of its replies answers is inserted read already.
 /// Every part is always there (empty arrays change nothing), so the text never changes.
 #[derive(Debug, Default)]
 pub(crate) struct WriteAppends {

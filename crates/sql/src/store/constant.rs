@@ -45,7 +45,7 @@ constant_condition!(
 );
 
 constant_condition!(
-    /// The message is a client's message not yet read: the partial index
-    /// `messages_unread_client`'s predicate.
-    UnreadFromClient = "NOT is_read AND sender_role = 'client' AND kind = 'message'"
+    /// The message is a client's message (not a note): the partial index
+    /// `messages_client_seq`'s predicate.
+    ClientMessage = "messages.sender_role = 'client' AND messages.kind = 'message'"
 );

@@ -15,8 +15,8 @@ use chat_domain::{Conflict, DomainError, DomainResult, ThreadId, Timestamp, User
 use diesel::dsl::{max, min};
 use diesel::prelude::*;
 
-use super::append_statements::{InsertMessage, MarkClientMessagesRead, SavePatch, TakeNextSeq};
-use super::constant::UnreadFromClient;
+use super::append_statements::{InsertMessage, SavePatch, TakeNextSeq};
+use super::client_reads;
 use super::threads::{lock_thread_if_exists, thread_not_found};
 use super::SqlStore;
 use crate::connection::{on_concrete, write_transaction, DbConnection};
@@ -72,11 +72,7 @@ fn append_in_transaction(
     super::attachments::attach(conn, new, stored.id)?;
     let p = patch(&thread)?;
     if p.mark_client_messages_read {
-        MarkClientMessagesRead {
-            thread_id: thread.id.0,
-            before_seq: stored.seq,
-        }
-        .execute(conn)?;
+        client_reads::mark(conn, thread.id.0, stored.seq - 1)?;
     }
     let status_changed = thread.status != p.status;
     let reopened = thread.status == ThreadStatus::Resolved && p.status != ThreadStatus::Resolved;
@@ -110,12 +106,14 @@ fn earlier_message(
     sender: UserId,
     client_message_id: &str,
 ) -> Result<Appended, StoreError> {
-    let message = messages::table
+    let mut row = [messages::table
         .filter(messages::sender_id.eq(sender.0))
         .filter(messages::client_message_id.eq(client_message_id))
         .select(MessageRow::as_select())
-        .first(conn)?
-        .into_message()?;
+        .first(conn)?];
+    client_reads::resolve(conn, &mut row)?;
+    let [row] = row;
+    let message = row.into_message()?;
     let thread = threads::table
         .find(message.thread_id.0)
         .select(ThreadRow::as_select())
@@ -195,7 +193,9 @@ fn waiting_messages(
     for key in keys {
         wanted = wanted.or_filter(at(key));
     }
-    let found = into_messages(wanted.load(conn)?)?;
+    let mut rows = wanted.load(conn)?;
+    client_reads::resolve(conn, &mut rows)?;
+    let found = into_messages(rows)?;
     Ok(found.into_iter().map(|m| (m.thread_id, m)).collect())
 }
 
@@ -271,29 +271,53 @@ impl MessageStore for SqlStore {
             if audience == Audience::Client {
                 query = query.filter(messages::kind.eq(MessageKind::Message.as_str()));
             }
-            into_messages(query.load(conn)?)
+            let mut rows = query.load(conn)?;
+            client_reads::resolve(conn, &mut rows)?;
+            into_messages(rows)
         })
     }
 
     fn mark_read(&self, thread: ThreadId, reader: UserId, up_to_seq: i64) -> DomainResult<u64> {
         // The thread's row lock first, as the append takes it: an agent's reply (which marks
         // the client's messages read under that lock) and this update then run one after the
-        // other instead of locking the same message rows in different orders.
+        // other instead of locking the same rows in different orders.
         self.write(|conn| {
             if !lock_thread_if_exists(conn, thread)? {
                 return Ok(0);
             }
-            let changed = diesel::update(
+            // The staff's messages (but the reader's own) carry their flag.
+            let staff = diesel::update(
                 messages::table
                     .filter(messages::thread_id.eq(thread.0))
                     .filter(messages::sender_id.ne(reader.0))
+                    .filter(messages::sender_role.ne(Role::Client.as_str()))
                     .filter(messages::seq.le(up_to_seq))
                     .filter(messages::kind.eq(MessageKind::Message.as_str()))
                     .filter(messages::is_read.eq(false)),
             )
             .set(messages::is_read.eq(true))
             .execute(conn)?;
-            Ok(changed as u64)
+            // The client's messages: staff raise the thread's mark.
+            let client: i64 = threads::table
+                .find(thread.0)
+                .select(threads::client_id)
+                .first(conn)?;
+            let mut clients = 0;
+            if client != reader.0 {
+                let from = client_reads::marked(conn, thread.0)?;
+                if up_to_seq > from {
+                    clients = messages::table
+                        .filter(messages::thread_id.eq(thread.0))
+                        .filter(messages::seq.gt(from))
+                        .filter(messages::seq.le(up_to_seq))
+                        .filter(messages::is_read.eq(false))
+                        .filter(super::constant::ClientMessage)
+                        .count()
+                        .get_result::<i64>(conn)?;
+                    client_reads::mark(conn, thread.0, up_to_seq)?;
+                }
+            }
+            Ok(staff as u64 + u64::try_from(clients).unwrap_or(0))
         })
     }
 
@@ -312,13 +336,14 @@ impl MessageStore for SqlStore {
                         .eq(MessageKind::Message.as_str()),
                 )
                 .select(written.field(messages::thread_id));
-            let rows = messages::table
+            let mut rows = messages::table
                 .filter(messages::thread_id.eq_any(clients_threads))
                 .filter(messages::thread_id.eq_any(agents_threads))
                 .filter(messages::kind.eq(MessageKind::Message.as_str()))
                 .order((messages::created_at_ms.asc(), messages::id.asc()))
                 .select(MessageRow::as_select())
                 .load(conn)?;
+            client_reads::resolve(conn, &mut rows)?;
             into_messages(rows)
         })
     }
@@ -353,12 +378,7 @@ impl MessageStore for SqlStore {
         }
         let ids: Vec<i64> = threads.iter().map(|t| t.0).collect();
         self.run(|conn| {
-            let rows: Vec<(i64, i64)> = messages::table
-                .filter(messages::thread_id.eq_any(&ids))
-                .filter(UnreadFromClient)
-                .group_by(messages::thread_id)
-                .select((messages::thread_id, diesel::dsl::count(messages::id)))
-                .load(conn)?;
+            let rows = client_reads::unread_counts(conn, &ids)?;
             Ok(rows
                 .into_iter()
                 .map(|(thread, n)| (ThreadId(thread), u64::try_from(n).unwrap_or(0)))

@@ -5,6 +5,7 @@ mod attachments;
 mod batch;
 mod batch_statements;
 mod canned;
+mod client_reads;
 mod constant;
 mod labels;
 mod messages;

@@ -102,12 +102,19 @@ pub(crate) fn search(
         .bind::<BigInt, _>(client)
         .bind::<BigInt, _>(i64::from(query.limit))
         .load(conn)?;
-    rows.into_iter()
-        .map(|row| {
+    let (mut found, rest): (Vec<MessageRow>, Vec<(String, f64)>) = rows
+        .into_iter()
+        .map(|row| (row.message, (row.client_username, row.score)))
+        .unzip();
+    super::client_reads::resolve(conn, &mut found)?;
+    found
+        .into_iter()
+        .zip(rest)
+        .map(|(message, (client_username, rank))| {
             Ok(SearchHit {
-                message: row.message.into_message()?,
-                client_username: row.client_username,
-                rank: row.score,
+                message: message.into_message()?,
+                client_username,
+                rank,
             })
         })
         .collect()
