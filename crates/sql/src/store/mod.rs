@@ -13,6 +13,7 @@ mod ratings;
 mod reports;
 mod routing;
 mod search;
+mod search_upkeep;
 mod sessions;
 mod sla;
 mod threads;
@@ -32,6 +33,8 @@ use crate::error::StoreError;
 
 pub use batch::AppendBatching;
 use batch::{Batcher, WriterContext};
+use search_upkeep::SearchUpkeep;
+pub use search_upkeep::EVERY as SEARCH_UPKEEP_EVERY;
 
 /// The store ports on a pool of Postgres or SQLite connections. Calls block: run them off the
 /// async workers (`web::block`, `spawn_blocking`).
@@ -54,6 +57,7 @@ pub struct SqlStore {
     checkout_timeout: Duration,
     observer: Option<Arc<dyn CheckoutObserver>>,
     batcher: Option<Arc<Batcher>>,
+    search_upkeep: Option<Arc<SearchUpkeep>>,
 }
 
 /// Told of every wait for a pooled connection (the server's metrics implement it; the store
@@ -95,9 +99,12 @@ impl SqlStore {
             checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT,
             observer: None,
             batcher: None,
+            search_upkeep: None,
         };
         match backend {
-            Backend::Postgres => store.with_append_batching(AppendBatching::default()),
+            Backend::Postgres => store
+                .with_append_batching(AppendBatching::default())
+                .with_search_upkeep(Some(SEARCH_UPKEEP_EVERY)),
             Backend::Sqlite => store,
         }
     }
@@ -140,6 +147,33 @@ impl SqlStore {
             }
         }
         self
+    }
+
+    /// The same store (sharing its pool, pending or not) moving message search's pending list
+    /// into its index every `every` (Postgres; on by default, every [`SEARCH_UPKEEP_EVERY`]), or
+    /// never (`None`: the sends that find the list full merge it, as Postgres does alone).
+    /// See `store::search_upkeep`.
+    #[must_use]
+    pub fn with_search_upkeep(mut self, every: Option<Duration>) -> Self {
+        self.search_upkeep = None;
+        let Some(every) = every.filter(|_| self.backend == Backend::Postgres) else {
+            return self;
+        };
+        match SearchUpkeep::start(Arc::clone(&self.pool), every) {
+            Ok(upkeep) => self.search_upkeep = Some(Arc::new(upkeep)),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not start the search index's upkeep");
+            }
+        }
+        self
+    }
+
+    /// Pending-list pages of message search the store's upkeep has moved into the index (0
+    /// without upkeep).
+    pub fn search_pages_cleaned(&self) -> u64 {
+        self.search_upkeep
+            .as_ref()
+            .map_or(0, |upkeep| upkeep.cleaned_pages())
     }
 
     /// How appends are batched ([`AppendBatching::OFF`] when they are not).
