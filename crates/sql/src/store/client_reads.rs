@@ -17,6 +17,8 @@ use diesel::upsert::excluded;
 use super::constant::ClientMessage;
 use crate::connection::{on_concrete, DbConnection};
 use crate::error::StoreError;
+use chat_domain::message::Message;
+
 use crate::rows::MessageRow;
 use crate::schema::{client_reads, messages, threads};
 
@@ -81,6 +83,15 @@ pub(crate) fn resolve(conn: &mut DbConnection, rows: &mut [MessageRow]) -> Resul
         }
     }
     Ok(())
+}
+
+/// The rows as messages, with `is_read` resolved from their threads' marks ([`resolve`]).
+pub(crate) fn into_messages(
+    conn: &mut DbConnection,
+    mut rows: Vec<MessageRow>,
+) -> Result<Vec<Message>, StoreError> {
+    resolve(conn, &mut rows)?;
+    crate::rows::into_messages(rows)
 }
 
 /// Per thread (of `ids`, with any), how many of its client messages come after its mark: a

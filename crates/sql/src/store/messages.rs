@@ -21,7 +21,7 @@ use super::threads::{lock_thread_if_exists, thread_not_found};
 use super::SqlStore;
 use crate::connection::{on_concrete, write_transaction, DbConnection};
 use crate::error::{conflict_if_unique, is_unique_violation, StoreError};
-use crate::rows::{into_messages, MessageRow, NewMessageRow, ThreadRow};
+use crate::rows::{MessageRow, NewMessageRow, ThreadRow};
 use crate::schema::{messages, threads, users};
 
 /// The append, inside its write transaction. Order matters:
@@ -106,14 +106,14 @@ fn earlier_message(
     sender: UserId,
     client_message_id: &str,
 ) -> Result<Appended, StoreError> {
-    let mut row = [messages::table
+    let row = messages::table
         .filter(messages::sender_id.eq(sender.0))
         .filter(messages::client_message_id.eq(client_message_id))
         .select(MessageRow::as_select())
-        .first(conn)?];
-    client_reads::resolve(conn, &mut row)?;
-    let [row] = row;
-    let message = row.into_message()?;
+        .first(conn)?;
+    let message = client_reads::into_messages(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| StoreError::Domain(DomainError::NotFound("message")))?;
     let thread = threads::table
         .find(message.thread_id.0)
         .select(ThreadRow::as_select())
@@ -193,9 +193,8 @@ fn waiting_messages(
     for key in keys {
         wanted = wanted.or_filter(at(key));
     }
-    let mut rows = wanted.load(conn)?;
-    client_reads::resolve(conn, &mut rows)?;
-    let found = into_messages(rows)?;
+    let rows = wanted.load(conn)?;
+    let found = client_reads::into_messages(conn, rows)?;
     Ok(found.into_iter().map(|m| (m.thread_id, m)).collect())
 }
 
@@ -271,9 +270,8 @@ impl MessageStore for SqlStore {
             if audience == Audience::Client {
                 query = query.filter(messages::kind.eq(MessageKind::Message.as_str()));
             }
-            let mut rows = query.load(conn)?;
-            client_reads::resolve(conn, &mut rows)?;
-            into_messages(rows)
+            let rows = query.load(conn)?;
+            client_reads::into_messages(conn, rows)
         })
     }
 
@@ -336,15 +334,14 @@ impl MessageStore for SqlStore {
                         .eq(MessageKind::Message.as_str()),
                 )
                 .select(written.field(messages::thread_id));
-            let mut rows = messages::table
+            let rows = messages::table
                 .filter(messages::thread_id.eq_any(clients_threads))
                 .filter(messages::thread_id.eq_any(agents_threads))
                 .filter(messages::kind.eq(MessageKind::Message.as_str()))
                 .order((messages::created_at_ms.asc(), messages::id.asc()))
                 .select(MessageRow::as_select())
                 .load(conn)?;
-            client_reads::resolve(conn, &mut rows)?;
-            into_messages(rows)
+            client_reads::into_messages(conn, rows)
         })
     }
 
