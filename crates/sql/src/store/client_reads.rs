@@ -11,14 +11,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chat_domain::message::{Message, MessageKind};
+use chat_domain::user::Role;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::constant::ClientMessage;
 use crate::connection::{on_concrete, DbConnection};
 use crate::error::StoreError;
-use chat_domain::message::Message;
-
 use crate::rows::MessageRow;
 use crate::schema::{client_reads, messages, threads};
 
@@ -56,8 +56,11 @@ pub(crate) fn marked(conn: &mut DbConnection, thread: i64) -> QueryResult<i64> {
 /// Sets `is_read` on the client messages among `rows` that their thread's mark covers: one
 /// query, none when every such row is read already.
 pub(crate) fn resolve(conn: &mut DbConnection, rows: &mut [MessageRow]) -> Result<(), StoreError> {
-    let unread =
-        |row: &MessageRow| !row.is_read && row.sender_role == "client" && row.kind == "message";
+    let unread = |row: &MessageRow| {
+        !row.is_read
+            && row.sender_role == Role::Client.as_str()
+            && row.kind == MessageKind::Message.as_str()
+    };
     let threads: Vec<i64> = rows
         .iter()
         .filter(|row| unread(row))
