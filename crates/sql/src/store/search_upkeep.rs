@@ -19,6 +19,7 @@ use diesel::sql_types::BigInt;
 use diesel::RunQueryDsl;
 
 use crate::connection::{DbConnection, DbPool};
+use crate::error::StoreError;
 
 /// How often each store cleans the list: at 5,000 messages a second that is some hundreds of
 /// kilobytes at most, against a 4 MB limit.
@@ -95,14 +96,18 @@ fn wait_or_stop(stop: &(Mutex<bool>, Condvar), every: Duration) -> bool {
     *guard
 }
 
-/// One cleanup: the pages it moved.
+/// One cleanup: the pages it moved. A connection that failed and no longer answers is marked
+/// dead, as the store's calls do ([`super::failure`]), so that the pool does not hand it out again.
 fn clean(pool: &DbPool) -> Result<u64, Box<dyn std::error::Error>> {
     let mut conn = pool.get_timeout(CHECKOUT)?;
     let DbConnection::Postgresql(pg) = &mut **conn else {
         return Ok(0);
     };
-    let cleaned: Cleaned =
+    let cleaned =
         diesel::sql_query("SELECT gin_clean_pending_list('messages_body_fts'::regclass) AS pages")
-            .get_result(pg)?;
-    Ok(u64::try_from(cleaned.pages).unwrap_or(0))
+            .get_result::<Cleaned>(pg);
+    match cleaned {
+        Ok(cleaned) => Ok(u64::try_from(cleaned.pages).unwrap_or(0)),
+        Err(err) => Err(super::failure(&mut conn, StoreError::Db(err)).into()),
+    }
 }
