@@ -91,8 +91,8 @@ fn into_clocks(rows: Vec<SlaClockRow>) -> Result<Vec<SlaClock>, StoreError> {
 }
 
 /// The running clocks and the first-response clocks of these threads: what an append's SLA
-/// decision reads ([`chat_domain::sla::SlaPolicy::after_message`]), through two partial
-/// indexes (`sla_clocks_one_running`, `sla_clocks_first_response`). The condition is an SQL
+/// decision reads ([`chat_domain::sla::SlaPolicy::after_message`]), through the partial index
+/// `sla_clocks_live`, whose predicate is this read's condition. The condition is an SQL
 /// literal on purpose: diesel then never caches the statement, so Postgres plans it for its
 /// actual threads every time. A cached statement got a generic plan while the table was small
 /// (a fresh database) and kept scanning every clock once it was not (2.2 ms a read instead of
