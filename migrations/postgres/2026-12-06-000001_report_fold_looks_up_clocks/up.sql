@@ -1,7 +1,7 @@
 -- The rollup's fold looked its inbox clocks up with a join the planner was free to turn around:
 -- with statistics older than the clocks (taken when none had ended yet), it hashed every ended
--- clock of the table to join a thousand ids (70 ms a fold at 5,000 messages/s, and growing with
--- the table). Each id now looks its clock up by primary key (a LATERAL subquery with LIMIT is
+-- clock of the table to join the inbox's ids (42 ms for 1,000 ids in EXPLAIN ANALYZE; 126 ms a
+-- fold on average at 5,000 messages/s, and growing with the table). Each id now looks its clock up by primary key (a LATERAL subquery with LIMIT is
 -- never flattened into a join), whatever the statistics say.
 CREATE OR REPLACE FUNCTION report_add_clocks(ids BIGINT[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
