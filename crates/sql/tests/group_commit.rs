@@ -232,8 +232,9 @@ fn killing_the_connection_mid_batch_stores_every_send_once_or_answers_an_error()
     // The store's connections carry a name of their own, so the test kills only them.
     let name = format!("gc_kill_{}", std::process::id());
     let url = format!("{}&application_name={name}", schema.url());
+    const POOL: u32 = 8;
     let store = Arc::new(
-        chat_postgres::connect(&url, 8)
+        chat_postgres::connect(&url, POOL)
             .unwrap()
             .with_append_batching(AppendBatching {
                 max_batch: 64,
@@ -336,9 +337,9 @@ fn killing_the_connection_mid_batch_stores_every_send_once_or_answers_an_error()
     // as its statement ended went back to the pool idle, and the pool trusts an idle connection
     // for `PING_AFTER`: a retry may draw one such dead connection (which is then dropped), so a
     // sender retries while the store answers `Unavailable`, at most once per pooled connection
-    // (8) plus once.
+    // plus once.
     for (cmid, thread) in &failed {
-        let retried = (0..=8)
+        let retried = (0..=POOL)
             .map(|_| store.append_message(message(thread, cmid, Some(cmid)), &client_patch))
             .find(|answer| !matches!(answer, Err(DomainError::Unavailable(_))))
             .expect("a retry on a live connection")
