@@ -102,7 +102,17 @@ async fn the_series_move_with_the_traffic(app: TestApp) {
         StatusCode::NOT_FOUND
     );
 
-    let during = scrape(&app, None).await;
+    // A socket counts a frame once its write has returned, so the client can read the pong
+    // before the server counted it: scrape until it is counted (at most 5 s).
+    let pong = [("type", "pong")];
+    let mut during = scrape(&app, None).await;
+    for _ in 0..100 {
+        if grew(&before, &during, "chat_ws_frames_sent_total", &pong) >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        during = scrape(&app, None).await;
+    }
     assert_eq!(
         value(&during, "chat_ws_open_sockets", &[("kind", "thread")]),
         1.0
