@@ -258,6 +258,7 @@ macro_rules! store_contract_tests {
             renewal_and_release_of_offline_agents,
             // webhooks and the outbox
             the_outbox_records_each_change_for_subscribed_endpoints,
+            a_sweep_records_each_breach_for_subscribed_endpoints,
             leases_retries_and_failures,
             replay_requeues_the_same_event_ids_and_delete_removes,
         );

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use chat_domain::claim::ClaimAttempt;
 use chat_domain::message::{Audience, MessageBody, MessageKind, NewMessage};
-use chat_domain::ports::{MessageStore, Store, ThreadStore};
+use chat_domain::ports::{MessageStore, SlaStore, Store, ThreadStore};
 use chat_domain::search::{SearchQuery, SearchScope};
+use chat_domain::sla::{SlaKind, SlaPolicy, SlaTargets};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus, ThreadType};
 use chat_domain::user::{Role, User};
 use chat_domain::{DomainError, DomainResult};
@@ -194,6 +195,53 @@ fn concurrent_sweeps_report_each_expired_claim_once(store: SqlStore) {
     assert!(store.expire_claims(later).unwrap().is_empty());
 }
 
+fn concurrent_sla_sweeps_warn_and_breach_each_clock_once(store: SqlStore) {
+    let store = Arc::new(store);
+    let policy = SlaPolicy {
+        loan: SlaTargets {
+            first_response: Some(60),
+            ..SlaTargets::default()
+        },
+        ..SlaPolicy::default()
+    };
+    let mut started = HashSet::new();
+    for i in 0..12 {
+        let client = user(&store, &format!("client{i}"), Role::Client);
+        let thread = store.open_thread(client.id, ThreadType::Loan, NOW).unwrap();
+        let clock = store
+            .start_sla_clock(policy.start(
+                thread.id,
+                thread.thread_type,
+                SlaKind::FirstResponse,
+                NOW,
+            ))
+            .unwrap()
+            .unwrap();
+        started.insert(clock.id);
+    }
+    let later = NOW.plus_millis(61_000);
+    let sweeps = {
+        let store = Arc::clone(&store);
+        all_at_once(8, move |_| {
+            let warned = store.warn_at_risk_clocks(later).unwrap();
+            let breached = store.breach_due_clocks(later).unwrap();
+            (warned, breached)
+        })
+    };
+    let (warned, breached): (Vec<_>, Vec<_>) = sweeps.into_iter().unzip();
+    for (what, reported) in [("warning", warned), ("breach", breached)] {
+        let ids: Vec<i64> = reported.into_iter().flatten().map(|c| c.id).collect();
+        assert_eq!(
+            ids.len(),
+            started.len(),
+            "each {what} reported exactly once"
+        );
+        assert_eq!(ids.into_iter().collect::<HashSet<_>>(), started);
+    }
+    assert!(store.breach_due_clocks(later).unwrap().is_empty());
+    assert!(store.warn_at_risk_clocks(later).unwrap().is_empty());
+}
+
 fn reopening_beside_another_open_thread_of_the_type_is_a_conflict(store: SqlStore) {
     let client = user(&store, "client", Role::Client);
     let first = store.open_thread(client.id, ThreadType::Loan, NOW).unwrap();
@@ -350,6 +398,7 @@ on_both_backends!(
     concurrent_retries_of_one_client_message_id_store_it_once,
     concurrent_opens_of_one_topic_share_one_thread,
     concurrent_sweeps_report_each_expired_claim_once,
+    concurrent_sla_sweeps_warn_and_breach_each_clock_once,
     reopening_beside_another_open_thread_of_the_type_is_a_conflict,
     search_finds_every_word_within_its_scope_best_first,
     replies_and_mark_reads_on_the_same_messages_never_deadlock,

@@ -26,7 +26,7 @@ use crate::fixtures::{
     agent, agent_replied, client, client_wrote, minutes, new_message, thread, with_client_id,
 };
 
-fn policy() -> SlaPolicy {
+pub(crate) fn policy() -> SlaPolicy {
     SlaPolicy {
         loan: SlaTargets {
             first_response: Some(300),

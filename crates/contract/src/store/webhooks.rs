@@ -5,6 +5,7 @@ use std::sync::{Arc, Barrier, Mutex};
 
 use chat_domain::ports::Store;
 use chat_domain::rating::NewRating;
+use chat_domain::sla::SlaKind;
 use chat_domain::thread::{ThreadStatus, ThreadType};
 use chat_domain::webhook::{
     AttemptReport, AttemptVerdict, DeliveryState, DueDelivery, NewWebhook, WebhookEventType,
@@ -171,6 +172,63 @@ pub fn the_outbox_records_each_change_for_subscribed_endpoints(store: Arc<dyn St
     assert!(log.iter().all(|d| d.state == DeliveryState::Delivered
         && d.attempts == 1
         && d.last_status == Some(204)));
+}
+
+/// One sweep that breaches several clocks records one `sla.breached` event per clock, in clock
+/// order, for the endpoints subscribed to it only; a second sweep records nothing more.
+pub fn a_sweep_records_each_breach_for_subscribed_endpoints(store: Arc<dyn Store>) {
+    let ann = client(&store, "ann");
+    let cy = client(&store, "cy");
+    let breaches = endpoint(&store, &[WebhookEventType::SlaBreached], false);
+    let messages = endpoint(&store, &[WebhookEventType::MessageCreated], false);
+    let policy = super::sla::policy();
+    let mut clocks = Vec::new();
+    for who in [&ann, &cy] {
+        let t = store
+            .open_thread(who.id, ThreadType::Loan, minutes(0))
+            .unwrap();
+        let clock = store
+            .start_sla_clock(policy.start(t.id, t.thread_type, SlaKind::FirstResponse, minutes(0)))
+            .unwrap()
+            .unwrap();
+        clocks.push(clock);
+    }
+    let before = store.pending_deliveries().unwrap();
+    let breached = store.breach_due_clocks(minutes(6)).unwrap();
+    assert_eq!(breached.len(), 2);
+    assert!(store.breach_due_clocks(minutes(7)).unwrap().is_empty());
+    assert_eq!(store.pending_deliveries().unwrap(), before + 2);
+
+    let now = minutes(8);
+    let mut seen = Vec::new();
+    loop {
+        let leased = store
+            .lease_deliveries(now, now.plus_millis(60_000), 100)
+            .unwrap();
+        if leased.is_empty() {
+            break;
+        }
+        for d in leased {
+            assert_ne!(d.webhook_id, messages, "not subscribed to breaches");
+            if d.webhook_id == breaches {
+                assert_eq!(d.event.event_type, WebhookEventType::SlaBreached);
+                seen.push((d.event.id, d.event.thread_id, d.event.data.clone()));
+            }
+            store
+                .finish_delivery(d.id, &report(now, 204), AttemptVerdict::Delivered)
+                .unwrap();
+        }
+    }
+    seen.sort_by_key(|(id, _, _)| *id);
+    let expected: Vec<_> = clocks.iter().map(|c| (c.thread_id, c.id)).collect();
+    let got: Vec<_> = seen
+        .iter()
+        .map(|(_, thread, data)| (*thread, data["clock_id"].as_i64().unwrap_or(-1)))
+        .collect();
+    assert_eq!(got, expected);
+    assert!(seen
+        .iter()
+        .all(|(_, _, data)| data["kind"] == "first_response" && data["target_seconds"] == 300));
 }
 
 /// A lease is exclusive until it ends, a later delivery of the same thread waits for the

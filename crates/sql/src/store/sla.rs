@@ -12,6 +12,7 @@ use diesel::sql_types::Bool;
 
 use super::batch_statements::{FinishClocks, StartClocks};
 use super::SqlStore;
+use crate::connection::DbConnection;
 use crate::error::{is_unique_violation, StoreError};
 use crate::schema::sla_clocks;
 
@@ -156,6 +157,27 @@ pub(crate) fn clock_finishes(changes: &[SlaChange]) -> FinishClocks {
     }
 }
 
+/// Whether this transaction may sweep the clocks. On Postgres one instance sweeps at a time: a
+/// transaction-scoped advisory lock, and an instance that does not get it skips this sweep
+/// (the holder's update takes every clock due by its own instant; the rest wait for the next
+/// sweep) instead of waiting on the holder's row locks only to find those clocks handled.
+/// SQLite's write lock serialises sweeps already.
+fn sweep_turn(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    let DbConnection::Postgresql(pg) = conn else {
+        return Ok(true);
+    };
+    let turn =
+        diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtext('sla_sweep')) AS taken")
+            .get_result::<SweepTurn>(pg)?;
+    Ok(turn.taken)
+}
+
+#[derive(QueryableByName)]
+struct SweepTurn {
+    #[diesel(sql_type = Bool)]
+    taken: bool,
+}
+
 impl SlaStore for SqlStore {
     fn start_sla_clock(&self, clock: NewSlaClock) -> DomainResult<Option<SlaClock>> {
         self.run(|conn| {
@@ -209,6 +231,9 @@ impl SlaStore for SqlStore {
 
     fn breach_due_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>> {
         self.write(|conn| {
+            if !sweep_turn(conn)? {
+                return Ok(Vec::new());
+            }
             let rows = diesel::update(
                 sla_clocks::table
                     .filter(sla_clocks::ended_at_ms.is_null())
@@ -219,18 +244,20 @@ impl SlaStore for SqlStore {
             .returning(sla_clocks::all_columns)
             .load::<SlaClockRow>(conn)?;
             let clocks = into_clocks(rows)?;
-            for clock in &clocks {
-                super::webhooks::record(
-                    conn,
-                    &chat_domain::webhook::OutboxEvent::sla_breached(clock, now),
-                )?;
-            }
+            let events: Vec<_> = clocks
+                .iter()
+                .map(|clock| chat_domain::webhook::OutboxEvent::sla_breached(clock, now))
+                .collect();
+            super::webhooks::record_all(conn, &events)?;
             Ok(clocks)
         })
     }
 
     fn warn_at_risk_clocks(&self, now: Timestamp) -> DomainResult<Vec<SlaClock>> {
-        self.run(|conn| {
+        self.write(|conn| {
+            if !sweep_turn(conn)? {
+                return Ok(Vec::new());
+            }
             let rows = diesel::update(
                 sla_clocks::table
                     .filter(sla_clocks::ended_at_ms.is_null())
