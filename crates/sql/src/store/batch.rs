@@ -824,13 +824,7 @@ fn write_planned(
                 ))
             })?;
         let message = row.into_message()?;
-        let mut record = |event: OutboxEvent| {
-            events.event_type.push(event.event_type.as_str());
-            events.thread_id.push(event.thread_id.0);
-            events.is_note.push(event.is_note);
-            events.data.push(event.data.to_string());
-            events.created_at_ms.push(event.created_at.millis());
-        };
+        let mut record = |event: OutboxEvent| events.push(&event);
         if endpoints_exist {
             record(OutboxEvent::message_created(&message));
             if p.status_changed && p.thread.status == ThreadStatus::Resolved {

@@ -7,6 +7,7 @@
 //! threads and clock changes) are parts, not statements of their own: [`WriteAppends`] runs them
 //! together in one round trip.
 
+use chat_domain::webhook::OutboxEvent;
 use diesel::dsl::SqlTypeOf;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -243,6 +244,17 @@ pub(crate) struct RecordEvents {
 }
 
 fixed_statement!(RecordEvents);
+
+impl RecordEvents {
+    /// Adds `event` as the statement's next row.
+    pub(crate) fn push(&mut self, event: &OutboxEvent) {
+        self.event_type.push(event.event_type.as_str());
+        self.thread_id.push(event.thread_id.0);
+        self.is_note.push(event.is_note);
+        self.data.push(event.data.to_string());
+        self.created_at_ms.push(event.created_at.millis());
+    }
+}
 
 impl QueryFragment<Pg> for RecordEvents {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

@@ -197,11 +197,7 @@ pub(crate) fn record_all(
     };
     let mut all = RecordEvents::default();
     for event in events {
-        all.event_type.push(event.event_type.as_str());
-        all.thread_id.push(event.thread_id.0);
-        all.is_note.push(event.is_note);
-        all.data.push(event.data.to_string());
-        all.created_at_ms.push(event.created_at.millis());
+        all.push(event);
     }
     all.execute(pg)?;
     Ok(())
