@@ -448,9 +448,11 @@ enum Outcome {
 /// at 1,000 sends/s that planning was a third of Postgres's time (`pg_stat_statements`:
 /// 6.5 s of plan time against 16.6 s of execution per 30 s, on a 2-core machine). Their plans
 /// do not depend on the values: every statement reaches its rows through `unnest` and primary
-/// or unique keys. The one read that must be planned for its values (`live_clocks`) is not a
-/// prepared statement, so it is planned on every call either way.
-const BEGIN_GENERIC: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+/// or unique keys. Sequential scans are off as well: a plan is made once per connection and
+/// kept, and one made while a table was small (a fresh database) must not stay a scan of the
+/// whole table once it is not; none of the batch's reads wants one.
+const BEGIN_GENERIC: &str =
+    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
 
 /// Runs the batch's transaction. Err: nothing was stored (rolled back), or the connection was
 /// lost (possibly while committing).
@@ -847,4 +849,86 @@ fn write_planned(
         outcomes[i] = Some(Outcome::Stored(appended, p.sla_applied));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::sql_types::BigInt;
+    use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+
+    use super::{live_clocks, BEGIN_GENERIC};
+
+    #[derive(QueryableByName)]
+    struct Scans {
+        #[diesel(sql_type = BigInt)]
+        seq_scan: i64,
+        #[diesel(sql_type = BigInt)]
+        idx_scan: i64,
+    }
+
+    /// This transaction's scans of `sla_clocks` so far (its own backend's counts).
+    fn scans(pg: &mut PgConnection) -> Scans {
+        diesel::sql_query(
+            "SELECT seq_scan, COALESCE(idx_scan, 0) AS idx_scan FROM pg_stat_xact_user_tables \
+             WHERE schemaname = current_schema() AND relname = 'sla_clocks'",
+        )
+        .get_result(pg)
+        .unwrap()
+    }
+
+    /// The batch's live-clock read is planned once per connection and kept: a plan made while
+    /// `sla_clocks` was empty (and analyzed as such, where a sequential scan is the cheapest)
+    /// must still read through an index once the table holds many clocks.
+    #[test]
+    fn the_live_clock_read_keeps_an_index_plan_made_while_the_table_was_empty() {
+        let schema = chat_postgres::testing::FreshSchema::create().expect("Postgres must run");
+        chat_postgres::migrate(schema.url()).unwrap();
+        let mut pg = PgConnection::establish(schema.url()).unwrap();
+        diesel::sql_query("ANALYZE sla_clocks")
+            .execute(&mut pg)
+            .unwrap();
+
+        AnsiTransactionManager::begin_transaction_sql(&mut pg, BEGIN_GENERIC).unwrap();
+        assert!(live_clocks(&mut pg, &[1]).unwrap().is_empty());
+        AnsiTransactionManager::commit_transaction(&mut pg).unwrap();
+
+        // One thread with 20,000 ended clocks and one running: no new statistics (as with
+        // autovacuum off), so nothing tells Postgres to plan the read again.
+        diesel::sql_query(
+            "INSERT INTO users (id, username, password_hash, role, created_at_ms) \
+             VALUES (1, 'client', 'x', 'client', 0)",
+        )
+        .execute(&mut pg)
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO threads (id, client_id, thread_type, status, created_at_ms, \
+             last_activity_at_ms, rank_key) VALUES (1, 1, 1, 'open', 0, 0, 0)",
+        )
+        .execute(&mut pg)
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO sla_clocks (thread_id, thread_type, kind, track, started_at_ms, \
+             ended_at_ms) SELECT 1, 1, 'next_response', 'response', g, g + 1 \
+             FROM generate_series(1, 20000) AS g",
+        )
+        .execute(&mut pg)
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO sla_clocks (thread_id, thread_type, kind, track, started_at_ms) \
+             VALUES (1, 1, 'resolution', 'resolution', 30000)",
+        )
+        .execute(&mut pg)
+        .unwrap();
+
+        AnsiTransactionManager::begin_transaction_sql(&mut pg, BEGIN_GENERIC).unwrap();
+        let clocks = live_clocks(&mut pg, &[1]).unwrap();
+        let seen = scans(&mut pg);
+        AnsiTransactionManager::commit_transaction(&mut pg).unwrap();
+        assert_eq!(clocks.len(), 1, "only the running clock is live");
+        assert_eq!(seen.seq_scan, 0, "the cached plan scans the whole table");
+        assert!(seen.idx_scan >= 1);
+    }
 }

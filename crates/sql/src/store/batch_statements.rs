@@ -14,7 +14,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, SmallInt, Text};
 use diesel::{QueryResult, RunQueryDsl, Table};
 
-use crate::schema::{messages, threads};
+use crate::schema::{messages, sla_clocks, threads};
 
 /// Implements [`QueryId`] (static: the text never changes) and [`RunQueryDsl`] for a statement.
 macro_rules! fixed_statement {
@@ -49,6 +49,37 @@ impl QueryFragment<Pg> for LockThreads {
         out.push_sql(" FROM threads WHERE id = ANY(");
         out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
         out.push_sql(") ORDER BY id FOR UPDATE");
+        Ok(())
+    }
+}
+
+/// `SELECT <clocks> FROM sla_clocks WHERE thread_id = ANY($1) AND (ended_at_ms IS NULL OR kind =
+/// 'first_response') ORDER BY started_at_ms, id`: what the SLA policy reads of the batch's
+/// threads, through the partial index `sla_clocks_live`, whose predicate is this condition
+/// (written out, not bound, so the planner can prove it). Its plan is made once per connection
+/// inside the batch, where sequential scans are off (`BEGIN_GENERIC`), so a plan made while
+/// the table was small is still the index scan once it is not.
+#[derive(Debug)]
+pub(crate) struct LiveClocks {
+    pub threads: Vec<i64>,
+}
+
+fixed_statement!(LiveClocks);
+
+impl Query for LiveClocks {
+    type SqlType = SqlTypeOf<<sla_clocks::table as Table>::AllColumns>;
+}
+
+impl QueryFragment<Pg> for LiveClocks {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        sla_clocks::all_columns.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM sla_clocks WHERE thread_id = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.threads)?;
+        out.push_sql(
+            ") AND (ended_at_ms IS NULL OR kind = 'first_response') \
+             ORDER BY started_at_ms, id",
+        );
         Ok(())
     }
 }
