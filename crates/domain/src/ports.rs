@@ -154,8 +154,9 @@ pub trait ThreadStore: Send + Sync {
     /// Overwrites a thread's urgency and rank key.
     fn set_urgency(&self, thread: ThreadId, urgency: &Urgency, rank_key: i64) -> DomainResult<()>;
     /// Overwrites the urgency and rank key of each thread named, in one transaction (the SLA
-    /// sweep's boosts: one commit for all); threads that do not exist are skipped. Answers how
-    /// many threads changed.
+    /// sweep's boosts: one commit for all); threads that do not exist are skipped, and a
+    /// thread named twice ends with its last entry (and counts once). Answers how many
+    /// threads changed.
     fn set_urgencies(&self, changes: &[(ThreadId, Urgency, i64)]) -> DomainResult<u64>;
     /// The threads with these ids that exist, in id order (one read for many).
     fn threads_by_ids(&self, ids: &[ThreadId]) -> DomainResult<Vec<Thread>>;

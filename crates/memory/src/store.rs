@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chat_domain::attachment::{Attachment, AttachmentId};
@@ -489,15 +489,15 @@ impl ThreadStore for MemoryStore {
 
     fn set_urgencies(&self, changes: &[(ThreadId, Urgency, i64)]) -> DomainResult<u64> {
         let mut s = self.lock();
-        let mut changed = 0;
+        let mut changed = HashSet::new();
         for (thread, urgency, rank_key) in changes {
             if let Ok((t, rank)) = s.thread_mut(*thread) {
                 t.urgency = urgency.clone();
                 *rank = *rank_key;
-                changed += 1;
+                changed.insert(*thread);
             }
         }
-        Ok(changed)
+        Ok(changed.len() as u64)
     }
 
     fn threads_by_ids(&self, ids: &[ThreadId]) -> DomainResult<Vec<Thread>> {

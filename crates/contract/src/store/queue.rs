@@ -201,6 +201,22 @@ pub fn set_urgencies_and_threads_by_ids_work_on_many_threads(store: Arc<dyn Stor
         vec![second.id, third.id, first.id]
     );
     assert_eq!(store.set_urgencies(&[]).unwrap(), 0);
+
+    // A thread named twice ends with its last entry and counts once.
+    let changed = store
+        .set_urgencies(&[
+            (first.id, higher.clone(), 90),
+            (third.id, higher.clone(), 85),
+            (first.id, high.clone(), 50),
+        ])
+        .unwrap();
+    assert_eq!(changed, 2);
+    assert_eq!(reload(&store, first.id).urgency, high);
+    assert_eq!(reload(&store, third.id).urgency, higher);
+    assert_eq!(
+        ids(&store.queue(minutes(1), 50, 0).unwrap()),
+        vec![third.id, second.id, first.id]
+    );
 }
 
 /// waiting_threads lists every thread with a client waiting (claimed or not), and no other.
