@@ -16,7 +16,7 @@ use actix_web::web::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-/// How much a read asks for at a time once the socket is readable.
+/// How much a read takes at a time once the socket is readable (a stack buffer).
 const READ_CHUNK: usize = 4096;
 
 /// A whole message from the client (continuations assembled).
@@ -91,10 +91,15 @@ impl WsTransport {
             if self.io.readable().await.is_err() {
                 return None;
             }
-            self.read_buf.reserve(READ_CHUNK);
-            match self.io.try_read_buf(&mut self.read_buf) {
+            // Read into the stack and keep only what came: most reads are a pong or a short
+            // frame, and reserving a 4 KiB buffer for each (then freeing it) was a
+            // `malloc` off the allocator's fast path for every read of every socket.
+            let mut chunk = [0u8; READ_CHUNK];
+            match self.io.try_read(&mut chunk) {
                 Ok(0) => return None,
-                Ok(_) => {}
+                Ok(n) => self
+                    .read_buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return None,
             }
