@@ -224,6 +224,9 @@ pub struct Params {
     pub sockets: usize,
     /// idle sockets one process (the generator, a socket worker, a server) holds at most.
     pub sockets_per_process: usize,
+    /// connections: seconds the idle sockets' CPU cost is measured over (one heartbeat
+    /// interval pings each socket once).
+    pub idle_window_s: u64,
     /// fanout pairs.
     pub pairs: usize,
     /// fanout agents.
@@ -311,6 +314,8 @@ impl Params {
             sockets: 10_000,
             // 20,000 descriptors per process at most here; keep room for pools and the pairs.
             sockets_per_process: 16_000,
+            // The servers' default `ws.heartbeat_interval_ms`.
+            idle_window_s: 15,
             pairs: 500,
             agents: 125,
             fanout_rate: 1000,
@@ -348,6 +353,7 @@ impl Params {
             sockets: 100,
             // Small, so the smoke run exercises the socket workers.
             sockets_per_process: 60,
+            idle_window_s: 1,
             pairs: 20,
             agents: 4,
             fanout_rate: 100,

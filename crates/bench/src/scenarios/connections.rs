@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::machine::rss_kib;
+use crate::machine::{busy_percent, machine_ticks, rss_kib};
 use crate::population;
 use crate::report::{self, Sink};
 use crate::socket::{self, IdlePool};
@@ -142,6 +142,7 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
             *a as f64 / 1024.0
         ));
     }
+    idle_cost(ctx, sink, opened).await;
     if opened > 0 {
         sink.figure(
             "server memory per socket",
@@ -168,6 +169,42 @@ pub async fn open_idle(ctx: &Ctx, sink: &mut Sink) -> Result<IdlePool> {
         ),
     );
     Ok(pool)
+}
+
+/// What the open sockets cost while nothing is said on them: the servers' CPU and the machine's
+/// over `idle_window_s` (one heartbeat interval: every socket is pinged once and answers).
+async fn idle_cost(ctx: &Ctx, sink: &mut Sink, opened: usize) {
+    let window = Duration::from_secs(ctx.params.idle_window_s);
+    let servers_before = ctx.cpu_ticks();
+    let machine_before = machine_ticks();
+    tokio::time::sleep(window).await;
+    let servers = ctx.cpu_percent_since(&servers_before, window);
+    let machine = busy_percent(machine_before, machine_ticks());
+    sink.figure(
+        "servers' CPU with the sockets idle (sum of instances)",
+        servers,
+        "% of a core",
+        None,
+    );
+    if opened > 0 {
+        sink.figure(
+            "servers' CPU per 10,000 idle sockets",
+            servers * 10_000.0 / opened as f64,
+            "% of a core",
+            None,
+        );
+    }
+    sink.figure(
+        "machine CPU busy with the sockets idle (all processes)",
+        machine,
+        "%",
+        None,
+    );
+    sink.note(format!(
+        "idle cost measured over {} s with every socket open and silent (heartbeats only: the \
+         servers ping each socket every ws.heartbeat_interval_ms, 15 s by default)",
+        ctx.params.idle_window_s
+    ));
 }
 
 /// Opens the targets from worker processes, at most `per_process` each, all at once (the
