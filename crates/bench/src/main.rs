@@ -114,15 +114,10 @@ impl Ctx {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // A socket worker only holds idle sockets and answers their pings: one thread does that
-    // with no hand-offs between threads (on 2 cores, each worker's second thread only competed
-    // with the servers it measures).
-    let mut builder = if cli.socket_worker {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let runtime = match builder.enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("chat-bench: cannot start the runtime: {e}");
