@@ -186,7 +186,7 @@ impl Router {
             Ok(mut present) => {
                 // This instance's own sockets count even if the heartbeat just failed.
                 present.extend(here.iter().copied());
-                chat.sweep_absent(&present)?;
+                chat.sweep_absent_among(&states, &present, mode)?;
             }
             // Never mark everyone offline because presence cannot be read.
             Err(e) => tracing::warn!(error = %e, "presence unavailable: availability left as is"),

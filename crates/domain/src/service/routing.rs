@@ -229,11 +229,24 @@ impl Chat {
     /// not change for `routing.offline_after` become offline; the claims of staff offline for
     /// `routing.reassign_after` end (back to the router; auto mode only). Returns (marked offline, released).
     pub fn sweep_absent(&self, present: &HashSet<UserId>) -> DomainResult<(usize, usize)> {
+        let states = self.store.agent_states(self.now())?;
+        let mode = self.routing_mode()?;
+        self.sweep_absent_among(&states, present, mode)
+    }
+
+    /// [`Chat::sweep_absent`] over staff `states` and the routing `mode` the caller has just
+    /// read (the router's pass reads both first, and they are not read again).
+    pub fn sweep_absent_among(
+        &self,
+        states: &[AgentState],
+        present: &HashSet<UserId>,
+        mode: RoutingMode,
+    ) -> DomainResult<(usize, usize)> {
         let now = self.now();
         let policy = self.config.routing;
         let offline_cutoff = now.plus_millis(-policy.offline_after_ms);
         let mut marked = 0;
-        for state in self.store.agent_states(now)? {
+        for state in states {
             let settled = state
                 .availability_changed_at
                 .is_none_or(|at| at <= offline_cutoff);
@@ -247,7 +260,7 @@ impl Chat {
                 marked += 1;
             }
         }
-        if self.routing_mode()? != RoutingMode::Auto {
+        if mode != RoutingMode::Auto {
             return Ok((marked, 0));
         }
         let released = self
