@@ -577,7 +577,7 @@ fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, S
     }
     if !clocks.is_empty() {
         let ids: Vec<i64> = clocks.keys().copied().collect();
-        for clock in live_clocks(pg, &ids)? {
+        for clock in live_clocks(pg, ids)? {
             clocks.entry(clock.thread_id.0).or_default().push(clock);
         }
     }
@@ -892,7 +892,7 @@ mod tests {
             .unwrap();
 
         AnsiTransactionManager::begin_transaction_sql(&mut pg, BEGIN_GENERIC).unwrap();
-        assert!(live_clocks(&mut pg, &[1]).unwrap().is_empty());
+        assert!(live_clocks(&mut pg, vec![1]).unwrap().is_empty());
         AnsiTransactionManager::commit_transaction(&mut pg).unwrap();
 
         // One thread with 20,000 ended clocks and one running: no new statistics (as with
@@ -924,7 +924,7 @@ mod tests {
         .unwrap();
 
         AnsiTransactionManager::begin_transaction_sql(&mut pg, BEGIN_GENERIC).unwrap();
-        let clocks = live_clocks(&mut pg, &[1]).unwrap();
+        let clocks = live_clocks(&mut pg, vec![1]).unwrap();
         let seen = scans(&mut pg);
         AnsiTransactionManager::commit_transaction(&mut pg).unwrap();
         assert_eq!(clocks.len(), 1, "only the running clock is live");
