@@ -208,8 +208,8 @@ pub async fn run(ctx: &mut Ctx) -> Result<Sink> {
     }
     // What each thread has stored by now, read while the sockets still listen, and a moment for
     // the deliveries of those messages still in flight: a message stored after the readers
-    // stopped (a backlog past this machine's rate) is counted as not delivered in the run, not
-    // as a gap (a stored message a socket never got).
+    // stopped (a backlog past this machine's rate) is counted as not stored in the run, not as
+    // a gap (a stored message a socket never got).
     let mut last_seqs = Vec::with_capacity(pairs.len());
     for pair in &pairs {
         last_seqs.push(thread_last_seq(ctx, pair.thread, &pair.client_token).await?);
