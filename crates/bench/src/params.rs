@@ -315,7 +315,7 @@ impl Params {
             // 20,000 descriptors per process at most here; keep room for pools and the pairs.
             sockets_per_process: 16_000,
             // The servers' default `ws.heartbeat_interval_ms`.
-            idle_window_s: 15,
+            idle_window_s: 30,
             pairs: 500,
             agents: 125,
             fanout_rate: 1000,

@@ -218,6 +218,61 @@ fn a_batch_the_database_refuses_is_stored_send_by_send() {
     assert_eq!(seqs_of(&store, open.id), [1, 2, 3]);
 }
 
+#[test]
+fn retries_in_a_batch_are_answered_with_the_stored_messages_and_the_rest_shares_its_transaction() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let store = Arc::new(store_on(&schema, GATHER));
+    let threads = client_threads(&store, 2, ThreadType::Loan);
+    let (a, b) = (threads[0].clone(), threads[1].clone());
+    let stored_a = store
+        .append_message(message(&a, "a1", Some("a-1")), &client_patch)
+        .unwrap();
+    let stored_b = store
+        .append_message(message(&b, "b1", Some("b-1")), &client_patch)
+        .unwrap();
+    // One batch: retries of both stored messages among new sends, with and without ids.
+    let results = {
+        let store = Arc::clone(&store);
+        let (a, b) = (a.clone(), b.clone());
+        all_at_once(6, move |i| {
+            let (thread, body, cmid) = match i {
+                0 => (&a, "a2", Some("a-2")),
+                1 => (&b, "b1", Some("b-1")),
+                2 => (&a, "a1", Some("a-1")),
+                3 => (&b, "b2", Some("b-2")),
+                4 => (&a, "a3", None),
+                _ => (&b, "b3", Some("b-3")),
+            };
+            store.append_message(message(thread, body, cmid), &client_patch)
+        })
+    };
+    let answers: Vec<&Appended> = results.iter().map(|r| r.as_ref().unwrap()).collect();
+    for retry in [1, 2] {
+        assert!(!answers[retry].created, "send {retry} is a retry");
+    }
+    assert_eq!(answers[1].message.id, stored_b.message.id);
+    assert_eq!(answers[2].message.id, stored_a.message.id);
+    for new in [0, 3, 4, 5] {
+        assert!(answers[new].created, "send {new} is new");
+    }
+    assert_eq!(seqs_of(&store, a.id), [1, 2, 3]);
+    assert_eq!(seqs_of(&store, b.id), [1, 2, 3]);
+    // Found by the batch itself: had the retries' inserts been refused, the batch would have
+    // been rolled back and its four new sends stored one transaction each.
+    let mut conn = PgConnection::establish(schema.url()).unwrap();
+    let transactions = diesel::sql_query(
+        "SELECT count(DISTINCT xmin::text) AS n FROM messages WHERE thread_id = ANY($1) AND seq > 1",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(vec![a.id.0, b.id.0])
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n;
+    assert!(
+        transactions < 4,
+        "the new sends were stored by {transactions} transactions"
+    );
+}
+
 #[derive(QueryableByName)]
 struct Stored {
     #[diesel(sql_type = Text)]

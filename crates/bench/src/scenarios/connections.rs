@@ -202,7 +202,7 @@ async fn idle_cost(ctx: &Ctx, sink: &mut Sink, opened: usize) {
     );
     sink.note(format!(
         "idle cost measured over {} s with every socket open and silent (heartbeats only: the \
-         servers ping each socket every ws.heartbeat_interval_ms, 15 s by default)",
+         servers ping each socket every ws.heartbeat_interval_ms, 30 s by default)",
         ctx.params.idle_window_s
     ));
 }

@@ -31,7 +31,7 @@ pub struct WsSettings {
 impl Default for WsSettings {
     fn default() -> Self {
         WsSettings {
-            heartbeat_interval_ms: 15_000,
+            heartbeat_interval_ms: 30_000,
             client_timeout_ms: 45_000,
             auth_timeout_ms: 10_000,
             max_frame_bytes: 64 * 1024,

@@ -6,8 +6,9 @@
 //! the first) and stores it in ONE transaction with a fixed number of round trips whatever the
 //! batch's size (`batch_statements`):
 //!
-//! 1. `BEGIN`; the batch's retries found (`(sender_id, client_message_id)` already stored);
-//! 2. every thread of the batch locked, in id order, and read as locked (one statement);
+//! 1. `BEGIN` (with its settings, one round trip);
+//! 2. every thread of the batch locked, in id order, and read as locked, in one statement that
+//!    also finds the batch's retries (`(sender_id, client_message_id)` already stored);
 //! 3. the patches, each on the thread as locked for its append (`last_seq` the new one,
 //!    `last_activity_at` the message's time). A shared patch (`append_shared`: the service's
 //!    sends, `MessageStore::append_message_with_sla`) is run by the writer itself, and so is its
@@ -26,7 +27,7 @@
 //!    `COMMIT`) whatever its size, and another instance's batch wanting the same threads waits
 //!    that long.
 //!
-//! A batch that the database refuses as a whole (a retry that raced in after step 1, reopening
+//! A batch that the database refuses as a whole (a retry stored by another batch after step 2 began, reopening
 //! a thread beside another open one, a deadlock) is rolled back and every send of it runs again
 //! on the direct path, one transaction each, which answers exactly what it would have answered
 //! alone. A batch whose connection is lost answers every send `Unavailable` (whether a lost
@@ -52,9 +53,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{PgConnection, RunQueryDsl};
 use r2d2::PooledConnection;
 
-use super::batch_statements::{
-    LockThreads, RecordEvents, SenderHashes, StoredClientMessageIds, WriteAppends,
-};
+use super::batch_statements::{LockThreads, RecordEvents, SenderHashes, WriteAppends};
 use super::sla::{clock_finishes, clock_starts, live_clocks};
 use super::CheckoutObserver;
 use crate::connection::{DbConnection, DbConnectionManager, DbPool};
@@ -514,43 +513,47 @@ fn refuse_stale_credentials(
 
 fn in_transaction(pg: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
-    // 1. Retries of messages stored earlier: the direct path answers them.
-    let (senders, ids): (Vec<i64>, Vec<String>) = jobs
-        .iter()
-        .filter_map(|job| {
-            let cmid = job.new.client_message_id.as_ref()?;
-            Some((job.new.sender_id.0, cmid.as_str().to_owned()))
-        })
-        .unzip();
-    if !senders.is_empty() {
-        let stored: HashSet<(i64, String)> = StoredClientMessageIds { senders, ids }
-            .load::<(i64, String)>(pg)?
-            .into_iter()
-            .collect();
-        for (i, job) in jobs.iter().enumerate() {
-            if let Some(cmid) = &job.new.client_message_id {
-                if stored.contains(&(job.new.sender_id.0, cmid.as_str().to_owned())) {
-                    outcomes[i] = Some(Outcome::Direct);
-                }
-            }
+    // 1. Senders authenticated by a remembered password: still there, with that hash.
+    refuse_stale_credentials(pg, jobs, &mut outcomes)?;
+    // 2. Lock the threads, in id order, and find the retries of messages stored earlier (the
+    // direct path answers them) in the same round trip.
+    let mut thread_ids: Vec<i64> = Vec::new();
+    let mut senders: Vec<i64> = Vec::new();
+    let mut client_message_ids: Vec<String> = Vec::new();
+    let mut retry_candidates: Vec<usize> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        thread_ids.push(job.new.thread_id.0);
+        if let Some(cmid) = &job.new.client_message_id {
+            senders.push(job.new.sender_id.0);
+            client_message_ids.push(cmid.as_str().to_owned());
+            retry_candidates.push(i);
         }
     }
-    // 1b. Senders authenticated by a remembered password: still there, with that hash.
-    refuse_stale_credentials(pg, jobs, &mut outcomes)?;
-    // 2. Lock the threads, in id order.
-    let mut thread_ids: Vec<i64> = jobs
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, outcome)| outcome.is_none())
-        .map(|(job, _)| job.new.thread_id.0)
-        .collect();
     thread_ids.sort_unstable();
     thread_ids.dedup();
     let mut threads: HashMap<i64, (Thread, i64)> = HashMap::new();
     if !thread_ids.is_empty() {
-        let locked = LockThreads { ids: thread_ids }.load::<ThreadRow>(pg)?;
-        for row in locked {
+        let locked = LockThreads {
+            ids: thread_ids,
+            senders,
+            client_message_ids,
+        }
+        .load::<(ThreadRow, Option<Vec<i64>>)>(pg)?;
+        let mut stored: Option<Vec<i64>> = None;
+        for (row, retries) in locked {
+            stored = stored.or(retries);
             threads.insert(row.id, (row.to_thread()?, row.rank_key));
+        }
+        for position in stored.unwrap_or_default() {
+            let job = usize::try_from(position - 1)
+                .ok()
+                .and_then(|k| retry_candidates.get(k));
+            if let Some(&i) = job {
+                outcomes[i] = Some(Outcome::Direct);
+            }
         }
     }
     // 2b. The live clocks of the threads whose first append in this batch may change them (a

@@ -28,25 +28,43 @@ macro_rules! fixed_statement {
     };
 }
 
-/// `SELECT <threads> FROM threads WHERE id = ANY($1) ORDER BY id FOR UPDATE`: locks every thread
-/// of the batch in one statement, in id order (so two batchers, on two instances, never wait for
-/// each other in a cycle), and reads them as locked.
+/// `SELECT <threads>, <retries> FROM threads WHERE id = ANY($1) ORDER BY id FOR UPDATE`: locks
+/// every thread of the batch in one statement, in id order (so two batchers, on two instances,
+/// never wait for each other in a cycle), and reads them as locked. The same round trip finds
+/// the batch's retries: `<retries>` (the same on every row) is the 1-based positions in
+/// `senders`/`client_message_ids` of the pairs stored already, or NULL when none is. It is
+/// read on the statement's snapshot, taken before any lock wait, as a statement of its own
+/// before the lock would be: a retry stored after it is refused by the unique constraint, and
+/// the batch then runs send by send on the direct path.
 #[derive(Debug)]
 pub(crate) struct LockThreads {
     pub ids: Vec<i64>,
+    pub senders: Vec<i64>,
+    pub client_message_ids: Vec<String>,
 }
 
 fixed_statement!(LockThreads);
 
 impl Query for LockThreads {
-    type SqlType = SqlTypeOf<<threads::table as Table>::AllColumns>;
+    type SqlType = (
+        SqlTypeOf<<threads::table as Table>::AllColumns>,
+        Nullable<Array<BigInt>>,
+    );
 }
 
 impl QueryFragment<Pg> for LockThreads {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT ");
         threads::all_columns.walk_ast(out.reborrow())?;
-        out.push_sql(" FROM threads WHERE id = ANY(");
+        out.push_sql(", (SELECT array_agg(c.n ORDER BY c.n) FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.senders)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.client_message_ids)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS c(sender_id, client_message_id, n) JOIN messages m \
+             ON m.sender_id = c.sender_id AND m.client_message_id = c.client_message_id) \
+             FROM threads WHERE id = ANY(",
+        );
         out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
         out.push_sql(") ORDER BY id FOR UPDATE");
         Ok(())
@@ -102,33 +120,6 @@ impl QueryFragment<Pg> for SenderHashes {
         out.push_sql("SELECT id, password_hash FROM users WHERE id = ANY(");
         out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
         out.push_sql(") AND deleted_at_ms IS NULL");
-        Ok(())
-    }
-}
-
-/// Which of the batch's `(sender_id, client_message_id)` pairs are stored already (retries).
-#[derive(Debug)]
-pub(crate) struct StoredClientMessageIds {
-    pub senders: Vec<i64>,
-    pub ids: Vec<String>,
-}
-
-fixed_statement!(StoredClientMessageIds);
-
-impl Query for StoredClientMessageIds {
-    type SqlType = (BigInt, Text);
-}
-
-impl QueryFragment<Pg> for StoredClientMessageIds {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT m.sender_id, m.client_message_id FROM messages m JOIN unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.senders)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
-        out.push_sql(
-            ") AS c(sender_id, client_message_id) \
-             ON m.sender_id = c.sender_id AND m.client_message_id = c.client_message_id",
-        );
         Ok(())
     }
 }
