@@ -27,12 +27,12 @@
 //!    `COMMIT`) whatever its size, and another instance's batch wanting the same threads waits
 //!    that long.
 //!
-//! A batch that the database refuses as a whole (a retry stored by another batch after step 2 began, reopening
-//! a thread beside another open one, a deadlock) is rolled back and every send of it runs again
-//! on the direct path, one transaction each, which answers exactly what it would have answered
-//! alone. A batch whose connection is lost answers every send `Unavailable` (whether a lost
-//! `COMMIT` landed is unknown, as on the direct path; a retry with the same client message id is
-//! safe). Sends with attachments, and the second send of a `(sender_id, client_message_id)`
+//! A batch that the database refuses as a whole (a retry stored by another batch after step 2
+//! began, reopening a thread beside another open one, a deadlock) is rolled back and every send
+//! of it runs again on the direct path, one transaction each, which answers exactly what it
+//! would have answered alone. A batch whose connection is lost answers every send `Unavailable`
+//! (whether a lost `COMMIT` landed is unknown, as on the direct path; a retry with the same
+//! client message id is safe). Sends with attachments, and the second send of a `(sender_id, client_message_id)`
 //! inside a batch, take the direct path. A send that waited longer than the store's checkout
 //! timeout in the queue is answered `Unavailable` without being tried (overload, as when no
 //! pooled connection comes), so no send waits unboundedly for a batch.
