@@ -32,10 +32,11 @@
 //! of it runs again on the direct path, one transaction each, which answers exactly what it
 //! would have answered alone. A batch whose connection is lost answers every send `Unavailable`
 //! (whether a lost `COMMIT` landed is unknown, as on the direct path; a retry with the same
-//! client message id is safe). Sends with attachments, and the second send of a `(sender_id, client_message_id)`
-//! inside a batch, take the direct path. A send that waited longer than the store's checkout
-//! timeout in the queue is answered `Unavailable` without being tried (overload, as when no
-//! pooled connection comes), so no send waits unboundedly for a batch.
+//! client message id is safe). Sends with attachments, and the second send of a
+//! `(sender_id, client_message_id)` inside a batch, take the direct path. A send that waited
+//! longer than the store's checkout timeout in the queue is answered `Unavailable` without being
+//! tried (overload, as when no pooled connection comes), so no send waits unboundedly for a
+//! batch.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{self, RecvTimeoutError};
