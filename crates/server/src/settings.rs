@@ -310,6 +310,9 @@ pub struct DatabaseSettings {
     /// when fewer than `append_batch_max` are queued. 0: a batch is whatever queued while the
     /// previous one was being stored, so a lone send never waits.
     pub append_batch_wait_us: u64,
+    /// Postgres only: how many batches may be stored at once, each on its own connection, for
+    /// its own threads (a thread's id modulo this picks its lane). 1 to 16; at most `pool_size`.
+    pub append_batch_lanes: usize,
 }
 
 impl DatabaseSettings {
@@ -323,6 +326,7 @@ impl DatabaseSettings {
         chat_sql::AppendBatching {
             max_batch: self.append_batch_max,
             max_wait: Duration::from_micros(self.append_batch_wait_us),
+            lanes: self.append_batch_lanes,
         }
     }
 }
@@ -337,6 +341,7 @@ impl Default for DatabaseSettings {
             checkout_timeout_ms: 1000,
             append_batch_max: 64,
             append_batch_wait_us: 0,
+            append_batch_lanes: 1,
         }
     }
 }
@@ -710,6 +715,16 @@ impl Settings {
                     .to_owned(),
             });
         }
+        let lanes = self.database.append_batch_lanes;
+        if !(1..=16).contains(&lanes) || lanes > self.database.pool_size as usize {
+            return Err(SettingsError::Invalid {
+                key: "database.append_batch_lanes",
+                message: format!(
+                    "must be 1 to 16 and at most database.pool_size ({}): each lane stores on a connection of its own",
+                    self.database.pool_size
+                ),
+            });
+        }
         if self.database.checkout_timeout_ms < 1 {
             return Err(SettingsError::Invalid {
                 key: "database.checkout_timeout_ms",
@@ -906,6 +921,23 @@ mod tests {
         assert!(s.validate().is_err());
         s.auth.allow_insecure_cost = true;
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn append_batch_lanes_are_refused_outside_one_to_sixteen_or_past_the_pool() {
+        let with = |lanes: usize, pool_size: u32| {
+            let mut s = Settings::default();
+            s.database.append_batch_lanes = lanes;
+            s.database.pool_size = pool_size;
+            s.validate()
+        };
+        assert!(with(1, 10).is_ok());
+        assert!(with(4, 4).is_ok());
+        assert!(with(16, 20).is_ok());
+        for (lanes, pool_size) in [(0, 10), (17, 20), (5, 4)] {
+            let err = with(lanes, pool_size).unwrap_err().to_string();
+            assert!(err.contains("database.append_batch_lanes"), "{err}");
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ use support::{all_at_once, client_message as message, client_patch, user, NOW};
 const GATHER: AppendBatching = AppendBatching {
     max_batch: 64,
     max_wait: Duration::from_millis(200),
+    lanes: 1,
 };
 
 fn store_on(schema: &FreshSchema, batching: AppendBatching) -> SqlStore {
@@ -75,7 +76,8 @@ fn client_threads(store: &SqlStore, n: usize, thread_type: ThreadType) -> Vec<Th
 #[test]
 fn concurrent_appends_share_transactions_and_keep_per_thread_seqs_gap_free() {
     let schema = FreshSchema::create().expect("Postgres must be running");
-    let store = Arc::new(store_on(&schema, GATHER));
+    // Four lanes: the four threads' batches are stored side by side.
+    let store = Arc::new(store_on(&schema, AppendBatching { lanes: 4, ..GATHER }));
     let threads = client_threads(&store, 4, ThreadType::Payment);
     // 32 senders, 8 on each of four threads, ten messages each.
     let (senders, each) = (32, 10);
@@ -118,6 +120,85 @@ fn concurrent_appends_share_transactions_and_keep_per_thread_seqs_gap_free() {
             "sends arriving together share a transaction"
         );
     }
+}
+
+/// Waits until a connection named `name` waits for a lock.
+fn wait_for_lock_wait(conn: &mut PgConnection, name: &str) {
+    for _ in 0..2_000 {
+        let waiting = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind::<Text, _>(name)
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n;
+        if waiting > 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no connection named {name} waited for a lock");
+}
+
+#[test]
+fn a_lane_waiting_for_a_thread_lock_holds_up_no_other_lane() {
+    let schema = FreshSchema::create().expect("Postgres must be running");
+    let name = format!("gc_lanes_{}", std::process::id());
+    let url = format!("{}&application_name={name}", schema.url());
+    let store = Arc::new(
+        chat_postgres::connect(&url, 4)
+            .unwrap()
+            .with_append_batching(AppendBatching {
+                max_batch: 64,
+                max_wait: Duration::ZERO,
+                lanes: 2,
+            }),
+    );
+    let threads = client_threads(&store, 2, ThreadType::Other);
+    let (locked, free) = (threads[0].clone(), threads[1].clone());
+    assert_ne!(
+        locked.id.0 % 2,
+        free.id.0 % 2,
+        "the two threads take different lanes"
+    );
+    // Another instance's batch holding the first thread's lock, as long as the test likes.
+    let mut other = PgConnection::establish(schema.url()).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut other,
+        &format!(
+            "BEGIN; SELECT id FROM threads WHERE id = {} FOR UPDATE",
+            locked.id.0
+        ),
+    )
+    .unwrap();
+    let waiting = {
+        let (store, locked) = (Arc::clone(&store), locked.clone());
+        std::thread::spawn(move || {
+            store.append_message(message(&locked, "waits for the lock", None), &client_patch)
+        })
+    };
+    let mut watcher = PgConnection::establish(schema.url()).unwrap();
+    wait_for_lock_wait(&mut watcher, &name);
+    let (answered, answer) = std::sync::mpsc::channel();
+    {
+        let (store, free) = (Arc::clone(&store), free.clone());
+        std::thread::spawn(move || {
+            let _ =
+                answered.send(store.append_message(message(&free, "goes on", None), &client_patch));
+        });
+    }
+    let free_send = answer
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the other lane stores while the first waits for the lock")
+        .unwrap();
+    assert!(free_send.created);
+    assert_eq!(free_send.message.seq, 1);
+    diesel::connection::SimpleConnection::batch_execute(&mut other, "COMMIT").unwrap();
+    let locked_send = waiting.join().unwrap().unwrap();
+    assert!(locked_send.created);
+    assert_eq!(seqs_of(&store, locked.id), [1]);
+    assert_eq!(seqs_of(&store, free.id), [1]);
 }
 
 #[test]
@@ -294,6 +375,7 @@ fn killing_the_connection_mid_batch_stores_every_send_once_or_answers_an_error()
             .with_append_batching(AppendBatching {
                 max_batch: 64,
                 max_wait: Duration::from_millis(2),
+                lanes: 2,
             }),
     );
     let threads = client_threads(&store, 4, ThreadType::Other);

@@ -1,10 +1,10 @@
 //! Batched appends (group commit), Postgres only.
 //!
 //! Every `append_message` of a Postgres store goes through one [`Batcher`] per store: the call
-//! queues its message and blocks; a writer thread takes everything queued (up to
-//! [`AppendBatching::max_batch`], waiting at most [`AppendBatching::max_wait`] for more after
-//! the first) and stores it in ONE transaction with a fixed number of round trips whatever the
-//! batch's size (`batch_statements`):
+//! queues its message in its thread's lane and blocks; the lane's writer thread takes everything
+//! queued there (up to [`AppendBatching::max_batch`], waiting at most
+//! [`AppendBatching::max_wait`] for more after the first) and stores it in ONE transaction with a
+//! fixed number of round trips whatever the batch's size (`batch_statements`):
 //!
 //! 1. `BEGIN` (with its settings, one round trip);
 //! 2. every thread of the batch locked, in id order, and read as locked, in one statement that
@@ -26,6 +26,12 @@
 //!    its answer. So a batch holds its threads' locks for three round trips (clocks, writes,
 //!    `COMMIT`) whatever its size, and another instance's batch wanting the same threads waits
 //!    that long.
+//!
+//! Lanes ([`AppendBatching::lanes`]): each has its own queue, writer and connection, and a
+//! thread's appends always take the same one (the thread's id modulo the lane count), so they
+//! keep their order. Two instances configured alike put a thread in the same lane, so their
+//! batches can wait for each other's thread locks only lane by lane: while one instance's lane
+//! waits for the other's `COMMIT`, its other lanes go on.
 //!
 //! A batch that the database refuses as a whole (a retry stored by another batch after step 2
 //! began, reopening a thread beside another open one, a deadlock) is rolled back and every send
@@ -49,6 +55,7 @@ use chat_domain::sla::{SlaApplied, SlaChange, SlaClock};
 use chat_domain::thread::{Thread, ThreadPatch, ThreadStatus};
 use chat_domain::user::Role;
 use chat_domain::webhook::OutboxEvent;
+use chat_domain::ThreadId;
 use chat_domain::{DomainError, DomainResult};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{PgConnection, RunQueryDsl};
@@ -72,6 +79,9 @@ pub struct AppendBatching {
     /// `max_batch` are queued. Zero: a batch is whatever queued while the previous one ran, so
     /// a lone send never waits for company.
     pub max_wait: Duration,
+    /// How many batches may be stored at once, each by its own writer, on its own connection,
+    /// for its own threads (a thread's id modulo `lanes` picks its lane). 0 is taken as 1.
+    pub lanes: usize,
 }
 
 impl AppendBatching {
@@ -79,6 +89,7 @@ impl AppendBatching {
     pub const OFF: AppendBatching = AppendBatching {
         max_batch: 1,
         max_wait: Duration::ZERO,
+        lanes: 1,
     };
 
     /// Whether appends are batched at all.
@@ -88,11 +99,12 @@ impl AppendBatching {
 }
 
 impl Default for AppendBatching {
-    /// 64 appends at most, no waiting for company.
+    /// 64 appends at most, no waiting for company, one lane.
     fn default() -> Self {
         AppendBatching {
             max_batch: 64,
             max_wait: Duration::ZERO,
+            lanes: 1,
         }
     }
 }
@@ -206,34 +218,42 @@ pub(crate) struct WriterContext {
     pub observer: Option<Arc<dyn CheckoutObserver>>,
 }
 
-/// One store's batcher: the queue and its writer thread, which ends when the batcher is
-/// dropped (with the last clone of its store).
+/// One store's batcher: a queue and a writer thread per lane. The writers end when the batcher
+/// is dropped (with the last clone of its store).
 pub(crate) struct Batcher {
-    queue: Arc<Queue>,
+    lanes: Vec<Arc<Queue>>,
     pub settings: AppendBatching,
 }
 
 impl Batcher {
-    /// Starts the writer thread.
+    /// Starts a writer thread per lane.
     pub fn start(settings: AppendBatching, context: WriterContext) -> std::io::Result<Self> {
-        let queue = Arc::new(Queue::default());
-        let writer_queue = Arc::clone(&queue);
-        std::thread::Builder::new()
-            .name("append-batcher".to_owned())
-            .spawn(move || {
-                while let Some(batch) =
-                    writer_queue.next_batch(settings.max_batch, settings.max_wait)
-                {
-                    // A panic drops the batch's jobs (their callers get an error), not the writer.
-                    let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run_batch(&context, batch);
-                    }));
-                    if stored.is_err() {
-                        tracing::error!("storing a batch of appends panicked");
-                    }
-                }
-            })?;
-        Ok(Batcher { queue, settings })
+        let settings = AppendBatching {
+            lanes: settings.lanes.max(1),
+            ..settings
+        };
+        let mut batcher = Batcher {
+            lanes: Vec::with_capacity(settings.lanes),
+            settings,
+        };
+        for _ in 0..settings.lanes {
+            let queue = Arc::new(Queue::default());
+            let writer_queue = Arc::clone(&queue);
+            let context = context.clone();
+            // On failure the lanes already started are closed when `batcher` drops.
+            std::thread::Builder::new()
+                .name("append-batcher".to_owned())
+                .spawn(move || write_batches(&writer_queue, settings, &context))?;
+            batcher.lanes.push(queue);
+        }
+        Ok(batcher)
+    }
+
+    /// The lane of a thread's appends: the same for every batcher with as many lanes.
+    fn lane(&self, thread: ThreadId) -> Option<&Queue> {
+        let lanes = i64::try_from(self.lanes.len()).ok().filter(|&n| n > 0)?;
+        let index = usize::try_from(thread.0.rem_euclid(lanes)).ok()?;
+        self.lanes.get(index).map(|queue| &**queue)
     }
 
     /// Appends through the batch with a borrowed patch: queues `new`, then computes the patch
@@ -277,8 +297,11 @@ impl Batcher {
         shared: Option<(SharedPatch, SharedSlaDecision)>,
     ) -> Result<mpsc::Receiver<ToCaller>, Box<NewMessage>> {
         let (caller, answers) = mpsc::channel();
+        let Some(queue) = self.lane(new.thread_id) else {
+            return Err(Box::new(new));
+        };
         {
-            let mut state = self.queue.lock();
+            let mut state = queue.lock();
             if state.closed {
                 return Err(Box::new(new));
             }
@@ -289,7 +312,7 @@ impl Batcher {
                 shared,
             });
         }
-        self.queue.ready.notify_one();
+        queue.ready.notify_one();
         Ok(answers)
     }
 
@@ -330,8 +353,23 @@ impl Batcher {
 
 impl Drop for Batcher {
     fn drop(&mut self) {
-        self.queue.lock().closed = true;
-        self.queue.ready.notify_all();
+        for queue in &self.lanes {
+            queue.lock().closed = true;
+            queue.ready.notify_all();
+        }
+    }
+}
+
+/// A lane's writer: stores its queue's batches until the batcher closes it.
+fn write_batches(queue: &Queue, settings: AppendBatching, context: &WriterContext) {
+    while let Some(batch) = queue.next_batch(settings.max_batch, settings.max_wait) {
+        // A panic drops the batch's jobs (their callers get an error), not the writer.
+        let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_batch(context, batch);
+        }));
+        if stored.is_err() {
+            tracing::error!("storing a batch of appends panicked");
+        }
     }
 }
 
